@@ -1,0 +1,371 @@
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/gatehouse-dev/gatehouse/internal/secret"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+// ErrInvalid marks input that breaks a rule; nothing was changed.
+var ErrInvalid = errors.New("invalid input")
+
+// Token lifetime bounds (DESIGN §1).
+const (
+	MinTokenLifetime     = time.Second
+	MaxTokenLifetime     = 30 * 24 * time.Hour
+	DefaultTokenLifetime = 24 * time.Hour
+	DefaultGrace         = 24 * time.Hour
+)
+
+// SigningAlgs are the algorithms an API may choose (DESIGN §1).
+var SigningAlgs = []string{"RS256", "ES256", "PS256", "EdDSA"}
+
+// KeyEnsurer makes sure a signing key exists for an algorithm (package keys).
+type KeyEnsurer interface {
+	Ensure(ctx context.Context, algs ...string) error
+}
+
+// Service performs administrative operations on a store.
+type Service struct {
+	Store storage.Storage
+	// Keys, if set, creates the signing keys of a new API's algorithm before
+	// the API is visible, so its first token request finds a key.
+	Keys KeyEnsurer
+	Now  func() time.Time
+	Rand io.Reader
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) rand() io.Reader {
+	if s.Rand != nil {
+		return s.Rand
+	}
+	return rand.Reader
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// APIInput describes a new API; zero fields take their defaults.
+type APIInput struct {
+	Identifier    string
+	Name          string
+	Scopes        []storage.Scope
+	TokenLifetime time.Duration
+	SigningAlg    string
+	TokenDialect  string
+}
+
+// CreateAPI validates in and stores the API, reporting every problem at once.
+func (s *Service) CreateAPI(ctx context.Context, in APIInput) (storage.API, error) {
+	api := storage.API{
+		Identifier: in.Identifier, Name: in.Name, Scopes: in.Scopes,
+		TokenLifetime: in.TokenLifetime, SigningAlg: in.SigningAlg, TokenDialect: in.TokenDialect,
+		CreatedAt: s.now(),
+	}
+	if api.Name == "" {
+		api.Name = api.Identifier
+	}
+	if api.TokenLifetime == 0 {
+		api.TokenLifetime = DefaultTokenLifetime
+	}
+	if api.SigningAlg == "" {
+		api.SigningAlg = "RS256"
+	}
+	if api.TokenDialect == "" {
+		api.TokenDialect = storage.DialectRFC9068
+	}
+	if api.Scopes == nil {
+		api.Scopes = []storage.Scope{}
+	}
+	var problems []string
+	if err := ValidateIdentifier(api.Identifier); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if api.TokenLifetime < MinTokenLifetime || api.TokenLifetime > MaxTokenLifetime || api.TokenLifetime%time.Second != 0 {
+		problems = append(problems, fmt.Sprintf("token lifetime %s must be whole seconds from 1s to 720h (30 days)", api.TokenLifetime))
+	}
+	if !slices.Contains(SigningAlgs, api.SigningAlg) {
+		problems = append(problems, fmt.Sprintf("signing algorithm %q must be one of %s", api.SigningAlg, strings.Join(SigningAlgs, ", ")))
+	}
+	if api.TokenDialect != storage.DialectRFC9068 && api.TokenDialect != storage.DialectAuth0 {
+		problems = append(problems, fmt.Sprintf("token dialect %q must be rfc9068 or auth0", api.TokenDialect))
+	}
+	seen := map[string]bool{}
+	for _, sc := range api.Scopes {
+		if !ValidScope(sc.Value) {
+			problems = append(problems, fmt.Sprintf("scope %q must be a non-empty RFC 6749 scope token (no spaces, quotes or backslashes)", sc.Value))
+		} else if seen[sc.Value] {
+			problems = append(problems, fmt.Sprintf("scope %q is given twice", sc.Value))
+		}
+		seen[sc.Value] = true
+	}
+	if len(problems) > 0 {
+		return storage.API{}, invalid("%s", strings.Join(problems, "; "))
+	}
+	if s.Keys != nil {
+		if err := s.Keys.Ensure(ctx, api.SigningAlg); err != nil {
+			return storage.API{}, fmt.Errorf("create signing keys for %s: %w", api.SigningAlg, err)
+		}
+	}
+	if err := s.Store.CreateAPI(ctx, api); err != nil {
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			return storage.API{}, fmt.Errorf("an API with identifier %q already exists: %w", api.Identifier, err)
+		}
+		return storage.API{}, fmt.Errorf("create api: %w", err)
+	}
+	return api, nil
+}
+
+// ValidateIdentifier checks that an API identifier is an absolute URI
+// (RFC 3986 §4.3) without a fragment, as RFC 8707 §2 asks of resources.
+func ValidateIdentifier(id string) error {
+	if id == "" {
+		return errors.New("identifier is required")
+	}
+	if len(id) > 600 {
+		return fmt.Errorf("identifier is longer than 600 characters")
+	}
+	if strings.IndexFunc(id, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		return fmt.Errorf("identifier %q must not contain white space", id)
+	}
+	u, err := url.Parse(id)
+	if err != nil || u.Scheme == "" || (u.Host == "" && u.Opaque == "" && u.Path == "") {
+		return fmt.Errorf("identifier %q must be an absolute URI such as https://api.example.com", id)
+	}
+	if u.Fragment != "" || strings.Contains(id, "#") {
+		return fmt.Errorf("identifier %q must not contain a fragment", id)
+	}
+	return nil
+}
+
+// ValidScope checks RFC 6749 §3.3 scope-token syntax.
+func ValidScope(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// GetAPI returns an API.
+func (s *Service) GetAPI(ctx context.Context, identifier string) (storage.API, error) {
+	api, err := s.Store.GetAPI(ctx, identifier)
+	return api, notFound(err, "API", identifier)
+}
+
+// DeleteAPI deletes an API and its grants.
+func (s *Service) DeleteAPI(ctx context.Context, identifier string) error {
+	return notFound(s.Store.DeleteAPI(ctx, identifier), "API", identifier)
+}
+
+func notFound(err error, what, id string) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("%s %q not found: %w", what, id, err)
+	}
+	return err
+}
+
+// ClientInput describes a new client.
+type ClientInput struct {
+	Name        string
+	Description string
+}
+
+// NewSecret is a secret as created: the stored record and, once, the plain value.
+type NewSecret struct {
+	storage.Secret
+	Plain string
+}
+
+// CreateClient creates a machine-to-machine client with one secret.
+func (s *Service) CreateClient(ctx context.Context, in ClientInput) (storage.Client, NewSecret, error) {
+	name := strings.TrimSpace(in.Name)
+	if name == "" {
+		return storage.Client{}, NewSecret{}, invalid("client name is required")
+	}
+	id, err := secret.ClientID(s.rand())
+	if err != nil {
+		return storage.Client{}, NewSecret{}, err
+	}
+	now := s.now()
+	c := storage.Client{
+		ClientID: id, Name: name, Description: in.Description,
+		AppType:    storage.AppTypeNonInteractive,
+		GrantTypes: []string{storage.GrantClientCredentials},
+		CreatedAt:  now, UpdatedAt: now,
+	}
+	ns, err := s.newSecret(id, time.Time{}, time.Time{})
+	if err != nil {
+		return storage.Client{}, NewSecret{}, err
+	}
+	if err := s.Store.CreateClient(ctx, c, ns.Secret); err != nil {
+		return storage.Client{}, NewSecret{}, fmt.Errorf("create client: %w", err)
+	}
+	return c, ns, nil
+}
+
+func (s *Service) newSecret(clientID string, notBefore, expiresAt time.Time) (NewSecret, error) {
+	plain, digest, hint, err := secret.Generate(s.rand())
+	if err != nil {
+		return NewSecret{}, err
+	}
+	id, err := secret.ID(s.rand(), "sec_", 20)
+	if err != nil {
+		return NewSecret{}, err
+	}
+	return NewSecret{Plain: plain, Secret: storage.Secret{
+		ID: id, ClientID: clientID, HashAlg: storage.SecretHashSHA256, Hash: digest, Hint: hint,
+		CreatedAt: s.now(), NotBefore: notBefore, ExpiresAt: expiresAt,
+	}}, nil
+}
+
+// GetClient returns a client.
+func (s *Service) GetClient(ctx context.Context, id string) (storage.Client, error) {
+	c, err := s.Store.GetClient(ctx, id)
+	return c, notFound(err, "client", id)
+}
+
+// DeleteClient deletes a client with its secrets and grants.
+func (s *Service) DeleteClient(ctx context.Context, id string) error {
+	return notFound(s.Store.DeleteClient(ctx, id), "client", id)
+}
+
+// SetClientDisabled disables or enables a client and returns it.
+func (s *Service) SetClientDisabled(ctx context.Context, id string, disabled bool) (storage.Client, error) {
+	if err := s.Store.SetClientDisabled(ctx, id, disabled, s.now()); err != nil {
+		return storage.Client{}, notFound(err, "client", id)
+	}
+	return s.GetClient(ctx, id)
+}
+
+// AddSecret adds a secret to a client, active from notBefore (zero: now) and
+// expiring expiresIn from now (zero: never).
+func (s *Service) AddSecret(ctx context.Context, clientID string, notBefore time.Time, expiresIn time.Duration) (NewSecret, error) {
+	now := s.now()
+	var expiresAt time.Time
+	if expiresIn < 0 {
+		return NewSecret{}, invalid("--expires-in must be positive")
+	}
+	if expiresIn > 0 {
+		expiresAt = now.Add(expiresIn)
+	}
+	if !notBefore.IsZero() && !expiresAt.IsZero() && !notBefore.Before(expiresAt) {
+		return NewSecret{}, invalid("the secret would expire (%s) before it becomes active (%s)", expiresAt.Format(time.RFC3339), notBefore.UTC().Format(time.RFC3339))
+	}
+	if !notBefore.IsZero() {
+		notBefore = notBefore.UTC()
+	}
+	ns, err := s.newSecret(clientID, notBefore, expiresAt)
+	if err != nil {
+		return NewSecret{}, err
+	}
+	if err := s.Store.AddSecret(ctx, ns.Secret); err != nil {
+		return NewSecret{}, notFound(err, "client", clientID)
+	}
+	return ns, nil
+}
+
+// RotateSecret adds a new secret, active now, and caps the expiry of every
+// older secret of the client (not-yet-active ones included) at now+grace
+// (DESIGN §4).
+func (s *Service) RotateSecret(ctx context.Context, clientID string, grace time.Duration) (NewSecret, error) {
+	if grace < 0 {
+		return NewSecret{}, invalid("--grace must not be negative")
+	}
+	ns, err := s.newSecret(clientID, time.Time{}, time.Time{})
+	if err != nil {
+		return NewSecret{}, err
+	}
+	if err := s.Store.RotateSecret(ctx, ns.Secret, s.now().Add(grace)); err != nil {
+		return NewSecret{}, notFound(err, "client", clientID)
+	}
+	return ns, nil
+}
+
+// ListSecrets lists a client's secrets (never their values).
+func (s *Service) ListSecrets(ctx context.Context, clientID string) ([]storage.Secret, error) {
+	list, err := s.Store.ListSecrets(ctx, clientID)
+	return list, notFound(err, "client", clientID)
+}
+
+// RevokeSecret deletes one of a client's secrets.
+func (s *Service) RevokeSecret(ctx context.Context, clientID, secretID string) error {
+	return notFound(s.Store.DeleteSecret(ctx, clientID, secretID), "secret", secretID)
+}
+
+// CreateGrant lets a client obtain tokens for an API with the given scopes,
+// each of which the API must define.
+func (s *Service) CreateGrant(ctx context.Context, clientID, audience string, scopes []string) (storage.Grant, error) {
+	if _, err := s.GetClient(ctx, clientID); err != nil {
+		return storage.Grant{}, err
+	}
+	api, err := s.GetAPI(ctx, audience)
+	if err != nil {
+		return storage.Grant{}, err
+	}
+	defined := map[string]bool{}
+	for _, sc := range api.Scopes {
+		defined[sc.Value] = true
+	}
+	out := []string{}
+	var unknown []string
+	for _, sc := range scopes {
+		switch {
+		case !defined[sc]:
+			unknown = append(unknown, sc)
+		case !slices.Contains(out, sc):
+			out = append(out, sc)
+		}
+	}
+	if len(unknown) > 0 {
+		return storage.Grant{}, invalid("API %q does not define scope %s", audience, strings.Join(quoteAll(unknown), ", "))
+	}
+	id, err := secret.ID(s.rand(), "cgr_", 16)
+	if err != nil {
+		return storage.Grant{}, err
+	}
+	g := storage.Grant{ID: id, ClientID: clientID, Audience: audience, Scope: out, CreatedAt: s.now()}
+	if err := s.Store.CreateGrant(ctx, g); err != nil {
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			return storage.Grant{}, fmt.Errorf("client %q already has a grant for %q: %w", clientID, audience, err)
+		}
+		return storage.Grant{}, fmt.Errorf("create grant: %w", err)
+	}
+	return g, nil
+}
+
+// DeleteGrant deletes a grant.
+func (s *Service) DeleteGrant(ctx context.Context, id string) error {
+	return notFound(s.Store.DeleteGrant(ctx, id), "grant", id)
+}
+
+func quoteAll(list []string) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
+}

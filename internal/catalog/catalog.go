@@ -1,0 +1,281 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+// Store is the part of storage.Storage the catalog reads.
+type Store interface {
+	GetAPI(ctx context.Context, identifier string) (storage.API, error)
+	ListAPIs(ctx context.Context) ([]storage.API, error)
+	GetClient(ctx context.Context, clientID string) (storage.Client, error)
+	ListClients(ctx context.Context) ([]storage.Client, error)
+	ListSecrets(ctx context.Context, clientID string) ([]storage.Secret, error)
+	ListGrants(ctx context.Context, f storage.GrantFilter) ([]storage.Grant, error)
+	LatestChange(ctx context.Context) (int64, error)
+	ChangesSince(ctx context.Context, seq int64, limit int) ([]storage.Change, error)
+}
+
+var _ Store = storage.Storage(nil)
+
+// Client is a client as the token endpoint sees it: its record, its secrets
+// and its grants keyed by audience. It is immutable once published.
+type Client struct {
+	storage.Client
+	Secrets []storage.Secret
+	Grants  map[string]storage.Grant
+}
+
+// AllowsGrant reports whether the client may use the grant type.
+func (c *Client) AllowsGrant(grantType string) bool {
+	for _, g := range c.GrantTypes {
+		if g == grantType {
+			return true
+		}
+	}
+	return false
+}
+
+// Snapshot is an immutable view of the catalog as of change Seq.
+type Snapshot struct {
+	Seq     int64
+	clients map[string]*Client
+	apis    map[string]*storage.API
+}
+
+// Client returns the client with that ID.
+func (s *Snapshot) Client(id string) (*Client, bool) {
+	c, ok := s.clients[id]
+	return c, ok
+}
+
+// API returns the API with that identifier.
+func (s *Snapshot) API(identifier string) (*storage.API, bool) {
+	a, ok := s.apis[identifier]
+	return a, ok
+}
+
+// APIs returns every API, in no particular order.
+func (s *Snapshot) APIs() []*storage.API {
+	out := make([]*storage.API, 0, len(s.apis))
+	for _, a := range s.apis {
+		out = append(out, a)
+	}
+	return out
+}
+
+// Len returns the number of clients and APIs.
+func (s *Snapshot) Len() (clients, apis int) { return len(s.clients), len(s.apis) }
+
+// Catalog publishes Snapshots and keeps them in step with the store.
+type Catalog struct {
+	store Store
+	log   *slog.Logger
+	now   func() time.Time
+
+	cur      atomic.Pointer[Snapshot]
+	mu       sync.Mutex // serialises Load and Sync
+	lastSync atomic.Int64
+	failing  atomic.Bool
+}
+
+// New returns an empty catalog; call Load before serving.
+func New(store Store, log *slog.Logger, now func() time.Time) *Catalog {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	c := &Catalog{store: store, log: log, now: now}
+	c.cur.Store(&Snapshot{clients: map[string]*Client{}, apis: map[string]*storage.API{}})
+	return c
+}
+
+// Snapshot returns the current view. It never blocks.
+func (c *Catalog) Snapshot() *Snapshot { return c.cur.Load() }
+
+// LastSync returns when the catalog last read the store successfully.
+func (c *Catalog) LastSync() time.Time {
+	ns := c.lastSync.Load()
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// Load reads the whole catalog. The change sequence is read first, so any
+// change made while loading is applied again by the next Sync.
+func (c *Catalog) Load(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	seq, err := c.store.LatestChange(ctx)
+	if err != nil {
+		return fmt.Errorf("read change sequence: %w", err)
+	}
+	apis, err := c.store.ListAPIs(ctx)
+	if err != nil {
+		return fmt.Errorf("list apis: %w", err)
+	}
+	clients, err := c.store.ListClients(ctx)
+	if err != nil {
+		return fmt.Errorf("list clients: %w", err)
+	}
+	grants, err := c.store.ListGrants(ctx, storage.GrantFilter{})
+	if err != nil {
+		return fmt.Errorf("list grants: %w", err)
+	}
+	snap := &Snapshot{Seq: seq, clients: make(map[string]*Client, len(clients)), apis: make(map[string]*storage.API, len(apis))}
+	for i := range apis {
+		snap.apis[apis[i].Identifier] = &apis[i]
+	}
+	for _, cl := range clients {
+		secrets, err := c.store.ListSecrets(ctx, cl.ClientID)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // deleted while loading
+		}
+		if err != nil {
+			return fmt.Errorf("list secrets of %s: %w", cl.ClientID, err)
+		}
+		snap.clients[cl.ClientID] = &Client{Client: cl, Secrets: secrets, Grants: map[string]storage.Grant{}}
+	}
+	for _, g := range grants {
+		if cl, ok := snap.clients[g.ClientID]; ok {
+			cl.Grants[g.Audience] = g
+		}
+	}
+	c.cur.Store(snap)
+	c.markSynced()
+	return nil
+}
+
+// batch is how many changes one read of the feed takes.
+const batch = 500
+
+// Sync applies the changes recorded since the current snapshot. It reloads
+// each changed client and API once per batch, and reports whether any
+// signing key changed.
+func (c *Catalog) Sync(ctx context.Context) (keysChanged bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		old := c.cur.Load()
+		changes, err := c.store.ChangesSince(ctx, old.Seq, batch)
+		if err != nil {
+			return keysChanged, fmt.Errorf("read changes: %w", err)
+		}
+		if len(changes) == 0 {
+			c.markSynced()
+			return keysChanged, nil
+		}
+		clientIDs, apiIDs := map[string]bool{}, map[string]bool{}
+		for _, ch := range changes {
+			switch ch.Entity {
+			case storage.EntityClient:
+				clientIDs[ch.ID] = true
+			case storage.EntityAPI:
+				apiIDs[ch.ID] = true
+			case storage.EntityKey:
+				keysChanged = true
+			}
+		}
+		next := &Snapshot{Seq: changes[len(changes)-1].Seq, clients: old.clients, apis: old.apis}
+		if len(apiIDs) > 0 {
+			next.apis = maps.Clone(old.apis)
+			for id := range apiIDs {
+				api, err := c.store.GetAPI(ctx, id)
+				switch {
+				case errors.Is(err, storage.ErrNotFound):
+					delete(next.apis, id)
+				case err != nil:
+					return keysChanged, fmt.Errorf("reload api %s: %w", id, err)
+				default:
+					next.apis[id] = &api
+				}
+			}
+		}
+		if len(clientIDs) > 0 {
+			next.clients = maps.Clone(old.clients)
+			for id := range clientIDs {
+				cl, err := c.loadClient(ctx, id)
+				switch {
+				case errors.Is(err, storage.ErrNotFound):
+					delete(next.clients, id)
+				case err != nil:
+					return keysChanged, fmt.Errorf("reload client %s: %w", id, err)
+				default:
+					next.clients[id] = cl
+				}
+			}
+		}
+		c.cur.Store(next)
+		c.log.Debug("catalog updated", "seq", next.Seq, "clients", len(clientIDs), "apis", len(apiIDs))
+		if len(changes) < batch {
+			c.markSynced()
+			return keysChanged, nil
+		}
+	}
+}
+
+func (c *Catalog) loadClient(ctx context.Context, id string) (*Client, error) {
+	cl, err := c.store.GetClient(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := c.store.ListSecrets(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	grants, err := c.store.ListGrants(ctx, storage.GrantFilter{ClientID: id})
+	if err != nil {
+		return nil, err
+	}
+	out := &Client{Client: cl, Secrets: secrets, Grants: make(map[string]storage.Grant, len(grants))}
+	for _, g := range grants {
+		out.Grants[g.Audience] = g
+	}
+	return out, nil
+}
+
+func (c *Catalog) markSynced() {
+	c.lastSync.Store(c.now().UnixNano())
+	if c.failing.Swap(false) {
+		c.log.Info("catalog sync recovered")
+	}
+}
+
+// Follow calls Sync every interval until ctx is done. after, if set, runs
+// after every successful sync and is told whether a signing key changed; a
+// key change is reported again until after succeeds. Errors are logged once
+// per outage; the last good snapshot keeps serving.
+func (c *Catalog) Follow(ctx context.Context, interval time.Duration, after func(ctx context.Context, keysChanged bool) error) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	pendingKeys := false // a key change seen but not yet applied
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		keysChanged, err := c.Sync(ctx)
+		pendingKeys = pendingKeys || keysChanged
+		if err == nil && after != nil {
+			if err = after(ctx, pendingKeys); err == nil {
+				pendingKeys = false
+			}
+		}
+		if err != nil && ctx.Err() == nil && !c.failing.Swap(true) {
+			c.log.Warn("catalog sync failing; serving the last good catalog", "error", err)
+		}
+	}
+}

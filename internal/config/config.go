@@ -1,0 +1,282 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
+)
+
+// EnvMasterKey names the environment variable that holds the master key. It
+// is read only from the environment: a secret never belongs in a flag.
+const EnvMasterKey = "GATEHOUSE_MASTER_KEY"
+
+// Config is gatehouse's configuration.
+type Config struct {
+	Addr            string
+	Issuer          string
+	DB              string
+	Dev             bool
+	MasterKeyFile   string
+	MasterKey       string // from GATEHOUSE_MASTER_KEY only
+	DefaultAudience string
+	JWKSMaxAge      time.Duration
+	SyncInterval    time.Duration
+	LogLevel        string
+	LogFormat       string
+	ShutdownTimeout time.Duration
+}
+
+// Default returns the defaults.
+func Default() Config {
+	return Config{
+		Addr:            "127.0.0.1:8080",
+		DB:              "sqlite:gatehouse.db",
+		JWKSMaxAge:      5 * time.Minute,
+		SyncInterval:    250 * time.Millisecond,
+		LogLevel:        "info",
+		LogFormat:       "text",
+		ShutdownTimeout: 10 * time.Second,
+	}
+}
+
+type field struct {
+	name  string // flag name; the YAML key is the same with '_' for '-'; the env var GATEHOUSE_ + upper snake
+	usage string
+	str   *string
+	bool  *bool
+	dur   *time.Duration
+}
+
+func (c *Config) fields() []field {
+	return []field{
+		{name: "addr", usage: "address to listen on (host:port)", str: &c.Addr},
+		{name: "issuer", usage: "public base URL of this server, used verbatim as the token issuer (default http:// + the listen address)", str: &c.Issuer},
+		{name: "db", usage: "database DSN (sqlite:PATH)", str: &c.DB},
+		{name: "dev", usage: "development mode: seed a demo API and client on first start and print a curl command", bool: &c.Dev},
+		{name: "master-key-file", usage: "file holding the master key that encrypts signing keys at rest (default: GATEHOUSE_MASTER_KEY, else a 0600 file beside a SQLite database)", str: &c.MasterKeyFile},
+		{name: "default-audience", usage: "audience used when a token request names none", str: &c.DefaultAudience},
+		{name: "jwks-max-age", usage: "how long verifiers may cache the JWKS (Cache-Control max-age); rotation waits this long before a new key signs", dur: &c.JWKSMaxAge},
+		{name: "sync-interval", usage: "how often to poll the database for changes", dur: &c.SyncInterval},
+		{name: "log-level", usage: "debug, info, warn or error", str: &c.LogLevel},
+		{name: "log-format", usage: "text or json", str: &c.LogFormat},
+		{name: "shutdown-timeout", usage: "how long a graceful shutdown waits for requests in flight", dur: &c.ShutdownTimeout},
+	}
+}
+
+func (f field) env() string {
+	return "GATEHOUSE_" + strings.ToUpper(strings.ReplaceAll(f.name, "-", "_"))
+}
+
+func (f field) key() string { return strings.ReplaceAll(f.name, "-", "_") }
+
+func (f field) set(v string) error {
+	switch {
+	case f.str != nil:
+		*f.str = v
+	case f.bool != nil:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a boolean", v)
+		}
+		*f.bool = b
+	case f.dur != nil:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration such as 250ms, 5m or 24h", v)
+		}
+		*f.dur = d
+	}
+	return nil
+}
+
+// Flags selects which settings a command offers as flags.
+type Flags []string
+
+// Common are the settings every command that opens the database uses.
+var Common = Flags{"db", "master-key-file"}
+
+// Serve are the settings of gatehouse serve beyond Common.
+var Serve = Flags{"addr", "issuer", "dev", "default-audience", "jwks-max-age", "sync-interval", "log-level", "log-format", "shutdown-timeout"}
+
+// Bind registers the named settings as flags on fs, with their defaults.
+func Bind(fs *pflag.FlagSet, names Flags) {
+	def := Default()
+	for _, f := range def.fields() {
+		if !contains(names, f.name) {
+			continue
+		}
+		switch {
+		case f.str != nil:
+			fs.String(f.name, *f.str, f.usage)
+		case f.bool != nil:
+			fs.Bool(f.name, *f.bool, f.usage)
+		case f.dur != nil:
+			fs.Duration(f.name, *f.dur, f.usage)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Load resolves the configuration: defaults, then the YAML file (path, or
+// GATEHOUSE_CONFIG), then the environment, then the flags set on fs (which
+// may be nil). It reports every problem it meets, then those of Validate.
+func Load(path string, fs *pflag.FlagSet, getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	c := Default()
+	var problems []error
+	if path == "" {
+		path = getenv("GATEHOUSE_CONFIG")
+	}
+	if path != "" {
+		problems = append(problems, c.loadFile(path)...)
+	}
+	for _, f := range c.fields() {
+		if v, ok := lookup(getenv, f.env()); ok {
+			if err := f.set(v); err != nil {
+				problems = append(problems, fmt.Errorf("%s: %w", f.env(), err))
+			}
+		}
+	}
+	c.MasterKey = getenv(EnvMasterKey)
+	if fs != nil {
+		for _, f := range c.fields() {
+			if fl := fs.Lookup(f.name); fl != nil && fl.Changed {
+				if err := f.set(fl.Value.String()); err != nil {
+					problems = append(problems, fmt.Errorf("--%s: %w", f.name, err))
+				}
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return c, errors.Join(problems...)
+	}
+	return c, c.Validate()
+}
+
+func lookup(getenv func(string) string, name string) (string, bool) {
+	v := getenv(name)
+	return v, v != ""
+}
+
+func (c *Config) loadFile(path string) []error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return []error{fmt.Errorf("read config file: %w", err)}
+	}
+	var raw map[string]any
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
+		return []error{fmt.Errorf("config file %s: %w", path, err)}
+	}
+	byKey := map[string]field{}
+	for _, f := range c.fields() {
+		byKey[f.key()] = f
+	}
+	var problems []error
+	for k, v := range raw {
+		f, ok := byKey[k]
+		if !ok {
+			problems = append(problems, fmt.Errorf("config file %s: unknown setting %q", path, k))
+			continue
+		}
+		if v == nil {
+			continue
+		}
+		if err := f.set(fmt.Sprint(v)); err != nil {
+			problems = append(problems, fmt.Errorf("config file %s: %s: %w", path, k, err))
+		}
+	}
+	return problems
+}
+
+// Validate checks the configuration and reports every problem at once. It
+// also fills in the derived default issuer.
+func (c *Config) Validate() error {
+	var problems []error
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		bad("addr %q must be host:port", c.Addr)
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		bad("addr %q has an invalid port", c.Addr)
+	}
+	// With port 0 the issuer is derived once the listener has its port.
+	if c.Issuer == "" && err == nil && port != "0" {
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		c.Issuer = "http://" + net.JoinHostPort(host, port)
+	}
+	if c.Issuer != "" {
+		if err := ValidateIssuer(c.Issuer); err != nil {
+			bad("issuer: %v", err)
+		}
+	}
+	if scheme, rest, ok := strings.Cut(c.DB, ":"); !ok || scheme != "sqlite" || rest == "" {
+		bad("db %q must be sqlite:PATH", c.DB)
+	}
+	if c.JWKSMaxAge < 0 || c.JWKSMaxAge > 24*time.Hour {
+		bad("jwks-max-age %s must be between 0s and 24h", c.JWKSMaxAge)
+	}
+	if c.SyncInterval < 10*time.Millisecond || c.SyncInterval > time.Second {
+		bad("sync-interval %s must be between 10ms and 1s (changes must reach every instance within one second)", c.SyncInterval)
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("shutdown-timeout %s must be positive", c.ShutdownTimeout)
+	}
+	if !contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
+		bad("log-level %q must be debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("log-format %q must be text or json", c.LogFormat)
+	}
+	return errors.Join(problems...)
+}
+
+// ValidateIssuer checks an issuer identifier (RFC 8414 §2): an http or https
+// URL with a host and no query or fragment.
+func ValidateIssuer(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL", s)
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return fmt.Errorf("%q must be an http or https URL", s)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("%q has no host", s)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(s, "?#") {
+		return fmt.Errorf("%q must not have a query or fragment", s)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%q must not carry user information", s)
+	}
+	return nil
+}
+
+// SQLitePath returns the file path of a sqlite: DSN.
+func (c *Config) SQLitePath() (string, bool) {
+	scheme, rest, ok := strings.Cut(c.DB, ":")
+	return rest, ok && scheme == "sqlite" && rest != ""
+}

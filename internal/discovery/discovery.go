@@ -1,0 +1,57 @@
+package discovery
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+)
+
+// Endpoint paths (DESIGN §1).
+const (
+	PathToken         = "/oauth/token"
+	PathJWKS          = "/.well-known/jwks.json"
+	PathOpenID        = "/.well-known/openid-configuration"
+	PathOAuthMetadata = "/.well-known/oauth-authorization-server"
+)
+
+// Metadata is the RFC 8414 §2 document gatehouse publishes.
+type Metadata struct {
+	Issuer                            string   `json:"issuer"`
+	TokenEndpoint                     string   `json:"token_endpoint"`
+	JWKSURI                           string   `json:"jwks_uri"`
+	GrantTypesSupported               []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	// IDTokenSigningAlgValuesSupported lists the JWS algorithms gatehouse
+	// signs with; OpenID clients such as go-oidc read their verifier's
+	// accepted algorithms from it.
+	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported"`
+	SubjectTypesSupported            []string `json:"subject_types_supported"`
+}
+
+// New returns the metadata for an issuer.
+func New(issuer string, grantTypes, authMethods, algs []string) Metadata {
+	base := strings.TrimRight(issuer, "/")
+	return Metadata{
+		Issuer:                            issuer,
+		TokenEndpoint:                     base + PathToken,
+		JWKSURI:                           base + PathJWKS,
+		GrantTypesSupported:               grantTypes,
+		TokenEndpointAuthMethodsSupported: authMethods,
+		IDTokenSigningAlgValuesSupported:  algs,
+		SubjectTypesSupported:             []string{"public"},
+	}
+}
+
+// Handler serves m as JSON. The document is public and may be cached
+// briefly and read cross-origin.
+func Handler(m Metadata) http.Handler {
+	body, _ := json.Marshal(m) // only strings and string slices
+	body = append(body, '\n')
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Cache-Control", "public, max-age=300")
+		h.Set("Access-Control-Allow-Origin", "*")
+		_, _ = w.Write(body)
+	})
+}

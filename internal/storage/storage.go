@@ -1,0 +1,213 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Backends translate driver errors into these so callers can
+// test with errors.Is regardless of the backend.
+var (
+	// ErrNotFound is returned when the addressed record does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrAlreadyExists is returned when a record with the same unique key exists.
+	ErrAlreadyExists = errors.New("already exists")
+)
+
+// Token dialects (DESIGN §1).
+const (
+	DialectRFC9068 = "rfc9068"
+	DialectAuth0   = "auth0"
+)
+
+// Application types (DESIGN §2).
+const (
+	AppTypeNonInteractive = "non_interactive"
+)
+
+// Grant types.
+const (
+	GrantClientCredentials = "client_credentials"
+)
+
+// Secret hash algorithms.
+const (
+	// SecretHashSHA256 marks a server-generated secret stored as its SHA-256 digest.
+	SecretHashSHA256 = "sha256"
+)
+
+// Signing key states, in lifecycle order (DESIGN §1).
+const (
+	KeyNext     = "next"
+	KeyCurrent  = "current"
+	KeyPrevious = "previous"
+	KeyRetired  = "retired"
+)
+
+// Change entities recorded in the change feed.
+const (
+	EntityAPI    = "api"
+	EntityClient = "client" // the client, its secrets or its grants changed
+	EntityKey    = "key"
+)
+
+// Scope is one permission an API defines.
+type Scope struct {
+	Value       string `json:"value"`
+	Description string `json:"description"`
+}
+
+// API is a resource server: the audience of access tokens.
+type API struct {
+	Identifier    string        // the audience; unique and immutable
+	Name          string        //
+	Scopes        []Scope       //
+	TokenLifetime time.Duration // 1 s to 30 days
+	SigningAlg    string        // RS256, ES256, PS256 or EdDSA
+	TokenDialect  string        // DialectRFC9068 or DialectAuth0
+	CreatedAt     time.Time
+}
+
+// Client is an application that authenticates to the token endpoint.
+type Client struct {
+	ClientID    string
+	Name        string
+	Description string
+	AppType     string
+	GrantTypes  []string
+	Disabled    bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Secret is one of a client's secrets. Only a digest of the secret is stored.
+// A zero NotBefore means active from creation; a zero ExpiresAt means it does
+// not expire; a zero LastUsedAt means never used.
+type Secret struct {
+	ID         string
+	ClientID   string
+	HashAlg    string // SecretHashSHA256
+	Hash       []byte
+	Hint       string // short, non-secret
+	CreatedAt  time.Time
+	NotBefore  time.Time
+	ExpiresAt  time.Time
+	LastUsedAt time.Time
+}
+
+// ActiveAt reports whether the secret may authenticate its client at t.
+func (s Secret) ActiveAt(t time.Time) bool {
+	if !s.NotBefore.IsZero() && t.Before(s.NotBefore) {
+		return false
+	}
+	if !s.ExpiresAt.IsZero() && !t.Before(s.ExpiresAt) {
+		return false
+	}
+	return true
+}
+
+// Grant authorizes a client to obtain tokens for an API with some scopes.
+type Grant struct {
+	ID        string
+	ClientID  string
+	Audience  string
+	Scope     []string
+	CreatedAt time.Time
+}
+
+// SigningKey is a token signing key. PrivateKey holds the encrypted private
+// key; PublicJWK the public key as a JSON Web Key (RFC 7517).
+type SigningKey struct {
+	KID        string
+	Alg        string
+	State      string
+	PrivateKey []byte
+	PublicJWK  []byte
+	CreatedAt  time.Time
+	// ActivatedAt is when the key became current (zero while next).
+	ActivatedAt time.Time
+	// RetireAt is, for a previous key, when every token it signed has expired.
+	RetireAt time.Time
+}
+
+// Change is one entry of the change feed: the entity of that kind and ID was
+// created, updated or deleted. Seq increases with every committed change.
+type Change struct {
+	Seq    int64
+	Entity string
+	ID     string
+}
+
+// GrantFilter narrows ListGrants; empty fields match everything.
+type GrantFilter struct {
+	ClientID string
+	Audience string
+}
+
+// Storage is the persistence contract every backend implements. All methods
+// are safe for concurrent use. Every write that changes what the token
+// endpoint may answer appends to the change feed in the same transaction.
+type Storage interface {
+	// CreateAPI stores a new API; ErrAlreadyExists if the identifier is taken.
+	CreateAPI(ctx context.Context, api API) error
+	// GetAPI returns the API with that identifier or ErrNotFound.
+	GetAPI(ctx context.Context, identifier string) (API, error)
+	// ListAPIs returns every API ordered by identifier.
+	ListAPIs(ctx context.Context) ([]API, error)
+	// DeleteAPI deletes the API and every grant for it, or returns ErrNotFound.
+	DeleteAPI(ctx context.Context, identifier string) error
+
+	// CreateClient stores a new client with its first secrets (may be none).
+	CreateClient(ctx context.Context, c Client, secrets ...Secret) error
+	// GetClient returns the client or ErrNotFound.
+	GetClient(ctx context.Context, clientID string) (Client, error)
+	// ListClients returns every client ordered by creation time.
+	ListClients(ctx context.Context) ([]Client, error)
+	// SetClientDisabled enables or disables a client, or returns ErrNotFound.
+	SetClientDisabled(ctx context.Context, clientID string, disabled bool, at time.Time) error
+	// DeleteClient deletes a client with its secrets and grants, or returns ErrNotFound.
+	DeleteClient(ctx context.Context, clientID string) error
+
+	// AddSecret stores a new secret; ErrNotFound if the client does not exist.
+	AddSecret(ctx context.Context, s Secret) error
+	// RotateSecret stores s and, in the same transaction, caps the expiry of
+	// every other secret of s.ClientID at expireOthersAt.
+	RotateSecret(ctx context.Context, s Secret, expireOthersAt time.Time) error
+	// ListSecrets returns a client's secrets ordered by creation time;
+	// ErrNotFound if the client does not exist.
+	ListSecrets(ctx context.Context, clientID string) ([]Secret, error)
+	// DeleteSecret revokes a secret, or returns ErrNotFound.
+	DeleteSecret(ctx context.Context, clientID, secretID string) error
+	// TouchSecrets records last use times. It does not append to the change
+	// feed; unknown IDs are ignored.
+	TouchSecrets(ctx context.Context, lastUsed map[string]time.Time) error
+
+	// CreateGrant stores a grant; ErrNotFound if the client or API does not
+	// exist, ErrAlreadyExists if the client already has a grant for the API.
+	CreateGrant(ctx context.Context, g Grant) error
+	// GetGrant returns the grant or ErrNotFound.
+	GetGrant(ctx context.Context, id string) (Grant, error)
+	// ListGrants returns the grants that match f, ordered by creation time.
+	ListGrants(ctx context.Context, f GrantFilter) ([]Grant, error)
+	// DeleteGrant deletes a grant or returns ErrNotFound.
+	DeleteGrant(ctx context.Context, id string) error
+
+	// ListKeys returns every signing key ordered by creation time.
+	ListKeys(ctx context.Context) ([]SigningKey, error)
+	// SaveKeys inserts create and updates the state, ActivatedAt and RetireAt
+	// of update, atomically. At most one key per algorithm may be next and one
+	// current: a write that would break that returns ErrAlreadyExists and
+	// changes nothing (another process rotated first).
+	SaveKeys(ctx context.Context, create, update []SigningKey) error
+
+	// LatestChange returns the sequence number of the newest change (0 if none).
+	LatestChange(ctx context.Context) (int64, error)
+	// ChangesSince returns up to limit changes with Seq > seq, in order.
+	ChangesSince(ctx context.Context, seq int64, limit int) ([]Change, error)
+
+	// Ping checks that the database is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the backend's resources.
+	Close() error
+}

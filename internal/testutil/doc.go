@@ -1,0 +1,4 @@
+// Package testutil holds helpers shared by gatehouse's tests: a signing key
+// generator that hands out pre-generated RSA keys so that test binaries pay
+// for RSA key generation once, not once per server they start.
+package testutil

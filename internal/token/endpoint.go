@@ -1,0 +1,271 @@
+package token
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/catalog"
+	"github.com/gatehouse-dev/gatehouse/internal/oauth"
+	"github.com/gatehouse-dev/gatehouse/internal/secret"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+// Catalog is the in-memory view the endpoint reads; it never touches storage.
+type Catalog interface {
+	Snapshot() *catalog.Snapshot
+}
+
+// Signer signs a JWT payload with the current key of alg (package keys).
+type Signer interface {
+	Sign(alg, typ string, payload []byte) (string, error)
+}
+
+// Grant is one grant type's part of a token request (RFC 6749 §4). It sees
+// an authenticated client that is allowed to use the grant type, and says
+// whom the token is about and which audience and scope are asked for; the
+// endpoint then checks those and issues the token.
+type Grant interface {
+	// Type is the grant_type value this Grant handles.
+	Type() string
+	// Authorize checks the grant-specific parameters.
+	Authorize(ctx context.Context, req *Request) (*Authorization, error)
+}
+
+// Request is a parsed token request with its authenticated client.
+type Request struct {
+	*oauth.TokenRequest
+	Client *catalog.Client
+}
+
+// Authorization is what a Grant asks the endpoint to issue.
+type Authorization struct {
+	Subject   string
+	Audience  string   // as requested (Auth0 audience); may be empty
+	Resources []string // as requested (RFC 8707 resource)
+	Scope     string   // as requested, space-separated; empty for all granted
+}
+
+// Config configures an Endpoint.
+type Config struct {
+	Issuer          string
+	DefaultAudience string
+	Catalog         Catalog
+	Signer          Signer
+	// Used is told which secret authenticated a client (last_used_at).
+	Used   func(secretID string, at time.Time)
+	Now    func() time.Time
+	Rand   io.Reader
+	Logger *slog.Logger
+	Grants []Grant
+}
+
+// Endpoint serves POST /oauth/token.
+type Endpoint struct {
+	cfg    Config
+	grants map[string]Grant
+	mint   *minter
+}
+
+// NewEndpoint returns the token endpoint for cfg.
+func NewEndpoint(cfg Config) *Endpoint {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Used == nil {
+		cfg.Used = func(string, time.Time) {}
+	}
+	e := &Endpoint{cfg: cfg, grants: map[string]Grant{}, mint: newMinter(cfg.Issuer, cfg.Signer, cfg.Rand)}
+	for _, g := range cfg.Grants {
+		e.grants[g.Type()] = g
+	}
+	return e
+}
+
+// Response is the successful token response (RFC 6749 §5.1). Scope is always
+// present, empty when the grant carries no scope (DESIGN §1).
+type Response struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+	Scope       string `json:"scope"`
+}
+
+func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	resp, err := e.handle(r)
+	if err != nil {
+		oauth.WriteError(w, e.cfg.Logger, err)
+		return
+	}
+	oauth.WriteJSON(w, http.StatusOK, resp)
+}
+
+func (e *Endpoint) handle(r *http.Request) (*Response, error) {
+	treq, err := oauth.ParseTokenRequest(r)
+	if err != nil {
+		return nil, err
+	}
+	snap := e.cfg.Catalog.Snapshot()
+	now := e.cfg.Now()
+	client, err := e.authenticate(snap, treq, now)
+	if err != nil {
+		return nil, err
+	}
+	if treq.GrantType == "" {
+		return nil, oauth.InvalidRequest(`parameter "grant_type" is required`)
+	}
+	grant, ok := e.grants[treq.GrantType]
+	if !ok {
+		return nil, oauth.UnsupportedGrantType("grant type " + quote(treq.GrantType) + " is not supported")
+	}
+	if !client.AllowsGrant(treq.GrantType) {
+		return nil, oauth.UnauthorizedClient("the client is not allowed to use grant type " + quote(treq.GrantType))
+	}
+	authz, err := grant.Authorize(r.Context(), &Request{TokenRequest: treq, Client: client})
+	if err != nil {
+		return nil, err
+	}
+	api, scope, err := e.authorize(snap, client, authz)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := e.mint.mint(api, client.ClientID, authz.Subject, scope, treq.GrantType, now)
+	if err != nil {
+		return nil, oauth.ServerError(err)
+	}
+	return &Response{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int64(api.TokenLifetime / time.Second), Scope: scope}, nil
+}
+
+// dummyDigest is compared against when the client is unknown, so that an
+// unknown client and a wrong secret cost the same.
+var dummyDigest = secret.Digest("gatehouse-unknown-client")
+
+// authenticate is the one client-authentication step (RFC 6749 §2.3.1):
+// unknown client, wrong, expired or not-yet-active secret and disabled client
+// all answer the same invalid_client after the same work.
+func (e *Endpoint) authenticate(snap *catalog.Snapshot, req *oauth.TokenRequest, now time.Time) (*catalog.Client, error) {
+	fail := func(desc string) error {
+		err := oauth.InvalidClient(desc)
+		if req.AuthMethod == oauth.AuthClientSecretBasic {
+			err.Challenge = `Basic realm="gatehouse", charset="UTF-8"`
+		}
+		return err
+	}
+	if req.ClientID == "" || req.AuthMethod == oauth.AuthNone {
+		return nil, fail("client authentication is required (HTTP Basic or client_id and client_secret in the body)")
+	}
+	digest := secret.Digest(req.ClientSecret)
+	client, known := snap.Client(req.ClientID)
+	var matched *storage.Secret
+	if known {
+		for i := range client.Secrets {
+			s := &client.Secrets[i]
+			if secret.Equal(s.Hash, digest) && s.ActiveAt(now) {
+				matched = s
+			}
+		}
+	} else {
+		secret.Equal(dummyDigest, digest)
+	}
+	if matched == nil || client.Disabled {
+		return nil, fail("client authentication failed")
+	}
+	e.cfg.Used(matched.ID, now)
+	return client, nil
+}
+
+// authorize resolves the audience to an API, checks the client's grant for
+// it and computes the scope to issue (DESIGN §1).
+func (e *Endpoint) authorize(snap *catalog.Snapshot, client *catalog.Client, a *Authorization) (*storage.API, string, error) {
+	aud := a.Audience
+	switch len(a.Resources) {
+	case 0:
+	case 1:
+		if aud != "" && aud != a.Resources[0] {
+			return nil, "", oauth.InvalidRequest("audience and resource name different APIs")
+		}
+		aud = a.Resources[0]
+	default:
+		return nil, "", oauth.InvalidTarget("only one resource may be requested")
+	}
+	if aud == "" {
+		aud = e.cfg.DefaultAudience
+	}
+	if aud == "" {
+		return nil, "", oauth.InvalidRequest(`parameter "audience" is required`)
+	}
+	api, ok := snap.API(aud)
+	if !ok {
+		return nil, "", oauth.InvalidTarget("the audience " + quote(aud) + " is not a registered API")
+	}
+	grant, ok := client.Grants[aud]
+	if !ok {
+		return nil, "", oauth.AccessDenied("Client " + quote(client.ClientID) + " is not authorized to access " + quote(aud))
+	}
+	scope, err := narrowScope(a.Scope, grant.Scope)
+	if err != nil {
+		return nil, "", err
+	}
+	return api, scope, nil
+}
+
+// narrowScope implements the scope rule of DESIGN §1 on RFC 6749 §3.3 scope
+// strings: no request means every granted scope; a request yields the granted
+// subset, in request order, or invalid_scope when that subset is empty.
+func narrowScope(requested string, granted []string) (string, error) {
+	if requested == "" {
+		return strings.Join(granted, " "), nil
+	}
+	var out []string
+	for _, s := range strings.Split(requested, " ") {
+		if s == "" {
+			continue
+		}
+		if !validScopeToken(s) {
+			return "", oauth.InvalidScope("the scope " + quote(s) + " is malformed")
+		}
+		for _, g := range granted {
+			if g == s && !contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return "", oauth.InvalidScope("none of the requested scopes is granted to the client for this audience")
+	}
+	return strings.Join(out, " "), nil
+}
+
+// validScopeToken checks RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ).
+func validScopeToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// quote writes s in double quotes for error descriptions, keeping it short.
+func quote(s string) string {
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return `"` + s + `"`
+}
