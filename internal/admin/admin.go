@@ -60,7 +60,7 @@ func (s *Service) rand() io.Reader {
 }
 
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+	return describe(ErrInvalid, format, args...)
 }
 
 // APIInput describes a new API; zero fields take their defaults.
@@ -127,7 +127,7 @@ func (s *Service) CreateAPI(ctx context.Context, in APIInput) (storage.API, erro
 	}
 	if err := s.Store.CreateAPI(ctx, api); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
-			return storage.API{}, fmt.Errorf("an API with identifier %q already exists: %w", api.Identifier, err)
+			return storage.API{}, describe(err, "an API with identifier %q already exists", api.Identifier)
 		}
 		return storage.API{}, fmt.Errorf("create api: %w", err)
 	}
@@ -183,9 +183,23 @@ func (s *Service) DeleteAPI(ctx context.Context, identifier string) error {
 
 func notFound(err error, what, id string) error {
 	if errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("%s %q not found: %w", what, id, err)
+		return describe(err, "%s %q not found", what, id)
 	}
 	return err
+}
+
+// described is an error shown by its message alone that still matches its
+// cause with errors.Is (the storage sentinels).
+type described struct {
+	msg   string
+	cause error
+}
+
+func (d *described) Error() string { return d.msg }
+func (d *described) Unwrap() error { return d.cause }
+
+func describe(cause error, format string, args ...any) error {
+	return &described{msg: fmt.Sprintf(format, args...), cause: cause}
 }
 
 // ClientInput describes a new client.
@@ -350,7 +364,7 @@ func (s *Service) CreateGrant(ctx context.Context, clientID, audience string, sc
 	g := storage.Grant{ID: id, ClientID: clientID, Audience: audience, Scope: out, CreatedAt: s.now()}
 	if err := s.Store.CreateGrant(ctx, g); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
-			return storage.Grant{}, fmt.Errorf("client %q already has a grant for %q: %w", clientID, audience, err)
+			return storage.Grant{}, describe(err, "client %q already has a grant for %q", clientID, audience)
 		}
 		return storage.Grant{}, fmt.Errorf("create grant: %w", err)
 	}

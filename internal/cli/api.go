@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+func (a *app) apiCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "api", Short: "Manage APIs (resource servers, the audiences of tokens)"}
+	var in admin.APIInput
+	var scopes []string
+	create := &cobra.Command{
+		Use:   "create --identifier URI",
+		Short: "Register an API",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.open(cmd, true)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			for _, v := range scopes {
+				in.Scopes = append(in.Scopes, storage.Scope{Value: v})
+			}
+			api, err := s.svc.CreateAPI(cmd.Context(), in)
+			if err != nil {
+				return err
+			}
+			return a.showAPI(api)
+		},
+	}
+	f := create.Flags()
+	f.StringVar(&in.Identifier, "identifier", "", "the API's identifier, an absolute URI; tokens carry it as aud")
+	f.StringVar(&in.Name, "name", "", "a readable name (default: the identifier)")
+	f.StringArrayVar(&scopes, "scope", nil, "a scope the API defines (repeatable)")
+	f.DurationVar(&in.TokenLifetime, "token-lifetime", admin.DefaultTokenLifetime, "access token lifetime, 1s to 720h")
+	f.StringVar(&in.SigningAlg, "signing-alg", "RS256", "RS256, ES256, PS256 or EdDSA")
+	f.StringVar(&in.TokenDialect, "token-dialect", storage.DialectRFC9068, "rfc9068 or auth0")
+	_ = create.MarkFlagRequired("identifier")
+
+	list := &cobra.Command{
+		Use: "list", Short: "List APIs", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.open(cmd, false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			apis, err := s.store.ListAPIs(cmd.Context())
+			if err != nil {
+				return err
+			}
+			views := make([]apiView, len(apis))
+			rows := make([][]string, len(apis))
+			for i, api := range apis {
+				views[i] = viewAPI(api)
+				rows[i] = apiRow(views[i])
+			}
+			return a.out().print(views, apiHeader, rows)
+		},
+	}
+	show := &cobra.Command{
+		Use: "show URI", Short: "Show an API", Args: exactArgs("URI"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.open(cmd, false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			api, err := s.svc.GetAPI(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return a.showAPI(api)
+		},
+	}
+	del := &cobra.Command{
+		Use: "delete URI", Short: "Delete an API and every grant for it", Args: exactArgs("URI"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.open(cmd, false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if err := s.svc.DeleteAPI(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			return a.deleted("api", args[0])
+		},
+	}
+	cmd.AddCommand(create, list, show, del)
+	return cmd
+}
+
+func (a *app) showAPI(api storage.API) error {
+	v := viewAPI(api)
+	r := apiRow(v)
+	return a.out().fields(v, [2]string{"identifier", r[0]}, [2]string{"name", r[1]}, [2]string{"scopes", r[2]},
+		[2]string{"token_lifetime", (time.Duration(v.TokenLifetime) * time.Second).String()},
+		[2]string{"signing_alg", r[4]}, [2]string{"token_dialect", r[5]}, [2]string{"created_at", r[6]})
+}
+
+// deleted reports a deletion: {"deleted": ID} in JSON.
+func (a *app) deleted(kind, id string) error {
+	return a.out().fields(map[string]string{"deleted": id, "kind": kind}, [2]string{"deleted " + kind, id})
+}

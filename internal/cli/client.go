@@ -1,0 +1,228 @@
+package cli
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+func (a *app) clientCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "client", Short: "Manage clients and their secrets"}
+	var in admin.ClientInput
+	create := &cobra.Command{
+		Use: "create --name N", Short: "Create a machine-to-machine client; prints its secret once", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.open(cmd, false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			c, sec, err := s.svc.CreateClient(cmd.Context(), in)
+			if err != nil {
+				return err
+			}
+			v := viewClient(c)
+			v.ClientSecret = sec.Plain
+			r := clientRow(v)
+			if err := a.out().fields(v, [2]string{"client_id", r[0]}, [2]string{"name", r[1]}, [2]string{"grant_types", r[2]},
+				[2]string{"created_at", r[4]}, [2]string{"client_secret", sec.Plain}); err != nil {
+				return err
+			}
+			a.secretWarning()
+			return nil
+		},
+	}
+	create.Flags().StringVar(&in.Name, "name", "", "the client's name")
+	create.Flags().StringVar(&in.Description, "description", "", "a description")
+	_ = create.MarkFlagRequired("name")
+
+	list := &cobra.Command{
+		Use: "list", Short: "List clients", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.open(cmd, false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			clients, err := s.store.ListClients(cmd.Context())
+			if err != nil {
+				return err
+			}
+			views := make([]clientView, len(clients))
+			rows := make([][]string, len(clients))
+			for i, c := range clients {
+				views[i] = viewClient(c)
+				rows[i] = clientRow(views[i])
+			}
+			return a.out().print(views, clientHeader, rows)
+		},
+	}
+	show := &cobra.Command{
+		Use: "show ID", Short: "Show a client", Args: exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.open(cmd, false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			c, err := s.svc.GetClient(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return a.showClient(c)
+		},
+	}
+	del := &cobra.Command{
+		Use: "delete ID", Short: "Delete a client with its secrets and grants", Args: exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.open(cmd, false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if err := s.svc.DeleteClient(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			return a.deleted("client", args[0])
+		},
+	}
+	cmd.AddCommand(create, list, show, del, a.setDisabledCmd("disable", true), a.setDisabledCmd("enable", false), a.secretCmd())
+	return cmd
+}
+
+func (a *app) setDisabledCmd(name string, disabled bool) *cobra.Command {
+	short := "Enable a client"
+	if disabled {
+		short = "Disable a client: its token requests are refused within one second"
+	}
+	return &cobra.Command{
+		Use: name + " ID", Short: short, Args: exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.open(cmd, false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			c, err := s.svc.SetClientDisabled(cmd.Context(), args[0], disabled)
+			if err != nil {
+				return err
+			}
+			return a.showClient(c)
+		},
+	}
+}
+
+func (a *app) showClient(c storage.Client) error {
+	v := viewClient(c)
+	r := clientRow(v)
+	return a.out().fields(v, [2]string{"client_id", r[0]}, [2]string{"name", r[1]}, [2]string{"description", v.Description},
+		[2]string{"grant_types", r[2]}, [2]string{"disabled", r[3]}, [2]string{"created_at", r[4]})
+}
+
+func (a *app) secretWarning() {
+	if !a.json {
+		fmt.Fprintln(a.env.Stderr, "Store the client secret now: it is not stored and cannot be shown again.")
+	}
+}
+
+func (a *app) secretCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "secret", Short: "Manage a client's secrets (several may be valid at once, for rotation)"}
+	var notBefore string
+	var expiresIn time.Duration
+	add := &cobra.Command{
+		Use: "add ID", Short: "Add a secret; prints it once", Args: exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var nb time.Time
+			if notBefore != "" {
+				t, err := time.Parse(time.RFC3339, notBefore)
+				if err != nil {
+					return fmt.Errorf("--not-before %q is not an RFC 3339 time such as 2026-01-02T15:04:05Z", notBefore)
+				}
+				nb = t
+			}
+			s, err := a.open(cmd, false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			ns, err := s.svc.AddSecret(cmd.Context(), args[0], nb, expiresIn)
+			if err != nil {
+				return err
+			}
+			return a.showNewSecret(ns)
+		},
+	}
+	add.Flags().StringVar(&notBefore, "not-before", "", "RFC 3339 time from which the secret is accepted (default: now)")
+	add.Flags().DurationVar(&expiresIn, "expires-in", 0, "lifetime from now, e.g. 720h (default: no expiry)")
+
+	var grace time.Duration
+	rotate := &cobra.Command{
+		Use: "rotate ID", Short: "Add a new secret and expire every older one after the grace period", Args: exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.open(cmd, false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			ns, err := s.svc.RotateSecret(cmd.Context(), args[0], grace)
+			if err != nil {
+				return err
+			}
+			return a.showNewSecret(ns)
+		},
+	}
+	rotate.Flags().DurationVar(&grace, "grace", admin.DefaultGrace, "how long older secrets keep working")
+
+	list := &cobra.Command{
+		Use: "list ID", Short: "List a client's secrets (never their values)", Args: exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.open(cmd, false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			secrets, err := s.svc.ListSecrets(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			views := make([]secretView, len(secrets))
+			rows := make([][]string, len(secrets))
+			for i, sec := range secrets {
+				views[i] = viewSecret(sec)
+				rows[i] = secretRow(views[i])
+			}
+			return a.out().print(views, secretHeader, rows)
+		},
+	}
+	revoke := &cobra.Command{
+		Use: "revoke ID SECRET_ID", Short: "Revoke a secret at once", Args: exactArgs("ID", "SECRET_ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.open(cmd, false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if err := s.svc.RevokeSecret(cmd.Context(), args[0], args[1]); err != nil {
+				return err
+			}
+			return a.deleted("secret", args[1])
+		},
+	}
+	cmd.AddCommand(add, rotate, list, revoke)
+	return cmd
+}
+
+func (a *app) showNewSecret(ns admin.NewSecret) error {
+	v := viewNewSecret(ns)
+	r := secretRow(v)
+	if err := a.out().fields(v, [2]string{"id", r[0]}, [2]string{"hint", r[1]}, [2]string{"created_at", r[2]},
+		[2]string{"not_before", r[3]}, [2]string{"expires_at", r[4]}, [2]string{"client_secret", ns.Plain}); err != nil {
+		return err
+	}
+	a.secretWarning()
+	return nil
+}

@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+func (a *app) grantCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "grant", Short: "Manage client grants: which client may get tokens for which API, with which scopes"}
+	var clientID, audience string
+	var scopes []string
+	create := &cobra.Command{
+		Use: "create --client ID --audience URI [--scope VALUE]...", Short: "Grant a client access to an API", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.open(cmd, false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			g, err := s.svc.CreateGrant(cmd.Context(), clientID, audience, scopes)
+			if err != nil {
+				return err
+			}
+			v := viewGrant(g)
+			r := grantRow(v)
+			return a.out().fields(v, [2]string{"id", r[0]}, [2]string{"client_id", r[1]}, [2]string{"audience", r[2]}, [2]string{"scope", r[3]})
+		},
+	}
+	create.Flags().StringVar(&clientID, "client", "", "the client ID")
+	create.Flags().StringVar(&audience, "audience", "", "the API identifier")
+	create.Flags().StringArrayVar(&scopes, "scope", nil, "a scope of the API to grant (repeatable)")
+	_ = create.MarkFlagRequired("client")
+	_ = create.MarkFlagRequired("audience")
+
+	var filter storage.GrantFilter
+	list := &cobra.Command{
+		Use: "list [--client ID]", Short: "List grants", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.open(cmd, false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if filter.ClientID != "" {
+				if _, err := s.svc.GetClient(cmd.Context(), filter.ClientID); err != nil {
+					return err
+				}
+			}
+			grants, err := s.store.ListGrants(cmd.Context(), filter)
+			if err != nil {
+				return err
+			}
+			views := make([]grantView, len(grants))
+			rows := make([][]string, len(grants))
+			for i, g := range grants {
+				views[i] = viewGrant(g)
+				rows[i] = grantRow(views[i])
+			}
+			return a.out().print(views, grantHeader, rows)
+		},
+	}
+	list.Flags().StringVar(&filter.ClientID, "client", "", "only this client's grants")
+	list.Flags().StringVar(&filter.Audience, "audience", "", "only grants for this API")
+	del := &cobra.Command{
+		Use: "delete GRANT_ID", Short: "Delete a grant", Args: exactArgs("GRANT_ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.open(cmd, false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if err := s.svc.DeleteGrant(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			return a.deleted("grant", args[0])
+		},
+	}
+	cmd.AddCommand(create, list, del)
+	return cmd
+}

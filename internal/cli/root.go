@@ -1,0 +1,153 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/keys"
+	"github.com/gatehouse-dev/gatehouse/internal/server"
+)
+
+// Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
+var Version = "dev"
+
+// Env is what the command line reads from its surroundings; tests replace it.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	Now            func() time.Time
+	// Signals, when set, is used instead of SIGINT/SIGTERM to stop serve.
+	Context context.Context
+}
+
+// Main runs the command line and returns the process exit code. Errors are
+// printed as one line on stderr.
+func Main(args []string, env Env) int {
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
+	}
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	if env.Context == nil {
+		env.Context = context.Background()
+	}
+	root := newRoot(&env)
+	root.SetArgs(args)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	if err := root.ExecuteContext(env.Context); err != nil {
+		msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+		fmt.Fprintln(env.Stderr, "gatehouse: "+msg)
+		return 1
+	}
+	return 0
+}
+
+type app struct {
+	env        *Env
+	configPath string
+	json       bool
+}
+
+func newRoot(env *Env) *cobra.Command {
+	a := &app{env: env}
+	root := &cobra.Command{
+		Use:           "gatehouse",
+		Short:         "An OAuth 2.0 authorization server for machine-to-machine API access",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.configPath, "config", "", "YAML configuration file (env GATEHOUSE_CONFIG)")
+	pf.BoolVar(&a.json, "json", false, "print JSON instead of a table")
+	config.Bind(pf, config.Common)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
+	root.AddCommand(a.serveCmd(), a.apiCmd(), a.clientCmd(), a.grantCmd(), a.keyCmd(), a.tokenCmd(), a.migrateCmd(), a.versionCmd())
+	return root
+}
+
+func (a *app) out() printer { return printer{out: a.env.Stdout, json: a.json} }
+
+func (a *app) config(cmd *cobra.Command) (config.Config, error) {
+	return config.Load(a.configPath, cmd.Flags(), a.env.Getenv)
+}
+
+func (a *app) logger(cfg config.Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(a.env.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(a.env.Stderr, opts))
+}
+
+// session is an open database for one admin command.
+type session struct {
+	cfg   config.Config
+	store server.Store
+	svc   *admin.Service
+}
+
+func (s *session) Close() { _ = s.store.Close() }
+
+// open opens the database. withKeys also resolves the master key and loads
+// the signing keys, for commands that create or rotate keys.
+func (a *app) open(cmd *cobra.Command, withKeys bool) (*session, error) {
+	cfg, err := a.config(cmd)
+	if err != nil {
+		return nil, err
+	}
+	ctx := cmd.Context()
+	store, err := server.OpenStorage(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{cfg: cfg, store: store, svc: &admin.Service{Store: store, Now: a.env.Now}}
+	if withKeys {
+		km, err := a.keyManager(ctx, cfg, store)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.svc.Keys = km
+	}
+	return s, nil
+}
+
+func (a *app) keyManager(ctx context.Context, cfg config.Config, store server.Store) (*keys.Manager, error) {
+	mk, err := server.MasterKey(cfg, a.logger(cfg), true)
+	if err != nil {
+		return nil, err
+	}
+	km, err := keys.New(keys.Config{Store: store, MasterKey: mk, Now: a.env.Now, JWKSMaxAge: cfg.JWKSMaxAge})
+	if err != nil {
+		return nil, err
+	}
+	if err := km.Load(ctx); err != nil {
+		return nil, err
+	}
+	return km, nil
+}
+
+// exactArgs is cobra.ExactArgs with a message that names what is missing.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != len(names) {
+			return fmt.Errorf("expected %d argument(s): %s", len(names), strings.Join(names, " "))
+		}
+		return nil
+	}
+}
+

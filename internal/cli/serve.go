@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/server"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+func (a *app) serveCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve [--addr 127.0.0.1:8080] [--issuer URL] [--db DSN] [--dev]",
+		Short: "Run the authorization server",
+		Args:  cobra.NoArgs,
+		RunE:  a.runServe,
+	}
+	config.Bind(cmd.Flags(), config.Serve)
+	return cmd
+}
+
+func (a *app) runServe(cmd *cobra.Command, _ []string) error {
+	cfg, err := a.config(cmd)
+	if err != nil {
+		return err
+	}
+	log := a.logger(cfg)
+	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	store, err := server.OpenStorage(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	mk, err := server.MasterKey(cfg, log, true)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+	if cfg.Issuer == "" {
+		cfg.Issuer = "http://" + ln.Addr().String()
+	}
+	if strings.HasPrefix(cfg.Issuer, "http://") && !isLoopbackURL(cfg.Issuer) {
+		log.Warn("the issuer is not https: put gatehouse behind a TLS-terminating proxy and set --issuer to its https URL")
+	}
+	if cfg.Dev {
+		if err := a.seedDemo(ctx, store, cfg); err != nil {
+			return fmt.Errorf("seed demo data: %w", err)
+		}
+	}
+	srv, err := server.New(ctx, cfg, store, mk, server.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	log.Info("gatehouse listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "db", cfg.DB)
+	return srv.Serve(ctx, ln)
+}
+
+func isLoopbackURL(u string) bool {
+	host := strings.TrimPrefix(u, "http://")
+	host, _, _ = strings.Cut(host, "/")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// DemoAudience is the API that serve --dev seeds.
+const DemoAudience = "https://api.example.com"
+
+// seedDemo creates a demo API, client and grant on a database that has no
+// APIs and no clients yet, and prints a ready-to-paste curl command. The
+// secret goes to standard output, never to the log.
+func (a *app) seedDemo(ctx context.Context, store storage.Storage, cfg config.Config) error {
+	apis, err := store.ListAPIs(ctx)
+	if err != nil {
+		return err
+	}
+	clients, err := store.ListClients(ctx)
+	if err != nil {
+		return err
+	}
+	if len(apis) > 0 || len(clients) > 0 {
+		fmt.Fprintf(a.env.Stdout, "--dev: the database already has data, nothing seeded. The demo client's secret was shown on first start;\n"+
+			"run `gatehouse client secret rotate CLIENT_ID --db %s` for a new one.\n", cfg.DB)
+		return nil
+	}
+	svc := &admin.Service{Store: store, Now: a.env.Now}
+	if _, err := svc.CreateAPI(ctx, admin.APIInput{Identifier: DemoAudience, Name: "Demo API",
+		Scopes: []storage.Scope{{Value: "read:data", Description: "Read data"}, {Value: "write:data", Description: "Write data"}}}); err != nil {
+		return err
+	}
+	c, sec, err := svc.CreateClient(ctx, admin.ClientInput{Name: "Demo client", Description: "seeded by serve --dev"})
+	if err != nil {
+		return err
+	}
+	if _, err := svc.CreateGrant(ctx, c.ClientID, DemoAudience, []string{"read:data", "write:data"}); err != nil {
+		return err
+	}
+	endpoint := strings.TrimRight(cfg.Issuer, "/") + "/oauth/token"
+	fmt.Fprintf(a.env.Stdout, `
+gatehouse --dev seeded a demo API and client (the secret is shown only now):
+
+  audience:      %s
+  client_id:     %s
+  client_secret: %s
+
+Get a token:
+
+  curl -s %s \
+    -H 'content-type: application/json' \
+    -d '{"grant_type":"client_credentials","client_id":"%s","client_secret":"%s","audience":"%s"}'
+
+`, DemoAudience, c.ClientID, sec.Plain, endpoint, c.ClientID, sec.Plain, DemoAudience)
+	return nil
+}

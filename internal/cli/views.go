@@ -1,0 +1,183 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+// The --json shapes of DESIGN §4: each object under its own field names,
+// times in RFC 3339 UTC, durations in seconds.
+
+type apiView struct {
+	Identifier    string          `json:"identifier"`
+	Name          string          `json:"name"`
+	Scopes        []storage.Scope `json:"scopes"`
+	TokenLifetime int64           `json:"token_lifetime"`
+	SigningAlg    string          `json:"signing_alg"`
+	TokenDialect  string          `json:"token_dialect"`
+	CreatedAt     *string         `json:"created_at"`
+}
+
+func viewAPI(a storage.API) apiView {
+	scopes := a.Scopes
+	if scopes == nil {
+		scopes = []storage.Scope{}
+	}
+	return apiView{a.Identifier, a.Name, scopes, int64(a.TokenLifetime / time.Second), a.SigningAlg, a.TokenDialect, ts(a.CreatedAt)}
+}
+
+type clientView struct {
+	ClientID     string   `json:"client_id"`
+	Name         string   `json:"name"`
+	Description  string   `json:"description"`
+	GrantTypes   []string `json:"grant_types"`
+	Disabled     bool     `json:"disabled"`
+	CreatedAt    *string  `json:"created_at"`
+	ClientSecret string   `json:"client_secret,omitempty"`
+}
+
+func viewClient(c storage.Client) clientView {
+	gt := c.GrantTypes
+	if gt == nil {
+		gt = []string{}
+	}
+	return clientView{ClientID: c.ClientID, Name: c.Name, Description: c.Description, GrantTypes: gt, Disabled: c.Disabled, CreatedAt: ts(c.CreatedAt)}
+}
+
+type secretView struct {
+	ID           string  `json:"id"`
+	Hint         string  `json:"hint"`
+	CreatedAt    *string `json:"created_at"`
+	NotBefore    *string `json:"not_before"`
+	ExpiresAt    *string `json:"expires_at"`
+	LastUsedAt   *string `json:"last_used_at"`
+	ClientSecret string  `json:"client_secret,omitempty"`
+}
+
+func viewSecret(s storage.Secret) secretView {
+	return secretView{ID: s.ID, Hint: s.Hint, CreatedAt: ts(s.CreatedAt), NotBefore: ts(s.NotBefore), ExpiresAt: ts(s.ExpiresAt), LastUsedAt: ts(s.LastUsedAt)}
+}
+
+func viewNewSecret(s admin.NewSecret) secretView {
+	v := viewSecret(s.Secret)
+	v.ClientSecret = s.Plain
+	return v
+}
+
+type grantView struct {
+	ID       string   `json:"id"`
+	ClientID string   `json:"client_id"`
+	Audience string   `json:"audience"`
+	Scope    []string `json:"scope"`
+}
+
+func viewGrant(g storage.Grant) grantView {
+	sc := g.Scope
+	if sc == nil {
+		sc = []string{}
+	}
+	return grantView{g.ID, g.ClientID, g.Audience, sc}
+}
+
+type keyView struct {
+	KID       string  `json:"kid"`
+	Alg       string  `json:"alg"`
+	State     string  `json:"state"`
+	CreatedAt *string `json:"created_at"`
+}
+
+// viewKey shows a previous key whose tokens have all expired as retired,
+// which is what it is, whether or not a rotation has recorded it yet.
+func viewKey(k storage.SigningKey, now time.Time) keyView {
+	state := k.State
+	if state == storage.KeyPrevious && !k.RetireAt.IsZero() && !now.Before(k.RetireAt) {
+		state = storage.KeyRetired
+	}
+	return keyView{k.KID, k.Alg, state, ts(k.CreatedAt)}
+}
+
+func ts(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format(time.RFC3339)
+	return &s
+}
+
+func orDash(p *string) string {
+	if p == nil {
+		return "-"
+	}
+	return *p
+}
+
+// printer writes either JSON or a table.
+type printer struct {
+	out  io.Writer
+	json bool
+}
+
+func (p printer) print(v any, header []string, rows [][]string) error {
+	if p.json {
+		enc := json.NewEncoder(p.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	tw := tabwriter.NewWriter(p.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+// fields prints one object as "name: value" lines (or JSON).
+func (p printer) fields(v any, pairs ...[2]string) error {
+	if p.json {
+		return p.print(v, nil, nil)
+	}
+	tw := tabwriter.NewWriter(p.out, 0, 4, 2, ' ', 0)
+	for _, kv := range pairs {
+		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
+	}
+	return tw.Flush()
+}
+
+func apiRow(a apiView) []string {
+	scopes := make([]string, len(a.Scopes))
+	for i, s := range a.Scopes {
+		scopes[i] = s.Value
+	}
+	return []string{a.Identifier, a.Name, strings.Join(scopes, " "), fmt.Sprint(a.TokenLifetime), a.SigningAlg, a.TokenDialect, orDash(a.CreatedAt)}
+}
+
+var apiHeader = []string{"IDENTIFIER", "NAME", "SCOPES", "TOKEN_LIFETIME", "SIGNING_ALG", "TOKEN_DIALECT", "CREATED_AT"}
+
+func clientRow(c clientView) []string {
+	return []string{c.ClientID, c.Name, strings.Join(c.GrantTypes, " "), fmt.Sprint(c.Disabled), orDash(c.CreatedAt)}
+}
+
+var clientHeader = []string{"CLIENT_ID", "NAME", "GRANT_TYPES", "DISABLED", "CREATED_AT"}
+
+func secretRow(s secretView) []string {
+	return []string{s.ID, s.Hint, orDash(s.CreatedAt), orDash(s.NotBefore), orDash(s.ExpiresAt), orDash(s.LastUsedAt)}
+}
+
+var secretHeader = []string{"ID", "HINT", "CREATED_AT", "NOT_BEFORE", "EXPIRES_AT", "LAST_USED_AT"}
+
+func grantRow(g grantView) []string {
+	return []string{g.ID, g.ClientID, g.Audience, strings.Join(g.Scope, " ")}
+}
+
+var grantHeader = []string{"ID", "CLIENT_ID", "AUDIENCE", "SCOPE"}
+
+func keyRow(k keyView) []string { return []string{k.KID, k.Alg, k.State, orDash(k.CreatedAt)} }
+
+var keyHeader = []string{"KID", "ALG", "STATE", "CREATED_AT"}

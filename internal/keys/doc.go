@@ -1,0 +1,21 @@
+// Package keys manages gatehouse's token signing keys: their lifecycle, their
+// encryption at rest, the published JSON Web Key Set and the signer that the
+// token endpoint uses.
+//
+// Every signing algorithm in use (RS256, PS256, ES256, EdDSA; RFC 7518 §3 and
+// RFC 8037) has its own lifecycle (DESIGN §1): a key is created "next" and
+// published in the JWKS (RFC 7517 §5) without signing, becomes "current" and
+// signs access tokens (RFC 9068), becomes "previous" and stays published until
+// every token it signed has expired, and is finally "retired". Rotation refuses
+// to promote a next key that has been published for less than one JWKS cache
+// lifetime, so no verifier that honours Cache-Control meets an unknown kid.
+//
+// A key's kid is its RFC 7638 JWK thumbprint (SHA-256, base64url). Private keys
+// are stored as PKCS #8 DER sealed with AES-256-GCM under a 32-byte master key,
+// with the key's kid and algorithm as additional authenticated data, so a
+// ciphertext copied to another row does not open.
+//
+// [Manager] keeps an immutable, fully prepared key set behind an atomic
+// pointer: [Manager.Sign] and [Manager.JWKS] take no lock and never decrypt;
+// [Manager.Load] rebuilds and swaps the set when the stored keys change.
+package keys

@@ -1,0 +1,257 @@
+package server
+
+import (
+	"context"
+	"crypto"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/catalog"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/discovery"
+	"github.com/gatehouse-dev/gatehouse/internal/keys"
+	"github.com/gatehouse-dev/gatehouse/internal/oauth"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/token"
+)
+
+// Listener limits (DESIGN §1, issue "timeouts and size limits on every listener").
+const (
+	ReadHeaderTimeout = 5 * time.Second
+	ReadTimeout       = 15 * time.Second
+	WriteTimeout      = 15 * time.Second
+	IdleTimeout       = 120 * time.Second
+	MaxHeaderBytes    = 32 << 10
+	usageFlushEvery   = 5 * time.Second
+)
+
+// DefaultAlg is the signing algorithm whose keys always exist.
+const DefaultAlg = "RS256"
+
+// Options are the dependencies a Server may be given instead of its defaults.
+type Options struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+	Rand   io.Reader
+	// GenerateKey overrides signing key generation (tests).
+	GenerateKey func(alg string) (crypto.Signer, error)
+}
+
+// Server is a running gatehouse instance.
+type Server struct {
+	cfg     config.Config
+	log     *slog.Logger
+	store   Store
+	keys    *keys.Manager
+	catalog *catalog.Catalog
+	usage   *catalog.Usage
+	handler http.Handler
+}
+
+// New opens the pieces a server needs: the signing keys (created on first
+// start), the catalog (fully loaded) and the HTTP handler. cfg must be
+// validated; its Issuer must be set.
+func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, opts Options) (*Server, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	km, err := keys.New(keys.Config{
+		Store: store, MasterKey: masterKey, Now: opts.Now, Rand: opts.Rand, Logger: log,
+		JWKSMaxAge: cfg.JWKSMaxAge, Generate: opts.GenerateKey,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	if err := km.Load(ctx); err != nil {
+		return nil, fmt.Errorf("load signing keys: %w", err)
+	}
+	cat := catalog.New(store, log, opts.Now)
+	if err := cat.Load(ctx); err != nil {
+		return nil, fmt.Errorf("load catalog: %w", err)
+	}
+	s := &Server{cfg: cfg, log: log, store: store, keys: km, catalog: cat, usage: catalog.NewUsage(store, log)}
+	if err := s.ensureKeys(ctx); err != nil {
+		return nil, err
+	}
+	s.handler = s.routes(opts)
+	return s, nil
+}
+
+// ensureKeys creates the signing keys of every algorithm in use: the
+// default's and each API's (DESIGN §1: one lifecycle per algorithm in use).
+func (s *Server) ensureKeys(ctx context.Context) error {
+	var missing []string
+	add := func(alg string) {
+		if !s.keys.HasCurrent(alg) && !slices.Contains(missing, alg) {
+			missing = append(missing, alg)
+		}
+	}
+	add(DefaultAlg)
+	for _, api := range s.catalog.Snapshot().APIs() {
+		add(api.SigningAlg)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if err := s.keys.Ensure(ctx, missing...); err != nil {
+		return fmt.Errorf("create signing keys: %w", err)
+	}
+	s.log.Info("signing keys ready", "algs", missing)
+	return nil
+}
+
+func (s *Server) routes(opts Options) http.Handler {
+	mux := http.NewServeMux()
+	tokens := token.NewEndpoint(token.Config{
+		Issuer:          s.cfg.Issuer,
+		DefaultAudience: s.cfg.DefaultAudience,
+		Catalog:         s.catalog,
+		Signer:          s.keys,
+		Used:            s.usage.Record,
+		Now:             opts.Now,
+		Rand:            opts.Rand,
+		Logger:          s.log,
+		Grants:          []token.Grant{token.ClientCredentials{}},
+	})
+	mux.Handle(discovery.PathToken, tokens)
+	meta := discovery.Handler(discovery.New(s.cfg.Issuer,
+		[]string{storage.GrantClientCredentials},
+		[]string{oauth.AuthClientSecretBasic, oauth.AuthClientSecretPost},
+		keys.SupportedAlgs))
+	mux.Handle("GET "+discovery.PathOpenID, meta)
+	mux.Handle("GET "+discovery.PathOAuthMetadata, meta)
+	mux.HandleFunc("GET "+discovery.PathJWKS, s.serveJWKS)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeStatus(w, http.StatusOK, map[string]any{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.serveReady)
+	return securityHeaders(mux)
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// serveJWKS publishes the public keys (RFC 7517 §5) with a max-age that
+// rotation honours: a next key is published at least that long before it
+// signs.
+func (s *Server) serveJWKS(w http.ResponseWriter, _ *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(s.cfg.JWKSMaxAge/time.Second)))
+	h.Set("Access-Control-Allow-Origin", "*")
+	_, _ = w.Write(s.keys.JWKS())
+}
+
+func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
+	var problems []string
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		problems = append(problems, "storage unreachable")
+	}
+	if !s.keys.HasCurrent(DefaultAlg) {
+		problems = append(problems, "signing keys not loaded")
+	}
+	if last := s.catalog.LastSync(); last.IsZero() || time.Since(last) > 5*time.Second+5*s.cfg.SyncInterval {
+		problems = append(problems, "catalog stale")
+	}
+	if len(problems) > 0 {
+		writeStatus(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "problems": problems})
+		return
+	}
+	clients, apis := s.catalog.Snapshot().Len()
+	writeStatus(w, http.StatusOK, map[string]any{"status": "ok", "clients": clients, "apis": apis})
+}
+
+func writeStatus(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Handler returns the HTTP handler (for tests and embedding).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Keys returns the signing key manager.
+func (s *Server) Keys() *keys.Manager { return s.keys }
+
+// Catalog returns the catalog.
+func (s *Server) Catalog() *catalog.Catalog { return s.catalog }
+
+// Start runs the background work — following the change feed, writing
+// secret last-use times — until ctx is done. The returned function waits for
+// it to finish.
+func (s *Server) Start(ctx context.Context) (wait func()) {
+	done := make(chan struct{}, 2)
+	go func() {
+		s.catalog.Follow(ctx, s.cfg.SyncInterval, s.afterSync)
+		done <- struct{}{}
+	}()
+	go func() {
+		s.usage.Run(ctx, usageFlushEvery)
+		done <- struct{}{}
+	}()
+	return func() { <-done; <-done }
+}
+
+func (s *Server) afterSync(ctx context.Context, keysChanged bool) error {
+	if keysChanged {
+		if err := s.keys.Load(ctx); err != nil {
+			return fmt.Errorf("reload signing keys: %w", err)
+		}
+	}
+	return s.ensureKeys(ctx)
+}
+
+// Serve accepts connections on ln until ctx is done, then shuts down
+// gracefully within the configured timeout.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	bg, cancel := context.WithCancel(ctx)
+	wait := s.Start(bg)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		s.log.Info("shutting down")
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+		err = srv.Shutdown(sctx)
+		scancel()
+	}
+	cancel()
+	wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}

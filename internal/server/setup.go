@@ -1,0 +1,93 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/keys"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlite"
+)
+
+// Store is what gatehouse needs of a backend: the storage contract plus
+// schema migrations.
+type Store interface {
+	storage.Storage
+	Migrate(ctx context.Context) (int, error)
+	SchemaVersion(ctx context.Context) (int, error)
+}
+
+var _ Store = (*sqlite.Store)(nil)
+
+// OpenStorage opens the database a DSN names and brings its schema up to date.
+func OpenStorage(ctx context.Context, cfg config.Config) (Store, error) {
+	path, ok := cfg.SQLitePath()
+	if !ok {
+		return nil, fmt.Errorf("unsupported database %q: use sqlite:PATH", cfg.DB)
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if _, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("database directory %s: %w", dir, err)
+		}
+	}
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// MasterKeyFilePath is where the embedded default keeps its master key: a
+// file beside the SQLite database.
+func MasterKeyFilePath(cfg config.Config) (string, bool) {
+	path, ok := cfg.SQLitePath()
+	if !ok {
+		return "", false
+	}
+	return path + ".key", true
+}
+
+// MasterKey resolves the key that encrypts signing keys at rest: the
+// GATEHOUSE_MASTER_KEY environment variable, else --master-key-file, else the
+// key file beside a SQLite database, which is created (mode 0600) when it does
+// not exist yet and create is set.
+func MasterKey(cfg config.Config, log *slog.Logger, create bool) ([]byte, error) {
+	switch {
+	case cfg.MasterKey != "":
+		k, err := keys.ParseMasterKey(cfg.MasterKey)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", config.EnvMasterKey, err)
+		}
+		return k, nil
+	case cfg.MasterKeyFile != "":
+		k, err := keys.LoadKeyFile(cfg.MasterKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("master key file: %w", err)
+		}
+		return k, nil
+	}
+	path, ok := MasterKeyFilePath(cfg)
+	if !ok {
+		return nil, fmt.Errorf("no master key: set %s or --master-key-file", config.EnvMasterKey)
+	}
+	k, err := keys.LoadKeyFile(path)
+	if err == nil {
+		return k, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) || !create {
+		return nil, fmt.Errorf("master key file: %w", err)
+	}
+	k, err = keys.CreateKeyFile(path, rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("create master key file: %w", err)
+	}
+	log.Warn("created a master key file beside the database; back it up with the database, or set "+config.EnvMasterKey+" in production", "path", path, "mode", "0600")
+	return k, nil
+}

@@ -1,0 +1,44 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+// LatestChange returns the sequence number of the newest change, 0 if none.
+func (s *Store) LatestChange(ctx context.Context) (int64, error) {
+	var seq int64
+	if err := s.db.QueryRowContext(ctx,
+		"SELECT COALESCE(MAX(seq), 0) FROM changes").Scan(&seq); err != nil {
+		return 0, fmt.Errorf("latest change: %w", err)
+	}
+	return seq, nil
+}
+
+// ChangesSince returns up to limit changes with Seq > seq, in ascending
+// order. limit must be positive.
+func (s *Store) ChangesSince(ctx context.Context, seq int64, limit int) ([]storage.Change, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("changes since %d: limit %d is not positive", seq, limit)
+	}
+	rows, err := s.db.QueryContext(ctx,
+		"SELECT seq, entity, id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", seq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("changes since %d: %w", seq, err)
+	}
+	defer rows.Close()
+	var out []storage.Change
+	for rows.Next() {
+		var c storage.Change
+		if err := rows.Scan(&c.Seq, &c.Entity, &c.ID); err != nil {
+			return nil, fmt.Errorf("changes since %d: %w", seq, err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("changes since %d: %w", seq, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,178 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+const secretColumns = "id, client_id, hash_alg, hash, hint, created_at, not_before, expires_at, last_used_at"
+
+// insertSecret inserts sec, translating constraint violations: a taken ID is
+// storage.ErrAlreadyExists, a missing client storage.ErrNotFound.
+func insertSecret(ctx context.Context, tx *sql.Tx, sec storage.Secret) error {
+	if _, err := tx.ExecContext(ctx,
+		"INSERT INTO client_secrets ("+secretColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		sec.ID, sec.ClientID, sec.HashAlg, blob(sec.Hash), sec.Hint, toMicros(sec.CreatedAt),
+		toMicros(sec.NotBefore), toMicros(sec.ExpiresAt), toMicros(sec.LastUsedAt)); err != nil {
+		return translate(err)
+	}
+	return nil
+}
+
+// addSecret inserts sec for an existing client; storage.ErrNotFound names
+// the client.
+func addSecret(ctx context.Context, tx *sql.Tx, sec storage.Secret) error {
+	ok, err := exists(ctx, tx, "SELECT 1 FROM clients WHERE client_id = ?", sec.ClientID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("client %q: %w", sec.ClientID, storage.ErrNotFound)
+	}
+	return insertSecret(ctx, tx, sec)
+}
+
+// AddSecret stores a new secret; storage.ErrNotFound if the client does not
+// exist, storage.ErrAlreadyExists if the secret ID is taken.
+func (s *Store) AddSecret(ctx context.Context, sec storage.Secret) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := addSecret(ctx, tx, sec); err != nil {
+			return err
+		}
+		return appendChange(ctx, tx, storage.EntityClient, sec.ClientID)
+	})
+	if err != nil {
+		return fmt.Errorf("add secret %q: %w", sec.ID, err)
+	}
+	return nil
+}
+
+// RotateSecret stores sec and, in the same transaction, caps the expiry of
+// every other secret of sec.ClientID at expireOthersAt: a secret that does
+// not expire, or expires later, then expires at expireOthersAt; one that
+// expires earlier is left alone. expireOthersAt must not be zero.
+func (s *Store) RotateSecret(ctx context.Context, sec storage.Secret, expireOthersAt time.Time) error {
+	if expireOthersAt.IsZero() {
+		return fmt.Errorf("rotate secret %q: zero expiry for the other secrets", sec.ID)
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := addSecret(ctx, tx, sec); err != nil {
+			return err
+		}
+		capAt := expireOthersAt.UnixMicro()
+		if _, err := tx.ExecContext(ctx, `UPDATE client_secrets SET expires_at = ?
+			WHERE client_id = ? AND id <> ? AND (expires_at IS NULL OR expires_at > ?)`,
+			capAt, sec.ClientID, sec.ID, capAt); err != nil {
+			return fmt.Errorf("expire other secrets: %w", err)
+		}
+		return appendChange(ctx, tx, storage.EntityClient, sec.ClientID)
+	})
+	if err != nil {
+		return fmt.Errorf("rotate secret %q: %w", sec.ID, err)
+	}
+	return nil
+}
+
+// ListSecrets returns a client's secrets ordered by creation time, then ID;
+// storage.ErrNotFound if the client does not exist.
+func (s *Store) ListSecrets(ctx context.Context, clientID string) ([]storage.Secret, error) {
+	var out []storage.Secret
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		ok, err := exists(ctx, tx, "SELECT 1 FROM clients WHERE client_id = ?", clientID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return storage.ErrNotFound
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT "+secretColumns+
+			" FROM client_secrets WHERE client_id = ? ORDER BY created_at, id", clientID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			sec, err := scanSecret(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, sec)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list secrets of client %q: %w", clientID, err)
+	}
+	return out, nil
+}
+
+// DeleteSecret revokes a secret of the client, or returns
+// storage.ErrNotFound if the client has no secret with that ID.
+func (s *Store) DeleteSecret(ctx context.Context, clientID, secretID string) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			"DELETE FROM client_secrets WHERE id = ? AND client_id = ?", secretID, clientID)
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(res); err != nil {
+			return err
+		}
+		return appendChange(ctx, tx, storage.EntityClient, clientID)
+	})
+	if err != nil {
+		return fmt.Errorf("delete secret %q of client %q: %w", secretID, clientID, err)
+	}
+	return nil
+}
+
+// TouchSecrets records the last use times of secrets, keyed by secret ID.
+// A time only ever moves a secret's LastUsedAt forward (batches of several
+// instances may arrive out of order); zero times and unknown IDs are
+// ignored. It does not append to the change feed.
+func (s *Store) TouchSecrets(ctx context.Context, lastUsed map[string]time.Time) error {
+	if len(lastUsed) == 0 {
+		return nil
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `UPDATE client_secrets SET last_used_at = ?1
+			WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for id, t := range lastUsed {
+			if t.IsZero() {
+				continue
+			}
+			if _, err := stmt.ExecContext(ctx, t.UnixMicro(), id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("touch secrets: %w", err)
+	}
+	return nil
+}
+
+func scanSecret(r rowScanner) (storage.Secret, error) {
+	var (
+		sec                                       storage.Secret
+		created, notBefore, expires, lastUsedTime sql.NullInt64
+	)
+	if err := r.Scan(&sec.ID, &sec.ClientID, &sec.HashAlg, &sec.Hash, &sec.Hint,
+		&created, &notBefore, &expires, &lastUsedTime); err != nil {
+		return storage.Secret{}, err
+	}
+	sec.CreatedAt = fromMicros(created)
+	sec.NotBefore = fromMicros(notBefore)
+	sec.ExpiresAt = fromMicros(expires)
+	sec.LastUsedAt = fromMicros(lastUsedTime)
+	return sec, nil
+}
