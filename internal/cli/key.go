@@ -61,10 +61,14 @@ func (a *app) keyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// The outgoing key stays published until the longest-lived token
+			// it can have signed expires, with a margin for instances that
+			// sign with it until they see the rotation and for verifier leeway.
 			opts.MaxTokenLifetime = admin.DefaultTokenLifetime
 			for _, api := range apis {
 				opts.MaxTokenLifetime = max(opts.MaxTokenLifetime, api.TokenLifetime)
 			}
+			opts.MaxTokenLifetime += rotationMargin
 			if _, err := km.Rotate(cmd.Context(), opts); err != nil {
 				return err
 			}
@@ -77,11 +81,14 @@ func (a *app) keyCmd() *cobra.Command {
 	}
 	rotate.Flags().StringVar(&alg, "alg", "", "rotate only this algorithm's keys")
 	rotate.Flags().BoolVar(&opts.Force, "force", false, "rotate even if the next key was published less than the JWKS cache lifetime ago")
-	config := rotate.Flags()
-	config.Duration("jwks-max-age", 5*time.Minute, "how long verifiers may cache the JWKS; must match the server's")
+	rotate.Flags().Duration("jwks-max-age", 5*time.Minute, "how long verifiers may cache the JWKS; must match the server's")
 	cmd.AddCommand(list, rotate)
 	return cmd
 }
+
+// rotationMargin is added to the longest token lifetime when a key leaves
+// the current state.
+const rotationMargin = 5 * time.Minute
 
 func (a *app) printKeys(list []storage.SigningKey) error {
 	now := a.env.Now()

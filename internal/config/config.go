@@ -167,10 +167,8 @@ func Load(path string, fs *pflag.FlagSet, getenv func(string) string) (Config, e
 			}
 		}
 	}
-	if len(problems) > 0 {
-		return c, errors.Join(problems...)
-	}
-	return c, c.Validate()
+	problems = append(problems, c.Validate())
+	return c, errors.Join(problems...)
 }
 
 func lookup(getenv func(string) string, name string) (string, bool) {
