@@ -19,7 +19,9 @@ import (
 // fakeSigner is a Signer made of a func.
 type fakeSigner func(alg, typ string, payload []byte) (string, error)
 
-func (f fakeSigner) Sign(alg, typ string, payload []byte) (string, error) { return f(alg, typ, payload) }
+func (f fakeSigner) Sign(alg, typ string, payload []byte) (string, error) {
+	return f(alg, typ, payload)
+}
 
 // memStore is a catalog.Store over fixed values.
 type memStore struct {
@@ -30,7 +32,7 @@ type memStore struct {
 }
 
 func (m *memStore) GetAPI(context.Context, string) (storage.API, error) { return m.api, nil }
-func (m *memStore) ListAPIs(context.Context) ([]storage.API, error)    { return []storage.API{m.api}, nil }
+func (m *memStore) ListAPIs(context.Context) ([]storage.API, error)     { return []storage.API{m.api}, nil }
 func (m *memStore) GetClient(context.Context, string) (storage.Client, error) {
 	return m.client, nil
 }
