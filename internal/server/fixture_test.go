@@ -81,7 +81,7 @@ func newFixture(t testing.TB, mutate ...func(*config.Config)) *fixture {
 	mk := make([]byte, 32)
 	_, _ = rand.Read(mk)
 	f.db, f.masterKey = cfg.DB, mk
-	f.srv, err = server.New(ctx, cfg, store, mk, server.Options{GenerateKey: testutil.KeyGenerator()})
+	f.srv, err = server.New(ctx, cfg, store, mk, server.Options{GenerateKey: testutil.KeyGenerator(), UsageFlushInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

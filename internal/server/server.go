@@ -30,7 +30,6 @@ const (
 	WriteTimeout      = 15 * time.Second
 	IdleTimeout       = 120 * time.Second
 	MaxHeaderBytes    = 32 << 10
-	usageFlushEvery   = 5 * time.Second
 )
 
 // DefaultAlg is the signing algorithm whose keys always exist.
@@ -43,11 +42,15 @@ type Options struct {
 	Rand   io.Reader
 	// GenerateKey overrides signing key generation (tests).
 	GenerateKey func(alg string) (crypto.Signer, error)
+	// UsageFlushInterval is how often secret last-use times are written
+	// (default 5s).
+	UsageFlushInterval time.Duration
 }
 
 // Server is a running gatehouse instance.
 type Server struct {
 	cfg     config.Config
+	opts    Options
 	log     *slog.Logger
 	store   Store
 	keys    *keys.Manager
@@ -67,6 +70,9 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.UsageFlushInterval <= 0 {
+		opts.UsageFlushInterval = 5 * time.Second
+	}
 	km, err := keys.New(keys.Config{
 		Store: store, MasterKey: masterKey, Now: opts.Now, Rand: opts.Rand, Logger: log,
 		JWKSMaxAge: cfg.JWKSMaxAge, Generate: opts.GenerateKey,
@@ -81,11 +87,11 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 	if err := cat.Load(ctx); err != nil {
 		return nil, fmt.Errorf("load catalog: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, store: store, keys: km, catalog: cat, usage: catalog.NewUsage(store, log)}
+	s := &Server{cfg: cfg, opts: opts, log: log, store: store, keys: km, catalog: cat, usage: catalog.NewUsage(store, log)}
 	if err := s.ensureKeys(ctx); err != nil {
 		return nil, err
 	}
-	s.handler = s.routes(opts)
+	s.handler = s.routes()
 	return s, nil
 }
 
@@ -112,7 +118,7 @@ func (s *Server) ensureKeys(ctx context.Context) error {
 	return nil
 }
 
-func (s *Server) routes(opts Options) http.Handler {
+func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	tokens := token.NewEndpoint(token.Config{
 		Issuer:          s.cfg.Issuer,
@@ -120,8 +126,8 @@ func (s *Server) routes(opts Options) http.Handler {
 		Catalog:         s.catalog,
 		Signer:          s.keys,
 		Used:            s.usage.Record,
-		Now:             opts.Now,
-		Rand:            opts.Rand,
+		Now:             s.opts.Now,
+		Rand:            s.opts.Rand,
 		Logger:          s.log,
 		Grants:          []token.Grant{token.ClientCredentials{}},
 	})
@@ -208,7 +214,7 @@ func (s *Server) Start(ctx context.Context) (wait func()) {
 		done <- struct{}{}
 	}()
 	go func() {
-		s.usage.Run(ctx, usageFlushEvery)
+		s.usage.Run(ctx, s.opts.UsageFlushInterval)
 		done <- struct{}{}
 	}()
 	return func() { <-done; <-done }

@@ -235,3 +235,30 @@ func TestKeyRotationFollowed(t *testing.T) {
 	// The token signed before the rotation still verifies against the JWKS.
 	f.verify(before.str("access_token"))
 }
+
+// TestLastUsedRecorded: a successful token request is recorded as the
+// secret's last use, in the background.
+func TestLastUsedRecorded(t *testing.T) {
+	f := newFixture(t)
+	before := time.Now().Add(-time.Second)
+	if r := f.postForm("grant_type", "client_credentials", "client_id", f.clientID, "client_secret", f.secret, "audience", audience); r.status != 200 {
+		t.Fatal(r.raw)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		list, err := f.store.ListSecrets(f.ctx, f.clientID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !list[0].LastUsedAt.IsZero() {
+			if list[0].LastUsedAt.Before(before) {
+				t.Fatalf("last used %v", list[0].LastUsedAt)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("last_used_at not written")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

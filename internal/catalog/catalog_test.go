@@ -1,0 +1,184 @@
+package catalog_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/catalog"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlite"
+)
+
+// countingStore wraps a real store and counts the reads the catalog makes.
+type countingStore struct {
+	*sqlite.Store
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (c *countingStore) count(name string) {
+	c.mu.Lock()
+	c.calls[name]++
+	c.mu.Unlock()
+}
+
+func (c *countingStore) GetClient(ctx context.Context, id string) (storage.Client, error) {
+	c.count("GetClient")
+	return c.Store.GetClient(ctx, id)
+}
+
+func (c *countingStore) ListClients(ctx context.Context) ([]storage.Client, error) {
+	c.count("ListClients")
+	return c.Store.ListClients(ctx)
+}
+
+func (c *countingStore) GetAPI(ctx context.Context, id string) (storage.API, error) {
+	c.count("GetAPI")
+	return c.Store.GetAPI(ctx, id)
+}
+
+func newStore(t *testing.T) *countingStore {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return &countingStore{Store: s, calls: map[string]int{}}
+}
+
+func client(id string) storage.Client {
+	now := time.Now().UTC()
+	return storage.Client{ClientID: id, Name: id, AppType: storage.AppTypeNonInteractive, GrantTypes: []string{"client_credentials"}, CreatedAt: now, UpdatedAt: now}
+}
+
+// TestSyncIsIncremental: after the initial load, a change reloads only the
+// changed client, and unchanged entries are shared with the old snapshot.
+func TestSyncIsIncremental(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	for _, id := range []string{"a", "b", "c"} {
+		if err := st.CreateClient(ctx, client(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	api := storage.API{Identifier: "https://api", Name: "api", TokenLifetime: time.Hour, SigningAlg: "RS256", TokenDialect: storage.DialectRFC9068, CreatedAt: time.Now()}
+	if err := st.CreateAPI(ctx, api); err != nil {
+		t.Fatal(err)
+	}
+	cat := catalog.New(st, nil, nil)
+	if err := cat.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := cat.Snapshot()
+	bBefore, _ := before.Client("b")
+	st.calls = map[string]int{}
+
+	if err := st.SetClientDisabled(ctx, "a", true, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateGrant(ctx, storage.Grant{ID: "g1", ClientID: "a", Audience: "https://api", Scope: []string{}, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteClient(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cat.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st.calls["ListClients"] != 0 || st.calls["GetClient"] != 2 || st.calls["GetAPI"] != 0 {
+		t.Fatalf("sync read %v; want one GetClient per changed client and no full listing", st.calls)
+	}
+	after := cat.Snapshot()
+	if after == before || after.Seq <= before.Seq {
+		t.Fatal("no new snapshot")
+	}
+	a, _ := after.Client("a")
+	if !a.Disabled || len(a.Grants) != 1 {
+		t.Fatalf("client a not updated: %+v", a)
+	}
+	if _, ok := after.Client("c"); ok {
+		t.Fatal("deleted client still in the catalog")
+	}
+	if b, _ := after.Client("b"); b != bBefore {
+		t.Fatal("an unchanged client was reloaded")
+	}
+	if a, _ := before.Client("a"); a.Disabled {
+		t.Fatal("the old snapshot was mutated")
+	}
+	// Nothing new: no reads beyond the feed, same snapshot.
+	st.calls = map[string]int{}
+	if _, err := cat.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if cat.Snapshot() != after || len(st.calls) != 0 {
+		t.Fatalf("idle sync changed the snapshot or read %v", st.calls)
+	}
+}
+
+func TestSyncReportsKeyChanges(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	cat := catalog.New(st, nil, nil)
+	if err := cat.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveKeys(ctx, []storage.SigningKey{{KID: "k", Alg: "ES256", State: storage.KeyNext, PrivateKey: []byte{1}, PublicJWK: []byte("{}"), CreatedAt: time.Now()}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	changed, err := cat.Sync(ctx)
+	if err != nil || !changed {
+		t.Fatalf("key change not reported: %v %v", changed, err)
+	}
+	if changed, _ := cat.Sync(ctx); changed {
+		t.Fatal("key change reported twice")
+	}
+}
+
+// flakyStore fails TouchSecrets while fail is set.
+type flakyStore struct {
+	mu   sync.Mutex
+	fail bool
+	got  map[string]time.Time
+}
+
+func (f *flakyStore) TouchSecrets(_ context.Context, m map[string]time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail {
+		return errors.New("database down")
+	}
+	for k, v := range m {
+		f.got[k] = v
+	}
+	return nil
+}
+
+func TestUsageBatchesAndRetries(t *testing.T) {
+	ctx := context.Background()
+	st := &flakyStore{fail: true, got: map[string]time.Time{}}
+	u := catalog.NewUsage(st, nil)
+	t0 := time.Unix(1000, 0)
+	u.Record("s1", t0)
+	u.Record("s1", t0.Add(-time.Second)) // older: ignored
+	u.Record("s2", t0)
+	if err := u.Flush(ctx); err == nil {
+		t.Fatal("flush against a failing store succeeded")
+	}
+	u.Record("s2", t0.Add(time.Second)) // newer than the failed batch
+	st.fail = false
+	if err := u.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !st.got["s1"].Equal(t0) || !st.got["s2"].Equal(t0.Add(time.Second)) || len(st.got) != 2 {
+		t.Fatalf("written %v", st.got)
+	}
+	st.got = map[string]time.Time{}
+	if err := u.Flush(ctx); err != nil || len(st.got) != 0 {
+		t.Fatalf("second flush rewrote %v", st.got)
+	}
+}
