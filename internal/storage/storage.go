@@ -147,7 +147,9 @@ type GrantFilter struct {
 
 // Storage is the persistence contract every backend implements. All methods
 // are safe for concurrent use. Every write that changes what the token
-// endpoint may answer appends to the change feed in the same transaction.
+// endpoint may answer appends to the change feed in the same transaction; a
+// failed write appends nothing. Durations are stored in whole seconds, times
+// to the microsecond and returned in UTC; the zero time means "unset".
 type Storage interface {
 	// CreateAPI stores a new API; ErrAlreadyExists if the identifier is taken.
 	CreateAPI(ctx context.Context, api API) error
@@ -158,11 +160,12 @@ type Storage interface {
 	// DeleteAPI deletes the API and every grant for it, or returns ErrNotFound.
 	DeleteAPI(ctx context.Context, identifier string) error
 
-	// CreateClient stores a new client with its first secrets (may be none).
+	// CreateClient stores a new client with its first secrets (may be none);
+	// a secret with an empty ClientID gets c's, another client's is refused.
 	CreateClient(ctx context.Context, c Client, secrets ...Secret) error
 	// GetClient returns the client or ErrNotFound.
 	GetClient(ctx context.Context, clientID string) (Client, error)
-	// ListClients returns every client ordered by creation time.
+	// ListClients returns every client ordered by creation time, then ID.
 	ListClients(ctx context.Context) ([]Client, error)
 	// SetClientDisabled enables or disables a client, or returns ErrNotFound.
 	SetClientDisabled(ctx context.Context, clientID string, disabled bool, at time.Time) error
@@ -172,15 +175,18 @@ type Storage interface {
 	// AddSecret stores a new secret; ErrNotFound if the client does not exist.
 	AddSecret(ctx context.Context, s Secret) error
 	// RotateSecret stores s and, in the same transaction, caps the expiry of
-	// every other secret of s.ClientID at expireOthersAt.
+	// every other secret of s.ClientID at expireOthersAt (which must not be
+	// zero); earlier expiries are left alone.
 	RotateSecret(ctx context.Context, s Secret, expireOthersAt time.Time) error
 	// ListSecrets returns a client's secrets ordered by creation time;
 	// ErrNotFound if the client does not exist.
 	ListSecrets(ctx context.Context, clientID string) ([]Secret, error)
 	// DeleteSecret revokes a secret, or returns ErrNotFound.
 	DeleteSecret(ctx context.Context, clientID, secretID string) error
-	// TouchSecrets records last use times. It does not append to the change
-	// feed; unknown IDs are ignored.
+	// TouchSecrets records last use times, keyed by secret ID (unique across
+	// clients). It only moves LastUsedAt forward, since instances may flush
+	// out of order; zero times and unknown IDs are ignored. It does not
+	// append to the change feed.
 	TouchSecrets(ctx context.Context, lastUsed map[string]time.Time) error
 
 	// CreateGrant stores a grant; ErrNotFound if the client or API does not
@@ -196,14 +202,17 @@ type Storage interface {
 	// ListKeys returns every signing key ordered by creation time.
 	ListKeys(ctx context.Context) ([]SigningKey, error)
 	// SaveKeys inserts create and updates the state, ActivatedAt and RetireAt
-	// of update, atomically. At most one key per algorithm may be next and one
+	// of update, atomically, whatever the order of update. At most one key per algorithm may be next and one
 	// current: a write that would break that returns ErrAlreadyExists and
 	// changes nothing (another process rotated first).
 	SaveKeys(ctx context.Context, create, update []SigningKey) error
 
 	// LatestChange returns the sequence number of the newest change (0 if none).
 	LatestChange(ctx context.Context) (int64, error)
-	// ChangesSince returns up to limit changes with Seq > seq, in order.
+	// ChangesSince returns up to limit (> 0) changes with Seq > seq, in
+	// order. A change becomes visible only with the commit of its write, and
+	// a follower must never see seq N after having seen a later one: backends
+	// whose sequences are taken before commit must serialise change inserts.
 	ChangesSince(ctx context.Context, seq int64, limit int) ([]Change, error)
 
 	// Ping checks that the database is reachable.
