@@ -37,6 +37,11 @@ func OpenStorage(ctx context.Context, cfg config.Config) (Store, error) {
 			return nil, fmt.Errorf("database directory %s: %w", dir, err)
 		}
 	}
+	// The database holds secret digests and encrypted keys: create it
+	// private to its owner (SQLite gives -wal and -shm the same mode).
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		_ = f.Close()
+	}
 	s, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
