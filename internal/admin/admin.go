@@ -120,6 +120,12 @@ func (s *Service) CreateAPI(ctx context.Context, in APIInput) (storage.API, erro
 	if len(problems) > 0 {
 		return storage.API{}, invalid("%s", strings.Join(problems, "; "))
 	}
+	switch _, err := s.Store.GetAPI(ctx, api.Identifier); {
+	case err == nil:
+		return storage.API{}, describe(storage.ErrAlreadyExists, "an API with identifier %q already exists", api.Identifier)
+	case !errors.Is(err, storage.ErrNotFound):
+		return storage.API{}, fmt.Errorf("look up api: %w", err)
+	}
 	if s.Keys != nil {
 		if err := s.Keys.Ensure(ctx, api.SigningAlg); err != nil {
 			return storage.API{}, fmt.Errorf("create signing keys for %s: %w", api.SigningAlg, err)

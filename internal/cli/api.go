@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,6 +19,9 @@ func (a *app) apiCmd() *cobra.Command {
 		Short: "Register an API",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("token-lifetime") && in.TokenLifetime <= 0 {
+				return fmt.Errorf("--token-lifetime %s must be whole seconds from 1s to 720h (30 days)", in.TokenLifetime)
+			}
 			s, err := a.open(cmd, true)
 			if err != nil {
 				return err

@@ -74,7 +74,27 @@ func newRoot(env *Env) *cobra.Command {
 	config.Bind(pf, config.Common)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
 	root.AddCommand(a.serveCmd(), a.apiCmd(), a.clientCmd(), a.grantCmd(), a.keyCmd(), a.tokenCmd(), a.migrateCmd(), a.versionCmd())
+	root.DisableSuggestions = true // cobra's suggestion spans lines; errors are one line
+	strictGroups(root)
 	return root
+}
+
+// strictGroups makes every command group (api, client, client secret, …)
+// refuse an unknown subcommand with an error instead of printing its help
+// and exiting 0, which is what cobra does for a group without a Run.
+func strictGroups(cmd *cobra.Command) {
+	for _, sub := range cmd.Commands() {
+		strictGroups(sub)
+	}
+	if cmd.HasParent() && cmd.HasSubCommands() && cmd.Run == nil && cmd.RunE == nil {
+		cmd.Args = cobra.ArbitraryArgs
+		cmd.RunE = func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unknown command %q for %q", args[0], c.CommandPath())
+			}
+			return c.Help()
+		}
+	}
 }
 
 func (a *app) out() printer { return printer{out: a.env.Stdout, json: a.json} }

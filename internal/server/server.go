@@ -81,7 +81,7 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	if err := km.Load(ctx); err != nil {
-		return nil, fmt.Errorf("load signing keys: %w", err)
+		return nil, err // already says "load signing keys"
 	}
 	cat := catalog.New(store, log, opts.Now)
 	if err := cat.Load(ctx); err != nil {
