@@ -49,20 +49,8 @@ func (s *Store) GetAPI(ctx context.Context, identifier string) (storage.API, err
 
 // ListAPIs returns every API ordered by identifier.
 func (s *Store) ListAPIs(ctx context.Context) ([]storage.API, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT "+apiColumns+" FROM apis ORDER BY identifier")
+	out, err := queryAll(ctx, s.db, scanAPI, "SELECT "+apiColumns+" FROM apis ORDER BY identifier")
 	if err != nil {
-		return nil, fmt.Errorf("list apis: %w", err)
-	}
-	defer rows.Close()
-	var out []storage.API
-	for rows.Next() {
-		api, err := scanAPI(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list apis: %w", err)
-		}
-		out = append(out, api)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list apis: %w", err)
 	}
 	return out, nil

@@ -23,21 +23,10 @@ func (s *Store) ChangesSince(ctx context.Context, seq int64, limit int) ([]stora
 	if limit <= 0 {
 		return nil, fmt.Errorf("changes since %d: limit %d is not positive", seq, limit)
 	}
-	rows, err := s.db.QueryContext(ctx,
-		"SELECT seq, entity, id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", seq, limit)
+	out, err := queryAll(ctx, s.db, func(r rowScanner) (c storage.Change, err error) {
+		return c, r.Scan(&c.Seq, &c.Entity, &c.ID)
+	}, "SELECT seq, entity, id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", seq, limit)
 	if err != nil {
-		return nil, fmt.Errorf("changes since %d: %w", seq, err)
-	}
-	defer rows.Close()
-	var out []storage.Change
-	for rows.Next() {
-		var c storage.Change
-		if err := rows.Scan(&c.Seq, &c.Entity, &c.ID); err != nil {
-			return nil, fmt.Errorf("changes since %d: %w", seq, err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("changes since %d: %w", seq, err)
 	}
 	return out, nil

@@ -62,21 +62,9 @@ func (s *Store) GetClient(ctx context.Context, clientID string) (storage.Client,
 
 // ListClients returns every client ordered by creation time, then client ID.
 func (s *Store) ListClients(ctx context.Context) ([]storage.Client, error) {
-	rows, err := s.db.QueryContext(ctx,
+	out, err := queryAll(ctx, s.db, scanClient,
 		"SELECT "+clientColumns+" FROM clients ORDER BY created_at, client_id")
 	if err != nil {
-		return nil, fmt.Errorf("list clients: %w", err)
-	}
-	defer rows.Close()
-	var out []storage.Client
-	for rows.Next() {
-		c, err := scanClient(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list clients: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list clients: %w", err)
 	}
 	return out, nil

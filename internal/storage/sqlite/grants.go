@@ -88,20 +88,8 @@ func (s *Store) ListGrants(ctx context.Context, f storage.GrantFilter) ([]storag
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
 	query += " ORDER BY created_at, id"
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	out, err := queryAll(ctx, s.db, scanGrant, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list grants: %w", err)
-	}
-	defer rows.Close()
-	var out []storage.Grant
-	for rows.Next() {
-		g, err := scanGrant(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list grants: %w", err)
-		}
-		out = append(out, g)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list grants: %w", err)
 	}
 	return out, nil

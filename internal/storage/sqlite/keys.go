@@ -12,31 +12,27 @@ const keyColumns = "kid, alg, state, private_key, public_jwk, created_at, activa
 
 // ListKeys returns every signing key ordered by creation time, then kid.
 func (s *Store) ListKeys(ctx context.Context) ([]storage.SigningKey, error) {
-	rows, err := s.db.QueryContext(ctx,
+	out, err := queryAll(ctx, s.db, scanKey,
 		"SELECT "+keyColumns+" FROM signing_keys ORDER BY created_at, kid")
 	if err != nil {
 		return nil, fmt.Errorf("list keys: %w", err)
 	}
-	defer rows.Close()
-	var out []storage.SigningKey
-	for rows.Next() {
-		var (
-			k                            storage.SigningKey
-			created, activated, retireAt sql.NullInt64
-		)
-		if err := rows.Scan(&k.KID, &k.Alg, &k.State, &k.PrivateKey, &k.PublicJWK,
-			&created, &activated, &retireAt); err != nil {
-			return nil, fmt.Errorf("list keys: %w", err)
-		}
-		k.CreatedAt = fromMicros(created)
-		k.ActivatedAt = fromMicros(activated)
-		k.RetireAt = fromMicros(retireAt)
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list keys: %w", err)
-	}
 	return out, nil
+}
+
+func scanKey(r rowScanner) (storage.SigningKey, error) {
+	var (
+		k                            storage.SigningKey
+		created, activated, retireAt sql.NullInt64
+	)
+	if err := r.Scan(&k.KID, &k.Alg, &k.State, &k.PrivateKey, &k.PublicJWK,
+		&created, &activated, &retireAt); err != nil {
+		return storage.SigningKey{}, err
+	}
+	k.CreatedAt = fromMicros(created)
+	k.ActivatedAt = fromMicros(activated)
+	k.RetireAt = fromMicros(retireAt)
+	return k, nil
 }
 
 // SaveKeys updates the State, ActivatedAt and RetireAt of the keys in update

@@ -89,20 +89,9 @@ func (s *Store) ListSecrets(ctx context.Context, clientID string) ([]storage.Sec
 		if !ok {
 			return storage.ErrNotFound
 		}
-		rows, err := tx.QueryContext(ctx, "SELECT "+secretColumns+
+		out, err = queryAll(ctx, tx, scanSecret, "SELECT "+secretColumns+
 			" FROM client_secrets WHERE client_id = ? ORDER BY created_at, id", clientID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			sec, err := scanSecret(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, sec)
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list secrets of client %q: %w", clientID, err)
