@@ -48,12 +48,7 @@ func (a *app) apiCmd() *cobra.Command {
 
 	list := &cobra.Command{
 		Use: "list", Short: "List APIs", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(false, func(cmd *cobra.Command, _ []string, s *session) error {
 			apis, err := s.store.ListAPIs(cmd.Context())
 			if err != nil {
 				return err
@@ -65,36 +60,26 @@ func (a *app) apiCmd() *cobra.Command {
 				rows[i] = apiRow(views[i])
 			}
 			return a.out().print(views, apiHeader, rows)
-		},
+		}),
 	}
 	show := &cobra.Command{
 		Use: "show URI", Short: "Show an API", Args: exactArgs("URI"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(false, func(cmd *cobra.Command, args []string, s *session) error {
 			api, err := s.svc.GetAPI(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			return a.showAPI(api)
-		},
+		}),
 	}
 	del := &cobra.Command{
 		Use: "delete URI", Short: "Delete an API and every grant for it", Args: exactArgs("URI"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(false, func(cmd *cobra.Command, args []string, s *session) error {
 			if err := s.svc.DeleteAPI(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			return a.deleted("api", args[0])
-		},
+		}),
 	}
 	cmd.AddCommand(create, list, show, del)
 	return cmd

@@ -15,12 +15,7 @@ func (a *app) clientCmd() *cobra.Command {
 	var in admin.ClientInput
 	create := &cobra.Command{
 		Use: "create --name N", Short: "Create a machine-to-machine client; prints its secret once", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(false, func(cmd *cobra.Command, _ []string, s *session) error {
 			c, sec, err := s.svc.CreateClient(cmd.Context(), in)
 			if err != nil {
 				return err
@@ -34,7 +29,7 @@ func (a *app) clientCmd() *cobra.Command {
 			}
 			a.secretWarning()
 			return nil
-		},
+		}),
 	}
 	create.Flags().StringVar(&in.Name, "name", "", "the client's name")
 	create.Flags().StringVar(&in.Description, "description", "", "a description")
@@ -42,12 +37,7 @@ func (a *app) clientCmd() *cobra.Command {
 
 	list := &cobra.Command{
 		Use: "list", Short: "List clients", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(false, func(cmd *cobra.Command, _ []string, s *session) error {
 			clients, err := s.store.ListClients(cmd.Context())
 			if err != nil {
 				return err
@@ -59,36 +49,26 @@ func (a *app) clientCmd() *cobra.Command {
 				rows[i] = clientRow(views[i])
 			}
 			return a.out().print(views, clientHeader, rows)
-		},
+		}),
 	}
 	show := &cobra.Command{
 		Use: "show ID", Short: "Show a client", Args: exactArgs("ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(false, func(cmd *cobra.Command, args []string, s *session) error {
 			c, err := s.svc.GetClient(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			return a.showClient(c)
-		},
+		}),
 	}
 	del := &cobra.Command{
 		Use: "delete ID", Short: "Delete a client with its secrets and grants", Args: exactArgs("ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(false, func(cmd *cobra.Command, args []string, s *session) error {
 			if err := s.svc.DeleteClient(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			return a.deleted("client", args[0])
-		},
+		}),
 	}
 	cmd.AddCommand(create, list, show, del, a.setDisabledCmd("disable", true), a.setDisabledCmd("enable", false), a.secretCmd())
 	return cmd
@@ -101,18 +81,13 @@ func (a *app) setDisabledCmd(name string, disabled bool) *cobra.Command {
 	}
 	return &cobra.Command{
 		Use: name + " ID", Short: short, Args: exactArgs("ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(false, func(cmd *cobra.Command, args []string, s *session) error {
 			c, err := s.svc.SetClientDisabled(cmd.Context(), args[0], disabled)
 			if err != nil {
 				return err
 			}
 			return a.showClient(c)
-		},
+		}),
 	}
 }
 
@@ -162,29 +137,19 @@ func (a *app) secretCmd() *cobra.Command {
 	var grace time.Duration
 	rotate := &cobra.Command{
 		Use: "rotate ID", Short: "Add a new secret and expire every older one after the grace period", Args: exactArgs("ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(false, func(cmd *cobra.Command, args []string, s *session) error {
 			ns, err := s.svc.RotateSecret(cmd.Context(), args[0], grace)
 			if err != nil {
 				return err
 			}
 			return a.showNewSecret(ns)
-		},
+		}),
 	}
 	rotate.Flags().DurationVar(&grace, "grace", admin.DefaultGrace, "how long older secrets keep working")
 
 	list := &cobra.Command{
 		Use: "list ID", Short: "List a client's secrets (never their values)", Args: exactArgs("ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(false, func(cmd *cobra.Command, args []string, s *session) error {
 			secrets, err := s.svc.ListSecrets(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -196,21 +161,16 @@ func (a *app) secretCmd() *cobra.Command {
 				rows[i] = secretRow(views[i])
 			}
 			return a.out().print(views, secretHeader, rows)
-		},
+		}),
 	}
 	revoke := &cobra.Command{
 		Use: "revoke ID SECRET_ID", Short: "Revoke a secret at once", Args: exactArgs("ID", "SECRET_ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(false, func(cmd *cobra.Command, args []string, s *session) error {
 			if err := s.svc.RevokeSecret(cmd.Context(), args[0], args[1]); err != nil {
 				return err
 			}
 			return a.deleted("secret", args[1])
-		},
+		}),
 	}
 	cmd.AddCommand(add, rotate, list, revoke)
 	return cmd

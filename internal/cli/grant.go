@@ -12,12 +12,7 @@ func (a *app) grantCmd() *cobra.Command {
 	var scopes []string
 	create := &cobra.Command{
 		Use: "create --client ID --audience URI [--scope VALUE]...", Short: "Grant a client access to an API", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(false, func(cmd *cobra.Command, _ []string, s *session) error {
 			g, err := s.svc.CreateGrant(cmd.Context(), clientID, audience, scopes)
 			if err != nil {
 				return err
@@ -25,7 +20,7 @@ func (a *app) grantCmd() *cobra.Command {
 			v := viewGrant(g)
 			r := grantRow(v)
 			return a.out().fields(v, [2]string{"id", r[0]}, [2]string{"client_id", r[1]}, [2]string{"audience", r[2]}, [2]string{"scope", r[3]})
-		},
+		}),
 	}
 	create.Flags().StringVar(&clientID, "client", "", "the client ID")
 	create.Flags().StringVar(&audience, "audience", "", "the API identifier")
@@ -36,12 +31,7 @@ func (a *app) grantCmd() *cobra.Command {
 	var filter storage.GrantFilter
 	list := &cobra.Command{
 		Use: "list [--client ID]", Short: "List grants", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(false, func(cmd *cobra.Command, _ []string, s *session) error {
 			if filter.ClientID != "" {
 				if _, err := s.svc.GetClient(cmd.Context(), filter.ClientID); err != nil {
 					return err
@@ -58,23 +48,18 @@ func (a *app) grantCmd() *cobra.Command {
 				rows[i] = grantRow(views[i])
 			}
 			return a.out().print(views, grantHeader, rows)
-		},
+		}),
 	}
 	list.Flags().StringVar(&filter.ClientID, "client", "", "only this client's grants")
 	list.Flags().StringVar(&filter.Audience, "audience", "", "only grants for this API")
 	del := &cobra.Command{
 		Use: "delete GRANT_ID", Short: "Delete a grant", Args: exactArgs("GRANT_ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(false, func(cmd *cobra.Command, args []string, s *session) error {
 			if err := s.svc.DeleteGrant(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			return a.deleted("grant", args[0])
-		},
+		}),
 	}
 	cmd.AddCommand(create, list, del)
 	return cmd

@@ -16,18 +16,13 @@ func (a *app) keyCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "key", Short: "Manage signing keys"}
 	list := &cobra.Command{
 		Use: "list", Short: "List signing keys and their lifecycle state", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(false, func(cmd *cobra.Command, _ []string, s *session) error {
 			list, err := s.store.ListKeys(cmd.Context())
 			if err != nil {
 				return err
 			}
 			return a.printKeys(list)
-		},
+		}),
 	}
 	var opts keys.RotateOptions
 	var alg string

@@ -161,6 +161,19 @@ func (a *app) keyManager(ctx context.Context, cfg config.Config, store server.St
 	return km, nil
 }
 
+// withStore runs a command body with the database open (and, with withKeys,
+// the signing keys loaded), closing it afterwards.
+func (a *app) withStore(withKeys bool, run func(cmd *cobra.Command, args []string, s *session) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		s, err := a.open(cmd, withKeys)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		return run(cmd, args, s)
+	}
+}
+
 // exactArgs is cobra.ExactArgs with a message that names what is missing.
 func exactArgs(names ...string) cobra.PositionalArgs {
 	return func(_ *cobra.Command, args []string) error {
