@@ -53,13 +53,7 @@ func (a *app) apiCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			views := make([]apiView, len(apis))
-			rows := make([][]string, len(apis))
-			for i, api := range apis {
-				views[i] = viewAPI(api)
-				rows[i] = apiRow(views[i])
-			}
-			return a.out().print(views, apiHeader, rows)
+			return printList(a.out(), apis, viewAPI, apiRow, apiHeader)
 		}),
 	}
 	show := &cobra.Command{

@@ -42,13 +42,7 @@ func (a *app) clientCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			views := make([]clientView, len(clients))
-			rows := make([][]string, len(clients))
-			for i, c := range clients {
-				views[i] = viewClient(c)
-				rows[i] = clientRow(views[i])
-			}
-			return a.out().print(views, clientHeader, rows)
+			return printList(a.out(), clients, viewClient, clientRow, clientHeader)
 		}),
 	}
 	show := &cobra.Command{
@@ -154,13 +148,7 @@ func (a *app) secretCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			views := make([]secretView, len(secrets))
-			rows := make([][]string, len(secrets))
-			for i, sec := range secrets {
-				views[i] = viewSecret(sec)
-				rows[i] = secretRow(views[i])
-			}
-			return a.out().print(views, secretHeader, rows)
+			return printList(a.out(), secrets, viewSecret, secretRow, secretHeader)
 		}),
 	}
 	revoke := &cobra.Command{

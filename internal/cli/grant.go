@@ -41,13 +41,7 @@ func (a *app) grantCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			views := make([]grantView, len(grants))
-			rows := make([][]string, len(grants))
-			for i, g := range grants {
-				views[i] = viewGrant(g)
-				rows[i] = grantRow(views[i])
-			}
-			return a.out().print(views, grantHeader, rows)
+			return printList(a.out(), grants, viewGrant, grantRow, grantHeader)
 		}),
 	}
 	list.Flags().StringVar(&filter.ClientID, "client", "", "only this client's grants")

@@ -87,11 +87,5 @@ const rotationMargin = 5 * time.Minute
 
 func (a *app) printKeys(list []storage.SigningKey) error {
 	now := a.env.Now()
-	views := make([]keyView, len(list))
-	rows := make([][]string, len(list))
-	for i, k := range list {
-		views[i] = viewKey(k, now)
-		rows[i] = keyRow(views[i])
-	}
-	return a.out().print(views, keyHeader, rows)
+	return printList(a.out(), list, func(k storage.SigningKey) keyView { return viewKey(k, now) }, keyRow, keyHeader)
 }

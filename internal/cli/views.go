@@ -138,6 +138,17 @@ func (p printer) print(v any, header []string, rows [][]string) error {
 	return tw.Flush()
 }
 
+// printList prints items as a table of rows, or as a JSON array of views.
+func printList[T, V any](p printer, items []T, view func(T) V, row func(V) []string, header []string) error {
+	views := make([]V, len(items))
+	rows := make([][]string, len(items))
+	for i, it := range items {
+		views[i] = view(it)
+		rows[i] = row(views[i])
+	}
+	return p.print(views, header, rows)
+}
+
 // fields prints one object as "name: value" lines (or JSON).
 func (p printer) fields(v any, pairs ...[2]string) error {
 	if p.json {
