@@ -50,7 +50,7 @@ func (m *memStore) ChangesSince(context.Context, int64, int) ([]storage.Change, 
 	return nil, nil
 }
 
-func newTestEndpoint(t *testing.T, signer Signer, used func(string, time.Time)) (*Endpoint, string) {
+func newTestEndpoint(t testing.TB, signer Signer, used func(string, time.Time)) (*Endpoint, string) {
 	t.Helper()
 	plain, digest, hint, err := secret.Generate(rand.Reader)
 	if err != nil {
@@ -129,6 +129,22 @@ func TestNarrowScope(t *testing.T) {
 			got, err := narrowScope(tc.requested, granted)
 			if (err != nil) != tc.fails || got != tc.want {
 				t.Fatalf("got %q %v", got, err)
+			}
+		})
+	}
+}
+
+// BenchmarkRefusal compares the cost of refusing an unknown client and a
+// known client with a wrong secret: they must not be told apart by time.
+func BenchmarkRefusal(b *testing.B) {
+	e, plain := newTestEndpoint(b, fakeSigner(func(string, string, []byte) (string, error) { return "x", nil }), nil)
+	for _, tc := range []struct{ name, id string }{{"unknown client", "nobody"}, {"wrong secret", "c"}} {
+		b.Run(tc.name, func(b *testing.B) {
+			body := url.Values{"grant_type": {"client_credentials"}, "client_id": {tc.id}, "client_secret": {plain + "x"}, "audience": {"https://api"}}
+			for b.Loop() {
+				if w := post(e, body); w.Code != 401 {
+					b.Fatal(w.Code)
+				}
 			}
 		})
 	}
