@@ -27,6 +27,14 @@ type Store interface {
 
 var _ Store = storage.Storage(nil)
 
+// Notifier is what a Store may offer besides polling: a channel that
+// receives a value soon after another writer commits a change (PostgreSQL
+// LISTEN/NOTIFY). Values may coalesce and may be spurious; the channel is
+// closed when ctx is done.
+type Notifier interface {
+	Notifications(ctx context.Context) <-chan struct{}
+}
+
 // Client is a client as the token endpoint sees it: its record, its secrets
 // and its grants keyed by audience. It is immutable once published.
 type Client struct {
@@ -253,19 +261,30 @@ func (c *Catalog) markSynced() {
 	}
 }
 
-// Follow calls Sync every interval until ctx is done. after, if set, runs
-// after every successful sync and is told whether a signing key changed; a
-// key change is reported again until after succeeds. Errors are logged once
-// per outage; the last good snapshot keeps serving.
+// Follow calls Sync every interval until ctx is done, and also at once when
+// the store is a Notifier and announces a change; the ticker stays as the
+// fallback for when notifications are lost or the listener is down. after,
+// if set, runs after every successful sync and is told whether a signing key
+// changed; a key change is reported again until after succeeds. Errors are
+// logged once per outage; the last good snapshot keeps serving.
 func (c *Catalog) Follow(ctx context.Context, interval time.Duration, after func(ctx context.Context, keysChanged bool) error) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var wake <-chan struct{} // nil (never ready) without notifications
+	if n, ok := c.store.(Notifier); ok {
+		wake = n.Notifications(ctx)
+	}
 	pendingKeys := false // a key change seen but not yet applied
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case _, ok := <-wake:
+			if !ok {
+				wake = nil // closed: poll only
+				continue
+			}
 		}
 		keysChanged, err := c.Sync(ctx)
 		pendingKeys = pendingKeys || keysChanged

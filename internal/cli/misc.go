@@ -5,6 +5,8 @@ import (
 	"runtime"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/internal/server"
 )
 
 func (a *app) migrateCmd() *cobra.Command {
@@ -27,10 +29,19 @@ func (a *app) migrateCmd() *cobra.Command {
 
 func (a *app) versionCmd() *cobra.Command {
 	return &cobra.Command{
-		Use: "version", Short: "Print the version", Args: cobra.NoArgs,
+		Use: "version", Short: "Print the version and the schema versions this binary migrates to", Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return a.out().fields(map[string]string{"version": Version, "go": runtime.Version()},
-				[2]string{"version", Version}, [2]string{"go", runtime.Version()})
+			sqliteV, postgresV, err := server.LatestSchemaVersions()
+			if err != nil {
+				return err
+			}
+			return a.out().fields(map[string]any{
+				"version": Version, "go": runtime.Version(),
+				"sqlite_schema_version": sqliteV, "postgres_schema_version": postgresV,
+			},
+				[2]string{"version", Version}, [2]string{"go", runtime.Version()},
+				[2]string{"sqlite_schema_version", fmt.Sprint(sqliteV)},
+				[2]string{"postgres_schema_version", fmt.Sprint(postgresV)})
 		},
 	}
 }

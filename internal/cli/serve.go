@@ -64,7 +64,7 @@ func (a *app) runServe(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	log.Info("gatehouse listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "db", cfg.DB)
+	log.Info("gatehouse listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "db", config.RedactDSN(cfg.DB))
 	return srv.Serve(ctx, ln)
 }
 

@@ -61,7 +61,7 @@ func (c *Config) fields() []field {
 	return []field{
 		{name: "addr", usage: "address to listen on (host:port)", str: &c.Addr},
 		{name: "issuer", usage: "public base URL of this server, used verbatim as the token issuer (default http:// + the listen address)", str: &c.Issuer},
-		{name: "db", usage: "database DSN (sqlite:PATH)", str: &c.DB},
+		{name: "db", usage: "database DSN: sqlite:PATH, or postgres://USER@HOST:PORT/DB?... for PostgreSQL", str: &c.DB},
 		{name: "dev", usage: "development mode: seed a demo API and client on first start and print a curl command", bool: &c.Dev},
 		{name: "master-key-file", usage: "file holding the master key that encrypts signing keys at rest (default: GATEHOUSE_MASTER_KEY, else a 0600 file beside a SQLite database)", str: &c.MasterKeyFile},
 		{name: "default-audience", usage: "audience used when a token request names none", str: &c.DefaultAudience},
@@ -230,8 +230,10 @@ func (c *Config) Validate() error {
 			bad("issuer: %v", err)
 		}
 	}
-	if scheme, rest, ok := strings.Cut(c.DB, ":"); !ok || scheme != "sqlite" || rest == "" {
-		bad("db %q must be sqlite:PATH", c.DB)
+	if _, isSQLite := c.SQLitePath(); !isSQLite {
+		if _, isPostgres := c.PostgresDSN(); !isPostgres {
+			bad("db %q must be sqlite:PATH or a postgres:// or postgresql:// URL", RedactDSN(c.DB))
+		}
 	}
 	if c.JWKSMaxAge < 0 || c.JWKSMaxAge > 24*time.Hour {
 		bad("jwks-max-age %s must be between 0s and 24h", c.JWKSMaxAge)
@@ -271,6 +273,30 @@ func ValidateIssuer(s string) error {
 		return fmt.Errorf("%q must not carry user information", s)
 	}
 	return nil
+}
+
+// PostgresDSN returns the DSN if it names a PostgreSQL database: a
+// postgres:// or postgresql:// URL, as pgx accepts it (an empty host means
+// the default: localhost or the local socket).
+func (c *Config) PostgresDSN() (string, bool) {
+	u, err := url.Parse(c.DB)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", false
+	}
+	return c.DB, true
+}
+
+// RedactDSN returns dsn with any password in it replaced by "xxxxx", for
+// messages and logs.
+func RedactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		if strings.Contains(dsn, "@") {
+			return "(a DSN with credentials)"
+		}
+		return dsn
+	}
+	return u.Redacted()
 }
 
 // SQLitePath returns the file path of a sqlite: DSN.

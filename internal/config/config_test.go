@@ -102,3 +102,42 @@ func TestValidateIssuer(t *testing.T) {
 		}
 	}
 }
+
+func TestDBDSN(t *testing.T) {
+	tests := []struct {
+		db               string
+		sqlite, postgres bool
+	}{
+		{"sqlite:gatehouse.db", true, false},
+		{"sqlite:/var/lib/gatehouse/g.db", true, false},
+		{"postgres://gatehouse@db.example:5432/gatehouse?sslmode=verify-full", false, true},
+		{"postgresql://u:pw@db.example/g?search_path=tenant1", false, true},
+		{"postgres:///g?host=/var/run/postgresql", false, true},
+		{"sqlite:", false, false},
+		{"mysql://db.example/g", false, false},
+		{"host=db.example dbname=g", false, false},
+	}
+	for _, tc := range tests {
+		c := Default()
+		c.DB = tc.db
+		_, isSQLite := c.SQLitePath()
+		_, isPostgres := c.PostgresDSN()
+		err := c.Validate()
+		if isSQLite != tc.sqlite || isPostgres != tc.postgres || (err == nil) != (tc.sqlite || tc.postgres) {
+			t.Errorf("db %q: sqlite %v, postgres %v, Validate %v; want sqlite %v, postgres %v", tc.db, isSQLite, isPostgres, err, tc.sqlite, tc.postgres)
+		}
+	}
+}
+
+func TestRedactDSN(t *testing.T) {
+	for dsn, want := range map[string]string{
+		"postgres://u:secret@db.example/g": "postgres://u:xxxxx@db.example/g",
+		"postgres://u@db.example/g":        "postgres://u@db.example/g",
+		"sqlite:g.db":                      "sqlite:g.db",
+		"mysql:u:secret@tcp(x)/g":          "(a DSN with credentials)",
+	} {
+		if got := RedactDSN(dsn); got != want {
+			t.Errorf("RedactDSN(%q) = %q, want %q", dsn, got, want)
+		}
+	}
+}

@@ -10,11 +10,25 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/gatehouse-dev/gatehouse/internal/catalog"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/keys"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/storage/postgres"
 	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlite"
 )
+
+// LatestSchemaVersions returns, per backend, the schema version this binary
+// migrates to: the number of its newest embedded migration.
+func LatestSchemaVersions() (sqliteVersion, postgresVersion int, err error) {
+	if sqliteVersion, err = sqlite.LatestSchemaVersion(); err != nil {
+		return 0, 0, err
+	}
+	if postgresVersion, err = postgres.LatestSchemaVersion(); err != nil {
+		return 0, 0, err
+	}
+	return sqliteVersion, postgresVersion, nil
+}
 
 // Store is what gatehouse needs of a backend: the storage contract plus
 // schema migrations.
@@ -24,13 +38,26 @@ type Store interface {
 	SchemaVersion(ctx context.Context) (int, error)
 }
 
-var _ Store = (*sqlite.Store)(nil)
+var (
+	_ Store = (*sqlite.Store)(nil)
+	_ Store = (*postgres.Store)(nil)
+	// The catalog syncs as soon as PostgreSQL announces a change.
+	_ catalog.Notifier = (*postgres.Store)(nil)
+)
 
-// OpenStorage opens the database a DSN names and brings its schema up to date.
+// OpenStorage opens the database a DSN names — sqlite:PATH or a
+// postgres:// URL — and brings its schema up to date.
 func OpenStorage(ctx context.Context, cfg config.Config) (Store, error) {
+	if dsn, ok := cfg.PostgresDSN(); ok {
+		s, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return nil, err // it names host, port and database, never the password
+		}
+		return s, nil
+	}
 	path, ok := cfg.SQLitePath()
 	if !ok {
-		return nil, fmt.Errorf("unsupported database %q: use sqlite:PATH", cfg.DB)
+		return nil, fmt.Errorf("unsupported database %q: use sqlite:PATH or a postgres:// URL", config.RedactDSN(cfg.DB))
 	}
 	if dir := filepath.Dir(path); dir != "." {
 		if _, err := os.Stat(dir); err != nil {
@@ -62,7 +89,9 @@ func MasterKeyFilePath(cfg config.Config) (string, bool) {
 // MasterKey resolves the key that encrypts signing keys at rest: the
 // GATEHOUSE_MASTER_KEY environment variable, else --master-key-file, else the
 // key file beside a SQLite database, which is created (mode 0600) when it does
-// not exist yet and create is set.
+// not exist yet and create is set. A PostgreSQL database has no such file:
+// there, one of the first two is required, and every instance must be given
+// the same key.
 func MasterKey(cfg config.Config, log *slog.Logger, create bool) ([]byte, error) {
 	switch {
 	case cfg.MasterKey != "":
@@ -77,6 +106,9 @@ func MasterKey(cfg config.Config, log *slog.Logger, create bool) ([]byte, error)
 			return nil, fmt.Errorf("master key file: %w", err)
 		}
 		return k, nil
+	}
+	if _, ok := cfg.PostgresDSN(); ok {
+		return nil, fmt.Errorf("no master key: with PostgreSQL set %s or --master-key-file (the same key on every instance)", config.EnvMasterKey)
 	}
 	path, ok := MasterKeyFilePath(cfg)
 	if !ok {

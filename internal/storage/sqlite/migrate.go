@@ -121,3 +121,16 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	}
 	return version, nil
 }
+
+// LatestSchemaVersion returns the version of the newest embedded migration:
+// the schema version this binary migrates to.
+func LatestSchemaVersion() (int, error) {
+	ms, err := migrations()
+	if err != nil {
+		return 0, err
+	}
+	if len(ms) == 0 {
+		return 0, nil
+	}
+	return ms[len(ms)-1].version, nil
+}

@@ -1,0 +1,444 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/storage/postgres"
+	"github.com/gatehouse-dev/gatehouse/internal/storage/storagetest"
+)
+
+// Environment that selects the PostgreSQL server of the tests.
+const (
+	envDSN     = "GATEHOUSE_TEST_POSTGRES"
+	envRequire = "GATEHOUSE_REQUIRE_POSTGRES"
+)
+
+// testDSN returns the DSN of the test server. Without one the test is
+// skipped, unless PostgreSQL is required: then it fails.
+func testDSN(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv(envDSN)
+	if dsn == "" {
+		if os.Getenv(envRequire) == "1" {
+			t.Fatalf("%s=1 but %s is empty: the PostgreSQL tests cannot run", envRequire, envDSN)
+		}
+		t.Skipf("%s is not set", envDSN)
+	}
+	return dsn
+}
+
+// freshSchema creates a schema of its own for the test, dropped at cleanup,
+// and returns a pool configuration whose connections use it. A server that
+// cannot be reached fails the test, never skips it.
+func freshSchema(t *testing.T) (*pgxpool.Config, string) {
+	t.Helper()
+	dsn := testDSN(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect to the test PostgreSQL (%s): %v", envDSN, err)
+	}
+	defer conn.Close(context.Background())
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	schema := "gh_test_" + hex.EncodeToString(b)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		t.Fatalf("create schema %s: %v", schema, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		t.Fatalf("parse %s: %v", envDSN, err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	cfg.ConnConfig.RuntimeParams["application_name"] = schema
+	return cfg, schema
+}
+
+// open opens a Store on cfg, closed at cleanup.
+func open(t *testing.T, cfg *pgxpool.Config) *postgres.Store {
+	t.Helper()
+	s, err := postgres.OpenConfig(t.Context(), cfg.Copy())
+	if err != nil {
+		t.Fatalf("OpenConfig: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// requireServer fails the test at once if the test server cannot be reached
+// (rather than every subtest after it).
+func requireServer(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, testDSN(t))
+	if err != nil {
+		t.Fatalf("connect to the test PostgreSQL (%s): %v", envDSN, err)
+	}
+	_ = conn.Close(ctx)
+}
+
+func TestConformance(t *testing.T) {
+	requireServer(t)
+	storagetest.Run(t, func(t *testing.T) storage.Storage {
+		cfg, _ := freshSchema(t)
+		return open(t, cfg)
+	})
+}
+
+func TestMigrate(t *testing.T) {
+	ctx := t.Context()
+	cfg, _ := freshSchema(t)
+	latest, err := postgres.LatestSchemaVersion()
+	if err != nil || latest < 1 {
+		t.Fatalf("LatestSchemaVersion = %d, %v; want >= 1", latest, err)
+	}
+
+	s1 := open(t, cfg)
+	if v, err := s1.SchemaVersion(ctx); err != nil || v != latest {
+		t.Fatalf("SchemaVersion after Open = %d, %v; want %d", v, err, latest)
+	}
+	if n, err := s1.Migrate(ctx); err != nil || n != 0 {
+		t.Errorf("Migrate on a migrated schema = %d, %v; want 0, nil", n, err)
+	}
+	s2 := open(t, cfg)
+	if v, err := s2.SchemaVersion(ctx); err != nil || v != latest {
+		t.Errorf("SchemaVersion of a second Store = %d, %v; want %d", v, err, latest)
+	}
+}
+
+func TestConcurrentOpen(t *testing.T) {
+	// Instances starting at once on an empty schema: one applies the
+	// migrations, the others wait for its lock and find them applied.
+	ctx := t.Context()
+	cfg, _ := freshSchema(t)
+	const n = 6
+	stores := make([]*postgres.Store, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { stores[i], errs[i] = postgres.OpenConfig(ctx, cfg.Copy()) })
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("Open #%d: %v", i, errs[i])
+		}
+		t.Cleanup(func() { _ = stores[i].Close() })
+	}
+	latest, _ := postgres.LatestSchemaVersion()
+	for i, s := range stores {
+		if v, err := s.SchemaVersion(ctx); err != nil || v != latest {
+			t.Errorf("store #%d: SchemaVersion = %d, %v; want %d", i, v, err, latest)
+		}
+	}
+	var rows int
+	if err := stores[0].Pool().QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&rows); err != nil || rows != latest {
+		t.Errorf("schema_migrations rows = %d, %v; want %d", rows, err, latest)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dsn := testDSN(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	tests := []struct {
+		name string
+		dsn  string
+	}{
+		{"malformed DSN", "postgres://[::1"},
+		{"unreachable server", "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=2"},
+		{"no such schema", dsn + sep(dsn) + "search_path=gh_test_does_not_exist"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := postgres.Open(ctx, tc.dsn)
+			if err == nil {
+				_ = s.Close()
+				t.Fatalf("Open(%q) succeeded, want an error", tc.dsn)
+			}
+		})
+	}
+}
+
+// sep is what joins another parameter to dsn.
+func sep(dsn string) string {
+	if slices.Contains([]byte(dsn), '?') {
+		return "&"
+	}
+	return "?"
+}
+
+func TestSearchPathInDSN(t *testing.T) {
+	// gatehouse serve --db takes a DSN only: search_path as a URL parameter
+	// becomes a runtime parameter of every connection.
+	_, schema := freshSchema(t)
+	dsn := testDSN(t)
+	s, err := postgres.Open(t.Context(), dsn+sep(dsn)+"search_path="+schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var got string
+	if err := s.Pool().QueryRow(t.Context(), "SELECT current_schema()").Scan(&got); err != nil || got != schema {
+		t.Errorf("current_schema() = %q, %v; want %q", got, err, schema)
+	}
+}
+
+func TestServerTimeZone(t *testing.T) {
+	// The session time zone must not leak into the values: times come back
+	// in UTC, the same instant, whatever the server's TimeZone.
+	ctx := t.Context()
+	cfg, _ := freshSchema(t)
+	cfg.ConnConfig.RuntimeParams["timezone"] = "Pacific/Chatham" // +12:45/+13:45
+	s := open(t, cfg)
+	created := time.Date(2025, 6, 30, 23, 59, 59, 999_999_999, time.FixedZone("x", -7*3600))
+	if err := s.CreateClient(ctx, storage.Client{ClientID: "c", CreatedAt: created}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.GetClient(ctx, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := created.Truncate(time.Microsecond).UTC()
+	if !c.CreatedAt.Equal(want) || c.CreatedAt.Location() != time.UTC || c.CreatedAt != want {
+		t.Errorf("CreatedAt = %v, want %v", c.CreatedAt, want)
+	}
+}
+
+func TestTwoStoresOneSchema(t *testing.T) {
+	// Two instances on one schema: writers on both at once, and a follower
+	// on one that sees every change of both exactly once, in order.
+	ctx := t.Context()
+	cfg, _ := freshSchema(t)
+	a, b := open(t, cfg), open(t, cfg)
+	const perStore = 30
+	errs := make(chan error, 2)
+	for name, s := range map[string]*postgres.Store{"a": a, "b": b} {
+		go func() {
+			for i := range perStore {
+				if err := s.CreateClient(ctx, storage.Client{ClientID: fmt.Sprintf("%s-%d", name, i), CreatedAt: time.Now()}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	var seen []storage.Change
+	var seq int64
+	deadline := time.Now().Add(30 * time.Second)
+	for len(seen) < 2*perStore && time.Now().Before(deadline) {
+		cs, err := b.ChangesSince(ctx, seq, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs) == 0 {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		seen = append(seen, cs...)
+		seq = cs[len(cs)-1].Seq
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("writer: %v", err)
+		}
+	}
+	all, err := a.ChangesSince(ctx, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2*perStore || !slices.Equal(seen, all) {
+		t.Errorf("the follower saw %d changes, want the %d of the feed in order", len(seen), len(all))
+	}
+}
+
+// waitWake waits for a value on ch, failing after d.
+func waitWake(t *testing.T, ch <-chan struct{}, d time.Duration, what string) {
+	t.Helper()
+	select {
+	case _, ok := <-ch:
+		if !ok {
+			t.Fatalf("%s: notification channel closed", what)
+		}
+	case <-time.After(d):
+		t.Fatalf("%s: no notification within %s", what, d)
+	}
+}
+
+// drain empties ch of pending wake-ups.
+func drain(ch <-chan struct{}) {
+	for {
+		select {
+		case <-ch:
+		default:
+			return
+		}
+	}
+}
+
+func TestNotifications(t *testing.T) {
+	ctx := t.Context()
+	cfg, schema := freshSchema(t)
+	writer, follower := open(t, cfg), open(t, cfg)
+
+	lctx, stop := context.WithCancel(ctx)
+	ch := follower.Notifications(lctx)
+	waitWake(t, ch, 5*time.Second, "after connecting")
+	drain(ch)
+
+	steps := []struct {
+		name  string
+		write func() error
+	}{
+		{"CreateAPI", func() error {
+			return writer.CreateAPI(ctx, storage.API{Identifier: "a", TokenLifetime: time.Hour, SigningAlg: "RS256", TokenDialect: storage.DialectRFC9068})
+		}},
+		{"CreateClient", func() error { return writer.CreateClient(ctx, storage.Client{ClientID: "c"}) }},
+		{"SetClientDisabled", func() error { return writer.SetClientDisabled(ctx, "c", true, time.Now()) }},
+	}
+	for _, st := range steps {
+		begin := time.Now()
+		if err := st.write(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		waitWake(t, ch, time.Second, st.name)
+		t.Logf("%s: woken %s after the write returned", st.name, time.Since(begin))
+	}
+
+	// A failed write is rolled back, its notification with it.
+	drain(ch)
+	if err := writer.CreateClient(ctx, storage.Client{ClientID: "c"}); !errors.Is(err, storage.ErrAlreadyExists) {
+		t.Fatalf("CreateClient again: %v", err)
+	}
+	select {
+	case <-ch:
+		t.Errorf("woken by a failed write")
+	case <-time.After(200 * time.Millisecond):
+	}
+
+	// The listener's connection dies: it reconnects by itself, wakes the
+	// follower once (it may have missed changes) and hears later writes.
+	admin := open(t, cfg)
+	var killed int
+	if err := admin.Pool().QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = $1 AND query LIKE 'LISTEN%'`, schema).Scan(&killed); err != nil || killed != 1 {
+		t.Fatalf("terminate the listener: %d backends, %v; want 1", killed, err)
+	}
+	waitWake(t, ch, 5*time.Second, "after reconnecting")
+	drain(ch)
+	if err := writer.DeleteClient(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	waitWake(t, ch, time.Second, "DeleteClient after reconnecting")
+
+	// Cancelling the context closes the channel.
+	stop()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case _, ok := <-ch:
+			if !ok {
+				return
+			}
+		case <-deadline:
+			t.Fatal("the channel is still open 5s after its context ended")
+		}
+	}
+}
+
+func TestCloseStopsListeners(t *testing.T) {
+	cfg, _ := freshSchema(t)
+	s, err := postgres.OpenConfig(t.Context(), cfg.Copy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := s.Notifications(context.Background())
+	waitWake(t, ch, 5*time.Second, "after connecting")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case _, ok := <-ch:
+		if ok {
+			t.Error("a value after Close, want the channel closed")
+		}
+	case <-time.After(time.Second):
+		t.Error("the channel is still open after Close")
+	}
+}
+
+func TestSaveKeysUpdateOrder(t *testing.T) {
+	// Every order of the updates of a rotation must commit: the partial
+	// unique index is checked row by row and cannot be deferred.
+	type K = []storage.SigningKey
+	key := func(kid, state string) storage.SigningKey {
+		return storage.SigningKey{KID: kid, Alg: "ES256", State: state, PrivateKey: []byte{1}, PublicJWK: []byte("{}"), CreatedAt: time.Now()}
+	}
+	orders := []struct {
+		name   string
+		update func(prev, cur, next storage.SigningKey) K
+	}{
+		{"retire, demote, promote", func(p, c, n storage.SigningKey) K { return K{p, c, n} }},
+		{"promote, demote, retire", func(p, c, n storage.SigningKey) K { return K{n, c, p} }},
+		{"demote, promote, retire", func(p, c, n storage.SigningKey) K { return K{c, n, p} }},
+	}
+	for _, tc := range orders {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			cfg, _ := freshSchema(t)
+			s := open(t, cfg)
+			if err := s.SaveKeys(ctx, K{key("p", storage.KeyPrevious), key("c", storage.KeyCurrent), key("n", storage.KeyNext)}, nil); err != nil {
+				t.Fatal(err)
+			}
+			p, c, n := key("p", storage.KeyRetired), key("c", storage.KeyPrevious), key("n", storage.KeyCurrent)
+			if err := s.SaveKeys(ctx, K{key("m", storage.KeyNext)}, tc.update(p, c, n)); err != nil {
+				t.Fatalf("SaveKeys: %v", err)
+			}
+			ks, err := s.ListKeys(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, k := range ks {
+				got[k.KID] = k.State
+			}
+			want := map[string]string{"p": storage.KeyRetired, "c": storage.KeyPrevious, "n": storage.KeyCurrent, "m": storage.KeyNext}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("states = %v, want %v", got, want)
+			}
+		})
+	}
+}
