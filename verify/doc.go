@@ -1,0 +1,31 @@
+// Package verify checks gatehouse's JWT access tokens in an API (a resource
+// server) and offers net/http middleware that answers as RFC 6750 §3 says.
+//
+// A [Verifier] accepts a token only when its JWS signature (RFC 7515) is
+// valid under a key of the issuer's JWKS (RFC 7517) chosen by `kid` and
+// `alg`, the algorithm is on an explicit list of asymmetric algorithms
+// (never `none`, never HMAC, so a token "signed" with a public key as an
+// HMAC secret cannot pass), its `typ` is accepted (RFC 9068 §4: `at+jwt`;
+// the `auth0` dialect's `JWT` when configured), `iss` equals the issuer
+// exactly, `aud` contains the API's identifier, and `exp`, `nbf` and `iat`
+// (RFC 7519 §4.1) hold with a small bounded leeway. Tokens over a size limit
+// are refused before they are parsed.
+//
+// The keys come from the issuer's JWKS, found through its metadata
+// (RFC 8414 §3) or given directly. The key set is cached as long as the
+// response's Cache-Control max-age says, within bounds; a token signed with
+// an unknown `kid` triggers one refetch, shared by every concurrent caller
+// and rate limited, so that a rotated key is picked up and a flood of forged
+// `kid`s cannot flood the issuer. An optional bounded cache remembers
+// tokens already verified (keyed by their SHA-256) until they expire.
+//
+// [Verifier.Middleware] and [Verifier.Require] protect handlers: no token
+// is 401 with `WWW-Authenticate: Bearer realm="…"`; an invalid or expired
+// one is 401 `error="invalid_token"` with an error_description that says why
+// and a JSON body `{"error","error_description"}`; a token without a
+// required scope is 403 `error="insufficient_scope"` with `scope="…"`. The
+// handler finds the claims with [ClaimsFromContext].
+//
+// Options that weaken security are named Insecure*. Errors never contain the
+// token.
+package verify

@@ -1,0 +1,39 @@
+package verify
+
+import "errors"
+
+// The reasons a token is refused. [Verifier.Verify] returns errors that
+// wrap exactly one of them (test with errors.Is); each one's text is the
+// error_description the middleware sends (RFC 6750 §3).
+var (
+	ErrMalformed      = errors.New("the access token is malformed")
+	ErrTooLarge       = errors.New("the access token is too large")
+	ErrAlgorithm      = errors.New("the access token is signed with an algorithm that is not allowed")
+	ErrType           = errors.New("the token is not an access token of an accepted type")
+	ErrUnknownKey     = errors.New("the access token is signed with an unknown key")
+	ErrSignature      = errors.New("the access token signature is invalid")
+	ErrExpired        = errors.New("the access token expired")
+	ErrNotYetValid    = errors.New("the access token is not valid yet")
+	ErrIssuedInFuture = errors.New("the access token is issued in the future")
+	ErrIssuer         = errors.New("the access token is from another issuer")
+	ErrAudience       = errors.New("the access token is for another audience")
+	// ErrKeysUnavailable means the issuer's keys could not be fetched: the
+	// token was not judged. The middleware answers 503.
+	ErrKeysUnavailable = errors.New("the keys to verify the access token are unavailable")
+)
+
+// reasons are the refusals, in the order the middleware matches them.
+var reasons = []error{
+	ErrKeysUnavailable, ErrTooLarge, ErrAlgorithm, ErrType, ErrUnknownKey, ErrSignature,
+	ErrExpired, ErrNotYetValid, ErrIssuedInFuture, ErrIssuer, ErrAudience, ErrMalformed,
+}
+
+// reason returns the sentinel err wraps; ErrMalformed if none.
+func reason(err error) error {
+	for _, r := range reasons {
+		if errors.Is(err, r) {
+			return r
+		}
+	}
+	return ErrMalformed
+}
