@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -176,6 +177,54 @@ func TestSDKTokenSource(t *testing.T) {
 		}
 		if n := counter.count(); n != 1 {
 			t.Fatalf("50 concurrent callers made %d token requests, want 1", n)
+		}
+	})
+
+	t.Run("Retry-After from a throttling proxy is honoured", func(t *testing.T) {
+		// A load balancer in front of the real server answers the first
+		// token request 429 with Retry-After: 1 (RFC 9110 §10.2.3, RFC 6585
+		// §4); the source waits that long, then gets its token.
+		target, err := url.Parse(srv.base())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rp := httputil.NewSingleHostReverseProxy(target)
+		var mu sync.Mutex
+		var arrivals []time.Time
+		front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/oauth/token" {
+				rp.ServeHTTP(w, r)
+				return
+			}
+			mu.Lock()
+			arrivals = append(arrivals, time.Now())
+			first := len(arrivals) == 1
+			mu.Unlock()
+			if first {
+				w.Header().Set("Retry-After", "1")
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusTooManyRequests)
+				_, _ = io.WriteString(w, `{"error":"too_many_requests","error_description":"slow down"}`)
+				return
+			}
+			rp.ServeHTTP(w, r)
+		}))
+		defer front.Close()
+		src, counter, _ := newSource(t, srv, c, aud, func(cfg *ghclient.Config) {
+			cfg.Issuer, cfg.TokenURL = "", front.URL+"/oauth/token"
+			cfg.MinBackoff = 10 * time.Millisecond // Retry-After, not the backoff, must set the wait
+		})
+		tok, err := src.TokenContext(t.Context())
+		if err != nil {
+			t.Fatalf("after a 429: %v", err)
+		}
+		if tok.AccessToken == "" || counter.count() != 2 {
+			t.Fatalf("%d token requests, want 2 (the 429, then the token)", counter.count())
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if waited := arrivals[1].Sub(arrivals[0]); waited < time.Second {
+			t.Fatalf("retried %v after a Retry-After of 1 s", waited)
 		}
 	})
 
