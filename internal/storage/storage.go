@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -145,6 +146,22 @@ type GrantFilter struct {
 	Audience string
 }
 
+// CheckLease reports what is wrong with the arguments of AcquireLease, for
+// backends to refuse them before touching the database.
+func CheckLease(name, holder string, ttl time.Duration, now time.Time) error {
+	switch {
+	case name == "":
+		return errors.New("lease name is empty")
+	case holder == "":
+		return fmt.Errorf("lease %q: holder is empty", name)
+	case ttl <= 0:
+		return fmt.Errorf("lease %q: ttl %s is not positive", name, ttl)
+	case now.IsZero():
+		return fmt.Errorf("lease %q: the time is zero", name)
+	}
+	return nil
+}
+
 // Storage is the persistence contract every backend implements. All methods
 // are safe for concurrent use. Every write that changes what the token
 // endpoint may answer appends to the change feed in the same transaction; a
@@ -214,6 +231,22 @@ type Storage interface {
 	// a follower must never see seq N after having seen a later one: backends
 	// whose sequences are taken before commit must serialise change inserts.
 	ChangesSince(ctx context.Context, seq int64, limit int) ([]Change, error)
+
+	// AcquireLease takes the lease name for holder until now+ttl (ttl > 0,
+	// name and holder not empty, now not zero: see CheckLease) and reports whether it did. It succeeds
+	// when no one holds the lease, when holder holds it (a renewal, which
+	// sets the expiry to now+ttl), or when another holder's lease expired
+	// (its expiry is not after now: a takeover); it returns false while
+	// another holder's lease runs. Of concurrent callers at most one wins.
+	// Times come from the callers, so the instances' clocks must agree to
+	// well within ttl. Leases are a database lock among instances (DESIGN
+	// §3: one instance rotates keys at a time); they append nothing to the
+	// change feed.
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration, now time.Time) (bool, error)
+	// ReleaseLease gives up holder's lease name. It does nothing, and
+	// returns nil, when holder does not hold it (never took it, or another
+	// holder took it over after it expired).
+	ReleaseLease(ctx context.Context, name, holder string) error
 
 	// Ping checks that the database is reachable.
 	Ping(ctx context.Context) error

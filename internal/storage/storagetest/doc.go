@@ -16,8 +16,9 @@
 // that every method returns storage.ErrNotFound and storage.ErrAlreadyExists
 // where the contract says so and that a failed write changes nothing, the
 // cascades of DeleteAPI and DeleteClient, the secret lifecycle, the
-// atomicity of SaveKeys, the change feed, and concurrent writers and a
-// concurrent follower of the feed.
+// atomicity of SaveKeys, the change feed, concurrent writers and a
+// concurrent follower of the feed, and the lease lifecycle (acquire, refusal,
+// renewal, takeover at the expiry, release) with racing acquirers.
 //
 // Beyond the interface documentation the suite pins down: TouchSecrets only
 // moves LastUsedAt forward; a failed write appends no change; within one

@@ -38,6 +38,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"ChangeFeed", testChangeFeed},
 		{"ChangeFeedPaging", testChangeFeedPaging},
 		{"Concurrent", testConcurrent},
+		{"Leases", testLeases},
+		{"LeaseRace", testLeaseRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })
