@@ -59,11 +59,7 @@ func (a *app) keyCmd() *cobra.Command {
 			// The outgoing key stays published until the longest-lived token
 			// it can have signed expires, with a margin for instances that
 			// sign with it until they see the rotation and for verifier leeway.
-			opts.MaxTokenLifetime = admin.DefaultTokenLifetime
-			for _, api := range apis {
-				opts.MaxTokenLifetime = max(opts.MaxTokenLifetime, api.TokenLifetime)
-			}
-			opts.MaxTokenLifetime += rotationMargin
+			opts.MaxTokenLifetime = admin.RotationMaxTokenLifetime(apis)
 			if _, err := km.Rotate(cmd.Context(), opts); err != nil {
 				return err
 			}
@@ -80,10 +76,6 @@ func (a *app) keyCmd() *cobra.Command {
 	cmd.AddCommand(list, rotate)
 	return cmd
 }
-
-// rotationMargin is added to the longest token lifetime when a key leaves
-// the current state.
-const rotationMargin = 5 * time.Minute
 
 func (a *app) printKeys(list []storage.SigningKey) error {
 	now := a.env.Now()

@@ -18,4 +18,11 @@
 // [Manager] keeps an immutable, fully prepared key set behind an atomic
 // pointer: [Manager.Sign] and [Manager.JWKS] take no lock and never decrypt;
 // [Manager.Load] rebuilds and swaps the set when the stored keys change.
+//
+// [Scheduler] rotates the keys automatically once a current key has signed
+// for a configured period. Every instance runs one; a lease in the store
+// ([RotationLease], DESIGN §3: "only one instance rotates keys at a time")
+// and a second look at freshly loaded keys under it make exactly one
+// instance rotate per period, and every other instance picks the new keys up
+// from the change feed.
 package keys
