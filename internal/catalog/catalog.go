@@ -84,16 +84,23 @@ func (s *Snapshot) APIs() []*storage.API {
 // Len returns the number of clients and APIs.
 func (s *Snapshot) Len() (clients, apis int) { return len(s.clients), len(s.apis) }
 
+// DefaultCallTimeout bounds each store call of Sync and each run of
+// Follow's after function: a database that stops answering (a partition, a
+// connection that died without a reset) fails the sync instead of stalling
+// the follower, which then tries again on its next tick.
+const DefaultCallTimeout = 5 * time.Second
+
 // Catalog publishes Snapshots and keeps them in step with the store.
 type Catalog struct {
 	store Store
 	log   *slog.Logger
 	now   func() time.Time
 
-	cur      atomic.Pointer[Snapshot]
-	mu       sync.Mutex // serialises Load and Sync
-	lastSync atomic.Int64
-	failing  atomic.Bool
+	cur         atomic.Pointer[Snapshot]
+	mu          sync.Mutex // serialises Load and Sync
+	lastSync    atomic.Int64
+	failing     atomic.Bool
+	callTimeout atomic.Int64 // nanoseconds
 }
 
 // New returns an empty catalog; call Load before serving.
@@ -105,8 +112,28 @@ func New(store Store, log *slog.Logger, now func() time.Time) *Catalog {
 		now = time.Now
 	}
 	c := &Catalog{store: store, log: log, now: now}
+	c.callTimeout.Store(int64(DefaultCallTimeout))
 	c.cur.Store(&Snapshot{clients: map[string]*Client{}, apis: map[string]*storage.API{}})
 	return c
+}
+
+// SetCallTimeout replaces DefaultCallTimeout; d must be positive.
+func (c *Catalog) SetCallTimeout(d time.Duration) {
+	if d > 0 {
+		c.callTimeout.Store(int64(d))
+	}
+}
+
+// bounded returns ctx limited to the call timeout.
+func (c *Catalog) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, time.Duration(c.callTimeout.Load()))
+}
+
+// call runs one store call under the call timeout.
+func call[T any](c *Catalog, ctx context.Context, f func(ctx context.Context) (T, error)) (T, error) {
+	ctx, cancel := c.bounded(ctx)
+	defer cancel()
+	return f(ctx)
 }
 
 // Snapshot returns the current view. It never blocks.
@@ -122,7 +149,8 @@ func (c *Catalog) LastSync() time.Time {
 }
 
 // Load reads the whole catalog. The change sequence is read first, so any
-// change made while loading is applied again by the next Sync.
+// change made while loading is applied again by the next Sync. Only ctx
+// bounds it: reading a large catalog at start may take a while.
 func (c *Catalog) Load(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -171,13 +199,16 @@ const batch = 500
 
 // Sync applies the changes recorded since the current snapshot. It reloads
 // each changed client and API once per batch, and reports whether any
-// signing key changed.
+// signing key changed. Each store call may take at most the call timeout;
+// the batches applied before a failure stay applied.
 func (c *Catalog) Sync(ctx context.Context) (keysChanged bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for {
 		old := c.cur.Load()
-		changes, err := c.store.ChangesSince(ctx, old.Seq, batch)
+		changes, err := call(c, ctx, func(ctx context.Context) ([]storage.Change, error) {
+			return c.store.ChangesSince(ctx, old.Seq, batch)
+		})
 		if err != nil {
 			return keysChanged, fmt.Errorf("read changes: %w", err)
 		}
@@ -200,7 +231,7 @@ func (c *Catalog) Sync(ctx context.Context) (keysChanged bool, err error) {
 		if len(apiIDs) > 0 {
 			next.apis = maps.Clone(old.apis)
 			for id := range apiIDs {
-				api, err := c.store.GetAPI(ctx, id)
+				api, err := call(c, ctx, func(ctx context.Context) (storage.API, error) { return c.store.GetAPI(ctx, id) })
 				switch {
 				case errors.Is(err, storage.ErrNotFound):
 					delete(next.apis, id)
@@ -235,15 +266,17 @@ func (c *Catalog) Sync(ctx context.Context) (keysChanged bool, err error) {
 }
 
 func (c *Catalog) loadClient(ctx context.Context, id string) (*Client, error) {
-	cl, err := c.store.GetClient(ctx, id)
+	cl, err := call(c, ctx, func(ctx context.Context) (storage.Client, error) { return c.store.GetClient(ctx, id) })
 	if err != nil {
 		return nil, err
 	}
-	secrets, err := c.store.ListSecrets(ctx, id)
+	secrets, err := call(c, ctx, func(ctx context.Context) ([]storage.Secret, error) { return c.store.ListSecrets(ctx, id) })
 	if err != nil {
 		return nil, err
 	}
-	grants, err := c.store.ListGrants(ctx, storage.GrantFilter{ClientID: id})
+	grants, err := call(c, ctx, func(ctx context.Context) ([]storage.Grant, error) {
+		return c.store.ListGrants(ctx, storage.GrantFilter{ClientID: id})
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -265,8 +298,9 @@ func (c *Catalog) markSynced() {
 // the store is a Notifier and announces a change; the ticker stays as the
 // fallback for when notifications are lost or the listener is down. after,
 // if set, runs after every successful sync and is told whether a signing key
-// changed; a key change is reported again until after succeeds. Errors are
-// logged once per outage; the last good snapshot keeps serving.
+// changed, under the call timeout; a key change is reported again until
+// after succeeds. Errors are logged once per outage; the last good snapshot
+// keeps serving. Syncs never overlap: a slow one delays the next tick.
 func (c *Catalog) Follow(ctx context.Context, interval time.Duration, after func(ctx context.Context, keysChanged bool) error) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -289,9 +323,11 @@ func (c *Catalog) Follow(ctx context.Context, interval time.Duration, after func
 		keysChanged, err := c.Sync(ctx)
 		pendingKeys = pendingKeys || keysChanged
 		if err == nil && after != nil {
-			if err = after(ctx, pendingKeys); err == nil {
+			actx, cancel := c.bounded(ctx)
+			if err = after(actx, pendingKeys); err == nil {
 				pendingKeys = false
 			}
+			cancel()
 		}
 		if err != nil && ctx.Err() == nil && !c.failing.Swap(true) {
 			c.log.Warn("catalog sync failing; serving the last good catalog", "error", err)

@@ -42,12 +42,18 @@ func (u *Usage) Record(secretID string, t time.Time) {
 // Flush writes the pending times. On failure they are kept for the next try
 // unless a newer use replaced them.
 func (u *Usage) Flush(ctx context.Context) error {
+	_, err := u.flush(ctx)
+	return err
+}
+
+// flush is Flush that also reports whether it wrote anything.
+func (u *Usage) flush(ctx context.Context) (wrote bool, err error) {
 	u.mu.Lock()
 	batch := u.pending
 	u.pending = make(map[string]time.Time, len(batch))
 	u.mu.Unlock()
 	if len(batch) == 0 {
-		return nil
+		return false, nil
 	}
 	if err := u.store.TouchSecrets(ctx, batch); err != nil {
 		u.mu.Lock()
@@ -57,28 +63,43 @@ func (u *Usage) Flush(ctx context.Context) error {
 			}
 		}
 		u.mu.Unlock()
-		return err
+		return false, err
 	}
-	return nil
+	return true, nil
 }
 
+// flushTimeout bounds each write of a batch, so that a database that stops
+// answering cannot hold the batch (and the shutdown) forever.
+const flushTimeout = 5 * time.Second
+
 // Run flushes every interval until ctx is done, then flushes once more with
-// a short deadline so that a graceful shutdown loses nothing.
+// a short deadline so that a graceful shutdown loses nothing. Each flush may
+// take at most five seconds; a failed batch is kept for the next tick, and
+// failures are logged once per outage, not once per tick.
 func (u *Usage) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	failing := false
 	for {
 		select {
 		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
 			if err := u.Flush(fctx); err != nil {
 				u.log.Warn("could not record secret last use at shutdown", "error", err)
 			}
 			cancel()
 			return
 		case <-t.C:
-			if err := u.Flush(ctx); err != nil {
+			fctx, cancel := context.WithTimeout(ctx, flushTimeout)
+			wrote, err := u.flush(fctx)
+			cancel()
+			switch {
+			case err != nil && ctx.Err() == nil && !failing:
+				failing = true
 				u.log.Warn("could not record secret last use; will retry", "error", err)
+			case wrote && failing:
+				failing = false
+				u.log.Info("recording secret last use again")
 			}
 		}
 	}
