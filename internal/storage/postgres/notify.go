@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -14,15 +15,26 @@ const (
 	listenMaxBackoff = 5 * time.Second
 )
 
+// Liveness of an idle listener: after listenIdle without a notification it
+// pings its connection, and reconnects unless the answer comes within
+// listenPingTimeout. A connection that died without a reset (a partition, a
+// failover behind the same address) is otherwise noticed only when the
+// operating system gives up on it, many minutes later.
+const (
+	listenIdle        = 5 * time.Second
+	listenPingTimeout = 2 * time.Second
+)
+
 // Notifications listens on Channel over a connection of its own and returns
 // a channel that receives a value soon after another writer (of any
 // instance) commits a change, and once after every (re)connection, since
 // changes may have been missed while not listening. Wake-ups coalesce: a
 // slow reader gets one value for many commits, so it must read the change
 // feed itself (ChangesSince); a notification says only "look now". The
-// listener reconnects by itself with a backoff of up to five seconds;
-// polling the feed remains the fallback while it is down. The channel is
-// closed when ctx is done or the Store is closed.
+// listener reconnects by itself with a backoff of up to five seconds, also
+// when its connection stops answering (it pings it after five idle
+// seconds); polling the feed remains the fallback while it is down. The
+// channel is closed when ctx is done or the Store is closed.
 func (s *Store) Notifications(ctx context.Context) <-chan struct{} {
 	ch := make(chan struct{}, 1)
 	ctx, cancel := context.WithCancel(ctx)
@@ -76,10 +88,23 @@ func (s *Store) listenOnce(ctx context.Context, ch chan<- struct{}, connected fu
 	connected()
 	wake(ch)
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		wctx, cancel := context.WithTimeout(ctx, listenIdle)
+		_, err := conn.WaitForNotification(wctx)
+		cancel()
+		switch {
+		case err == nil:
+			wake(ch)
+			continue
+		case ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded):
 			return fmt.Errorf("wait for notification: %w", err)
 		}
-		wake(ch)
+		// Idle: a timeout leaves the connection usable; check it answers.
+		pctx, cancel := context.WithTimeout(ctx, listenPingTimeout)
+		err = conn.Ping(pctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("ping idle listener: %w", err)
+		}
 	}
 }
 

@@ -53,12 +53,20 @@ var _ storage.Storage = (*Store)(nil)
 // instead of hanging for the operating system's TCP timeout.
 const defaultConnectTimeout = 10 * time.Second
 
+// defaultPingTimeout bounds the liveness ping the pool sends on a connection
+// that has been idle for over a second before handing it out, when the DSN
+// sets no pool_ping_timeout: a connection that died without a reset is then
+// dropped after two seconds, and the pool tries another, instead of holding
+// the caller until its own deadline.
+const defaultPingTimeout = 2 * time.Second
+
 // Open connects to the PostgreSQL database that dsn names (a postgres:// or
 // postgresql:// URL, or key=value pairs, as pgx accepts them) and migrates
 // its schema to the newest version. The tables live in the connection's
 // current schema: a search_path parameter in the DSN selects another one.
 // Without a connect_timeout in the DSN each connection attempt gives up
-// after ten seconds.
+// after ten seconds; without a pool_ping_timeout the pool's liveness ping of
+// an idle connection after two.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
@@ -66,6 +74,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
+	if cfg.PingTimeout == 0 {
+		cfg.PingTimeout = defaultPingTimeout
 	}
 	return OpenConfig(ctx, cfg)
 }
