@@ -34,6 +34,10 @@ type Config struct {
 	LogLevel        string
 	LogFormat       string
 	ShutdownTimeout time.Duration
+
+	// KeyRotationPeriod is how long a signing key signs before serve
+	// rotates it automatically; 0 turns automatic rotation off.
+	KeyRotationPeriod time.Duration
 }
 
 // Default returns the defaults.
@@ -46,6 +50,8 @@ func Default() Config {
 		LogLevel:        "info",
 		LogFormat:       "text",
 		ShutdownTimeout: 10 * time.Second,
+
+		KeyRotationPeriod: 2160 * time.Hour, // 90 days
 	}
 }
 
@@ -66,6 +72,7 @@ func (c *Config) fields() []field {
 		{name: "master-key-file", usage: "file holding the master key that encrypts signing keys at rest (default: GATEHOUSE_MASTER_KEY, else a 0600 file beside a SQLite database)", str: &c.MasterKeyFile},
 		{name: "default-audience", usage: "audience used when a token request names none", str: &c.DefaultAudience},
 		{name: "jwks-max-age", usage: "how long verifiers may cache the JWKS (Cache-Control max-age); rotation waits this long before a new key signs", dur: &c.JWKSMaxAge},
+		{name: "key-rotation-period", usage: "how long a signing key signs before serve rotates it (one instance at a time, under a database lock); 0 turns automatic rotation off", dur: &c.KeyRotationPeriod},
 		{name: "sync-interval", usage: "how often to poll the database for changes", dur: &c.SyncInterval},
 		{name: "log-level", usage: "debug, info, warn or error", str: &c.LogLevel},
 		{name: "log-format", usage: "text or json", str: &c.LogFormat},
@@ -106,7 +113,7 @@ type Flags []string
 var Common = Flags{"db", "master-key-file"}
 
 // Serve are the settings of gatehouse serve beyond Common.
-var Serve = Flags{"addr", "issuer", "dev", "default-audience", "jwks-max-age", "sync-interval", "log-level", "log-format", "shutdown-timeout"}
+var Serve = Flags{"addr", "issuer", "dev", "default-audience", "jwks-max-age", "key-rotation-period", "sync-interval", "log-level", "log-format", "shutdown-timeout"}
 
 // Bind registers the named settings as flags on fs, with their defaults.
 func Bind(fs *pflag.FlagSet, names Flags) {
@@ -237,6 +244,10 @@ func (c *Config) Validate() error {
 	}
 	if c.JWKSMaxAge < 0 || c.JWKSMaxAge > 24*time.Hour {
 		bad("jwks-max-age %s must be between 0s and 24h", c.JWKSMaxAge)
+	}
+	if c.KeyRotationPeriod != 0 && (c.KeyRotationPeriod < time.Second || c.KeyRotationPeriod < 2*c.JWKSMaxAge) {
+		bad("key-rotation-period %s must be 0 (off), or at least 1s and twice jwks-max-age (%s), so that each new key is published a full JWKS cache lifetime before it signs",
+			c.KeyRotationPeriod, c.JWKSMaxAge)
 	}
 	if c.SyncInterval < 10*time.Millisecond || c.SyncInterval > time.Second {
 		bad("sync-interval %s must be between 10ms and 1s (changes must reach every instance within one second)", c.SyncInterval)

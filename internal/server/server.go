@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
@@ -57,6 +58,8 @@ type Server struct {
 	catalog *catalog.Catalog
 	usage   *catalog.Usage
 	handler http.Handler
+
+	rotation *keys.Scheduler // nil when key-rotation-period is 0
 }
 
 // New opens the pieces a server needs: the signing keys (created on first
@@ -89,6 +92,9 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 	}
 	s := &Server{cfg: cfg, opts: opts, log: log, store: store, keys: km, catalog: cat, usage: catalog.NewUsage(store, log)}
 	if err := s.ensureKeys(ctx); err != nil {
+		return nil, err
+	}
+	if s.rotation, err = s.rotationScheduler(); err != nil {
 		return nil, err
 	}
 	s.handler = s.routes()
@@ -205,19 +211,16 @@ func (s *Server) Keys() *keys.Manager { return s.keys }
 func (s *Server) Catalog() *catalog.Catalog { return s.catalog }
 
 // Start runs the background work — following the change feed, writing
-// secret last-use times — until ctx is done. The returned function waits for
-// it to finish.
+// secret last-use times, rotating the signing keys on schedule — until ctx
+// is done. The returned function waits for it to finish.
 func (s *Server) Start(ctx context.Context) (wait func()) {
-	done := make(chan struct{}, 2)
-	go func() {
-		s.catalog.Follow(ctx, s.cfg.SyncInterval, s.afterSync)
-		done <- struct{}{}
-	}()
-	go func() {
-		s.usage.Run(ctx, s.opts.UsageFlushInterval)
-		done <- struct{}{}
-	}()
-	return func() { <-done; <-done }
+	var wg sync.WaitGroup
+	wg.Go(func() { s.catalog.Follow(ctx, s.cfg.SyncInterval, s.afterSync) })
+	wg.Go(func() { s.usage.Run(ctx, s.opts.UsageFlushInterval) })
+	if s.rotation != nil {
+		wg.Go(func() { s.rotation.Run(ctx) })
+	}
+	return wg.Wait
 }
 
 func (s *Server) afterSync(ctx context.Context, keysChanged bool) error {
