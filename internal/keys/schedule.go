@@ -191,11 +191,17 @@ func (s *Scheduler) Run(ctx context.Context) {
 // loaded key set only and touches no database. When one is, Check takes the
 // lease, loads the keys from the store, checks again (another instance may
 // have rotated in the meantime), rotates the due algorithms whose next key
-// has been published for the JWKS max-age, and releases the lease.
+// has been published for the JWKS max-age, and releases the lease. It gives
+// up when the lease's ttl has passed since it began.
 func (s *Scheduler) Check(ctx context.Context) ([]storage.SigningKey, error) {
 	if len(s.due(s.keys.Keys(), s.now())) == 0 {
 		return nil, nil
 	}
+	// The work must end before the lease does, or another instance could
+	// take over while this one still writes; a database that stops
+	// answering fails the check instead of stalling Run.
+	ctx, cancel := context.WithTimeout(ctx, s.ttl)
+	defer cancel()
 	took, err := s.leases.AcquireLease(ctx, RotationLease, s.holder, s.ttl, s.now())
 	if err != nil {
 		return nil, fmt.Errorf("scheduled key rotation: %w", err)

@@ -468,6 +468,38 @@ func TestScheduleFailures(t *testing.T) {
 	}
 }
 
+// hungLeaser is a store that stops answering: calls return when ctx ends.
+type hungLeaser struct{}
+
+func (h *hungLeaser) AcquireLease(ctx context.Context, _, _ string, _ time.Duration, _ time.Time) (bool, error) {
+	<-ctx.Done()
+	return false, ctx.Err()
+}
+
+func (h *hungLeaser) ReleaseLease(context.Context, string, string) error { return nil }
+
+func TestScheduleCheckEndsWithTheLease(t *testing.T) {
+	e := newSchedEnv(t)
+	e.ensure(t, RS256)
+	hung := &hungLeaser{}
+	in := e.instance(t, "A", hung)
+	in.sched.ttl = 50 * time.Millisecond
+	e.clock.Advance(testPeriod)
+	done := make(chan error, 1)
+	go func() {
+		_, err := in.sched.Check(t.Context())
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Check on a store that does not answer: %v, want the deadline", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Check on a store that does not answer still runs 10s later, with a 50ms lease")
+	}
+}
+
 func TestScheduleRunChecksAtStart(t *testing.T) {
 	e := newSchedEnv(t)
 	e.ensure(t, RS256)
