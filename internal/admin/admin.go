@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -208,10 +209,59 @@ func describe(cause error, format string, args ...any) error {
 	return &described{msg: fmt.Sprintf(format, args...), cause: cause}
 }
 
-// ClientInput describes a new client.
+// ClientInput describes a new client; zero fields take their defaults.
 type ClientInput struct {
 	Name        string
 	Description string
+	// Metadata is the client's own string properties (Auth0 client_metadata).
+	Metadata map[string]string
+	// TokenEndpointAuthMethod defaults to client_secret_post.
+	TokenEndpointAuthMethod string
+}
+
+// Client metadata limits, as Auth0 sets them for client_metadata.
+const (
+	MaxMetadataKeys     = 10
+	MaxMetadataKeyLen   = 255
+	MaxMetadataValueLen = 255
+	MaxClientNameLen    = 255
+	MaxDescriptionLen   = 140
+)
+
+// AuthMethods are the token endpoint authentication methods a client may
+// register (RFC 7591 §2); the token endpoint accepts both (DESIGN §1).
+var AuthMethods = []string{storage.AuthMethodClientSecretPost, storage.AuthMethodClientSecretBasic}
+
+// checkClient reports every problem with the editable fields of c.
+func checkClient(c storage.Client) []string {
+	var problems []string
+	if c.Name == "" {
+		problems = append(problems, "client name is required")
+	} else if len(c.Name) > MaxClientNameLen {
+		problems = append(problems, fmt.Sprintf("client name is longer than %d characters", MaxClientNameLen))
+	}
+	if len(c.Description) > MaxDescriptionLen {
+		problems = append(problems, fmt.Sprintf("description is longer than %d characters", MaxDescriptionLen))
+	}
+	if !slices.Contains(AuthMethods, c.TokenEndpointAuthMethod) {
+		problems = append(problems, fmt.Sprintf("token endpoint auth method %q must be one of %s (a machine-to-machine client is confidential)",
+			c.TokenEndpointAuthMethod, strings.Join(AuthMethods, ", ")))
+	}
+	if len(c.Metadata) > MaxMetadataKeys {
+		problems = append(problems, fmt.Sprintf("metadata has %d keys, at most %d are allowed", len(c.Metadata), MaxMetadataKeys))
+	}
+	keys := slices.Sorted(maps.Keys(c.Metadata))
+	for _, k := range keys {
+		switch {
+		case k == "" || len(k) > MaxMetadataKeyLen || strings.IndexFunc(k, func(r rune) bool {
+			return !(r == '_' || r == '-' || r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)))
+		}) >= 0:
+			problems = append(problems, fmt.Sprintf("metadata key %q must be 1 to %d letters, digits, '_' or '-'", k, MaxMetadataKeyLen))
+		case len(c.Metadata[k]) > MaxMetadataValueLen:
+			problems = append(problems, fmt.Sprintf("metadata value of %q is longer than %d characters", k, MaxMetadataValueLen))
+		}
+	}
+	return problems
 }
 
 // NewSecret is a secret as created: the stored record and, once, the plain value.
@@ -222,21 +272,26 @@ type NewSecret struct {
 
 // CreateClient creates a machine-to-machine client with one secret.
 func (s *Service) CreateClient(ctx context.Context, in ClientInput) (storage.Client, NewSecret, error) {
-	name := strings.TrimSpace(in.Name)
-	if name == "" {
-		return storage.Client{}, NewSecret{}, invalid("client name is required")
+	now := s.now()
+	c := storage.Client{
+		Name: strings.TrimSpace(in.Name), Description: in.Description,
+		AppType:                 storage.AppTypeNonInteractive,
+		GrantTypes:              []string{storage.GrantClientCredentials},
+		Metadata:                maps.Clone(in.Metadata),
+		TokenEndpointAuthMethod: in.TokenEndpointAuthMethod,
+		CreatedAt:               now, UpdatedAt: now,
+	}
+	if c.TokenEndpointAuthMethod == "" {
+		c.TokenEndpointAuthMethod = storage.AuthMethodClientSecretPost
+	}
+	if problems := checkClient(c); len(problems) > 0 {
+		return storage.Client{}, NewSecret{}, invalid("%s", strings.Join(problems, "; "))
 	}
 	id, err := secret.ClientID(s.rand())
 	if err != nil {
 		return storage.Client{}, NewSecret{}, err
 	}
-	now := s.now()
-	c := storage.Client{
-		ClientID: id, Name: name, Description: in.Description,
-		AppType:    storage.AppTypeNonInteractive,
-		GrantTypes: []string{storage.GrantClientCredentials},
-		CreatedAt:  now, UpdatedAt: now,
-	}
+	c.ClientID = id
 	ns, err := s.newSecret(id, time.Time{}, time.Time{})
 	if err != nil {
 		return storage.Client{}, NewSecret{}, err
@@ -266,6 +321,48 @@ func (s *Service) newSecret(clientID string, notBefore, expiresAt time.Time) (Ne
 func (s *Service) GetClient(ctx context.Context, id string) (storage.Client, error) {
 	c, err := s.Store.GetClient(ctx, id)
 	return c, notFound(err, "client", id)
+}
+
+// ClientPatch changes some fields of a client; nil fields stay as they are.
+// Metadata, when set, replaces the whole map (an empty map clears it).
+type ClientPatch struct {
+	Name                    *string
+	Description             *string
+	Metadata                *map[string]string
+	TokenEndpointAuthMethod *string
+	Disabled                *bool
+}
+
+// UpdateClient applies p to the client, under the rules of CreateClient,
+// and returns the client as stored.
+func (s *Service) UpdateClient(ctx context.Context, id string, p ClientPatch) (storage.Client, error) {
+	c, err := s.GetClient(ctx, id)
+	if err != nil {
+		return storage.Client{}, err
+	}
+	if p.Name != nil {
+		c.Name = strings.TrimSpace(*p.Name)
+	}
+	if p.Description != nil {
+		c.Description = *p.Description
+	}
+	if p.Metadata != nil {
+		c.Metadata = maps.Clone(*p.Metadata)
+	}
+	if p.TokenEndpointAuthMethod != nil {
+		c.TokenEndpointAuthMethod = *p.TokenEndpointAuthMethod
+	}
+	if p.Disabled != nil {
+		c.Disabled = *p.Disabled
+	}
+	if problems := checkClient(c); len(problems) > 0 {
+		return storage.Client{}, invalid("%s", strings.Join(problems, "; "))
+	}
+	c.UpdatedAt = s.now()
+	if err := s.Store.UpdateClient(ctx, c); err != nil {
+		return storage.Client{}, notFound(err, "client", id)
+	}
+	return c, nil
 }
 
 // DeleteClient deletes a client with its secrets and grants.

@@ -32,6 +32,13 @@ const (
 	GrantClientCredentials = "client_credentials"
 )
 
+// Token endpoint authentication methods a client may be registered with
+// (RFC 7591 §2 token_endpoint_auth_method).
+const (
+	AuthMethodClientSecretPost  = "client_secret_post"
+	AuthMethodClientSecretBasic = "client_secret_basic"
+)
+
 // Secret hash algorithms.
 const (
 	// SecretHashSHA256 marks a server-generated secret stored as its SHA-256 digest.
@@ -77,9 +84,16 @@ type Client struct {
 	Description string
 	AppType     string
 	GrantTypes  []string
-	Disabled    bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Metadata holds the client's own string properties (Auth0's
+	// client_metadata); nil and empty are the same.
+	Metadata map[string]string
+	// TokenEndpointAuthMethod is how the client registered to authenticate
+	// (AuthMethodClientSecretPost or AuthMethodClientSecretBasic); empty is
+	// stored as AuthMethodClientSecretPost.
+	TokenEndpointAuthMethod string
+	Disabled                bool
+	CreatedAt               time.Time
+	UpdatedAt               time.Time
 }
 
 // Secret is one of a client's secrets. Only a digest of the secret is stored.
@@ -186,6 +200,9 @@ type Storage interface {
 	ListClients(ctx context.Context) ([]Client, error)
 	// SetClientDisabled enables or disables a client, or returns ErrNotFound.
 	SetClientDisabled(ctx context.Context, clientID string, disabled bool, at time.Time) error
+	// UpdateClient replaces every field of the client c.ClientID but its
+	// ClientID and CreatedAt with c's, or returns ErrNotFound.
+	UpdateClient(ctx context.Context, c Client) error
 	// DeleteClient deletes a client with its secrets and grants, or returns ErrNotFound.
 	DeleteClient(ctx context.Context, clientID string) error
 

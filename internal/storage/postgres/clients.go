@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -10,7 +11,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
-const clientColumns = "client_id, name, description, app_type, grant_types, disabled, created_at, updated_at"
+const clientColumns = "client_id, name, description, app_type, grant_types, metadata, token_endpoint_auth_method, disabled, created_at, updated_at"
 
 // CreateClient stores a new client with its first secrets, atomically;
 // storage.ErrAlreadyExists if the client ID or a secret ID is taken. A
@@ -22,10 +23,14 @@ func (s *Store) CreateClient(ctx context.Context, c storage.Client, secrets ...s
 				c.ClientID, sec.ID, sec.ClientID)
 		}
 	}
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	metadata, err := encodeMetadata(c.Metadata)
+	if err != nil {
+		return fmt.Errorf("create client %q: %w", c.ClientID, err)
+	}
+	err = s.write(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx,
-			"INSERT INTO clients ("+clientColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-			c.ClientID, c.Name, c.Description, c.AppType, list(c.GrantTypes), c.Disabled,
+			"INSERT INTO clients ("+clientColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+			c.ClientID, c.Name, c.Description, c.AppType, list(c.GrantTypes), metadata, authMethod(c), c.Disabled,
 			ts(c.CreatedAt), ts(c.UpdatedAt)); err != nil {
 			return translate(err)
 		}
@@ -89,6 +94,49 @@ func (s *Store) SetClientDisabled(ctx context.Context, clientID string, disabled
 	return nil
 }
 
+// UpdateClient replaces every field of the client c.ClientID but its ID and
+// creation time, or returns storage.ErrNotFound.
+func (s *Store) UpdateClient(ctx context.Context, c storage.Client) error {
+	metadata, err := encodeMetadata(c.Metadata)
+	if err != nil {
+		return fmt.Errorf("update client %q: %w", c.ClientID, err)
+	}
+	err = s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE clients SET name = $1, description = $2, app_type = $3, grant_types = $4,
+			metadata = $5, token_endpoint_auth_method = $6, disabled = $7, updated_at = $8 WHERE client_id = $9`,
+			c.Name, c.Description, c.AppType, list(c.GrantTypes), metadata, authMethod(c), c.Disabled, ts(c.UpdatedAt), c.ClientID)
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(tag); err != nil {
+			return err
+		}
+		return appendChange(ctx, tx, storage.EntityClient, c.ClientID)
+	})
+	if err != nil {
+		return fmt.Errorf("update client %q: %w", c.ClientID, err)
+	}
+	return nil
+}
+
+func encodeMetadata(m map[string]string) ([]byte, error) {
+	if m == nil {
+		m = map[string]string{}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode metadata: %w", err)
+	}
+	return b, nil
+}
+
+func authMethod(c storage.Client) string {
+	if c.TokenEndpointAuthMethod == "" {
+		return storage.AuthMethodClientSecretPost
+	}
+	return c.TokenEndpointAuthMethod
+}
+
 // DeleteClient deletes a client with its secrets and grants, or returns
 // storage.ErrNotFound.
 func (s *Store) DeleteClient(ctx context.Context, clientID string) error {
@@ -111,11 +159,18 @@ func (s *Store) DeleteClient(ctx context.Context, clientID string) error {
 func scanClient(r pgx.Row) (storage.Client, error) {
 	var (
 		c                storage.Client
+		metadata         []byte
 		created, updated *time.Time
 	)
-	if err := r.Scan(&c.ClientID, &c.Name, &c.Description, &c.AppType, &c.GrantTypes,
-		&c.Disabled, &created, &updated); err != nil {
+	if err := r.Scan(&c.ClientID, &c.Name, &c.Description, &c.AppType, &c.GrantTypes, &metadata,
+		&c.TokenEndpointAuthMethod, &c.Disabled, &created, &updated); err != nil {
 		return storage.Client{}, err
+	}
+	if err := json.Unmarshal(metadata, &c.Metadata); err != nil {
+		return storage.Client{}, fmt.Errorf("decode metadata of client %q: %w", c.ClientID, err)
+	}
+	if len(c.Metadata) == 0 {
+		c.Metadata = nil
 	}
 	c.CreatedAt = fromTS(created)
 	c.UpdatedAt = fromTS(updated)

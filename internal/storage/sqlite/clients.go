@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -10,15 +11,15 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
-const clientColumns = "client_id, name, description, app_type, grant_types, disabled, created_at, updated_at"
+const clientColumns = "client_id, name, description, app_type, grant_types, metadata, token_endpoint_auth_method, disabled, created_at, updated_at"
 
 // CreateClient stores a new client with its first secrets, atomically;
 // storage.ErrAlreadyExists if the client ID or a secret ID is taken. A
 // secret's ClientID may be left empty; it must not name another client.
 func (s *Store) CreateClient(ctx context.Context, c storage.Client, secrets ...storage.Secret) error {
-	grantTypes, err := toJSON(c.GrantTypes)
+	grantTypes, metadata, err := encodeClient(c)
 	if err != nil {
-		return fmt.Errorf("create client %q: encode grant types: %w", c.ClientID, err)
+		return fmt.Errorf("create client %q: %w", c.ClientID, err)
 	}
 	for _, sec := range secrets {
 		if sec.ClientID != "" && sec.ClientID != c.ClientID {
@@ -28,8 +29,8 @@ func (s *Store) CreateClient(ctx context.Context, c storage.Client, secrets ...s
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx,
-			"INSERT INTO clients ("+clientColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-			c.ClientID, c.Name, c.Description, c.AppType, grantTypes, c.Disabled,
+			"INSERT INTO clients ("+clientColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			c.ClientID, c.Name, c.Description, c.AppType, grantTypes, metadata, authMethod(c), c.Disabled,
 			toMicros(c.CreatedAt), toMicros(c.UpdatedAt)); err != nil {
 			return translate(err)
 		}
@@ -95,6 +96,53 @@ func (s *Store) SetClientDisabled(ctx context.Context, clientID string, disabled
 	return nil
 }
 
+// UpdateClient replaces every field of the client c.ClientID but its ID and
+// creation time, or returns storage.ErrNotFound.
+func (s *Store) UpdateClient(ctx context.Context, c storage.Client) error {
+	grantTypes, metadata, err := encodeClient(c)
+	if err != nil {
+		return fmt.Errorf("update client %q: %w", c.ClientID, err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE clients SET name = ?, description = ?, app_type = ?, grant_types = ?,
+			metadata = ?, token_endpoint_auth_method = ?, disabled = ?, updated_at = ? WHERE client_id = ?`,
+			c.Name, c.Description, c.AppType, grantTypes, metadata, authMethod(c), c.Disabled, toMicros(c.UpdatedAt), c.ClientID)
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(res); err != nil {
+			return err
+		}
+		return appendChange(ctx, tx, storage.EntityClient, c.ClientID)
+	})
+	if err != nil {
+		return fmt.Errorf("update client %q: %w", c.ClientID, err)
+	}
+	return nil
+}
+
+func encodeClient(c storage.Client) (grantTypes, metadata string, err error) {
+	if grantTypes, err = toJSON(c.GrantTypes); err != nil {
+		return "", "", fmt.Errorf("encode grant types: %w", err)
+	}
+	m := c.Metadata
+	if m == nil {
+		m = map[string]string{}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", "", fmt.Errorf("encode metadata: %w", err)
+	}
+	return grantTypes, string(b), nil
+}
+
+func authMethod(c storage.Client) string {
+	if c.TokenEndpointAuthMethod == "" {
+		return storage.AuthMethodClientSecretPost
+	}
+	return c.TokenEndpointAuthMethod
+}
+
 // DeleteClient deletes a client with its secrets and grants, or returns
 // storage.ErrNotFound.
 func (s *Store) DeleteClient(ctx context.Context, clientID string) error {
@@ -118,15 +166,22 @@ func scanClient(r rowScanner) (storage.Client, error) {
 	var (
 		c                storage.Client
 		grantTypes       string
+		metadata         string
 		created, updated sql.NullInt64
 	)
-	if err := r.Scan(&c.ClientID, &c.Name, &c.Description, &c.AppType, &grantTypes,
-		&c.Disabled, &created, &updated); err != nil {
+	if err := r.Scan(&c.ClientID, &c.Name, &c.Description, &c.AppType, &grantTypes, &metadata,
+		&c.TokenEndpointAuthMethod, &c.Disabled, &created, &updated); err != nil {
 		return storage.Client{}, err
 	}
 	var err error
 	if c.GrantTypes, err = fromJSON[string](grantTypes); err != nil {
 		return storage.Client{}, fmt.Errorf("decode grant types of client %q: %w", c.ClientID, err)
+	}
+	if err := json.Unmarshal([]byte(metadata), &c.Metadata); err != nil {
+		return storage.Client{}, fmt.Errorf("decode metadata of client %q: %w", c.ClientID, err)
+	}
+	if len(c.Metadata) == 0 {
+		c.Metadata = nil
 	}
 	c.CreatedAt = fromMicros(created)
 	c.UpdatedAt = fromMicros(updated)

@@ -110,6 +110,9 @@ func testErrors(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"SetClientDisabled/missing", func(ctx context.Context, s S) error {
 			return s.SetClientDisabled(ctx, "c9", true, at(9))
 		}, storage.ErrNotFound, nil},
+		{"UpdateClient/missing", func(ctx context.Context, s S) error {
+			return s.UpdateClient(ctx, newClient("c9", at(9)))
+		}, storage.ErrNotFound, nil},
 		{"DeleteClient/missing", func(ctx context.Context, s S) error {
 			return s.DeleteClient(ctx, "c9")
 		}, storage.ErrNotFound, nil},
@@ -314,6 +317,8 @@ func testClients(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 	full.GrantTypes = []string{storage.GrantClientCredentials, "authorization_code"}
 	full.Disabled = true
 	full.UpdatedAt = at(3)
+	full.Metadata = map[string]string{"team": "payments", "empty": "", "ünï": "çødé \"quoted\""}
+	full.TokenEndpointAuthMethod = storage.AuthMethodClientSecretBasic
 	bare := storage.Client{ClientID: "cZ", AppType: storage.AppTypeNonInteractive} // zero times, no grant types
 	first := newClient("cA", at(1))
 	last := newClient("c0", at(5))
@@ -367,6 +372,33 @@ func testClients(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 	got = get[storage.Client](t, "GetClient")(s.GetClient(ctx, "cA"))
 	sameClients(t, "GetClient after enable", []storage.Client{got}, want)
 	seq = wantChanges(t, ctx, s, "SetClientDisabled(false)", seq, clientChange("cA"))
+
+	// Update replaces every field but the ID and the creation time, and
+	// leaves the client's secrets alone.
+	upd := storage.Client{
+		ClientID: "cA", Name: "renamed", Description: "", AppType: "regular_web",
+		GrantTypes: []string{"authorization_code"}, Metadata: map[string]string{"k": "v"},
+		TokenEndpointAuthMethod: storage.AuthMethodClientSecretBasic, Disabled: true,
+		CreatedAt: at(99), UpdatedAt: at(32),
+	}
+	must(t, "UpdateClient", s.UpdateClient(ctx, upd))
+	want = upd
+	want.CreatedAt = first.CreatedAt
+	got = get[storage.Client](t, "GetClient")(s.GetClient(ctx, "cA"))
+	sameClients(t, "GetClient after UpdateClient", []storage.Client{got}, want)
+	seq = wantChanges(t, ctx, s, "UpdateClient", seq, clientChange("cA"))
+	sameSecrets(t, "ListSecrets after UpdateClient",
+		get[[]storage.Secret](t, "ListSecrets")(s.ListSecrets(ctx, "cA")), sec, sec2)
+	// And back: no metadata, the default method.
+	back := want
+	back.Metadata, back.TokenEndpointAuthMethod, back.UpdatedAt = nil, "", at(33)
+	must(t, "UpdateClient(back)", s.UpdateClient(ctx, back))
+	got = get[storage.Client](t, "GetClient")(s.GetClient(ctx, "cA"))
+	if got.Metadata != nil || got.TokenEndpointAuthMethod != storage.AuthMethodClientSecretPost {
+		t.Errorf("GetClient after clearing: metadata %v, method %q; want none and %q", got.Metadata, got.TokenEndpointAuthMethod, storage.AuthMethodClientSecretPost)
+	}
+	want = back
+	seq = wantChanges(t, ctx, s, "UpdateClient(back)", seq, clientChange("cA"))
 
 	// Delete.
 	must(t, "DeleteClient", s.DeleteClient(ctx, "cB"))

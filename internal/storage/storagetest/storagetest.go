@@ -145,6 +145,12 @@ func normAPI(a storage.API) storage.API {
 func normClient(c storage.Client) storage.Client {
 	c.CreatedAt, c.UpdatedAt = normTime(c.CreatedAt), normTime(c.UpdatedAt)
 	c.GrantTypes = nilIfEmpty(c.GrantTypes)
+	if len(c.Metadata) == 0 {
+		c.Metadata = nil
+	}
+	if c.TokenEndpointAuthMethod == "" { // stored as the default
+		c.TokenEndpointAuthMethod = storage.AuthMethodClientSecretPost
+	}
 	return c
 }
 
