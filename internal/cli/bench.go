@@ -1,0 +1,322 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/loadtest"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+type benchFlags struct {
+	tokenURL, issuer, audience, scope, auth string
+	credentials, credentialsOut, signingAlg string
+	workers, clients                        int
+	duration, timeout, readyTimeout         time.Duration
+	requests                                int64
+	quiet                                   bool
+}
+
+func (a *app) benchCmd() *cobra.Command {
+	var f benchFlags
+	cmd := &cobra.Command{
+		Use:   "bench (--token-url URL | --issuer URL) --audience URI (--credentials FILE | --clients N [--db DSN]) [--workers 32] [--duration 10s | --requests N]",
+		Short: "Load-test a client-credentials token endpoint",
+		Long: "Runs a closed-loop load test against any OAuth 2.0 token endpoint (client credentials grant): --workers\n" +
+			"concurrent workers over keep-alive connections, each sending the next request as soon as the last one is\n" +
+			"answered, cycling round-robin through many clients. Credentials come from --credentials, a file of JSON\n" +
+			"lines {\"client_id\":...,\"client_secret\":...}, or are provisioned with --clients N in the database (--db):\n" +
+			"N new clients, each with a secret and a grant for --audience (created with --signing-alg if it does not\n" +
+			"exist); --credentials-out saves them for later runs. A progress line goes to stderr once a second; the\n" +
+			"summary (tokens/s, latency percentiles, errors by status) to stdout, as JSON with --json.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.validate(cmd); err != nil {
+				return err
+			}
+			return a.runBench(cmd, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.tokenURL, "token-url", "", "the token endpoint URL")
+	fl.StringVar(&f.issuer, "issuer", "", "the issuer URL; its discovery metadata names the token endpoint")
+	fl.StringVar(&f.audience, "audience", "", "the API identifier to ask tokens for")
+	fl.StringVar(&f.scope, "scope", "", "space-separated scopes to ask for (default: none sent)")
+	fl.StringVar(&f.auth, "auth", "post", "client authentication: post (client_secret_post) or basic (client_secret_basic)")
+	fl.StringVar(&f.credentials, "credentials", "", "file of JSON lines {\"client_id\",\"client_secret\"}")
+	fl.IntVar(&f.clients, "clients", 0, "provision this many new clients in the database (--db) instead of --credentials")
+	fl.StringVar(&f.credentialsOut, "credentials-out", "", "with --clients: write the new clients' credentials here (mode 0600)")
+	fl.StringVar(&f.signingAlg, "signing-alg", "RS256", "with --clients: the signing algorithm of the API if it has to be created")
+	fl.IntVar(&f.workers, "workers", 32, "concurrent workers (closed loop: one request in flight each)")
+	fl.DurationVar(&f.duration, "duration", 0, "how long to run (default 10s unless --requests is given)")
+	fl.Int64Var(&f.requests, "requests", 0, "how many requests to send, instead of --duration")
+	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "timeout of one request")
+	fl.DurationVar(&f.readyTimeout, "ready-timeout", 60*time.Second, "with --clients: how long to wait for the server to know the new clients")
+	fl.BoolVar(&f.quiet, "quiet", false, "no progress line")
+	return cmd
+}
+
+// validate reports every bad flag at once, in one line.
+func (f *benchFlags) validate(cmd *cobra.Command) error {
+	var p []string
+	switch {
+	case f.tokenURL == "" && f.issuer == "":
+		p = append(p, "one of --token-url or --issuer is required")
+	case f.tokenURL != "" && f.issuer != "":
+		p = append(p, "give --token-url or --issuer, not both")
+	}
+	for name, v := range map[string]string{"--token-url": f.tokenURL, "--issuer": f.issuer} {
+		if v == "" {
+			continue
+		}
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p = append(p, fmt.Sprintf("%s %q must be an absolute http or https URL", name, v))
+		}
+	}
+	if f.audience == "" {
+		p = append(p, "--audience is required")
+	}
+	switch {
+	case f.credentials == "" && f.clients == 0:
+		p = append(p, "one of --credentials or --clients is required")
+	case f.credentials != "" && f.clients != 0:
+		p = append(p, "give --credentials or --clients, not both")
+	}
+	if f.clients < 0 {
+		p = append(p, fmt.Sprintf("--clients %d must be positive", f.clients))
+	}
+	if f.clients == 0 && f.credentialsOut != "" {
+		p = append(p, "--credentials-out needs --clients")
+	}
+	if f.clients == 0 && cmd.Flags().Changed("signing-alg") {
+		p = append(p, "--signing-alg needs --clients")
+	}
+	if !slices.Contains(admin.SigningAlgs, f.signingAlg) {
+		p = append(p, fmt.Sprintf("--signing-alg %q must be one of %s", f.signingAlg, strings.Join(admin.SigningAlgs, ", ")))
+	}
+	if f.auth != "post" && f.auth != "basic" {
+		p = append(p, fmt.Sprintf("--auth %q must be basic or post", f.auth))
+	}
+	if f.workers < 1 || f.workers > 10000 {
+		p = append(p, fmt.Sprintf("--workers %d must be from 1 to 10000", f.workers))
+	}
+	switch {
+	case f.duration < 0:
+		p = append(p, fmt.Sprintf("--duration %s is negative", f.duration))
+	case f.requests < 0:
+		p = append(p, fmt.Sprintf("--requests %d is negative", f.requests))
+	case cmd.Flags().Changed("duration") && cmd.Flags().Changed("requests"):
+		p = append(p, "give --duration or --requests, not both")
+	case cmd.Flags().Changed("duration") && f.duration == 0:
+		p = append(p, "--duration must be positive")
+	case cmd.Flags().Changed("requests") && f.requests == 0:
+		p = append(p, "--requests must be positive")
+	}
+	if f.timeout <= 0 {
+		p = append(p, fmt.Sprintf("--timeout %s must be positive", f.timeout))
+	}
+	if f.readyTimeout <= 0 {
+		p = append(p, fmt.Sprintf("--ready-timeout %s must be positive", f.readyTimeout))
+	}
+	if len(p) > 0 {
+		return errors.New(strings.Join(p, "; "))
+	}
+	if f.duration == 0 && f.requests == 0 {
+		f.duration = 10 * time.Second
+	}
+	return nil
+}
+
+func (a *app) runBench(cmd *cobra.Command, f benchFlags) error {
+	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	hc := &http.Client{Timeout: 15 * time.Second}
+	tokenURL := f.tokenURL
+	if f.issuer != "" {
+		var meta metadata
+		if err := getJSON(ctx, hc, strings.TrimRight(f.issuer, "/")+"/.well-known/openid-configuration", &meta); err != nil {
+			return fmt.Errorf("discovery: %w", err)
+		}
+		if meta.TokenEndpoint == "" {
+			return errors.New("discovery: the metadata names no token_endpoint")
+		}
+		tokenURL = meta.TokenEndpoint
+	}
+	auth := loadtest.AuthPost
+	if f.auth == "basic" {
+		auth = loadtest.AuthBasic
+	}
+	var creds []loadtest.Credential
+	var err error
+	if f.clients > 0 {
+		creds, err = a.provision(cmd, f)
+		if err != nil {
+			return err
+		}
+		if err := waitKnown(ctx, hc, tokenURL, f, auth, creds[len(creds)-1]); err != nil {
+			return err
+		}
+	} else {
+		creds, err = readCredentialsFile(f.credentials)
+		if err != nil {
+			return err
+		}
+	}
+	cfg := loadtest.Config{
+		TokenURL: tokenURL, Audience: f.audience, Scope: f.scope, Credentials: creds, Auth: auth,
+		Workers: f.workers, Duration: f.duration, Requests: f.requests, Timeout: f.timeout,
+	}
+	if !f.quiet {
+		cfg.Progress = func(p loadtest.Progress) {
+			fmt.Fprintf(a.env.Stderr, "bench: %5.1fs  %d requests  %.0f tokens/s  %d errors\n",
+				p.Elapsed.Seconds(), p.Requests, p.Rate, p.Errors)
+		}
+	}
+	res, err := loadtest.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if err := a.printBench(tokenURL, f.audience, res); err != nil {
+		return err
+	}
+	if res.OK == 0 && res.Requests > 0 {
+		return fmt.Errorf("no request got a token (%s)", errorList(res))
+	}
+	return nil
+}
+
+func readCredentialsFile(path string) ([]loadtest.Credential, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("credentials: %w", err)
+	}
+	defer fh.Close()
+	creds, err := loadtest.ReadCredentials(fh)
+	if err != nil {
+		return nil, fmt.Errorf("credentials %s: %w", path, err)
+	}
+	return creds, nil
+}
+
+// provision creates f.clients clients, each with a secret and a grant for
+// f.audience (every scope of the API), creating the API if it is missing.
+func (a *app) provision(cmd *cobra.Command, f benchFlags) ([]loadtest.Credential, error) {
+	var out *os.File
+	if f.credentialsOut != "" {
+		var err error
+		if out, err = os.OpenFile(f.credentialsOut, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
+			return nil, fmt.Errorf("credentials-out: %w", err)
+		}
+		defer out.Close()
+	}
+	s, err := a.open(cmd, true)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	ctx := cmd.Context()
+	api, err := s.svc.GetAPI(ctx, f.audience)
+	if errors.Is(err, storage.ErrNotFound) {
+		api, err = s.svc.CreateAPI(ctx, admin.APIInput{Identifier: f.audience, Name: "gatehouse bench", SigningAlg: f.signingAlg})
+		if err == nil {
+			fmt.Fprintf(a.env.Stderr, "bench: created API %s (%s)\n", api.Identifier, api.SigningAlg)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	scopes := make([]string, len(api.Scopes))
+	for i, sc := range api.Scopes {
+		scopes[i] = sc.Value
+	}
+	creds := make([]loadtest.Credential, 0, f.clients)
+	start := time.Now()
+	for i := range f.clients {
+		c, sec, err := s.svc.CreateClient(ctx, admin.ClientInput{Name: fmt.Sprintf("bench-%06d", i+1), Description: "created by gatehouse bench"})
+		if err != nil {
+			return nil, fmt.Errorf("provision client %d: %w", i+1, err)
+		}
+		if _, err := s.svc.CreateGrant(ctx, c.ClientID, api.Identifier, scopes); err != nil {
+			return nil, fmt.Errorf("provision grant %d: %w", i+1, err)
+		}
+		creds = append(creds, loadtest.Credential{ClientID: c.ClientID, ClientSecret: sec.Plain})
+	}
+	if out != nil {
+		if err := loadtest.WriteCredentials(out, creds); err != nil {
+			return nil, fmt.Errorf("credentials-out: %w", err)
+		}
+	}
+	fmt.Fprintf(a.env.Stderr, "bench: provisioned %d clients for %s in %s\n", len(creds), api.Identifier, time.Since(start).Round(time.Millisecond))
+	return creds, nil
+}
+
+// waitKnown asks for a token with the last provisioned client until the
+// server has picked the new clients up from its change feed.
+func waitKnown(ctx context.Context, hc *http.Client, tokenURL string, f benchFlags, auth string, cred loadtest.Credential) error {
+	deadline := time.Now().Add(f.readyTimeout)
+	for {
+		res, err := loadtest.Run(ctx, loadtest.Config{TokenURL: tokenURL, Audience: f.audience, Scope: f.scope,
+			Credentials: []loadtest.Credential{cred}, Auth: auth, Workers: 1, Requests: 1, Timeout: f.timeout,
+			Transport: hc.Transport})
+		if err != nil {
+			return err
+		}
+		if res.OK == 1 {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("the server did not accept the new clients within %s (%s)", f.readyTimeout, errorList(res))
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func errorList(res *loadtest.Result) string {
+	if len(res.Errors) == 0 {
+		return "none"
+	}
+	parts := make([]string, 0, len(res.Errors))
+	for _, k := range res.ErrorKeys() {
+		parts = append(parts, fmt.Sprintf("%s: %d", k, res.Errors[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+type benchJSON struct {
+	TokenURL string `json:"token_url"`
+	Audience string `json:"audience"`
+	loadtest.Summary
+}
+
+func (a *app) printBench(tokenURL, audience string, res *loadtest.Result) error {
+	s := res.Summary()
+	ms := func(v float64) string { return fmt.Sprintf("%.3fms", v) }
+	return a.out().fields(benchJSON{TokenURL: tokenURL, Audience: audience, Summary: s},
+		[2]string{"token url", tokenURL},
+		[2]string{"audience", audience},
+		[2]string{"workers", fmt.Sprint(s.Workers)},
+		[2]string{"clients", fmt.Sprint(s.Clients)},
+		[2]string{"elapsed", fmt.Sprintf("%.2fs", s.ElapsedSeconds)},
+		[2]string{"requests", fmt.Sprint(s.Requests)},
+		[2]string{"tokens", fmt.Sprint(s.Tokens)},
+		[2]string{"tokens/s", fmt.Sprintf("%.1f", s.TokensPerSecond)},
+		[2]string{"latency", fmt.Sprintf("mean %s  p50 %s  p90 %s  p99 %s  max %s",
+			ms(s.LatencyMS.Mean), ms(s.LatencyMS.P50), ms(s.LatencyMS.P90), ms(s.LatencyMS.P99), ms(s.LatencyMS.Max))},
+		[2]string{"errors", errorList(res)},
+	)
+}

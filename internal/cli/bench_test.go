@@ -1,0 +1,184 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/keys"
+	"github.com/gatehouse-dev/gatehouse/internal/server"
+)
+
+// TestBenchBadFlags: every bad combination of bench flags is one line on
+// stderr and a non-zero exit, before any request is sent.
+func TestBenchBadFlags(t *testing.T) {
+	h := newHarness(t)
+	creds := filepath.Join(h.dir, "creds.jsonl")
+	if err := os.WriteFile(creds, []byte(`{"client_id":"a","client_secret":"b"}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(h.dir, "bad.jsonl")
+	if err := os.WriteFile(bad, []byte("{\"client_id\":\"a\",\"client_secret\":\"b\"}\nnot json\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A port nothing listens on: a request would fail as a transport error,
+	// but every case below must be refused before that.
+	const u = "http://127.0.0.1:1/oauth/token"
+	base := []string{"bench", "--token-url", u, "--audience", "https://a.test", "--credentials", creds}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no target", []string{"bench", "--audience", "https://a.test", "--credentials", creds}, "--token-url or --issuer is required"},
+		{"both targets", append(base, "--issuer", "http://127.0.0.1:1"), "not both"},
+		{"relative url", []string{"bench", "--token-url", "/oauth/token", "--audience", "x", "--credentials", creds}, "absolute http"},
+		{"no audience", []string{"bench", "--token-url", u, "--credentials", creds}, "--audience is required"},
+		{"no credentials", []string{"bench", "--token-url", u, "--audience", "x"}, "--credentials or --clients is required"},
+		{"credentials and clients", append(base, "--clients", "3"), "not both"},
+		{"negative clients", []string{"bench", "--token-url", u, "--audience", "x", "--clients", "-3"}, "--clients -3"},
+		{"credentials-out without clients", append(base, "--credentials-out", "x"), "--credentials-out needs --clients"},
+		{"signing-alg without clients", append(base, "--signing-alg", "ES256"), "--signing-alg needs --clients"},
+		{"bad signing alg", []string{"bench", "--token-url", u, "--audience", "x", "--clients", "2", "--signing-alg", "HS256"}, "HS256"},
+		{"workers 0", append(base, "--workers", "0"), "--workers 0"},
+		{"workers not a number", append(base, "--workers", "many"), "workers"},
+		{"duration and requests", append(base, "--duration", "1s", "--requests", "5"), "not both"},
+		{"duration 0", append(base, "--duration", "0"), "--duration must be positive"},
+		{"negative duration", append(base, "--duration", "-1s"), "negative"},
+		{"duration not a duration", append(base, "--duration", "ten"), "duration"},
+		{"requests 0", append(base, "--requests", "0"), "--requests must be positive"},
+		{"bad auth", append(base, "--auth", "jwt"), "--auth"},
+		{"timeout 0", append(base, "--timeout", "0s"), "--timeout"},
+		{"unknown flag", append(base, "--frobnicate"), "unknown flag"},
+		{"positional argument", append(base, "extra"), "unknown command"},
+		{"missing credentials file", []string{"bench", "--token-url", u, "--audience", "x", "--credentials", filepath.Join(h.dir, "none")}, "credentials"},
+		{"malformed credentials file", []string{"bench", "--token-url", u, "--audience", "x", "--credentials", bad}, "line 2"},
+		{"several problems at once", []string{"bench", "--workers", "0", "--auth", "x"}, "--audience is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := h.run(tt.args...)
+			expect(t, oneLineError(r))
+			if !strings.Contains(strings.ToLower(r.stderr), strings.ToLower(tt.want)) {
+				t.Errorf("stderr %q lacks %q", r.stderr, tt.want)
+			}
+		})
+	}
+}
+
+// benchServer runs a real gatehouse server on the harness database.
+func benchServer(t *testing.T, h *harness) *httptest.Server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ts := httptest.NewUnstartedServer(nil)
+	cfg := config.Default()
+	cfg.DB = h.db
+	cfg.Issuer = "http://" + ts.Listener.Addr().String()
+	cfg.SyncInterval = 20 * time.Millisecond
+	store, err := server.OpenStorage(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk, err := keys.ParseMasterKey(testMasterKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(ctx, cfg, store, mk, server.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait := srv.Start(ctx)
+	ts.Config.Handler = srv.Handler()
+	ts.Start()
+	t.Cleanup(func() {
+		ts.Close()
+		cancel()
+		wait()
+		_ = store.Close()
+	})
+	return ts
+}
+
+type benchOut struct {
+	TokenURL        string           `json:"token_url"`
+	Clients         int              `json:"clients"`
+	Requests        int64            `json:"requests"`
+	Tokens          int64            `json:"tokens"`
+	TokensPerSecond float64          `json:"tokens_per_second"`
+	Errors          map[string]int64 `json:"errors"`
+	LatencyMS       struct {
+		P50, P99, Max float64
+	} `json:"latency_ms"`
+}
+
+// TestBenchAgainstServer: bench provisions clients in the database, waits
+// for a running server to know them, and counts the tokens it gets; the
+// saved credentials work for a second run; wrong secrets are counted by
+// status and fail the command.
+func TestBenchAgainstServer(t *testing.T) {
+	h := newHarness(t)
+	ts := benchServer(t, h)
+	out := filepath.Join(h.dir, "bench.jsonl")
+	r := h.run("bench", "--json", "--quiet", "--issuer", ts.URL, "--audience", "https://bench.test", "--signing-alg", "ES256",
+		"--clients", "3", "--credentials-out", out, "--workers", "2", "--requests", "30")
+	if r.code != 0 {
+		t.Fatalf("bench: %s", r)
+	}
+	var got benchOut
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("bench --json: %v: %q", err, r.stdout)
+	}
+	if got.Tokens != 30 || got.Requests != 30 || len(got.Errors) != 0 || got.Clients != 3 || got.TokensPerSecond <= 0 ||
+		got.TokenURL != ts.URL+"/oauth/token" || got.LatencyMS.Max <= 0 || got.LatencyMS.P50 > got.LatencyMS.P99 {
+		t.Errorf("summary %+v", got)
+	}
+	if !strings.Contains(r.stderr, "provisioned 3 clients") || !strings.Contains(r.stderr, "created API https://bench.test (ES256)") {
+		t.Errorf("stderr %q", r.stderr)
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("credentials file: %v %v", fi, err)
+	}
+	if n := len(h.array("client", "list")); n != 3 {
+		t.Errorf("%d clients in the database, want 3", n)
+	}
+
+	// A second run with the saved credentials, HTTP Basic, table output
+	// and the progress line.
+	r = h.run("bench", "--token-url", ts.URL+"/oauth/token", "--audience", "https://bench.test", "--credentials", out,
+		"--auth", "basic", "--duration", "1200ms", "--workers", "3")
+	if r.code != 0 {
+		t.Fatalf("bench with saved credentials: %s", r)
+	}
+	for _, want := range []string{"tokens/s", "p99", "errors:     none", "clients:    3"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("table lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stderr, "bench:   1.0s") {
+		t.Errorf("no progress line on stderr: %q", r.stderr)
+	}
+
+	wrong := filepath.Join(h.dir, "wrong.jsonl")
+	data, _ := os.ReadFile(out)
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var c map[string]string
+		_ = json.Unmarshal([]byte(l), &c)
+		c["client_secret"] += "x"
+		b, _ := json.Marshal(c)
+		lines = append(lines, string(b))
+	}
+	if err := os.WriteFile(wrong, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = h.run("bench", "--json", "--quiet", "--token-url", ts.URL+"/oauth/token", "--audience", "https://bench.test", "--credentials", wrong, "--requests", "9")
+	if r.code == 0 || !strings.Contains(r.stderr, "no request got a token (401: 9)") {
+		t.Errorf("wrong secrets: %s", r)
+	}
+}
