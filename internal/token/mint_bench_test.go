@@ -1,0 +1,54 @@
+package token
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/keys"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlite"
+	"github.com/gatehouse-dev/gatehouse/internal/testutil"
+)
+
+// benchManager returns a key manager with a current key for every
+// supported algorithm, on a real SQLite store.
+func benchManager(b *testing.B) *keys.Manager {
+	b.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "k.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	km, err := keys.New(keys.Config{Store: st, MasterKey: make([]byte, keys.MasterKeySize), Generate: testutil.KeyGenerator()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := km.Ensure(ctx, keys.SupportedAlgs...); err != nil {
+		b.Fatal(err)
+	}
+	return km
+}
+
+// BenchmarkMint measures minting one access token in process: claims,
+// their encoding, base64 and the signature, per algorithm. This is the
+// "one-core in-process minting rate" the load-tool targets compare with:
+// run it with -cpu 1 (and taskset -c 1) for that figure.
+func BenchmarkMint(b *testing.B) {
+	km := benchManager(b)
+	m := newMinter("https://auth.example.com/", km, nil)
+	now := time.Unix(1767225600, 0)
+	for _, alg := range keys.SupportedAlgs {
+		api := &storage.API{Identifier: "https://api.example.com/orders", TokenLifetime: 24 * time.Hour, SigningAlg: alg, TokenDialect: storage.DialectRFC9068}
+		b.Run(alg, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := m.mint(api, "Q2xpZW50SWQxMjM0NTY3ODkw", "Q2xpZW50SWQxMjM0NTY3ODkw", "read:orders write:orders", storage.GrantClientCredentials, now); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
