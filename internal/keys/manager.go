@@ -120,11 +120,11 @@ type keySet struct {
 	jwksUntil time.Time
 }
 
-// signingKey is a decrypted key with one precreated JWS signer per token type.
+// signingKey is a decrypted key with its protected headers, one per token
+// type, encoded once.
 type signingKey struct {
 	kid, alg string
-	atJWT    jose.Signer // typ "at+jwt"
-	jwt      jose.Signer // typ "JWT"
+	signer   *compactSigner
 }
 
 // publicKey is a normalized public JWK of one stored key.
@@ -338,25 +338,14 @@ func (m *Manager) decrypt(r storage.SigningKey) (*signingKey, error) {
 	return newSigningKey(r.KID, r.Alg, priv)
 }
 
-// newSigningKey precreates the JWS signers (RFC 7515) of priv, one per token
-// type, with kid and typ in the protected header.
+// newSigningKey prepares priv for signing: the protected header {alg, kid,
+// typ} of each token type (RFC 7515 §4) is encoded once, here.
 func newSigningKey(kid, alg string, priv crypto.Signer) (*signingKey, error) {
-	sk := &signingKey{kid: kid, alg: alg}
-	for _, t := range []struct {
-		typ string
-		dst *jose.Signer
-	}{{TypeAccessToken, &sk.atJWT}, {TypeJWT, &sk.jwt}} {
-		key := jose.SigningKey{
-			Algorithm: jose.SignatureAlgorithm(alg),
-			Key:       jose.JSONWebKey{Key: priv, KeyID: kid},
-		}
-		signer, err := jose.NewSigner(key, (&jose.SignerOptions{}).WithType(jose.ContentType(t.typ)))
-		if err != nil {
-			return nil, fmt.Errorf("create %s signer for key %s: %w", alg, kid, err)
-		}
-		*t.dst = signer
+	cs, err := newCompactSigner(kid, alg, priv, TypeAccessToken, TypeJWT)
+	if err != nil {
+		return nil, fmt.Errorf("create %s signer for key %s: %w", alg, kid, err)
 	}
-	return sk, nil
+	return &signingKey{kid: kid, alg: alg, signer: cs}, nil
 }
 
 // buildJWKS sets s.jwks to the JWK Set (RFC 7517 §5) of the next, current and
@@ -431,28 +420,19 @@ func (m *Manager) HasCurrent(alg string) bool {
 // Sign returns the JWS compact serialization (RFC 7515 §7.1) of payload,
 // signed with the current key of alg, with the protected header {alg, kid,
 // typ}. typ is TypeAccessToken ("at+jwt", RFC 9068 §2.1) or TypeJWT (the
-// auth0 dialect). Sign takes no lock and does no decryption.
+// auth0 dialect). Sign takes no lock, does no decryption and does not
+// re-encode the header: that was done when the key was loaded.
 func (m *Manager) Sign(alg, typ string, payload []byte) (string, error) {
 	k := m.set.Load().current[alg]
 	if k == nil {
 		return "", fmt.Errorf("sign %s token: %w", alg, ErrNoCurrentKey)
 	}
-	var signer jose.Signer
-	switch typ {
-	case TypeAccessToken:
-		signer = k.atJWT
-	case TypeJWT:
-		signer = k.jwt
-	default:
+	token, ok, err := k.signer.sign(typ, payload)
+	if !ok {
 		return "", fmt.Errorf("sign %s token: unsupported typ %q (want %q or %q)", alg, typ, TypeAccessToken, TypeJWT)
 	}
-	jws, err := signer.Sign(payload)
 	if err != nil {
 		return "", fmt.Errorf("sign %s token with key %s: %w", alg, k.kid, err)
-	}
-	token, err := jws.CompactSerialize()
-	if err != nil {
-		return "", fmt.Errorf("serialize %s token: %w", alg, err)
 	}
 	return token, nil
 }
