@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -35,11 +36,47 @@ const (
 	AuthClientSecretPost  = "client_secret_post"
 )
 
-// knownParams are the parameters whose value must be a single string.
-// Unknown parameters are ignored (RFC 6749 §3.2).
-var knownParams = map[string]bool{
-	ParamGrantType: true, ParamClientID: true, ParamClientSecret: true,
-	ParamAudience: true, ParamResource: true, ParamScope: true,
+// param identifies a known parameter; unknown parameters are ignored (RFC
+// 6749 §3.2).
+type param int
+
+const (
+	pGrantType param = iota
+	pClientID
+	pClientSecret
+	pAudience
+	pResource
+	pScope
+	numParams
+)
+
+var paramNames = [numParams]string{ParamGrantType, ParamClientID, ParamClientSecret, ParamAudience, ParamResource, ParamScope}
+
+// knownParam returns the param a name stands for.
+func knownParam(name string) (param, bool) {
+	switch name {
+	case ParamGrantType:
+		return pGrantType, true
+	case ParamClientID:
+		return pClientID, true
+	case ParamClientSecret:
+		return pClientSecret, true
+	case ParamAudience:
+		return pAudience, true
+	case ParamResource:
+		return pResource, true
+	case ParamScope:
+		return pScope, true
+	}
+	return 0, false
+}
+
+// params are the known parameters of one request: each given at most once
+// (RFC 6749 §3.1), except resource (RFC 8707 §2).
+type params struct {
+	has       [numParams]bool
+	val       [numParams]string
+	resources []string
 }
 
 // TokenRequest is a parsed, syntactically valid token request. Parameters
@@ -68,15 +105,17 @@ func ParseTokenRequest(r *http.Request) (*TokenRequest, error) {
 	if r.Method != http.MethodPost {
 		return nil, MethodNotAllowed(http.MethodPost)
 	}
-	ct := r.Header.Get("Content-Type")
-	mediaType, _, err := mime.ParseMediaType(ct)
-	if ct == "" || err != nil || (mediaType != "application/x-www-form-urlencoded" && mediaType != "application/json") {
+	isJSON, ok := tokenContentType(r.Header.Get("Content-Type"))
+	if !ok {
 		return nil, InvalidRequest("the content type must be application/x-www-form-urlencoded or application/json")
 	}
 	if r.ContentLength > MaxBodyBytes {
 		return nil, tooLarge()
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	bp := bodyPool.Get().(*bytes.Buffer)
+	defer putBody(bp)
+	bp.Reset()
+	_, err := bp.ReadFrom(io.LimitReader(r.Body, MaxBodyBytes+1))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -84,22 +123,58 @@ func ParseTokenRequest(r *http.Request) (*TokenRequest, error) {
 		}
 		return nil, InvalidRequest("the request body could not be read")
 	}
+	body := bp.Bytes()
 	if len(body) > MaxBodyBytes {
 		return nil, tooLarge()
 	}
 	if err := checkQuery(r.URL.RawQuery); err != nil {
 		return nil, err
 	}
-	var params map[string][]string
-	if mediaType == "application/json" {
-		params, err = parseJSON(body)
+	var p params
+	if isJSON {
+		err = parseJSON(body, &p)
 	} else {
-		params, err = parseForm(body)
+		err = parseForm(body, &p)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return fromParams(params, r.Header.Values("Authorization"))
+	return fromParams(&p, r.Header.Values("Authorization"))
+}
+
+// bodyPool holds request body buffers; bodies are usually a few hundred bytes.
+var bodyPool = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 1024)) }}
+
+func putBody(b *bytes.Buffer) {
+	if b.Cap() <= 16<<10 { // a rare large body is not kept
+		bodyPool.Put(b)
+	}
+}
+
+// tokenContentType reports whether ct is one of the two accepted media
+// types (RFC 6749 §4.4.2 form, or JSON as Auth0 takes), and which. The
+// common spellings are recognised without parsing; anything else goes
+// through mime.ParseMediaType.
+func tokenContentType(ct string) (isJSON, ok bool) {
+	switch ct {
+	case "application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=utf-8", "application/x-www-form-urlencoded;charset=UTF-8":
+		return false, true
+	case "application/json", "application/json; charset=utf-8", "application/json;charset=UTF-8":
+		return true, true
+	case "":
+		return false, false
+	}
+	mediaType, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false, false
+	}
+	switch mediaType {
+	case "application/x-www-form-urlencoded":
+		return false, true
+	case "application/json":
+		return true, true
+	}
+	return false, false
 }
 
 func tooLarge() *Error {
@@ -117,29 +192,109 @@ func checkQuery(raw string) error {
 		return InvalidRequest("the URL query is malformed")
 	}
 	for name := range q {
-		if knownParams[name] {
+		if _, known := knownParam(name); known {
 			return InvalidRequest(fmt.Sprintf("parameter %q must be sent in the request body, not in the URL query", name))
 		}
 	}
 	return nil
 }
 
-func parseForm(body []byte) (map[string][]string, error) {
-	vals, err := url.ParseQuery(string(body))
-	if err != nil {
-		return nil, InvalidRequest("the form body is malformed")
-	}
-	params := make(map[string][]string, len(vals))
-	for name, v := range vals {
-		if !knownParams[name] {
+// parseForm reads an application/x-www-form-urlencoded body as
+// url.ParseQuery does (the same escapes, the same refusal of ';'), keeping
+// only the known parameters. Any malformed pair makes the whole body
+// malformed, which is reported before a duplicate.
+func parseForm(body []byte, p *params) error {
+	malformed, dup := false, param(-1)
+	for len(body) > 0 {
+		var pair []byte
+		if i := bytes.IndexByte(body, '&'); i >= 0 {
+			pair, body = body[:i], body[i+1:]
+		} else {
+			pair, body = body, nil
+		}
+		if bytes.IndexByte(pair, ';') >= 0 {
+			malformed = true
 			continue
 		}
-		if len(v) > 1 && name != ParamResource {
-			return nil, duplicate(name)
+		if len(pair) == 0 {
+			continue
 		}
-		params[name] = v
+		rawKey, rawVal := pair, []byte(nil)
+		if i := bytes.IndexByte(pair, '='); i >= 0 {
+			rawKey, rawVal = pair[:i], pair[i+1:]
+		}
+		id, known := formKnown(rawKey)
+		if !known {
+			if !validEscapes(rawKey) || !validEscapes(rawVal) {
+				malformed = true
+			}
+			continue
+		}
+		v, ok := formUnescape(rawVal)
+		if !ok {
+			malformed = true
+			continue
+		}
+		if id == pResource {
+			p.resources = append(p.resources, v)
+			p.has[id] = true
+			continue
+		}
+		if p.has[id] && dup < 0 {
+			dup = id
+		}
+		if !p.has[id] {
+			p.has[id], p.val[id] = true, v
+		}
 	}
-	return params, nil
+	if malformed {
+		return InvalidRequest("the form body is malformed")
+	}
+	if dup >= 0 {
+		return duplicate(paramNames[dup])
+	}
+	return nil
+}
+
+// formKnown returns the known parameter a raw form key names, unescaping
+// it only when it holds escapes.
+func formKnown(raw []byte) (param, bool) {
+	if bytes.IndexByte(raw, '%') < 0 && bytes.IndexByte(raw, '+') < 0 {
+		return knownParam(string(raw)) // no allocation: the conversion is only compared
+	}
+	name, err := url.QueryUnescape(string(raw))
+	if err != nil {
+		return 0, false // the caller's validEscapes reports it
+	}
+	return knownParam(name)
+}
+
+// formUnescape decodes a form value ('+' is a space, %XX a byte).
+func formUnescape(raw []byte) (string, bool) {
+	if bytes.IndexByte(raw, '%') < 0 && bytes.IndexByte(raw, '+') < 0 {
+		return string(raw), true
+	}
+	v, err := url.QueryUnescape(string(raw))
+	return v, err == nil
+}
+
+// validEscapes reports whether every '%' in b starts a %XX escape, the only
+// thing url.QueryUnescape refuses.
+func validEscapes(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '%' {
+			continue
+		}
+		if i+2 >= len(b) || !isHex(b[i+1]) || !isHex(b[i+2]) {
+			return false
+		}
+		i += 2
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 func duplicate(name string) *Error {
@@ -149,83 +304,83 @@ func duplicate(name string) *Error {
 // parseJSON reads a JSON object whose known members must be strings (the
 // resource member may also be an array of strings). Duplicate members,
 // trailing data and non-object bodies are refused.
-func parseJSON(body []byte) (map[string][]string, error) {
+func parseJSON(body []byte, p *params) error {
 	malformed := InvalidRequest("the JSON body is malformed")
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		if err == nil {
-			return nil, InvalidRequest("the JSON body must be an object")
+			return InvalidRequest("the JSON body must be an object")
 		}
-		return nil, malformed
+		return malformed
 	}
-	params := make(map[string][]string)
-	seen := make(map[string]bool)
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, malformed
+			return malformed
 		}
 		name, _ := tok.(string)
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return nil, malformed
+			return malformed
 		}
-		if !knownParams[name] {
+		id, known := knownParam(name)
+		if !known {
 			continue
 		}
-		if seen[name] {
-			return nil, duplicate(name)
+		if p.has[id] {
+			return duplicate(name)
 		}
-		seen[name] = true
+		p.has[id] = true
 		raw = bytes.TrimSpace(raw)
 		var s string
 		if len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, &s) == nil {
-			params[name] = []string{s}
+			if id == pResource {
+				p.resources = []string{s}
+			} else {
+				p.val[id] = s
+			}
 			continue
 		}
-		if name == ParamResource && len(raw) > 0 && raw[0] == '[' {
+		if id == pResource && len(raw) > 0 && raw[0] == '[' {
 			var list []string
 			if err := json.Unmarshal(raw, &list); err == nil {
-				params[name] = list
+				p.resources = list
 				continue
 			}
 		}
-		return nil, InvalidRequest(fmt.Sprintf("parameter %q must be a string", name))
+		return InvalidRequest(fmt.Sprintf("parameter %q must be a string", name))
 	}
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return nil, malformed
+		return malformed
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, malformed
+		return malformed
 	}
-	return params, nil
+	return nil
 }
 
-func fromParams(params map[string][]string, authz []string) (*TokenRequest, error) {
-	one := func(name string) string {
-		if v := params[name]; len(v) > 0 {
-			return v[0]
+func fromParams(p *params, authz []string) (*TokenRequest, error) {
+	for id := range numParams {
+		if id != pResource && !utf8.ValidString(p.val[id]) {
+			return nil, InvalidRequest(fmt.Sprintf("parameter %q is not valid UTF-8", paramNames[id]))
 		}
-		return ""
 	}
-	for name, vals := range params {
-		for _, v := range vals {
-			if !utf8.ValidString(v) {
-				return nil, InvalidRequest(fmt.Sprintf("parameter %q is not valid UTF-8", name))
-			}
+	for _, v := range p.resources {
+		if !utf8.ValidString(v) {
+			return nil, InvalidRequest(fmt.Sprintf("parameter %q is not valid UTF-8", ParamResource))
 		}
 	}
 	req := &TokenRequest{
-		GrantType: one(ParamGrantType),
-		Audience:  one(ParamAudience),
-		Scope:     one(ParamScope),
+		GrantType: p.val[pGrantType],
+		Audience:  p.val[pAudience],
+		Scope:     p.val[pScope],
 	}
-	for _, v := range params[ParamResource] {
+	for _, v := range p.resources {
 		if v != "" {
 			req.Resources = append(req.Resources, v)
 		}
 	}
-	bodyID, bodySecret := one(ParamClientID), one(ParamClientSecret)
+	bodyID, bodySecret := p.val[pClientID], p.val[pClientSecret]
 	switch len(authz) {
 	case 0:
 		req.ClientID, req.ClientSecret = bodyID, bodySecret
