@@ -412,6 +412,15 @@ func (m *Manager) Keys() []storage.SigningKey {
 	return out
 }
 
+// CurrentKeyID returns the kid of the key that signs alg now.
+func (m *Manager) CurrentKeyID(alg string) (string, bool) {
+	k := m.set.Load().current[alg]
+	if k == nil {
+		return "", false
+	}
+	return k.kid, true
+}
+
 // HasCurrent reports whether a current key for alg is loaded.
 func (m *Manager) HasCurrent(alg string) bool {
 	return m.set.Load().current[alg] != nil

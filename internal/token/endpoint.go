@@ -5,7 +5,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
@@ -61,6 +63,13 @@ type Config struct {
 	Rand   io.Reader
 	Logger *slog.Logger
 	Grants []Grant
+	// TokenReuse gives a client that asks again for the same audience,
+	// scope and grant the token it was already issued, while more than half
+	// of its lifetime remains, with expires_in lowered to match. It needs a
+	// Signer that is also a KeyIDer. Off by default.
+	TokenReuse bool
+	// ReuseEntries caps the reuse cache (default DefaultReuseEntries).
+	ReuseEntries int
 }
 
 // Endpoint serves POST /oauth/token.
@@ -68,6 +77,8 @@ type Endpoint struct {
 	cfg    Config
 	grants map[string]Grant
 	mint   *minter
+	reuse  *reuseCache // nil unless Config.TokenReuse
+	kids   KeyIDer
 }
 
 // NewEndpoint returns the token endpoint for cfg.
@@ -84,6 +95,11 @@ func NewEndpoint(cfg Config) *Endpoint {
 	e := &Endpoint{cfg: cfg, grants: map[string]Grant{}, mint: newMinter(cfg.Issuer, cfg.Signer, cfg.Rand)}
 	for _, g := range cfg.Grants {
 		e.grants[g.Type()] = g
+	}
+	if k, ok := cfg.Signer.(KeyIDer); ok && cfg.TokenReuse {
+		e.reuse, e.kids = newReuseCache(cfg.ReuseEntries), k
+	} else if cfg.TokenReuse {
+		e.cfg.Logger.Warn("token reuse is off: the signer cannot tell its current key")
 	}
 	return e
 }
@@ -103,43 +119,90 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		oauth.WriteError(w, e.cfg.Logger, err)
 		return
 	}
-	oauth.WriteJSON(w, http.StatusOK, resp)
+	writeResponse(w, &resp)
 }
 
-func (e *Endpoint) handle(r *http.Request) (*Response, error) {
+// Shared header values of every token response (RFC 6749 §5.1); net/http
+// only reads them.
+var (
+	hdrJSON    = []string{"application/json"}
+	hdrNoStore = []string{"no-store"}
+	hdrNoCache = []string{"no-cache"}
+)
+
+// respPool holds response body buffers.
+var respPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// writeResponse writes resp as oauth.WriteJSON would, byte for byte, with
+// the no-store headers, without reflection.
+func writeResponse(w http.ResponseWriter, resp *Response) {
+	bp := respPool.Get().(*[]byte)
+	b := append((*bp)[:0], `{"access_token":`...)
+	b = appendString(b, resp.AccessToken, "")
+	b = append(b, `,"token_type":`...)
+	b = appendString(b, resp.TokenType, "")
+	b = append(b, `,"expires_in":`...)
+	b = strconv.AppendInt(b, resp.ExpiresIn, 10)
+	b = append(b, `,"scope":`...)
+	b = appendString(b, resp.Scope, "")
+	b = append(b, "}\n"...)
+	h := w.Header()
+	h["Content-Type"] = hdrJSON
+	h["Cache-Control"] = hdrNoStore
+	h["Pragma"] = hdrNoCache
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+	*bp = b
+	respPool.Put(bp)
+}
+
+func (e *Endpoint) handle(r *http.Request) (Response, error) {
 	treq, err := oauth.ParseTokenRequest(r)
 	if err != nil {
-		return nil, err
+		return Response{}, err
 	}
 	snap := e.cfg.Catalog.Snapshot()
 	now := e.cfg.Now()
 	client, err := e.authenticate(snap, treq, now)
 	if err != nil {
-		return nil, err
+		return Response{}, err
 	}
 	if treq.GrantType == "" {
-		return nil, oauth.InvalidRequest(`parameter "grant_type" is required`)
+		return Response{}, oauth.InvalidRequest(`parameter "grant_type" is required`)
 	}
 	grant, ok := e.grants[treq.GrantType]
 	if !ok {
-		return nil, oauth.UnsupportedGrantType("grant type " + quote(treq.GrantType) + " is not supported")
+		return Response{}, oauth.UnsupportedGrantType("grant type " + quote(treq.GrantType) + " is not supported")
 	}
 	if !client.AllowsGrant(treq.GrantType) {
-		return nil, oauth.UnauthorizedClient("the client is not allowed to use grant type " + quote(treq.GrantType))
+		return Response{}, oauth.UnauthorizedClient("the client is not allowed to use grant type " + quote(treq.GrantType))
 	}
 	authz, err := grant.Authorize(r.Context(), &Request{TokenRequest: treq, Client: client})
 	if err != nil {
-		return nil, err
+		return Response{}, err
 	}
 	api, scope, err := e.authorize(snap, client, authz)
 	if err != nil {
-		return nil, err
+		return Response{}, err
+	}
+	var key reuseKey
+	var kid string
+	if e.reuse != nil {
+		key = reuseKey{clientID: client.ClientID, subject: authz.Subject, audience: api.Identifier, scope: scope, grantType: treq.GrantType}
+		kid, _ = e.kids.CurrentKeyID(api.SigningAlg)
+		if tok, remaining, ok := e.reuse.get(key, client, api, kid, now.Unix()); ok {
+			return Response{AccessToken: tok, TokenType: "Bearer", ExpiresIn: remaining, Scope: scope}, nil
+		}
 	}
 	tok, err := e.mint.mint(api, client.ClientID, authz.Subject, scope, treq.GrantType, now)
 	if err != nil {
-		return nil, oauth.ServerError(err)
+		return Response{}, oauth.ServerError(err)
 	}
-	return &Response{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int64(api.TokenLifetime / time.Second), Scope: scope}, nil
+	lifetime := int64(api.TokenLifetime / time.Second)
+	if e.reuse != nil && kid != "" {
+		e.reuse.put(key, &reuseEntry{token: tok, iat: now.Unix(), exp: now.Unix() + lifetime, client: client, api: api, kid: kid}, now.Unix())
+	}
+	return Response{AccessToken: tok, TokenType: "Bearer", ExpiresIn: lifetime, Scope: scope}, nil
 }
 
 // dummyDigest is compared against when the client is unknown, so that an
