@@ -38,6 +38,10 @@ type Config struct {
 	// KeyRotationPeriod is how long a signing key signs before serve
 	// rotates it automatically; 0 turns automatic rotation off.
 	KeyRotationPeriod time.Duration
+
+	// TokenReuse gives a client that asks again for the same audience and
+	// scope the token it already has while over half its lifetime remains.
+	TokenReuse bool
 }
 
 // Default returns the defaults.
@@ -73,6 +77,7 @@ func (c *Config) fields() []field {
 		{name: "default-audience", usage: "audience used when a token request names none", str: &c.DefaultAudience},
 		{name: "jwks-max-age", usage: "how long verifiers may cache the JWKS (Cache-Control max-age); rotation waits this long before a new key signs", dur: &c.JWKSMaxAge},
 		{name: "key-rotation-period", usage: "how long a signing key signs before serve rotates it (one instance at a time, under a database lock); 0 turns automatic rotation off", dur: &c.KeyRotationPeriod},
+		{name: "token-reuse", usage: "give a client asking again for the same audience and scope the token it was already issued while over half its lifetime remains (expires_in lowered to match)", bool: &c.TokenReuse},
 		{name: "sync-interval", usage: "how often to poll the database for changes", dur: &c.SyncInterval},
 		{name: "log-level", usage: "debug, info, warn or error", str: &c.LogLevel},
 		{name: "log-format", usage: "text or json", str: &c.LogFormat},
@@ -113,7 +118,7 @@ type Flags []string
 var Common = Flags{"db", "master-key-file"}
 
 // Serve are the settings of gatehouse serve beyond Common.
-var Serve = Flags{"addr", "issuer", "dev", "default-audience", "jwks-max-age", "key-rotation-period", "sync-interval", "log-level", "log-format", "shutdown-timeout"}
+var Serve = Flags{"addr", "issuer", "dev", "default-audience", "jwks-max-age", "key-rotation-period", "token-reuse", "sync-interval", "log-level", "log-format", "shutdown-timeout"}
 
 // Bind registers the named settings as flags on fs, with their defaults.
 func Bind(fs *pflag.FlagSet, names Flags) {
