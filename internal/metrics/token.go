@@ -1,0 +1,112 @@
+package metrics
+
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// DefaultMaxTokenSeries caps the client × audience pairs that get their own
+// tokens_issued series; issuance beyond it is counted under Other.
+const DefaultMaxTokenSeries = 2000
+
+// Other is the label value that stands for any client or audience past the
+// series cap, and for an unknown failure reason.
+const Other = "other"
+
+// Authentication failure reasons (RFC 6749 §5.2 invalid_client, split into
+// classes an operator can act on; never the secret itself). The token
+// endpoint passes one of these to Token.AuthFailed.
+const (
+	ReasonMissingCredentials = "missing_credentials" // no client_id or no secret sent
+	ReasonUnknownClient      = "unknown_client"      // client_id names no client
+	ReasonInvalidSecret      = "invalid_secret"      // no secret of the client matches
+	ReasonInactiveSecret     = "inactive_secret"     // matches a secret that has expired or is not yet active
+	ReasonDisabledClient     = "disabled_client"     // the client is disabled
+	ReasonThrottled          = "throttled"           // refused by brute-force protection before checking
+)
+
+var reasons = []string{ReasonMissingCredentials, ReasonUnknownClient, ReasonInvalidSecret,
+	ReasonInactiveSecret, ReasonDisabledClient, ReasonThrottled}
+
+// Token holds the token endpoint's counters. Its methods are safe for
+// concurrent use and cheap enough for the hot path (one map lookup and an
+// atomic add once a pair has been seen).
+//
+// The token endpoint calls Issued after a successful issuance, with the
+// authenticated client and the API the token is for — both registered
+// objects, so callers cannot invent label values — and AuthFailed with one
+// of the Reason constants when client authentication fails.
+type Token struct {
+	issued   *prometheus.CounterVec
+	failures *prometheus.CounterVec
+	max      int
+
+	mu     sync.RWMutex
+	series map[pair]prometheus.Counter
+	other  prometheus.Counter
+}
+
+type pair struct{ client, audience string }
+
+func newToken(max int) *Token {
+	t := &Token{
+		issued: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "tokens_issued_total",
+			Help: "Access tokens issued, by client_id and audience (pairs beyond the series cap count as client_id=audience=\"other\").",
+		}, []string{"client_id", "audience"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "token_auth_failures_total",
+			Help: "Failed client authentications at the token endpoint, by reason class.",
+		}, []string{"reason"}),
+		max:    max,
+		series: map[pair]prometheus.Counter{},
+	}
+	t.other = t.issued.WithLabelValues(Other, Other)
+	for _, r := range reasons {
+		t.failures.WithLabelValues(r)
+	}
+	t.failures.WithLabelValues(Other)
+	return t
+}
+
+func (t *Token) register(reg prometheus.Registerer) {
+	reg.MustRegister(t.issued, t.failures)
+}
+
+// Issued counts one access token issued to clientID for audience.
+func (t *Token) Issued(clientID, audience string) {
+	k := pair{clientID, audience}
+	t.mu.RLock()
+	c, ok := t.series[k]
+	t.mu.RUnlock()
+	if !ok {
+		t.mu.Lock()
+		if c, ok = t.series[k]; !ok {
+			if len(t.series) >= t.max {
+				c = t.other
+			} else {
+				c = t.issued.WithLabelValues(clientID, audience)
+				t.series[k] = c
+			}
+		}
+		t.mu.Unlock()
+	}
+	c.Inc()
+}
+
+// AuthFailed counts one failed client authentication; reason is one of the
+// Reason constants (anything else counts as Other).
+func (t *Token) AuthFailed(reason string) {
+	known := false
+	for _, r := range reasons {
+		if r == reason {
+			known = true
+			break
+		}
+	}
+	if !known {
+		reason = Other
+	}
+	t.failures.WithLabelValues(reason).Inc()
+}

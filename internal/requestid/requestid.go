@@ -1,0 +1,67 @@
+package requestid
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"io"
+)
+
+// Header is the request and response header that carries the ID.
+const Header = "X-Request-Id"
+
+// MaxLen is the longest incoming ID that is kept.
+const MaxLen = 128
+
+// Sane reports whether an incoming ID may be kept: 1 to MaxLen printable
+// ASCII characters, no spaces (so it cannot forge fields in a text log line
+// nor carry control characters into a terminal).
+func Sane(id string) bool {
+	if id == "" || len(id) > MaxLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+var enc = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
+
+// New returns a fresh ID: 80 random bits read from rnd (crypto/rand when
+// nil), as 16 lowercase base32hex characters.
+func New(rnd io.Reader) string {
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	var b [10]byte
+	if _, err := io.ReadFull(rnd, b[:]); err != nil {
+		// crypto/rand does not fail; a broken injected reader yields a
+		// constant rather than no ID.
+		return "0000000000000000"
+	}
+	return enc.EncodeToString(b[:])
+}
+
+// FromHeader returns the incoming ID if it is sane, else a new one.
+func FromHeader(incoming string, rnd io.Reader) string {
+	if Sane(incoming) {
+		return incoming
+	}
+	return New(rnd)
+}
+
+type ctxKey struct{}
+
+// NewContext returns ctx carrying id.
+func NewContext(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, ctxKey{}, id)
+}
+
+// FromContext returns the request ID stored in ctx, or "".
+func FromContext(ctx context.Context) string {
+	id, _ := ctx.Value(ctxKey{}).(string)
+	return id
+}
