@@ -57,7 +57,8 @@ type Config struct {
 	DefaultAudience string
 	Catalog         Catalog
 	Signer          Signer
-	// Used is told which secret authenticated a client (last_used_at).
+	// Used is told which secret authenticated a client (last_used_at), at
+	// most once per secret per second.
 	Used   func(secretID string, at time.Time)
 	Now    func() time.Time
 	Rand   io.Reader
@@ -79,6 +80,7 @@ type Endpoint struct {
 	mint   *minter
 	reuse  *reuseCache // nil unless Config.TokenReuse
 	kids   KeyIDer
+	uses   *useThrottle
 }
 
 // NewEndpoint returns the token endpoint for cfg.
@@ -92,7 +94,7 @@ func NewEndpoint(cfg Config) *Endpoint {
 	if cfg.Used == nil {
 		cfg.Used = func(string, time.Time) {}
 	}
-	e := &Endpoint{cfg: cfg, grants: map[string]Grant{}, mint: newMinter(cfg.Issuer, cfg.Signer, cfg.Rand)}
+	e := &Endpoint{cfg: cfg, grants: map[string]Grant{}, mint: newMinter(cfg.Issuer, cfg.Signer, cfg.Rand), uses: newUseThrottle(cfg.Used)}
 	for _, g := range cfg.Grants {
 		e.grants[g.Type()] = g
 	}
@@ -239,7 +241,7 @@ func (e *Endpoint) authenticate(snap *catalog.Snapshot, req *oauth.TokenRequest,
 	if matched == nil || client.Disabled {
 		return nil, fail("client authentication failed")
 	}
-	e.cfg.Used(matched.ID, now)
+	e.uses.record(matched.ID, now)
 	return client, nil
 }
 
