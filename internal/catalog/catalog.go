@@ -101,6 +101,7 @@ type Catalog struct {
 	lastSync    atomic.Int64
 	failing     atomic.Bool
 	callTimeout atomic.Int64 // nanoseconds
+	syncFailed  func(error)  // set before Follow; nil for none
 }
 
 // New returns an empty catalog; call Load before serving.
@@ -123,6 +124,10 @@ func (c *Catalog) SetCallTimeout(d time.Duration) {
 		c.callTimeout.Store(int64(d))
 	}
 }
+
+// OnSyncFailure sets f to be called on every failed sync of Follow (a
+// storage error counter); call it before Follow starts.
+func (c *Catalog) OnSyncFailure(f func(error)) { c.syncFailed = f }
 
 // bounded returns ctx limited to the call timeout.
 func (c *Catalog) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -329,8 +334,13 @@ func (c *Catalog) Follow(ctx context.Context, interval time.Duration, after func
 			}
 			cancel()
 		}
-		if err != nil && ctx.Err() == nil && !c.failing.Swap(true) {
-			c.log.Warn("catalog sync failing; serving the last good catalog", "error", err)
+		if err != nil && ctx.Err() == nil {
+			if c.syncFailed != nil {
+				c.syncFailed(err)
+			}
+			if !c.failing.Swap(true) {
+				c.log.Warn("catalog sync failing; serving the last good catalog", "error", err)
+			}
 		}
 	}
 }

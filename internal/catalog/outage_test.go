@@ -109,6 +109,8 @@ func TestFollowLogsOncePerOutage(t *testing.T) {
 	log := &records{}
 	c := catalog.New(store, slog.New(log), nil)
 	c.SetCallTimeout(10 * time.Millisecond)
+	var hooked atomic.Int64 // every failed sync, not once per outage
+	c.OnSyncFailure(func(error) { hooked.Add(1) })
 	if err := c.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +128,7 @@ func TestFollowLogsOncePerOutage(t *testing.T) {
 
 	store.hang.Store(true)
 	waitFor(t, 10*time.Second, "five syncs against the silent store", func() bool { return store.calls.Load() >= 5 })
+	waitFor(t, 10*time.Second, "five failed syncs counted", func() bool { return hooked.Load() >= 5 })
 	if err := store.CreateClient(ctx, client("c1")); err != nil {
 		t.Fatal(err)
 	}
@@ -185,6 +188,8 @@ func TestUsageRunLogsOncePerOutage(t *testing.T) {
 	store.down.Store(true)
 	log := &records{}
 	u := catalog.NewUsage(store, slog.New(log))
+	var hooked atomic.Int64 // every failed flush, not once per outage
+	u.OnFlushFailure(func(error) { hooked.Add(1) })
 	done := make(chan struct{})
 	go func() {
 		u.Run(ctx, 5*time.Millisecond)
@@ -195,6 +200,7 @@ func TestUsageRunLogsOncePerOutage(t *testing.T) {
 	used := time.Unix(1000, 0)
 	u.Record("s1", used)
 	waitFor(t, 10*time.Second, "five failed flushes", func() bool { return store.failures.Load() >= 5 })
+	waitFor(t, 10*time.Second, "five failed flushes counted", func() bool { return hooked.Load() >= 5 })
 	store.down.Store(false)
 	waitFor(t, 10*time.Second, "the use written after the outage", func() bool { return store.written("s1").Equal(used) })
 	waitFor(t, 10*time.Second, "the recovery logged", func() bool { return log.count("recording secret last use again") > 0 })

@@ -20,7 +20,13 @@ type Usage struct {
 
 	mu      sync.Mutex
 	pending map[string]time.Time
+
+	flushFailed func(error) // set before Run; nil for none
 }
+
+// OnFlushFailure sets f to be called on every failed write of Run (a
+// storage error counter); call it before Run starts.
+func (u *Usage) OnFlushFailure(f func(error)) { u.flushFailed = f }
 
 // NewUsage returns a Usage writing to store.
 func NewUsage(store UsageStore, log *slog.Logger) *Usage {
@@ -93,6 +99,9 @@ func (u *Usage) Run(ctx context.Context, interval time.Duration) {
 			fctx, cancel := context.WithTimeout(ctx, flushTimeout)
 			wrote, err := u.flush(fctx)
 			cancel()
+			if err != nil && ctx.Err() == nil && u.flushFailed != nil {
+				u.flushFailed(err)
+			}
 			switch {
 			case err != nil && ctx.Err() == nil && !failing:
 				failing = true

@@ -39,6 +39,16 @@ type Config struct {
 	// rotates it automatically; 0 turns automatic rotation off.
 	KeyRotationPeriod time.Duration
 
+	// TLSCert and TLSKey are PEM files; set both to serve HTTPS (reloaded
+	// when they change), or neither.
+	TLSCert, TLSKey string
+	// TrustedProxies is a comma-separated list of CIDR prefixes or
+	// addresses whose X-Forwarded-For is believed (package clientip).
+	TrustedProxies string
+	// MetricsAddr is where GET /metrics is served: "" on the main listener,
+	// host:port on a listener of its own, "off" nowhere.
+	MetricsAddr string
+
 	// TokenReuse gives a client that asks again for the same audience and
 	// scope the token it already has while over half its lifetime remains.
 	TokenReuse bool
@@ -82,6 +92,10 @@ func (c *Config) fields() []field {
 		{name: "log-level", usage: "debug, info, warn or error", str: &c.LogLevel},
 		{name: "log-format", usage: "text or json", str: &c.LogFormat},
 		{name: "shutdown-timeout", usage: "how long a graceful shutdown waits for requests in flight", dur: &c.ShutdownTimeout},
+		{name: "tls-cert", usage: "PEM certificate (chain) file: serve HTTPS (TLS 1.2+, reloaded when the file changes); needs --tls-key", str: &c.TLSCert},
+		{name: "tls-key", usage: "PEM private key file of --tls-cert", str: &c.TLSKey},
+		{name: "trusted-proxies", usage: "comma-separated CIDR prefixes or IPs of reverse proxies whose X-Forwarded-For names the client address", str: &c.TrustedProxies},
+		{name: "metrics-addr", usage: "where to serve Prometheus /metrics: empty for the main listener, host:port for a separate one, off for none", str: &c.MetricsAddr},
 	}
 }
 
@@ -118,7 +132,7 @@ type Flags []string
 var Common = Flags{"db", "master-key-file"}
 
 // Serve are the settings of gatehouse serve beyond Common.
-var Serve = Flags{"addr", "issuer", "dev", "default-audience", "jwks-max-age", "key-rotation-period", "token-reuse", "sync-interval", "log-level", "log-format", "shutdown-timeout"}
+var Serve = Flags{"addr", "issuer", "dev", "default-audience", "jwks-max-age", "key-rotation-period", "token-reuse", "sync-interval", "log-level", "log-format", "shutdown-timeout", "tls-cert", "tls-key", "trusted-proxies", "metrics-addr"}
 
 // Bind registers the named settings as flags on fs, with their defaults.
 func Bind(fs *pflag.FlagSet, names Flags) {
@@ -235,7 +249,7 @@ func (c *Config) Validate() error {
 		if host == "" || host == "0.0.0.0" || host == "::" {
 			host = "localhost"
 		}
-		c.Issuer = "http://" + net.JoinHostPort(host, port)
+		c.Issuer = c.Scheme() + "://" + net.JoinHostPort(host, port)
 	}
 	if c.Issuer != "" {
 		if err := ValidateIssuer(c.Issuer); err != nil {
@@ -266,6 +280,7 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("log-format %q must be text or json", c.LogFormat)
 	}
+	problems = append(problems, c.validateHTTP()...)
 	return errors.Join(problems...)
 }
 
