@@ -26,13 +26,14 @@ type benchFlags struct {
 	workers, clients                        int
 	duration, timeout, readyTimeout         time.Duration
 	requests                                int64
+	rate                                    float64
 	quiet                                   bool
 }
 
 func (a *app) benchCmd() *cobra.Command {
 	var f benchFlags
 	cmd := &cobra.Command{
-		Use:   "bench (--token-url URL | --issuer URL) --audience URI (--credentials FILE | --clients N [--db DSN]) [--workers 32] [--duration 10s | --requests N]",
+		Use:   "bench (--token-url URL | --issuer URL) --audience URI (--credentials FILE | --clients N [--db DSN]) [--workers 32] [--duration 10s | --requests N] [--rate R]",
 		Short: "Load-test a client-credentials token endpoint",
 		Long: "Runs a closed-loop load test against any OAuth 2.0 token endpoint (client credentials grant): --workers\n" +
 			"concurrent workers over keep-alive connections, each sending the next request as soon as the last one is\n" +
@@ -62,6 +63,7 @@ func (a *app) benchCmd() *cobra.Command {
 	fl.IntVar(&f.workers, "workers", 32, "concurrent workers (closed loop: one request in flight each)")
 	fl.DurationVar(&f.duration, "duration", 0, "how long to run (default 10s unless --requests is given)")
 	fl.Int64Var(&f.requests, "requests", 0, "how many requests to send, instead of --duration")
+	fl.Float64Var(&f.rate, "rate", 0, "cap the requests started per second (latency then counts from when a request was due); 0: as fast as the workers go")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "timeout of one request")
 	fl.DurationVar(&f.readyTimeout, "ready-timeout", 60*time.Second, "with --clients: how long to wait for the server to know the new clients")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress line")
@@ -124,6 +126,9 @@ func (f *benchFlags) validate(cmd *cobra.Command) error {
 	case cmd.Flags().Changed("requests") && f.requests == 0:
 		p = append(p, "--requests must be positive")
 	}
+	if f.rate < 0 {
+		p = append(p, fmt.Sprintf("--rate %g is negative", f.rate))
+	}
 	if f.timeout <= 0 {
 		p = append(p, fmt.Sprintf("--timeout %s must be positive", f.timeout))
 	}
@@ -176,7 +181,7 @@ func (a *app) runBench(cmd *cobra.Command, f benchFlags) error {
 	}
 	cfg := loadtest.Config{
 		TokenURL: tokenURL, Audience: f.audience, Scope: f.scope, Credentials: creds, Auth: auth,
-		Workers: f.workers, Duration: f.duration, Requests: f.requests, Timeout: f.timeout,
+		Workers: f.workers, Duration: f.duration, Requests: f.requests, Rate: f.rate, Timeout: f.timeout,
 	}
 	if !f.quiet {
 		cfg.Progress = func(p loadtest.Progress) {

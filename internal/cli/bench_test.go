@@ -55,6 +55,7 @@ func TestBenchBadFlags(t *testing.T) {
 		{"requests 0", append(base, "--requests", "0"), "--requests must be positive"},
 		{"bad auth", append(base, "--auth", "jwt"), "--auth"},
 		{"timeout 0", append(base, "--timeout", "0s"), "--timeout"},
+		{"negative rate", append(base, "--rate", "-5"), "--rate -5"},
 		{"unknown flag", append(base, "--frobnicate"), "unknown flag"},
 		{"positional argument", append(base, "extra"), "unknown command"},
 		{"missing credentials file", []string{"bench", "--token-url", u, "--audience", "x", "--credentials", filepath.Join(h.dir, "none")}, "credentials"},

@@ -46,6 +46,11 @@ type Config struct {
 	// requests. Exactly one must be set.
 	Duration time.Duration
 	Requests int64
+	// Rate, when positive, caps the requests started per second: request n
+	// is due at start + n/Rate and its latency counts from when it was due,
+	// so a server that falls behind is charged for the queue it causes
+	// (no coordinated omission). Zero means as fast as the workers go.
+	Rate float64
 	// Timeout bounds one request (default 10s).
 	Timeout time.Duration
 	// Progress, when set, is called every ProgressInterval (default 1s)
@@ -174,6 +179,9 @@ func (c *Config) Validate() error {
 	case c.Duration == 0 && c.Requests == 0:
 		errs = append(errs, errors.New("give a duration or a request count"))
 	}
+	if c.Rate < 0 {
+		errs = append(errs, fmt.Errorf("rate %g is negative", c.Rate))
+	}
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("timeout %s is negative", c.Timeout))
 	}
@@ -236,6 +244,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			MaxIdleConns:        c.Workers,
 			MaxIdleConnsPerHost: c.Workers,
+			MaxConnsPerHost:     c.Workers, // one connection per worker, no more
 			IdleConnTimeout:     90 * time.Second,
 			DisableCompression:  true,
 		}
@@ -251,6 +260,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	defer cancel()
 
 	start := c.Now()
+	r.start = start
 	if c.Duration > 0 {
 		t := time.AfterFunc(c.Duration, func() { r.stop.Store(true) })
 		defer t.Stop()
@@ -294,6 +304,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 
 type runner struct {
 	cfg    *Config
+	start  time.Time
 	hc     *http.Client
 	reqs   []request
 	next   atomic.Uint64 // round-robin position and request ticket
@@ -370,6 +381,20 @@ func (w *worker) run(ctx context.Context) {
 			req.Header["Authorization"] = []string{p.basic}
 		}
 		t0 := r.cfg.Now()
+		if r.cfg.Rate > 0 {
+			due := r.start.Add(time.Duration(float64(n) / r.cfg.Rate * float64(time.Second)))
+			if r.cfg.Duration > 0 && due.Sub(r.start) >= r.cfg.Duration {
+				return
+			}
+			if d := due.Sub(t0); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+					return
+				}
+			}
+			t0 = due
+		}
 		resp, err := r.hc.Do(req)
 		if err != nil {
 			if ctx.Err() != nil {

@@ -311,3 +311,33 @@ func TestCredentialsFile(t *testing.T) {
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("boom") }
+
+// TestRate: with a rate, request n is not sent before start + n/rate, and
+// every request is still answered and counted.
+func TestRate(t *testing.T) {
+	var mu sync.Mutex
+	var arrivals []time.Time
+	ts := newTokenServer(t, func(w http.ResponseWriter, r *http.Request) bool {
+		mu.Lock()
+		arrivals = append(arrivals, time.Now())
+		mu.Unlock()
+		return false
+	})
+	start := time.Now()
+	res, err := Run(context.Background(), Config{TokenURL: ts.URL, Credentials: creds("a"), Workers: 4, Requests: 21, Rate: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK != 21 {
+		t.Fatalf("tokens %d, want 21", res.OK)
+	}
+	// The last request was due 20 ms after the start: it cannot have come
+	// earlier (a lower bound only, which a slow machine cannot break).
+	last := arrivals[len(arrivals)-1]
+	if d := last.Sub(start); d < 20*time.Millisecond {
+		t.Errorf("21 requests at 1000/s took %s, want at least 20ms", d)
+	}
+	if err := (&Config{TokenURL: ts.URL, Credentials: creds("a"), Requests: 1, Rate: -1}).Validate(); err == nil {
+		t.Error("a negative rate was accepted")
+	}
+}
