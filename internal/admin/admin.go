@@ -190,9 +190,21 @@ func (s *Service) DeleteAPI(ctx context.Context, identifier string) error {
 
 func notFound(err error, what, id string) error {
 	if errors.Is(err, storage.ErrNotFound) {
-		return describe(err, "%s %q not found", what, id)
+		d := describe(err, "%s %q not found", what, id)
+		d.kind = what
+		return d
 	}
 	return err
+}
+
+// NotFoundKind returns what an ErrNotFound from the Service names ("API",
+// "client", "grant" or "secret"), or "" when err is no such error.
+func NotFoundKind(err error) string {
+	var d *described
+	if errors.As(err, &d) {
+		return d.kind
+	}
+	return ""
 }
 
 // described is an error shown by its message alone that still matches its
@@ -200,12 +212,13 @@ func notFound(err error, what, id string) error {
 type described struct {
 	msg   string
 	cause error
+	kind  string // for not-found errors: what was not found
 }
 
 func (d *described) Error() string { return d.msg }
 func (d *described) Unwrap() error { return d.cause }
 
-func describe(cause error, format string, args ...any) error {
+func describe(cause error, format string, args ...any) *described {
 	return &described{msg: fmt.Sprintf(format, args...), cause: cause}
 }
 

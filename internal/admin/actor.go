@@ -1,0 +1,19 @@
+package admin
+
+import "context"
+
+type actorKey struct{}
+
+// WithActor returns ctx naming who performs the operations done with it:
+// the client ID of a management API token, for the audit trail (DESIGN §2:
+// an audit event records its actor). The command line, acting on the
+// database directly, names no actor.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// Actor returns the actor WithActor put in ctx, or "" for none.
+func Actor(ctx context.Context) string {
+	a, _ := ctx.Value(actorKey{}).(string)
+	return a
+}

@@ -1,0 +1,214 @@
+package mgmt
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+var clientRes = resource{conflict: CodeClientConflict}
+
+// clientInput is the body of POST and PATCH /clients. app_type and
+// grant_types are accepted with the only values a machine-to-machine
+// client has here.
+type clientInput struct {
+	Name                    *string            `json:"name"`
+	Description             *string            `json:"description"`
+	AppType                 *string            `json:"app_type"`
+	GrantTypes              *[]string          `json:"grant_types"`
+	TokenEndpointAuthMethod *string            `json:"token_endpoint_auth_method"`
+	ClientMetadata          *map[string]string `json:"client_metadata"`
+	Disabled                *bool              `json:"disabled"`
+}
+
+// checkFixed reports app_type and grant_types values other than the ones
+// gatehouse's clients have (user login clients are their own issue).
+func (in clientInput) checkFixed() []string {
+	var problems []string
+	if in.AppType != nil && *in.AppType != storage.AppTypeNonInteractive {
+		problems = append(problems, fmt.Sprintf("app_type %q is not supported: clients are %s (machine to machine)", *in.AppType, storage.AppTypeNonInteractive))
+	}
+	if in.GrantTypes != nil && !slices.Equal(*in.GrantTypes, []string{storage.GrantClientCredentials}) {
+		problems = append(problems, fmt.Sprintf("grant_types %q is not supported: clients use [%q]", *in.GrantTypes, storage.GrantClientCredentials))
+	}
+	return problems
+}
+
+func (h *Handler) listClients(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
+	return listed(r, "clients", h.store().ListClients, viewClient)
+}
+
+func (h *Handler) createClient(r *http.Request, w http.ResponseWriter) (int, any, *Error) {
+	var in clientInput
+	if err := decode(w, r, &in); err != nil {
+		return 0, nil, err
+	}
+	problems := in.checkFixed()
+	if in.Name == nil {
+		problems = append(problems, `field "name" is required`)
+	}
+	if in.Disabled != nil && *in.Disabled {
+		problems = append(problems, "a client is created enabled; disable it with PATCH")
+	}
+	if len(problems) > 0 {
+		return 0, nil, badBody(strings.Join(problems, "; "))
+	}
+	ci := admin.ClientInput{Name: *in.Name}
+	if in.Description != nil {
+		ci.Description = *in.Description
+	}
+	if in.ClientMetadata != nil {
+		ci.Metadata = *in.ClientMetadata
+	}
+	if in.TokenEndpointAuthMethod != nil {
+		ci.TokenEndpointAuthMethod = *in.TokenEndpointAuthMethod
+		if ci.TokenEndpointAuthMethod == "" {
+			ci.TokenEndpointAuthMethod = "-" // refused by the admin service, not defaulted
+		}
+	}
+	c, sec, err := h.svc().CreateClient(r.Context(), ci)
+	if err != nil {
+		return 0, nil, translate(err, clientRes)
+	}
+	v := viewClient(c)
+	v.ClientSecret = sec.Plain
+	return http.StatusCreated, v, nil
+}
+
+func (h *Handler) getClient(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
+	c, err := h.svc().GetClient(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return 0, nil, translate(err, clientRes)
+	}
+	return http.StatusOK, viewClient(c), nil
+}
+
+func (h *Handler) updateClient(r *http.Request, w http.ResponseWriter) (int, any, *Error) {
+	var in clientInput
+	if err := decode(w, r, &in); err != nil {
+		return 0, nil, err
+	}
+	if problems := in.checkFixed(); len(problems) > 0 {
+		return 0, nil, badBody(strings.Join(problems, "; "))
+	}
+	c, err := h.svc().UpdateClient(r.Context(), r.PathValue("id"), admin.ClientPatch{
+		Name: in.Name, Description: in.Description, Metadata: in.ClientMetadata,
+		TokenEndpointAuthMethod: in.TokenEndpointAuthMethod, Disabled: in.Disabled,
+	})
+	if err != nil {
+		return 0, nil, translate(err, clientRes)
+	}
+	return http.StatusOK, viewClient(c), nil
+}
+
+func (h *Handler) deleteClient(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
+	return deleted(h.svc().DeleteClient(r.Context(), r.PathValue("id")))
+}
+
+// parseGrace reads rotate-secret's grace: a Go duration ("24h", "90m") or
+// whole seconds; absent is 0, the old secrets stop at once, as in Auth0.
+func parseGrace(s string) (time.Duration, *Error) {
+	if s == "" {
+		return 0, nil
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 && n <= int64(admin.MaxTokenLifetime/time.Second)*12 {
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, badQuery(fmt.Sprintf("grace %q must be a duration such as 24h or a number of seconds, not negative", s))
+	}
+	return d, nil
+}
+
+// rotateSecret is Auth0's rotate-secret: a new secret, active now; the
+// client's other secrets expire after grace (0 by default: at once).
+func (h *Handler) rotateSecret(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
+	if r.ContentLength > 0 {
+		return 0, nil, badBody("rotate-secret takes no body; give grace in the query string")
+	}
+	raw, qerr := query(r.URL.Query(), "grace")
+	if qerr != nil {
+		return 0, nil, qerr
+	}
+	grace, qerr := parseGrace(raw)
+	if qerr != nil {
+		return 0, nil, qerr
+	}
+	ctx := r.Context()
+	id := r.PathValue("id")
+	sec, err := h.svc().RotateSecret(ctx, id, grace)
+	if err != nil {
+		return 0, nil, translate(err, clientRes)
+	}
+	c, err := h.svc().GetClient(ctx, id)
+	if err != nil {
+		return 0, nil, translate(err, clientRes)
+	}
+	v := viewClient(c)
+	v.ClientSecret = sec.Plain
+	return http.StatusOK, v, nil
+}
+
+func (h *Handler) listSecrets(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
+	id := r.PathValue("id")
+	return listed(r, "secrets", func(ctx context.Context) ([]storage.Secret, error) { return h.svc().ListSecrets(ctx, id) }, viewSecret)
+}
+
+type secretInput struct {
+	NotBefore *string `json:"not_before"` // RFC 3339
+	ExpiresAt *string `json:"expires_at"` // RFC 3339
+}
+
+// parseTime reads an RFC 3339 time field.
+func parseTime(name string, v *string) (time.Time, *Error) {
+	if v == nil {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, *v)
+	if err != nil {
+		return time.Time{}, badBody(fmt.Sprintf("%s %q must be an RFC 3339 time such as 2026-01-02T15:04:05Z", name, *v))
+	}
+	return t, nil
+}
+
+// addSecret adds a secret, active from not_before (default now) until
+// expires_at (default never): the multi-secret rotation of DESIGN §2.
+func (h *Handler) addSecret(r *http.Request, w http.ResponseWriter) (int, any, *Error) {
+	var in secretInput
+	if r.ContentLength != 0 || r.Header.Get("Content-Type") != "" {
+		if err := decode(w, r, &in); err != nil {
+			return 0, nil, err
+		}
+	}
+	notBefore, perr := parseTime("not_before", in.NotBefore)
+	if perr != nil {
+		return 0, nil, perr
+	}
+	expiresAt, perr := parseTime("expires_at", in.ExpiresAt)
+	if perr != nil {
+		return 0, nil, perr
+	}
+	var expiresIn time.Duration
+	if !expiresAt.IsZero() {
+		if expiresIn = expiresAt.Sub(h.cfg.Now()); expiresIn <= 0 {
+			return 0, nil, badBody(fmt.Sprintf("expires_at %s is not in the future", expiresAt.UTC().Format(time.RFC3339)))
+		}
+	}
+	sec, err := h.svc().AddSecret(r.Context(), r.PathValue("id"), notBefore, expiresIn)
+	if err != nil {
+		return 0, nil, translate(err, clientRes)
+	}
+	return http.StatusCreated, viewNewSecret(sec), nil
+}
+
+func (h *Handler) deleteSecret(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
+	return deleted(h.svc().RevokeSecret(r.Context(), r.PathValue("id"), r.PathValue("secret_id")))
+}

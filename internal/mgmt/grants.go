@@ -1,0 +1,72 @@
+package mgmt
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+var grantRes = resource{conflict: CodeGrantConflict}
+
+type grantInput struct {
+	ClientID *string   `json:"client_id"`
+	Audience *string   `json:"audience"`
+	Scope    *[]string `json:"scope"`
+}
+
+// listGrants lists grants, filtered by audience and client_id as Auth0's.
+func (h *Handler) listGrants(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
+	q := r.URL.Query()
+	var f storage.GrantFilter
+	var err *Error
+	if f.Audience, err = query(q, "audience"); err != nil {
+		return 0, nil, err
+	}
+	if f.ClientID, err = query(q, "client_id"); err != nil {
+		return 0, nil, err
+	}
+	return listed(r, "client_grants", func(ctx context.Context) ([]storage.Grant, error) { return h.store().ListGrants(ctx, f) }, viewGrant)
+}
+
+func (h *Handler) createGrant(r *http.Request, w http.ResponseWriter) (int, any, *Error) {
+	var in grantInput
+	if err := decode(w, r, &in); err != nil {
+		return 0, nil, err
+	}
+	var missing []string
+	if in.ClientID == nil {
+		missing = append(missing, `"client_id"`)
+	}
+	if in.Audience == nil {
+		missing = append(missing, `"audience"`)
+	}
+	if in.Scope == nil {
+		missing = append(missing, `"scope"`)
+	}
+	if len(missing) > 0 {
+		return 0, nil, badBody("required field " + strings.Join(missing, ", ") + " missing")
+	}
+	g, err := h.svc().CreateGrant(r.Context(), *in.ClientID, *in.Audience, *in.Scope)
+	if err != nil {
+		return 0, nil, translate(err, grantRes)
+	}
+	return http.StatusCreated, viewGrant(g), nil
+}
+
+func (h *Handler) getGrant(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
+	id := r.PathValue("id")
+	g, err := h.store().GetGrant(r.Context(), id)
+	if isNotFound(err) {
+		return 0, nil, newError(http.StatusNotFound, codeInexistentGrant, `grant "`+id+`" not found`)
+	}
+	if err != nil {
+		return 0, nil, translate(err, grantRes)
+	}
+	return http.StatusOK, viewGrant(g), nil
+}
+
+func (h *Handler) deleteGrant(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
+	return deleted(h.svc().DeleteGrant(r.Context(), r.PathValue("id")))
+}

@@ -1,0 +1,201 @@
+package mgmt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/docs"
+	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/keys"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+// Prefix is where the management API lives.
+const Prefix = "/api/v2/"
+
+// PathOpenAPI is where its OpenAPI document is served, without a token.
+const PathOpenAPI = Prefix + "openapi.json"
+
+// KeyManager is what the API needs of the signing keys (package keys).
+type KeyManager interface {
+	KeySource
+	Rotate(ctx context.Context, opts keys.RotateOptions) ([]storage.SigningKey, error)
+	HasCurrent(alg string) bool
+}
+
+var _ KeyManager = (*keys.Manager)(nil)
+
+// Config configures a Handler.
+type Config struct {
+	// Issuer is the server's issuer; the API's audience is Audience(Issuer).
+	Issuer string
+	// Admin performs every change; its Store answers the reads.
+	Admin *admin.Service
+	// Keys verifies tokens (its JWKS) and rotates the signing keys.
+	Keys    KeyManager
+	Catalog Catalog
+	Now     func() time.Time
+	Logger  *slog.Logger
+}
+
+// Handler serves the management API.
+type Handler struct {
+	cfg      Config
+	audience string
+	auth     *authenticator
+	mux      *http.ServeMux
+	routes   []route
+}
+
+// route is one operation: method and pattern (net/http ServeMux syntax,
+// which is also OpenAPI's path template syntax), the scope it needs ("" for
+// none) and its function, which returns the status and the body to send.
+type route struct {
+	method, pattern, scope string
+	serve                  func(r *http.Request, w http.ResponseWriter) (int, any, *Error)
+}
+
+// New returns the management API handler for cfg.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Admin == nil || cfg.Keys == nil || cfg.Catalog == nil || cfg.Issuer == "" {
+		return nil, fmt.Errorf("management API: Issuer, Admin, Keys and Catalog are required")
+	}
+	auth, err := newAuthenticator(cfg.Issuer, cfg.Keys, cfg.Catalog, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{cfg: cfg, audience: Audience(cfg.Issuer), auth: auth, mux: http.NewServeMux()}
+	h.routes = []route{
+		{"GET", PathOpenAPI, "", h.openAPI},
+
+		{"GET", "/api/v2/resource-servers", ScopeReadResourceServers, h.listAPIs},
+		{"POST", "/api/v2/resource-servers", ScopeCreateResourceServer, h.createAPI},
+		{"GET", "/api/v2/resource-servers/{id}", ScopeReadResourceServers, h.getAPI},
+		{"DELETE", "/api/v2/resource-servers/{id}", ScopeDeleteResourceServer, h.deleteAPI},
+
+		{"GET", "/api/v2/clients", ScopeReadClients, h.listClients},
+		{"POST", "/api/v2/clients", ScopeCreateClients, h.createClient},
+		{"GET", "/api/v2/clients/{id}", ScopeReadClients, h.getClient},
+		{"PATCH", "/api/v2/clients/{id}", ScopeUpdateClients, h.updateClient},
+		{"DELETE", "/api/v2/clients/{id}", ScopeDeleteClients, h.deleteClient},
+		{"POST", "/api/v2/clients/{id}/rotate-secret", ScopeUpdateClientKeys, h.rotateSecret},
+		{"GET", "/api/v2/clients/{id}/secrets", ScopeReadClientKeys, h.listSecrets},
+		{"POST", "/api/v2/clients/{id}/secrets", ScopeUpdateClientKeys, h.addSecret},
+		{"DELETE", "/api/v2/clients/{id}/secrets/{secret_id}", ScopeUpdateClientKeys, h.deleteSecret},
+
+		{"GET", "/api/v2/client-grants", ScopeReadClientGrants, h.listGrants},
+		{"POST", "/api/v2/client-grants", ScopeCreateClientGrants, h.createGrant},
+		{"GET", "/api/v2/client-grants/{id}", ScopeReadClientGrants, h.getGrant},
+		{"DELETE", "/api/v2/client-grants/{id}", ScopeDeleteClientGrants, h.deleteGrant},
+
+		{"GET", "/api/v2/keys", ScopeReadSigningKeys, h.listKeys},
+		{"POST", "/api/v2/keys/rotate", ScopeUpdateSigningKeys, h.rotateKeys},
+	}
+	for _, rt := range h.routes {
+		h.mux.Handle(rt.method+" "+rt.pattern, h.wrap(rt))
+	}
+	return h, nil
+}
+
+// Routes returns every operation as "METHOD PATTERN", for the test that
+// holds the OpenAPI document to the handlers.
+func (h *Handler) Routes() []string {
+	out := make([]string, len(h.routes))
+	for i, rt := range h.routes {
+		out[i] = rt.method + " " + rt.pattern
+	}
+	return out
+}
+
+func (h *Handler) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if rt.scope != "" {
+			actor, err := h.auth.authorize(ctx, r, rt.scope)
+			if err != nil {
+				writeError(w, h.cfg.Logger, err)
+				return
+			}
+			// The seam for the audit trail: every admin call knows its actor.
+			r = r.WithContext(admin.WithActor(ctx, actor))
+		}
+		status, body, err := rt.serve(r, w)
+		if err != nil {
+			writeError(w, h.cfg.Logger, err)
+			return
+		}
+		if raw, ok := body.(rawJSON); ok {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_, _ = w.Write(raw)
+			return
+		}
+		writeJSON(w, status, body)
+	})
+}
+
+// rawJSON is a body sent as it is.
+type rawJSON []byte
+
+// ServeHTTP routes a request; an unknown path is a 404 and a known path
+// with another method a 405 with Allow, both in Auth0's error shape.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := h.mux.Handler(r); pattern != "" {
+		h.mux.ServeHTTP(w, r)
+		return
+	}
+	// Let the mux decide between 404 and 405 (and compute Allow), then
+	// answer in our shape.
+	rec := httptest.NewRecorder()
+	h.mux.ServeHTTP(rec, r)
+	if rec.Code == http.StatusMethodNotAllowed {
+		e := newError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, rec.Header().Get("Allow")))
+		e.Header = http.Header{"Allow": {rec.Header().Get("Allow")}}
+		writeError(w, h.cfg.Logger, e)
+		return
+	}
+	writeError(w, h.cfg.Logger, newError(http.StatusNotFound, CodeNotFound, "no management API operation at "+r.URL.Path))
+}
+
+func (h *Handler) openAPI(*http.Request, http.ResponseWriter) (int, any, *Error) {
+	return http.StatusOK, rawJSON(docs.OpenAPI), nil
+}
+
+func (h *Handler) store() storage.Storage { return h.cfg.Admin.Store }
+
+func (h *Handler) svc() *admin.Service { return h.cfg.Admin }
+
+// listed pages a listing read from the store.
+func listed[T, V any](r *http.Request, key string, load func(ctx context.Context) ([]T, error), view func(T) V) (int, any, *Error) {
+	p, perr := parsePaging(r.URL.Query())
+	if perr != nil {
+		return 0, nil, perr
+	}
+	items, err := load(r.Context())
+	if err != nil {
+		return 0, nil, translate(err, resource{})
+	}
+	return http.StatusOK, pageOf(p, key, mapAll(items, view)), nil
+}
+
+// deleted answers a DELETE: 204 whether or not the thing existed (DELETE
+// is idempotent, RFC 9110 §9.2.2).
+func deleted(err error) (int, any, *Error) {
+	if err != nil && !isNotFound(err) {
+		return 0, nil, translate(err, resource{})
+	}
+	return http.StatusNoContent, nil, nil
+}
+
+func isNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }

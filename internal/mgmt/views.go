@@ -1,0 +1,163 @@
+package mgmt
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+// The wire shapes: Auth0's field names and values, times in RFC 3339 UTC
+// (null when unset), durations in seconds.
+
+// Auth0's token_dialect values and the dialects they are here.
+var (
+	dialectToAuth0  = map[string]string{storage.DialectAuth0: "access_token", storage.DialectRFC9068: "rfc9068_profile"}
+	dialectFromWire = map[string]string{"access_token": storage.DialectAuth0, "rfc9068_profile": storage.DialectRFC9068}
+)
+
+// ResourceServer is an API in Auth0's shape.
+type ResourceServer struct {
+	ID            string          `json:"id"`
+	Name          string          `json:"name"`
+	Identifier    string          `json:"identifier"`
+	Scopes        []storage.Scope `json:"scopes"`
+	SigningAlg    string          `json:"signing_alg"`
+	TokenLifetime int64           `json:"token_lifetime"`
+	TokenDialect  string          `json:"token_dialect"`
+	IsSystem      bool            `json:"is_system"`
+	CreatedAt     *string         `json:"created_at"`
+}
+
+// ResourceServerID is the id of the API with that identifier: stable, as
+// the identifier is immutable, and made of 24 hex digits like Auth0's.
+func ResourceServerID(identifier string) string {
+	sum := sha256.Sum256([]byte(identifier))
+	return hex.EncodeToString(sum[:12])
+}
+
+func (h *Handler) viewAPI(a storage.API) ResourceServer {
+	scopes := a.Scopes
+	if scopes == nil {
+		scopes = []storage.Scope{}
+	}
+	return ResourceServer{
+		ID: ResourceServerID(a.Identifier), Name: a.Name, Identifier: a.Identifier, Scopes: scopes,
+		SigningAlg: a.SigningAlg, TokenLifetime: int64(a.TokenLifetime / time.Second),
+		TokenDialect: dialectToAuth0[a.TokenDialect], IsSystem: a.Identifier == h.audience, CreatedAt: ts(a.CreatedAt),
+	}
+}
+
+// Client is a client in Auth0's shape, plus gatehouse's disabled and times.
+// ClientSecret is set only in the answers that create a secret.
+type Client struct {
+	ClientID                string            `json:"client_id"`
+	Name                    string            `json:"name"`
+	Description             string            `json:"description"`
+	AppType                 string            `json:"app_type"`
+	GrantTypes              []string          `json:"grant_types"`
+	TokenEndpointAuthMethod string            `json:"token_endpoint_auth_method"`
+	ClientMetadata          map[string]string `json:"client_metadata"`
+	IsFirstParty            bool              `json:"is_first_party"`
+	Disabled                bool              `json:"disabled"`
+	CreatedAt               *string           `json:"created_at"`
+	UpdatedAt               *string           `json:"updated_at"`
+	ClientSecret            string            `json:"client_secret,omitempty"`
+}
+
+func viewClient(c storage.Client) Client {
+	gt := c.GrantTypes
+	if gt == nil {
+		gt = []string{}
+	}
+	md := c.Metadata
+	if md == nil {
+		md = map[string]string{}
+	}
+	method := c.TokenEndpointAuthMethod
+	if method == "" {
+		method = storage.AuthMethodClientSecretPost
+	}
+	return Client{
+		ClientID: c.ClientID, Name: c.Name, Description: c.Description, AppType: c.AppType, GrantTypes: gt,
+		TokenEndpointAuthMethod: method, ClientMetadata: md, IsFirstParty: true, Disabled: c.Disabled,
+		CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt),
+	}
+}
+
+// ClientGrant is a grant in Auth0's shape.
+type ClientGrant struct {
+	ID       string   `json:"id"`
+	ClientID string   `json:"client_id"`
+	Audience string   `json:"audience"`
+	Scope    []string `json:"scope"`
+}
+
+func viewGrant(g storage.Grant) ClientGrant {
+	sc := g.Scope
+	if sc == nil {
+		sc = []string{}
+	}
+	return ClientGrant{ID: g.ID, ClientID: g.ClientID, Audience: g.Audience, Scope: sc}
+}
+
+// Secret is one of a client's secrets (DESIGN §4's shape); ClientSecret is
+// set only when it is created.
+type Secret struct {
+	ID           string  `json:"id"`
+	ClientID     string  `json:"client_id"`
+	Hint         string  `json:"hint"`
+	CreatedAt    *string `json:"created_at"`
+	NotBefore    *string `json:"not_before"`
+	ExpiresAt    *string `json:"expires_at"`
+	LastUsedAt   *string `json:"last_used_at"`
+	ClientSecret string  `json:"client_secret,omitempty"`
+}
+
+func viewSecret(s storage.Secret) Secret {
+	return Secret{ID: s.ID, ClientID: s.ClientID, Hint: s.Hint, CreatedAt: ts(s.CreatedAt), NotBefore: ts(s.NotBefore),
+		ExpiresAt: ts(s.ExpiresAt), LastUsedAt: ts(s.LastUsedAt)}
+}
+
+func viewNewSecret(s admin.NewSecret) Secret {
+	v := viewSecret(s.Secret)
+	v.ClientSecret = s.Plain
+	return v
+}
+
+// SigningKey is a signing key (DESIGN §4's shape): never private material.
+type SigningKey struct {
+	KID       string  `json:"kid"`
+	Alg       string  `json:"alg"`
+	State     string  `json:"state"`
+	CreatedAt *string `json:"created_at"`
+}
+
+// viewKey shows a previous key whose tokens have all expired as retired,
+// which it is whether or not a rotation has recorded it yet (as the
+// command line does).
+func viewKey(k storage.SigningKey, now time.Time) SigningKey {
+	state := k.State
+	if state == storage.KeyPrevious && !k.RetireAt.IsZero() && !now.Before(k.RetireAt) {
+		state = storage.KeyRetired
+	}
+	return SigningKey{KID: k.KID, Alg: k.Alg, State: state, CreatedAt: ts(k.CreatedAt)}
+}
+
+func ts(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format(time.RFC3339)
+	return &s
+}
+
+func mapAll[T, V any](items []T, f func(T) V) []V {
+	out := make([]V, len(items))
+	for i, it := range items {
+		out[i] = f(it)
+	}
+	return out
+}
