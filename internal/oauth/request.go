@@ -269,13 +269,43 @@ func formKnown(raw []byte) (param, bool) {
 	return knownParam(name)
 }
 
-// formUnescape decodes a form value ('+' is a space, %XX a byte).
+// formUnescape decodes a form value ('+' is a space, %XX a byte) as
+// url.QueryUnescape does, with one allocation: the string.
 func formUnescape(raw []byte) (string, bool) {
 	if bytes.IndexByte(raw, '%') < 0 && bytes.IndexByte(raw, '+') < 0 {
 		return string(raw), true
 	}
-	v, err := url.QueryUnescape(string(raw))
-	return v, err == nil
+	var stack [256]byte
+	out := stack[:0]
+	if len(raw) > len(stack) {
+		out = make([]byte, 0, len(raw))
+	}
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; c {
+		case '+':
+			out = append(out, ' ')
+		case '%':
+			if i+2 >= len(raw) || !isHex(raw[i+1]) || !isHex(raw[i+2]) {
+				return "", false
+			}
+			out = append(out, unhex(raw[i+1])<<4|unhex(raw[i+2]))
+			i += 2
+		default:
+			out = append(out, c)
+		}
+	}
+	return string(out), true
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	default:
+		return c - 'a' + 10
+	}
 }
 
 // validEscapes reports whether every '%' in b starts a %XX escape, the only
