@@ -50,7 +50,7 @@ func (a *app) runServe(cmd *cobra.Command, _ []string) error {
 	}
 	defer ln.Close()
 	if cfg.Issuer == "" {
-		cfg.Issuer = "http://" + ln.Addr().String()
+		cfg.Issuer = cfg.Scheme() + "://" + ln.Addr().String()
 	}
 	if strings.HasPrefix(cfg.Issuer, "http://") && !isLoopbackURL(cfg.Issuer) {
 		log.Warn("the issuer is not https: put gatehouse behind a TLS-terminating proxy and set --issuer to its https URL")

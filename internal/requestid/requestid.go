@@ -5,6 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"io"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/secret"
 )
 
 // Header is the request and response header that carries the ID.
@@ -15,9 +18,11 @@ const MaxLen = 128
 
 // Sane reports whether an incoming ID may be kept: 1 to MaxLen printable
 // ASCII characters, no spaces (so it cannot forge fields in a text log line
-// nor carry control characters into a terminal).
+// nor carry control characters into a terminal), and nothing that looks like
+// a gatehouse client secret or a JWT (the ID is logged; a caller that pastes
+// a credential into the wrong header must not put it in the log).
 func Sane(id string) bool {
-	if id == "" || len(id) > MaxLen {
+	if id == "" || len(id) > MaxLen || strings.HasPrefix(id, secret.Prefix) || strings.HasPrefix(id, "eyJ") {
 		return false
 	}
 	for i := 0; i < len(id); i++ {

@@ -26,6 +26,8 @@ func TestSane(t *testing.T) {
 		{`back\slash`, false},
 		{"caf\xc3\xa9", false},
 		{"\x1b[31mred", false},
+		{"gths_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", false}, // a client secret
+		{"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.sig", false},         // a JWT
 	}
 	for _, tc := range tests {
 		if got := requestid.Sane(tc.id); got != tc.want {

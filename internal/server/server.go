@@ -16,9 +16,11 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
+	"github.com/gatehouse-dev/gatehouse/internal/clientip"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/discovery"
 	"github.com/gatehouse-dev/gatehouse/internal/keys"
+	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/oauth"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
@@ -46,6 +48,9 @@ type Options struct {
 	// UsageFlushInterval is how often secret last-use times are written
 	// (default 5s).
 	UsageFlushInterval time.Duration
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout replace
+	// the listener limits when positive (tests shorten them).
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 }
 
 // Server is a running gatehouse instance.
@@ -58,6 +63,8 @@ type Server struct {
 	catalog *catalog.Catalog
 	usage   *catalog.Usage
 	handler http.Handler
+	metrics *metrics.Metrics
+	ips     *clientip.Resolver
 
 	rotation *keys.Scheduler // nil when key-rotation-period is 0
 }
@@ -97,6 +104,7 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 	if s.rotation, err = s.rotationScheduler(); err != nil {
 		return nil, err
 	}
+	s.initObservability()
 	s.handler = s.routes()
 	return s, nil
 }
@@ -149,15 +157,26 @@ func (s *Server) routes() http.Handler {
 		writeStatus(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.serveReady)
-	return securityHeaders(mux)
+	if s.metricsOnMain() {
+		mux.Handle("GET "+PathMetrics, s.metrics.Handler())
+	}
+	return s.observe(securityHeaders(mux))
 }
 
+// securityHeaders sets the headers every response carries. Cache-Control
+// defaults to no-store (RFC 6749 §5.1 for token responses; error pages and
+// anything else a handler does not mark cacheable, as JWKS and discovery
+// do); HSTS (RFC 6797) is sent on TLS connections.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		if r.TLS != nil {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -235,20 +254,18 @@ func (s *Server) afterSync(ctx context.Context, keysChanged bool) error {
 // Serve accepts connections on ln until ctx is done, then shuts down
 // gracefully within the configured timeout.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: ReadHeaderTimeout,
-		ReadTimeout:       ReadTimeout,
-		WriteTimeout:      WriteTimeout,
-		IdleTimeout:       IdleTimeout,
-		MaxHeaderBytes:    MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	srv := s.httpServer(s.handler)
+	mln, err := s.listenMetrics()
+	if err != nil {
+		return err
 	}
 	bg, cancel := context.WithCancel(ctx)
 	wait := s.Start(bg)
+	if mln != nil {
+		go s.serveMetrics(bg, mln)
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	var err error
+	go func() { errc <- s.serveOn(srv, ln) }()
 	select {
 	case err = <-errc:
 	case <-ctx.Done():

@@ -1,0 +1,260 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/clientip"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/discovery"
+	"github.com/gatehouse-dev/gatehouse/internal/metrics"
+	"github.com/gatehouse-dev/gatehouse/internal/oauth"
+	"github.com/gatehouse-dev/gatehouse/internal/requestid"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+// MaxOtherBodyBytes caps request bodies outside the token endpoint (which
+// takes oauth.MaxBodyBytes): the management API's largest documents fit
+// well within it.
+const MaxOtherBodyBytes = 1 << 20
+
+// PathMetrics is where Prometheus scrapes.
+const PathMetrics = "/metrics"
+
+// initObservability creates the server's metrics (its own registry), the
+// client address resolver, and hooks the background storage work's failures
+// to the storage error counter.
+func (s *Server) initObservability() {
+	s.metrics = metrics.New()
+	s.ips = clientip.New(s.cfg.TrustedProxyPrefixes())
+	s.metrics.Watch(metrics.Sources{
+		Now: time.Now,
+		Catalog: func() (int, int, time.Time) {
+			clients, apis := s.catalog.Snapshot().Len()
+			return clients, apis, s.catalog.LastSync()
+		},
+		CurrentKeys: func() map[string]time.Time {
+			out := map[string]time.Time{}
+			for _, k := range s.keys.Keys() {
+				if k.State == storage.KeyCurrent {
+					out[k.Alg] = k.ActivatedAt
+				}
+			}
+			return out
+		},
+	})
+	s.catalog.OnSyncFailure(func(error) { s.metrics.StorageError(metrics.OpCatalogSync) })
+	s.usage.OnFlushFailure(func(error) { s.metrics.StorageError(metrics.OpUsageFlush) })
+}
+
+// Metrics returns the server's metrics; the token endpoint counts into
+// Metrics().Token.
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
+
+// metricsOnMain reports whether GET /metrics is served on the main listener.
+func (s *Server) metricsOnMain() bool { return s.cfg.MetricsAddr == "" }
+
+// quietPaths are logged at debug, not info: probes and scrapes arrive every
+// few seconds and would drown the log.
+var quietPaths = map[string]bool{"/healthz": true, "/readyz": true, PathMetrics: true}
+
+// observe is the outermost middleware. For every request it caps the body
+// (oauth.MaxBodyBytes on the token endpoint, before any handler reads, so an
+// oversized body is refused without being read and the connection is then
+// closed instead of drained), assigns the request ID (echoed in
+// X-Request-Id), resolves the client address, stores both in the context,
+// turns a handler panic into a 500, and when the handler is done counts the
+// request by route pattern and writes one access log line: method, path
+// (never the query), route, status, duration, bytes, client IP, request ID.
+// It never logs a body or a header value.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := requestid.FromHeader(r.Header.Get(requestid.Header), nil)
+		w.Header().Set(requestid.Header, id)
+		ip := s.ips.ClientIP(r)
+		ctx := clientip.NewContext(requestid.NewContext(r.Context(), id), ip)
+		r2 := r.WithContext(ctx)
+		if r.Body != nil && r.Body != http.NoBody {
+			limit := int64(MaxOtherBodyBytes)
+			if r.URL.Path == discovery.PathToken {
+				limit = oauth.MaxBodyBytes
+			}
+			// Given the server's own ResponseWriter, MaxBytesReader also
+			// tells the server not to drain the rest of the body.
+			r2.Body = http.MaxBytesReader(w, r.Body, limit)
+		}
+		rec := &recorder{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.LogAttrs(ctx, slog.LevelError, "handler panicked", slog.String("request_id", id),
+					slog.String("panic", fmt.Sprint(p)), slog.String("stack", string(debug.Stack())))
+				if rec.status == 0 {
+					oauth.WriteError(rec, nil, oauth.ServerError(nil))
+				}
+			}
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			d := time.Since(start)
+			route := routeLabel(r2.Pattern)
+			s.metrics.ObserveRequest(route, status, d)
+			level := slog.LevelInfo
+			if quietPaths[r.URL.Path] {
+				level = slog.LevelDebug
+			}
+			if !s.log.Enabled(ctx, level) {
+				return
+			}
+			s.log.LogAttrs(ctx, level, "request",
+				slog.String("method", r.Method),
+				slog.String("path", logPath(r.URL.Path)),
+				slog.String("route", route),
+				slog.Int("status", status),
+				slog.Duration("duration", d),
+				slog.Int64("bytes", rec.bytes),
+				slog.String("client_ip", addrString(ip)),
+				slog.String("request_id", id),
+			)
+		}()
+		next.ServeHTTP(rec, r2)
+	})
+}
+
+// routeLabel is the endpoint label of a matched ServeMux pattern ("GET
+// /healthz" → "/healthz"); requests that matched none are Unmatched.
+func routeLabel(pattern string) string {
+	if pattern == "" {
+		return metrics.Unmatched
+	}
+	if _, path, ok := strings.Cut(pattern, " "); ok {
+		return path
+	}
+	return pattern
+}
+
+// logPath bounds what a caller-chosen path can put in a log line.
+func logPath(p string) string {
+	const max = 256
+	if len(p) > max {
+		return p[:max] + "…"
+	}
+	return p
+}
+
+func addrString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
+// recorder remembers the status and size of a response.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Flush passes flushes through (streaming responses).
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// httpServer is the http.Server for h with the listener limits, shortened
+// by Options in tests.
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	pick := func(opt, def time.Duration) time.Duration {
+		if opt > 0 {
+			return opt
+		}
+		return def
+	}
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: pick(s.opts.ReadHeaderTimeout, ReadHeaderTimeout),
+		ReadTimeout:       pick(s.opts.ReadTimeout, ReadTimeout),
+		WriteTimeout:      pick(s.opts.WriteTimeout, WriteTimeout),
+		IdleTimeout:       pick(s.opts.IdleTimeout, IdleTimeout),
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// serveOn runs srv on ln, with TLS when configured (the certificate pair
+// was validated by config and is reloaded when its files change).
+func (s *Server) serveOn(srv *http.Server, ln net.Listener) error {
+	if !s.cfg.TLS() {
+		return srv.Serve(ln)
+	}
+	r, err := newCertReloader(s.cfg.TLSCert, s.cfg.TLSKey, s.log, time.Now)
+	if err != nil {
+		return err
+	}
+	srv.TLSConfig = tlsConfig(r)
+	return srv.ServeTLS(ln, "", "")
+}
+
+// serveMetrics serves GET /metrics on its own listener (--metrics-addr)
+// until ctx is done. The listener is opened by the caller so that a bad
+// address fails the start.
+func (s *Server) serveMetrics(ctx context.Context, ln net.Listener) {
+	mux := http.NewServeMux()
+	mux.Handle("GET "+PathMetrics, s.metrics.Handler())
+	srv := s.httpServer(mux)
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		_ = srv.Shutdown(sctx)
+		cancel()
+	}()
+	if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
+		s.log.Error("metrics listener failed", "error", err)
+	}
+}
+
+// listenMetrics opens the --metrics-addr listener, or returns nil when
+// /metrics is on the main listener or off.
+func (s *Server) listenMetrics() (net.Listener, error) {
+	if s.cfg.MetricsAddr == "" || s.cfg.MetricsAddr == config.MetricsOff {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener: %w", err)
+	}
+	s.log.Info("metrics listening", "addr", ln.Addr().String(), "path", PathMetrics)
+	return ln, nil
+}
