@@ -100,24 +100,7 @@ func (s *Service) CreateAPI(ctx context.Context, in APIInput) (storage.API, erro
 	if err := ValidateIdentifier(api.Identifier); err != nil {
 		problems = append(problems, err.Error())
 	}
-	if api.TokenLifetime < MinTokenLifetime || api.TokenLifetime > MaxTokenLifetime || api.TokenLifetime%time.Second != 0 {
-		problems = append(problems, fmt.Sprintf("token lifetime %s must be whole seconds from 1s to 720h (30 days)", api.TokenLifetime))
-	}
-	if !slices.Contains(SigningAlgs, api.SigningAlg) {
-		problems = append(problems, fmt.Sprintf("signing algorithm %q must be one of %s", api.SigningAlg, strings.Join(SigningAlgs, ", ")))
-	}
-	if api.TokenDialect != storage.DialectRFC9068 && api.TokenDialect != storage.DialectAuth0 {
-		problems = append(problems, fmt.Sprintf("token dialect %q must be rfc9068 or auth0", api.TokenDialect))
-	}
-	seen := map[string]bool{}
-	for _, sc := range api.Scopes {
-		if !ValidScope(sc.Value) {
-			problems = append(problems, fmt.Sprintf("scope %q must be a non-empty RFC 6749 scope token (no spaces, quotes or backslashes)", sc.Value))
-		} else if seen[sc.Value] {
-			problems = append(problems, fmt.Sprintf("scope %q is given twice", sc.Value))
-		}
-		seen[sc.Value] = true
-	}
+	problems = append(problems, checkAPI(api)...)
 	if len(problems) > 0 {
 		return storage.API{}, invalid("%s", strings.Join(problems, "; "))
 	}
@@ -139,6 +122,106 @@ func (s *Service) CreateAPI(ctx context.Context, in APIInput) (storage.API, erro
 		return storage.API{}, fmt.Errorf("create api: %w", err)
 	}
 	return api, nil
+}
+
+// APIPatch changes some fields of an API; nil fields stay as they are. The
+// identifier is immutable (DESIGN §2).
+type APIPatch struct {
+	Name          *string
+	Scopes        *[]storage.Scope
+	TokenLifetime *time.Duration
+	SigningAlg    *string
+	TokenDialect  *string
+}
+
+// UpdateAPI applies p to the API under the rules of CreateAPI and returns
+// the API as stored. A scope still granted to a client cannot be removed
+// (the grant would go on issuing it): its grants must drop it first.
+func (s *Service) UpdateAPI(ctx context.Context, identifier string, p APIPatch) (storage.API, error) {
+	api, err := s.GetAPI(ctx, identifier)
+	if err != nil {
+		return storage.API{}, err
+	}
+	if p.Name != nil {
+		api.Name = *p.Name
+		if api.Name == "" {
+			api.Name = api.Identifier
+		}
+	}
+	if p.Scopes != nil {
+		api.Scopes = slices.Clone(*p.Scopes)
+		if api.Scopes == nil {
+			api.Scopes = []storage.Scope{}
+		}
+	}
+	if p.TokenLifetime != nil {
+		api.TokenLifetime = *p.TokenLifetime
+	}
+	if p.SigningAlg != nil {
+		api.SigningAlg = *p.SigningAlg
+	}
+	if p.TokenDialect != nil {
+		api.TokenDialect = *p.TokenDialect
+	}
+	problems := checkAPI(api)
+	if p.Scopes != nil && len(problems) == 0 {
+		grants, err := s.Store.ListGrants(ctx, storage.GrantFilter{Audience: identifier})
+		if err != nil {
+			return storage.API{}, fmt.Errorf("list grants: %w", err)
+		}
+		defined := map[string]bool{}
+		for _, sc := range api.Scopes {
+			defined[sc.Value] = true
+		}
+		for _, g := range grants {
+			var gone []string
+			for _, sc := range g.Scope {
+				if !defined[sc] {
+					gone = append(gone, sc)
+				}
+			}
+			if len(gone) > 0 {
+				problems = append(problems, fmt.Sprintf("scope %s is granted to client %q (grant %s): remove it from the grant first",
+					strings.Join(quoteAll(gone), ", "), g.ClientID, g.ID))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return storage.API{}, invalid("%s", strings.Join(problems, "; "))
+	}
+	if s.Keys != nil && p.SigningAlg != nil {
+		if err := s.Keys.Ensure(ctx, api.SigningAlg); err != nil {
+			return storage.API{}, fmt.Errorf("create signing keys for %s: %w", api.SigningAlg, err)
+		}
+	}
+	if err := s.Store.UpdateAPI(ctx, api); err != nil {
+		return storage.API{}, notFound(err, "API", identifier)
+	}
+	return api, nil
+}
+
+// checkAPI reports every problem with the settable fields of api.
+func checkAPI(api storage.API) []string {
+	var problems []string
+	if api.TokenLifetime < MinTokenLifetime || api.TokenLifetime > MaxTokenLifetime || api.TokenLifetime%time.Second != 0 {
+		problems = append(problems, fmt.Sprintf("token lifetime %s must be whole seconds from 1s to 720h (30 days)", api.TokenLifetime))
+	}
+	if !slices.Contains(SigningAlgs, api.SigningAlg) {
+		problems = append(problems, fmt.Sprintf("signing algorithm %q must be one of %s", api.SigningAlg, strings.Join(SigningAlgs, ", ")))
+	}
+	if api.TokenDialect != storage.DialectRFC9068 && api.TokenDialect != storage.DialectAuth0 {
+		problems = append(problems, fmt.Sprintf("token dialect %q must be rfc9068 or auth0", api.TokenDialect))
+	}
+	seen := map[string]bool{}
+	for _, sc := range api.Scopes {
+		if !ValidScope(sc.Value) {
+			problems = append(problems, fmt.Sprintf("scope %q must be a non-empty RFC 6749 scope token (no spaces, quotes or backslashes)", sc.Value))
+		} else if seen[sc.Value] {
+			problems = append(problems, fmt.Sprintf("scope %q is given twice", sc.Value))
+		}
+		seen[sc.Value] = true
+	}
+	return problems
 }
 
 // ValidateIdentifier checks that an API identifier is an absolute URI
@@ -456,6 +539,26 @@ func (s *Service) CreateGrant(ctx context.Context, clientID, audience string, sc
 	if err != nil {
 		return storage.Grant{}, err
 	}
+	out, err := grantable(api, scopes)
+	if err != nil {
+		return storage.Grant{}, err
+	}
+	id, err := secret.ID(s.rand(), "cgr_", 16)
+	if err != nil {
+		return storage.Grant{}, err
+	}
+	g := storage.Grant{ID: id, ClientID: clientID, Audience: audience, Scope: out, CreatedAt: s.now()}
+	if err := s.Store.CreateGrant(ctx, g); err != nil {
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			return storage.Grant{}, describe(err, "client %q already has a grant for %q", clientID, audience)
+		}
+		return storage.Grant{}, fmt.Errorf("create grant: %w", err)
+	}
+	return g, nil
+}
+
+// grantable returns scopes without repeats, each of which api must define.
+func grantable(api storage.API, scopes []string) ([]string, error) {
 	defined := map[string]bool{}
 	for _, sc := range api.Scopes {
 		defined[sc.Value] = true
@@ -471,18 +574,27 @@ func (s *Service) CreateGrant(ctx context.Context, clientID, audience string, sc
 		}
 	}
 	if len(unknown) > 0 {
-		return storage.Grant{}, invalid("API %q does not define scope %s", audience, strings.Join(quoteAll(unknown), ", "))
+		return nil, invalid("API %q does not define scope %s", api.Identifier, strings.Join(quoteAll(unknown), ", "))
 	}
-	id, err := secret.ID(s.rand(), "cgr_", 16)
+	return out, nil
+}
+
+// UpdateGrant replaces a grant's scopes, each of which its API must define,
+// and returns the grant as stored.
+func (s *Service) UpdateGrant(ctx context.Context, id string, scopes []string) (storage.Grant, error) {
+	g, err := s.Store.GetGrant(ctx, id)
+	if err != nil {
+		return storage.Grant{}, notFound(err, "grant", id)
+	}
+	api, err := s.GetAPI(ctx, g.Audience)
 	if err != nil {
 		return storage.Grant{}, err
 	}
-	g := storage.Grant{ID: id, ClientID: clientID, Audience: audience, Scope: out, CreatedAt: s.now()}
-	if err := s.Store.CreateGrant(ctx, g); err != nil {
-		if errors.Is(err, storage.ErrAlreadyExists) {
-			return storage.Grant{}, describe(err, "client %q already has a grant for %q", clientID, audience)
-		}
-		return storage.Grant{}, fmt.Errorf("create grant: %w", err)
+	if g.Scope, err = grantable(api, scopes); err != nil {
+		return storage.Grant{}, err
+	}
+	if err := s.Store.UpdateGrant(ctx, id, g.Scope); err != nil {
+		return storage.Grant{}, notFound(err, "grant", id)
 	}
 	return g, nil
 }

@@ -188,6 +188,9 @@ type Storage interface {
 	GetAPI(ctx context.Context, identifier string) (API, error)
 	// ListAPIs returns every API ordered by identifier.
 	ListAPIs(ctx context.Context) ([]API, error)
+	// UpdateAPI replaces every field of the API api.Identifier but its
+	// Identifier and CreatedAt with api's, or returns ErrNotFound.
+	UpdateAPI(ctx context.Context, api API) error
 	// DeleteAPI deletes the API and every grant for it, or returns ErrNotFound.
 	DeleteAPI(ctx context.Context, identifier string) error
 
@@ -230,6 +233,8 @@ type Storage interface {
 	GetGrant(ctx context.Context, id string) (Grant, error)
 	// ListGrants returns the grants that match f, ordered by creation time.
 	ListGrants(ctx context.Context, f GrantFilter) ([]Grant, error)
+	// UpdateGrant replaces the scope of grant id, or returns ErrNotFound.
+	UpdateGrant(ctx context.Context, id string, scope []string) error
 	// DeleteGrant deletes a grant or returns ErrNotFound.
 	DeleteGrant(ctx context.Context, id string) error
 

@@ -53,6 +53,31 @@ func (s *Store) ListAPIs(ctx context.Context) ([]storage.API, error) {
 	return out, nil
 }
 
+// UpdateAPI replaces every field of the API but its identifier and
+// creation time, or returns storage.ErrNotFound.
+func (s *Store) UpdateAPI(ctx context.Context, api storage.API) error {
+	scopes, err := toJSON(api.Scopes)
+	if err != nil {
+		return fmt.Errorf("update api %q: encode scopes: %w", api.Identifier, err)
+	}
+	err = s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx,
+			"UPDATE apis SET name = $1, scopes = $2, token_lifetime = $3, signing_alg = $4, token_dialect = $5 WHERE identifier = $6",
+			api.Name, scopes, int64(api.TokenLifetime/time.Second), api.SigningAlg, api.TokenDialect, api.Identifier)
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(tag); err != nil {
+			return err
+		}
+		return appendChange(ctx, tx, storage.EntityAPI, api.Identifier)
+	})
+	if err != nil {
+		return fmt.Errorf("update api %q: %w", api.Identifier, err)
+	}
+	return nil
+}
+
 // DeleteAPI deletes the API and every grant for it, or returns
 // storage.ErrNotFound. Besides the API's change it records a change of every
 // client that had a grant for it.

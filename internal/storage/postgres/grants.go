@@ -93,6 +93,26 @@ func (s *Store) ListGrants(ctx context.Context, f storage.GrantFilter) ([]storag
 	return out, nil
 }
 
+// UpdateGrant replaces the scope of a grant, or returns storage.ErrNotFound.
+func (s *Store) UpdateGrant(ctx context.Context, id string, scope []string) error {
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		var clientID string
+		err := tx.QueryRow(ctx,
+			"UPDATE client_grants SET scope = $1 WHERE id = $2 RETURNING client_id", list(scope), id).Scan(&clientID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return storage.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		return appendChange(ctx, tx, storage.EntityClient, clientID)
+	})
+	if err != nil {
+		return fmt.Errorf("update grant %q: %w", id, err)
+	}
+	return nil
+}
+
 // DeleteGrant deletes a grant or returns storage.ErrNotFound.
 func (s *Store) DeleteGrant(ctx context.Context, id string) error {
 	err := s.write(ctx, func(tx pgx.Tx) error {

@@ -95,6 +95,30 @@ func (s *Store) ListGrants(ctx context.Context, f storage.GrantFilter) ([]storag
 	return out, nil
 }
 
+// UpdateGrant replaces the scope of a grant, or returns storage.ErrNotFound.
+func (s *Store) UpdateGrant(ctx context.Context, id string, scope []string) error {
+	enc, err := toJSON(scope)
+	if err != nil {
+		return fmt.Errorf("update grant %q: encode scope: %w", id, err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		var clientID string
+		err := tx.QueryRowContext(ctx,
+			"UPDATE client_grants SET scope = ? WHERE id = ? RETURNING client_id", enc, id).Scan(&clientID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return storage.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		return appendChange(ctx, tx, storage.EntityClient, clientID)
+	})
+	if err != nil {
+		return fmt.Errorf("update grant %q: %w", id, err)
+	}
+	return nil
+}
+
 // DeleteGrant deletes a grant or returns storage.ErrNotFound.
 func (s *Store) DeleteGrant(ctx context.Context, id string) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {

@@ -85,6 +85,12 @@ func testErrors(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 			_, err := s.GetAPI(ctx, "https://missing.example.com/")
 			return err
 		}, storage.ErrNotFound, nil},
+		{"UpdateAPI/missing", func(ctx context.Context, s S) error {
+			return s.UpdateAPI(ctx, newAPI("https://missing.example.com/"))
+		}, storage.ErrNotFound, nil},
+		{"UpdateGrant/missing", func(ctx context.Context, s S) error {
+			return s.UpdateGrant(ctx, "g9", []string{"x"})
+		}, storage.ErrNotFound, nil},
 		{"DeleteAPI/missing", func(ctx context.Context, s S) error {
 			return s.DeleteAPI(ctx, "https://missing.example.com/")
 		}, storage.ErrNotFound, nil},
@@ -257,6 +263,21 @@ func testAPIs(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 	}
 	sameAPIs(t, "ListAPIs (by identifier)",
 		get[[]storage.API](t, "ListAPIs")(s.ListAPIs(ctx)), bare, full, mid)
+
+	// Update replaces every field but the identifier and the creation time.
+	upd := storage.API{Identifier: mid.Identifier, Name: "renamed", Scopes: []storage.Scope{{Value: "new", Description: "d"}},
+		TokenLifetime: time.Hour, SigningAlg: "EdDSA", TokenDialect: storage.DialectAuth0, CreatedAt: at(99)}
+	must(t, "UpdateAPI", s.UpdateAPI(ctx, upd))
+	seq = wantChanges(t, ctx, s, "UpdateAPI", seq, apiChange(mid.Identifier))
+	want := upd
+	want.CreatedAt = mid.CreatedAt
+	sameAPIs(t, "GetAPI after UpdateAPI", []storage.API{get[storage.API](t, "GetAPI")(s.GetAPI(ctx, mid.Identifier))}, want)
+	upd.Scopes = nil // to none
+	must(t, "UpdateAPI(no scopes)", s.UpdateAPI(ctx, upd))
+	seq = wantChanges(t, ctx, s, "UpdateAPI(no scopes)", seq, apiChange(mid.Identifier))
+	want.Scopes = nil
+	sameAPIs(t, "GetAPI after UpdateAPI(no scopes)", []storage.API{get[storage.API](t, "GetAPI")(s.GetAPI(ctx, mid.Identifier))}, want)
+	mid = want
 
 	must(t, "DeleteAPI", s.DeleteAPI(ctx, full.Identifier))
 	seq = wantChanges(t, ctx, s, "DeleteAPI", seq, apiChange(full.Identifier))

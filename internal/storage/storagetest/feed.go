@@ -31,6 +31,10 @@ func testChangeFeed(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 			nil, []change{apiChange(apiA)}},
 		{"CreateAPI b", func(ctx context.Context, s S) error { return s.CreateAPI(ctx, newAPI(apiB)) },
 			nil, []change{apiChange(apiB)}},
+		{"UpdateAPI b", func(ctx context.Context, s S) error { return s.UpdateAPI(ctx, newAPI(apiB)) },
+			nil, []change{apiChange(apiB)}},
+		{"failed UpdateAPI", func(ctx context.Context, s S) error { return s.UpdateAPI(ctx, newAPI("https://missing.example.com/")) },
+			storage.ErrNotFound, nil},
 		{"CreateClient c1 with a secret", func(ctx context.Context, s S) error {
 			return s.CreateClient(ctx, newClient("c1", at(1)), newSecret("s1", "c1", at(1)))
 		}, nil, []change{clientChange("c1")}},
@@ -60,6 +64,10 @@ func testChangeFeed(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 			storage.ErrNotFound, nil},
 		{"DeleteSecret", func(ctx context.Context, s S) error { return s.DeleteSecret(ctx, "c1", "s2") },
 			nil, []change{clientChange("c1")}},
+		{"UpdateGrant", func(ctx context.Context, s S) error { return s.UpdateGrant(ctx, "g3", []string{"x"}) },
+			nil, []change{clientChange("c2")}},
+		{"failed UpdateGrant", func(ctx context.Context, s S) error { return s.UpdateGrant(ctx, "g9", nil) },
+			storage.ErrNotFound, nil},
 		{"DeleteGrant", func(ctx context.Context, s S) error { return s.DeleteGrant(ctx, "g3") },
 			nil, []change{clientChange("c2")}},
 		{"failed CreateAPI", func(ctx context.Context, s S) error { return s.CreateAPI(ctx, newAPI(apiA)) },

@@ -201,6 +201,16 @@ func testGrants(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		sameGrants(t, "ListGrants("+tc.f.ClientID+"|"+tc.f.Audience+")", got, tc.want...)
 	}
 
+	// Update replaces the scope only.
+	must(t, "UpdateGrant", s.UpdateGrant(ctx, "g3", []string{"only"}))
+	seq = wantChanges(t, ctx, s, "UpdateGrant", seq, clientChange("c2"))
+	g3.Scope = []string{"only"}
+	sameGrants(t, "GetGrant after UpdateGrant", []storage.Grant{get[storage.Grant](t, "GetGrant")(s.GetGrant(ctx, "g3"))}, g3)
+	must(t, "UpdateGrant(none)", s.UpdateGrant(ctx, "g3", nil))
+	seq = wantChanges(t, ctx, s, "UpdateGrant(none)", seq, clientChange("c2"))
+	g3.Scope = nil
+	sameGrants(t, "GetGrant after UpdateGrant(none)", []storage.Grant{get[storage.Grant](t, "GetGrant")(s.GetGrant(ctx, "g3"))}, g3)
+
 	must(t, "DeleteGrant", s.DeleteGrant(ctx, "g1"))
 	wantChanges(t, ctx, s, "DeleteGrant", seq, clientChange("c1"))
 	_, err := s.GetGrant(ctx, "g1")
