@@ -2,7 +2,11 @@ package token
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,6 +51,45 @@ func BenchmarkMint(b *testing.B) {
 			for b.Loop() {
 				if _, err := m.mint(api, "Q2xpZW50SWQxMjM0NTY3ODkw", "Q2xpZW50SWQxMjM0NTY3ODkw", "read:orders write:orders", storage.GrantClientCredentials, now); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// discard is a ResponseWriter that keeps the status only.
+type discard struct {
+	h      http.Header
+	status int
+}
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discard) WriteHeader(s int)           { d.status = s }
+
+// BenchmarkEndpoint measures the token endpoint handler alone (parse,
+// authenticate, authorize, mint or reuse, write) with ES256, with token
+// reuse off and on; with reuse on, no signature is made after the first.
+func BenchmarkEndpoint(b *testing.B) {
+	for _, reuse := range []bool{false, true} {
+		name := "reuse=off"
+		if reuse {
+			name = "reuse=on"
+		}
+		b.Run(name, func(b *testing.B) {
+			e := newReuseEnv(b, reuse, 0)
+			h := e.http.Config.Handler
+			body := url.Values{"grant_type": {"client_credentials"}, "client_id": {e.client}, "client_secret": {e.secret}, "audience": {reuseAud}}.Encode()
+			rd := strings.NewReader(body)
+			r := httptest.NewRequest(http.MethodPost, "/oauth/token", rd)
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			w := &discard{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				rd.Reset(body)
+				h.ServeHTTP(w, r)
+				if w.status != http.StatusOK {
+					b.Fatalf("status %d", w.status)
 				}
 			}
 		})

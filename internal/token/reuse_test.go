@@ -25,7 +25,7 @@ import (
 // reuseEnv is a token endpoint behind httptest on a real SQLite store, real
 // keys and a real catalog, with a clock the test moves.
 type reuseEnv struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	store  *sqlite.Store
 	admin  *admin.Service
@@ -40,7 +40,7 @@ type reuseEnv struct {
 
 const reuseAud = "https://reuse.test"
 
-func newReuseEnv(t *testing.T, reuse bool, entries int) *reuseEnv {
+func newReuseEnv(t testing.TB, reuse bool, entries int) *reuseEnv {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
