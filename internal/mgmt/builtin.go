@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
@@ -72,12 +73,25 @@ func Audience(issuer string) string {
 }
 
 // EnsureAPI creates the management API of issuer unless it exists, and
-// reports whether it created it. Several instances may race: the loser
-// finds it created.
+// reports whether it created it; an existing one gets the scopes of Scopes
+// it lacks (a newer version may define more). Several instances may race:
+// the loser finds it created.
 func EnsureAPI(ctx context.Context, svc *admin.Service, issuer string) (bool, error) {
 	aud := Audience(issuer)
-	switch _, err := svc.Store.GetAPI(ctx, aud); {
+	switch api, err := svc.Store.GetAPI(ctx, aud); {
 	case err == nil:
+		scopes := slices.Clone(api.Scopes)
+		for _, sc := range Scopes {
+			if !slices.ContainsFunc(scopes, func(s storage.Scope) bool { return s.Value == sc.Value }) {
+				scopes = append(scopes, sc)
+			}
+		}
+		if len(scopes) == len(api.Scopes) {
+			return false, nil
+		}
+		if _, err := svc.UpdateAPI(ctx, aud, admin.APIPatch{Scopes: &scopes}); err != nil {
+			return false, fmt.Errorf("add scopes to the management API: %w", err)
+		}
 		return false, nil
 	case !errors.Is(err, storage.ErrNotFound):
 		return false, fmt.Errorf("look up the management API: %w", err)

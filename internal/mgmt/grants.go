@@ -67,6 +67,26 @@ func (h *Handler) getGrant(r *http.Request, _ http.ResponseWriter) (int, any, *E
 	return http.StatusOK, viewGrant(g), nil
 }
 
+type grantPatch struct {
+	Scope *[]string `json:"scope"`
+}
+
+// updateGrant replaces a grant's scopes, as Auth0's PATCH does.
+func (h *Handler) updateGrant(r *http.Request, w http.ResponseWriter) (int, any, *Error) {
+	var in grantPatch
+	if err := decode(w, r, &in); err != nil {
+		return 0, nil, err
+	}
+	if in.Scope == nil {
+		return 0, nil, badBody(`field "scope" is required`)
+	}
+	g, err := h.svc().UpdateGrant(r.Context(), r.PathValue("id"), *in.Scope)
+	if err != nil {
+		return 0, nil, translate(err, grantRes)
+	}
+	return http.StatusOK, viewGrant(g), nil
+}
+
 func (h *Handler) deleteGrant(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
 	return deleted(h.svc().DeleteGrant(r.Context(), r.PathValue("id")))
 }

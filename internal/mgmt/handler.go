@@ -82,6 +82,7 @@ func New(cfg Config) (*Handler, error) {
 		{"GET", "/api/v2/resource-servers", ScopeReadResourceServers, h.listAPIs},
 		{"POST", "/api/v2/resource-servers", ScopeCreateResourceServer, h.createAPI},
 		{"GET", "/api/v2/resource-servers/{id}", ScopeReadResourceServers, h.getAPI},
+		{"PATCH", "/api/v2/resource-servers/{id}", ScopeUpdateResourceServer, h.updateAPI},
 		{"DELETE", "/api/v2/resource-servers/{id}", ScopeDeleteResourceServer, h.deleteAPI},
 
 		{"GET", "/api/v2/clients", ScopeReadClients, h.listClients},
@@ -97,6 +98,7 @@ func New(cfg Config) (*Handler, error) {
 		{"GET", "/api/v2/client-grants", ScopeReadClientGrants, h.listGrants},
 		{"POST", "/api/v2/client-grants", ScopeCreateClientGrants, h.createGrant},
 		{"GET", "/api/v2/client-grants/{id}", ScopeReadClientGrants, h.getGrant},
+		{"PATCH", "/api/v2/client-grants/{id}", ScopeUpdateClientGrants, h.updateGrant},
 		{"DELETE", "/api/v2/client-grants/{id}", ScopeDeleteClientGrants, h.deleteGrant},
 
 		{"GET", "/api/v2/keys", ScopeReadSigningKeys, h.listKeys},

@@ -40,28 +40,59 @@ func (h *Handler) createAPI(r *http.Request, w http.ResponseWriter) (int, any, *
 	if in.Identifier == nil {
 		return 0, nil, badBody(`field "identifier" is required`)
 	}
-	api := admin.APIInput{Identifier: *in.Identifier}
-	var problems []string
-	if in.Name != nil {
-		api.Name = *in.Name
+	p, problems := in.patch()
+	if len(problems) > 0 {
+		return 0, nil, badBody(strings.Join(problems, "; "))
 	}
+	api := admin.APIInput{Identifier: *in.Identifier}
+	if p.Name != nil {
+		api.Name = *p.Name
+	}
+	if p.Scopes != nil {
+		api.Scopes = *p.Scopes
+	}
+	if p.SigningAlg != nil {
+		api.SigningAlg = *p.SigningAlg
+	}
+	if p.TokenLifetime != nil {
+		api.TokenLifetime = *p.TokenLifetime
+	}
+	if p.TokenDialect != nil {
+		api.TokenDialect = *p.TokenDialect
+	}
+	created, err := h.svc().CreateAPI(r.Context(), api)
+	if err != nil {
+		return 0, nil, translate(err, apiRes)
+	}
+	return http.StatusCreated, h.viewAPI(created), nil
+}
+
+// patch converts the wire fields but the identifier to the admin
+// service's, reporting the values that have no meaning here.
+func (in apiInput) patch() (admin.APIPatch, []string) {
+	var p admin.APIPatch
+	var problems []string
+	p.Name = in.Name
 	if in.Scopes != nil {
-		api.Scopes = make([]storage.Scope, len(*in.Scopes))
+		scopes := make([]storage.Scope, len(*in.Scopes))
 		for i, s := range *in.Scopes {
-			api.Scopes[i] = storage.Scope(s)
+			scopes[i] = storage.Scope(s)
 		}
+		p.Scopes = &scopes
 	}
 	if in.SigningAlg != nil {
-		api.SigningAlg = *in.SigningAlg
-		if api.SigningAlg == "" {
-			api.SigningAlg = "-" // refused below by the admin service, not defaulted
+		alg := *in.SigningAlg
+		if alg == "" {
+			alg = "-" // refused by the admin service, not defaulted
 		}
+		p.SigningAlg = &alg
 	}
 	if in.TokenLifetime != nil {
 		if *in.TokenLifetime <= 0 || *in.TokenLifetime > int64(admin.MaxTokenLifetime/time.Second) {
 			problems = append(problems, fmt.Sprintf("token_lifetime %d must be seconds from 1 to %d (30 days)", *in.TokenLifetime, int64(admin.MaxTokenLifetime/time.Second)))
 		} else {
-			api.TokenLifetime = time.Duration(*in.TokenLifetime) * time.Second
+			d := time.Duration(*in.TokenLifetime) * time.Second
+			p.TokenLifetime = &d
 		}
 	}
 	if in.TokenDialect != nil {
@@ -69,16 +100,33 @@ func (h *Handler) createAPI(r *http.Request, w http.ResponseWriter) (int, any, *
 		if !ok {
 			problems = append(problems, fmt.Sprintf("token_dialect %q must be access_token (Auth0's JWT) or rfc9068_profile (RFC 9068); the _authz dialects (RBAC permissions) are not supported", *in.TokenDialect))
 		}
-		api.TokenDialect = d
+		p.TokenDialect = &d
+	}
+	return p, problems
+}
+
+// updateAPI changes an API; its identifier is immutable.
+func (h *Handler) updateAPI(r *http.Request, w http.ResponseWriter) (int, any, *Error) {
+	var in apiInput
+	if err := decode(w, r, &in); err != nil {
+		return 0, nil, err
+	}
+	api, err := h.findAPI(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return 0, nil, translate(err, apiRes)
+	}
+	p, problems := in.patch()
+	if in.Identifier != nil && *in.Identifier != api.Identifier {
+		problems = append([]string{"identifier is immutable: create a new resource server instead"}, problems...)
 	}
 	if len(problems) > 0 {
 		return 0, nil, badBody(strings.Join(problems, "; "))
 	}
-	created, err := h.svc().CreateAPI(r.Context(), api)
+	updated, err := h.svc().UpdateAPI(r.Context(), api.Identifier, p)
 	if err != nil {
 		return 0, nil, translate(err, apiRes)
 	}
-	return http.StatusCreated, h.viewAPI(created), nil
+	return http.StatusOK, h.viewAPI(updated), nil
 }
 
 // findAPI finds an API by its id or its identifier (Auth0 accepts both).
