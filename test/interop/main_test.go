@@ -63,6 +63,10 @@ func run(m *testing.M) int {
 			code = 1
 		}
 	}
+	if leaks := checkLeaks(); len(leaks) > 0 {
+		fmt.Fprintf(os.Stderr, "interop: credentials in logs:\n%s\n", strings.Join(leaks, "\n"))
+		code = 1
+	}
 	return code
 }
 
@@ -216,6 +220,7 @@ func launch(name string, in instance, args ...string) (*proc, error) {
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
 	}
+	recordProc(p)
 	go func() {
 		p.waitErr = p.cmd.Wait()
 		close(p.done)
@@ -360,6 +365,8 @@ func (in instance) run(t *testing.T, env []string, args ...string) cliResult {
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	r := cliResult{stdout: out.String(), stderr: errb.String(), exited: time.Now()}
+	recordCredentials(r.stdout)
+	recordCLILog(r.stderr)
 	var exit *exec.ExitError
 	switch {
 	case errors.As(err, &exit):
@@ -452,6 +459,7 @@ func (p *proc) postToken(c client, aud string) (tokenReply, error) {
 	if err != nil {
 		return r, err
 	}
+	recordCredentials(string(data))
 	if err := json.Unmarshal(data, &r.body); err != nil {
 		return r, fmt.Errorf("token response %q: %w", data, err)
 	}
