@@ -149,3 +149,37 @@ func TestMetricsListener(t *testing.T) {
 		t.Fatalf("metrics off: /metrics answered %d", resp.StatusCode)
 	}
 }
+
+// TestMetricsStorageErrors: when the database goes away, the failed syncs
+// and last-use writes are counted while the server keeps serving /metrics.
+func TestMetricsStorageErrors(t *testing.T) {
+	l := startLive(t, server.Options{})
+	c, sec, err := l.admin.CreateClient(l.ctx, admin.ClientInput{Name: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.admin.CreateAPI(l.ctx, admin.APIInput{Identifier: audience}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.admin.CreateGrant(l.ctx, c.ClientID, audience, nil); err != nil {
+		t.Fatal(err)
+	}
+	l.sync()
+	l.store.Close() // the database is gone
+	// A token use, so that there is a last-use time to write.
+	ok := fmt.Sprintf("grant_type=client_credentials&client_id=%s&client_secret=%s&audience=%s", c.ClientID, sec.Plain, audience)
+	if resp, body := l.req(http.MethodPost, "/oauth/token", "application/x-www-form-urlencoded", ok, nil); resp.StatusCode != 200 {
+		t.Fatalf("issuance without the database: %d %s", resp.StatusCode, body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := l.scrape(l.url)
+		if got[`gatehouse_storage_errors_total{operation="catalog_sync"}`] >= 2 && got[`gatehouse_storage_errors_total{operation="usage_flush"}`] >= 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("storage errors not counted: sync %v, usage %v", got[`gatehouse_storage_errors_total{operation="catalog_sync"}`], got[`gatehouse_storage_errors_total{operation="usage_flush"}`])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,53 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/internal/clientip"
+	"github.com/gatehouse-dev/gatehouse/internal/metrics"
+	"github.com/gatehouse-dev/gatehouse/internal/requestid"
+)
+
+// TestObserveRecoversPanics: a handler that panics answers an RFC 6749
+// §5.2 server_error, is logged with its request ID, counted as a 500, and
+// the server goes on.
+func TestObserveRecoversPanics(t *testing.T) {
+	var logs bytes.Buffer
+	s := &Server{log: slog.New(slog.NewJSONHandler(&logs, nil)), metrics: metrics.New(), ips: clientip.New(nil)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /boom", func(http.ResponseWriter, *http.Request) { panic("kaboom") })
+	h := s.observe(mux)
+	w := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/boom", nil)
+	req.Header.Set(requestid.Header, "rid-1")
+	h.ServeHTTP(w, req)
+	var body map[string]string
+	_ = json.Unmarshal(w.Body.Bytes(), &body)
+	if w.Code != 500 || body["error"] != "server_error" || strings.Contains(w.Body.String(), "kaboom") {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	out := logs.String()
+	if !strings.Contains(out, `"msg":"handler panicked"`) || !strings.Contains(out, `"request_id":"rid-1"`) || !strings.Contains(out, `"status":500`) {
+		t.Fatalf("logs:\n%s", out)
+	}
+}
+
+func TestRouteLabel(t *testing.T) {
+	for pattern, want := range map[string]string{
+		"":                   metrics.Unmatched,
+		"GET /healthz":       "/healthz",
+		"/oauth/token":       "/oauth/token",
+		"/api/v2/":           "/api/v2/",
+		"GET /api/v2/{id}/x": "/api/v2/{id}/x",
+	} {
+		if got := routeLabel(pattern); got != want {
+			t.Errorf("routeLabel(%q) = %q, want %q", pattern, got, want)
+		}
+	}
+}
