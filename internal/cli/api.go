@@ -18,24 +18,22 @@ func (a *app) apiCmd() *cobra.Command {
 		Use:   "create --identifier URI",
 		Short: "Register an API",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
 			if cmd.Flags().Changed("token-lifetime") && in.TokenLifetime <= 0 {
 				return fmt.Errorf("--token-lifetime %s must be whole seconds from 1s to 720h (30 days)", in.TokenLifetime)
 			}
-			s, err := a.open(cmd, true)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+			return nil
+		},
+		RunE: a.withManager(func(cmd *cobra.Command, _ []string, m manager) error {
 			for _, v := range scopes {
 				in.Scopes = append(in.Scopes, storage.Scope{Value: v})
 			}
-			api, err := s.svc.CreateAPI(cmd.Context(), in)
+			api, err := m.CreateAPI(cmd.Context(), in)
 			if err != nil {
 				return err
 			}
 			return a.showAPI(api)
-		},
+		}),
 	}
 	f := create.Flags()
 	f.StringVar(&in.Identifier, "identifier", "", "the API's identifier, an absolute URI; tokens carry it as aud")
@@ -48,8 +46,8 @@ func (a *app) apiCmd() *cobra.Command {
 
 	list := &cobra.Command{
 		Use: "list", Short: "List APIs", Args: cobra.NoArgs,
-		RunE: a.withStore(false, func(cmd *cobra.Command, _ []string, s *session) error {
-			apis, err := s.store.ListAPIs(cmd.Context())
+		RunE: a.withManager(func(cmd *cobra.Command, _ []string, m manager) error {
+			apis, err := m.ListAPIs(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -58,8 +56,8 @@ func (a *app) apiCmd() *cobra.Command {
 	}
 	show := &cobra.Command{
 		Use: "show URI", Short: "Show an API", Args: exactArgs("URI"),
-		RunE: a.withStore(false, func(cmd *cobra.Command, args []string, s *session) error {
-			api, err := s.svc.GetAPI(cmd.Context(), args[0])
+		RunE: a.withManager(func(cmd *cobra.Command, args []string, m manager) error {
+			api, err := m.GetAPI(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -68,14 +66,15 @@ func (a *app) apiCmd() *cobra.Command {
 	}
 	del := &cobra.Command{
 		Use: "delete URI", Short: "Delete an API and every grant for it", Args: exactArgs("URI"),
-		RunE: a.withStore(false, func(cmd *cobra.Command, args []string, s *session) error {
-			if err := s.svc.DeleteAPI(cmd.Context(), args[0]); err != nil {
+		RunE: a.withManager(func(cmd *cobra.Command, args []string, m manager) error {
+			if err := m.DeleteAPI(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			return a.deleted("api", args[0])
 		}),
 	}
 	cmd.AddCommand(create, list, show, del)
+	remoteFlags(cmd)
 	return cmd
 }
 

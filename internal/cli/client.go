@@ -15,8 +15,8 @@ func (a *app) clientCmd() *cobra.Command {
 	var in admin.ClientInput
 	create := &cobra.Command{
 		Use: "create --name N", Short: "Create a machine-to-machine client; prints its secret once", Args: cobra.NoArgs,
-		RunE: a.withStore(false, func(cmd *cobra.Command, _ []string, s *session) error {
-			c, sec, err := s.svc.CreateClient(cmd.Context(), in)
+		RunE: a.withManager(func(cmd *cobra.Command, _ []string, m manager) error {
+			c, sec, err := m.CreateClient(cmd.Context(), in)
 			if err != nil {
 				return err
 			}
@@ -37,8 +37,8 @@ func (a *app) clientCmd() *cobra.Command {
 
 	list := &cobra.Command{
 		Use: "list", Short: "List clients", Args: cobra.NoArgs,
-		RunE: a.withStore(false, func(cmd *cobra.Command, _ []string, s *session) error {
-			clients, err := s.store.ListClients(cmd.Context())
+		RunE: a.withManager(func(cmd *cobra.Command, _ []string, m manager) error {
+			clients, err := m.ListClients(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -47,8 +47,8 @@ func (a *app) clientCmd() *cobra.Command {
 	}
 	show := &cobra.Command{
 		Use: "show ID", Short: "Show a client", Args: exactArgs("ID"),
-		RunE: a.withStore(false, func(cmd *cobra.Command, args []string, s *session) error {
-			c, err := s.svc.GetClient(cmd.Context(), args[0])
+		RunE: a.withManager(func(cmd *cobra.Command, args []string, m manager) error {
+			c, err := m.GetClient(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -57,14 +57,15 @@ func (a *app) clientCmd() *cobra.Command {
 	}
 	del := &cobra.Command{
 		Use: "delete ID", Short: "Delete a client with its secrets and grants", Args: exactArgs("ID"),
-		RunE: a.withStore(false, func(cmd *cobra.Command, args []string, s *session) error {
-			if err := s.svc.DeleteClient(cmd.Context(), args[0]); err != nil {
+		RunE: a.withManager(func(cmd *cobra.Command, args []string, m manager) error {
+			if err := m.DeleteClient(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			return a.deleted("client", args[0])
 		}),
 	}
 	cmd.AddCommand(create, list, show, del, a.setDisabledCmd("disable", true), a.setDisabledCmd("enable", false), a.secretCmd())
+	remoteFlags(cmd)
 	return cmd
 }
 
@@ -75,8 +76,8 @@ func (a *app) setDisabledCmd(name string, disabled bool) *cobra.Command {
 	}
 	return &cobra.Command{
 		Use: name + " ID", Short: short, Args: exactArgs("ID"),
-		RunE: a.withStore(false, func(cmd *cobra.Command, args []string, s *session) error {
-			c, err := s.svc.SetClientDisabled(cmd.Context(), args[0], disabled)
+		RunE: a.withManager(func(cmd *cobra.Command, args []string, m manager) error {
+			c, err := m.SetClientDisabled(cmd.Context(), args[0], disabled)
 			if err != nil {
 				return err
 			}
@@ -104,26 +105,25 @@ func (a *app) secretCmd() *cobra.Command {
 	var expiresIn time.Duration
 	add := &cobra.Command{
 		Use: "add ID", Short: "Add a secret; prints it once", Args: exactArgs("ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var nb time.Time
+		PreRunE: func(*cobra.Command, []string) error {
 			if notBefore != "" {
-				t, err := time.Parse(time.RFC3339, notBefore)
-				if err != nil {
+				if _, err := time.Parse(time.RFC3339, notBefore); err != nil {
 					return fmt.Errorf("--not-before %q is not an RFC 3339 time such as 2026-01-02T15:04:05Z", notBefore)
 				}
-				nb = t
 			}
-			s, err := a.open(cmd, false)
-			if err != nil {
-				return err
+			return nil
+		},
+		RunE: a.withManager(func(cmd *cobra.Command, args []string, m manager) error {
+			var nb time.Time
+			if notBefore != "" {
+				nb, _ = time.Parse(time.RFC3339, notBefore) // checked by PreRunE
 			}
-			defer s.Close()
-			ns, err := s.svc.AddSecret(cmd.Context(), args[0], nb, expiresIn)
+			ns, err := m.AddSecret(cmd.Context(), args[0], nb, expiresIn)
 			if err != nil {
 				return err
 			}
 			return a.showNewSecret(ns)
-		},
+		}),
 	}
 	add.Flags().StringVar(&notBefore, "not-before", "", "RFC 3339 time from which the secret is accepted (default: now)")
 	add.Flags().DurationVar(&expiresIn, "expires-in", 0, "lifetime from now, e.g. 720h (default: no expiry)")
@@ -131,8 +131,8 @@ func (a *app) secretCmd() *cobra.Command {
 	var grace time.Duration
 	rotate := &cobra.Command{
 		Use: "rotate ID", Short: "Add a new secret and expire every older one after the grace period", Args: exactArgs("ID"),
-		RunE: a.withStore(false, func(cmd *cobra.Command, args []string, s *session) error {
-			ns, err := s.svc.RotateSecret(cmd.Context(), args[0], grace)
+		RunE: a.withManager(func(cmd *cobra.Command, args []string, m manager) error {
+			ns, err := m.RotateSecret(cmd.Context(), args[0], grace)
 			if err != nil {
 				return err
 			}
@@ -143,8 +143,8 @@ func (a *app) secretCmd() *cobra.Command {
 
 	list := &cobra.Command{
 		Use: "list ID", Short: "List a client's secrets (never their values)", Args: exactArgs("ID"),
-		RunE: a.withStore(false, func(cmd *cobra.Command, args []string, s *session) error {
-			secrets, err := s.svc.ListSecrets(cmd.Context(), args[0])
+		RunE: a.withManager(func(cmd *cobra.Command, args []string, m manager) error {
+			secrets, err := m.ListSecrets(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -153,8 +153,8 @@ func (a *app) secretCmd() *cobra.Command {
 	}
 	revoke := &cobra.Command{
 		Use: "revoke ID SECRET_ID", Short: "Revoke a secret at once", Args: exactArgs("ID", "SECRET_ID"),
-		RunE: a.withStore(false, func(cmd *cobra.Command, args []string, s *session) error {
-			if err := s.svc.RevokeSecret(cmd.Context(), args[0], args[1]); err != nil {
+		RunE: a.withManager(func(cmd *cobra.Command, args []string, m manager) error {
+			if err := m.RevokeSecret(cmd.Context(), args[0], args[1]); err != nil {
 				return err
 			}
 			return a.deleted("secret", args[1])

@@ -12,8 +12,8 @@ func (a *app) grantCmd() *cobra.Command {
 	var scopes []string
 	create := &cobra.Command{
 		Use: "create --client ID --audience URI [--scope VALUE]...", Short: "Grant a client access to an API", Args: cobra.NoArgs,
-		RunE: a.withStore(false, func(cmd *cobra.Command, _ []string, s *session) error {
-			g, err := s.svc.CreateGrant(cmd.Context(), clientID, audience, scopes)
+		RunE: a.withManager(func(cmd *cobra.Command, _ []string, m manager) error {
+			g, err := m.CreateGrant(cmd.Context(), clientID, audience, scopes)
 			if err != nil {
 				return err
 			}
@@ -31,13 +31,13 @@ func (a *app) grantCmd() *cobra.Command {
 	var filter storage.GrantFilter
 	list := &cobra.Command{
 		Use: "list [--client ID]", Short: "List grants", Args: cobra.NoArgs,
-		RunE: a.withStore(false, func(cmd *cobra.Command, _ []string, s *session) error {
+		RunE: a.withManager(func(cmd *cobra.Command, _ []string, m manager) error {
 			if filter.ClientID != "" {
-				if _, err := s.svc.GetClient(cmd.Context(), filter.ClientID); err != nil {
+				if _, err := m.GetClient(cmd.Context(), filter.ClientID); err != nil {
 					return err
 				}
 			}
-			grants, err := s.store.ListGrants(cmd.Context(), filter)
+			grants, err := m.ListGrants(cmd.Context(), filter)
 			if err != nil {
 				return err
 			}
@@ -48,13 +48,14 @@ func (a *app) grantCmd() *cobra.Command {
 	list.Flags().StringVar(&filter.Audience, "audience", "", "only grants for this API")
 	del := &cobra.Command{
 		Use: "delete GRANT_ID", Short: "Delete a grant", Args: exactArgs("GRANT_ID"),
-		RunE: a.withStore(false, func(cmd *cobra.Command, args []string, s *session) error {
-			if err := s.svc.DeleteGrant(cmd.Context(), args[0]); err != nil {
+		RunE: a.withManager(func(cmd *cobra.Command, args []string, m manager) error {
+			if err := m.DeleteGrant(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			return a.deleted("grant", args[0])
 		}),
 	}
 	cmd.AddCommand(create, list, del)
+	remoteFlags(cmd)
 	return cmd
 }

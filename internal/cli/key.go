@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
-	"github.com/gatehouse-dev/gatehouse/internal/keys"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
@@ -16,15 +15,15 @@ func (a *app) keyCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "key", Short: "Manage signing keys"}
 	list := &cobra.Command{
 		Use: "list", Short: "List signing keys and their lifecycle state", Args: cobra.NoArgs,
-		RunE: a.withStore(false, func(cmd *cobra.Command, _ []string, s *session) error {
-			list, err := s.store.ListKeys(cmd.Context())
+		RunE: a.withManager(func(cmd *cobra.Command, _ []string, m manager) error {
+			list, err := m.ListKeys(cmd.Context())
 			if err != nil {
 				return err
 			}
 			return a.printKeys(list)
 		}),
 	}
-	var opts keys.RotateOptions
+	var force bool
 	var alg string
 	rotate := &cobra.Command{
 		Use:   "rotate [--alg ALG] [--force]",
@@ -33,47 +32,25 @@ func (a *app) keyCmd() *cobra.Command {
 			"least the JWKS cache lifetime (--jwks-max-age) so that no verifier meets an unknown kid; --force skips that wait.\n" +
 			"A running server signs with the new current key within one second.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		PreRunE: func(*cobra.Command, []string) error {
 			if alg != "" && !slices.Contains(admin.SigningAlgs, alg) {
 				return fmt.Errorf("--alg %q must be one of RS256, ES256, PS256, EdDSA", alg)
 			}
-			s, err := a.open(cmd, false)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			km, err := a.keyManager(cmd.Context(), s.cfg, s.store)
-			if err != nil {
-				return err
-			}
-			if alg != "" {
-				opts.Algs = []string{alg}
-				if !km.HasCurrent(alg) {
-					return fmt.Errorf("no %s signing key exists yet; it is created when an API uses %s", alg, alg)
-				}
-			}
-			apis, err := s.store.ListAPIs(cmd.Context())
-			if err != nil {
-				return err
-			}
-			// The outgoing key stays published until the longest-lived token
-			// it can have signed expires, with a margin for instances that
-			// sign with it until they see the rotation and for verifier leeway.
-			opts.MaxTokenLifetime = admin.RotationMaxTokenLifetime(apis)
-			if _, err := km.Rotate(cmd.Context(), opts); err != nil {
-				return err
-			}
-			list, err := s.store.ListKeys(cmd.Context())
+			return nil
+		},
+		RunE: a.withManager(func(cmd *cobra.Command, _ []string, m manager) error {
+			list, err := m.RotateKeys(cmd.Context(), alg, force)
 			if err != nil {
 				return err
 			}
 			return a.printKeys(list)
-		},
+		}),
 	}
 	rotate.Flags().StringVar(&alg, "alg", "", "rotate only this algorithm's keys")
-	rotate.Flags().BoolVar(&opts.Force, "force", false, "rotate even if the next key was published less than the JWKS cache lifetime ago")
+	rotate.Flags().BoolVar(&force, "force", false, "rotate even if the next key was published less than the JWKS cache lifetime ago")
 	rotate.Flags().Duration("jwks-max-age", 5*time.Minute, "how long verifiers may cache the JWKS; must match the server's")
 	cmd.AddCommand(list, rotate)
+	remoteFlags(cmd)
 	return cmd
 }
 

@@ -154,7 +154,15 @@ func (h *Handler) rotateSecret(r *http.Request, _ http.ResponseWriter) (int, any
 	}
 	v := viewClient(c)
 	v.ClientSecret = sec.Plain
-	return http.StatusOK, v, nil
+	return http.StatusOK, RotatedClient{Client: v, Secret: viewSecret(sec.Secret)}, nil
+}
+
+// RotatedClient is rotate-secret's answer: the client with its new
+// client_secret, as Auth0 answers, plus gatehouse's record of the new
+// secret (its id, hint and times) under "secret".
+type RotatedClient struct {
+	Client
+	Secret Secret `json:"secret"`
 }
 
 func (h *Handler) listSecrets(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
