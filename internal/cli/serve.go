@@ -128,5 +128,5 @@ Get a token:
     -d '{"grant_type":"client_credentials","client_id":"%s","client_secret":"%s","audience":"%s"}'
 
 `, DemoAudience, c.ClientID, sec.Plain, endpoint, c.ClientID, sec.Plain, DemoAudience)
-	return nil
+	return seedAdmin(ctx, a.env.Stdout, svc, cfg.Issuer)
 }
