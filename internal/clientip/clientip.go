@@ -135,6 +135,12 @@ func parseHop(s string) (netip.Addr, bool) {
 
 type ctxKey struct{}
 
+// ContextKey is the context key under which the client address (a
+// netip.Addr) is stored, for a context implementation that carries it along
+// other values (the server's middleware does, to allocate one context per
+// request); read it with FromContext or FromRequest.
+var ContextKey any = ctxKey{}
+
 // Middleware resolves each request's client address once and stores it in
 // the request context for FromRequest.
 func (r *Resolver) Middleware(next http.Handler) http.Handler {
@@ -145,12 +151,12 @@ func (r *Resolver) Middleware(next http.Handler) http.Handler {
 
 // NewContext returns ctx carrying the client address a.
 func NewContext(ctx context.Context, a netip.Addr) context.Context {
-	return context.WithValue(ctx, ctxKey{}, a)
+	return context.WithValue(ctx, ContextKey, a)
 }
 
 // FromContext returns the client address stored by Middleware or NewContext.
 func FromContext(ctx context.Context) (netip.Addr, bool) {
-	a, ok := ctx.Value(ctxKey{}).(netip.Addr)
+	a, ok := ctx.Value(ContextKey).(netip.Addr)
 	return a, ok
 }
 

@@ -3,6 +3,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +24,11 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	storage  *prometheus.CounterVec
+
+	// series caches the children of requests and duration per endpoint and
+	// status, so that a request costs a map lookup, not a label hash.
+	mu     sync.RWMutex
+	series map[routeStatus]*httpSeries
 
 	// Token is the token endpoint's part (tokens issued, authentication
 	// failures).
@@ -54,7 +60,8 @@ func New() *Metrics {
 			Namespace: Namespace, Name: "storage_errors_total",
 			Help: "Failed background storage operations, by operation (catalog_sync, usage_flush).",
 		}, []string{"operation"}),
-		Token: newToken(DefaultMaxTokenSeries),
+		Token:  newToken(DefaultMaxTokenSeries),
+		series: map[routeStatus]*httpSeries{},
 	}
 	reg.MustRegister(m.requests, m.duration, m.storage,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -73,11 +80,36 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
+type routeStatus struct {
+	endpoint string
+	status   int
+}
+
+type httpSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
 // ObserveRequest counts one HTTP request. endpoint must be a route pattern
 // or Unmatched, never a raw path.
 func (m *Metrics) ObserveRequest(endpoint string, status int, d time.Duration) {
-	m.requests.WithLabelValues(endpoint, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(endpoint).Observe(d.Seconds())
+	k := routeStatus{endpoint, status}
+	m.mu.RLock()
+	hs, ok := m.series[k]
+	m.mu.RUnlock()
+	if !ok {
+		m.mu.Lock()
+		if hs, ok = m.series[k]; !ok {
+			hs = &httpSeries{
+				requests: m.requests.WithLabelValues(endpoint, strconv.Itoa(status)),
+				duration: m.duration.WithLabelValues(endpoint),
+			}
+			m.series[k] = hs
+		}
+		m.mu.Unlock()
+	}
+	hs.requests.Inc()
+	hs.duration.Observe(d.Seconds())
 }
 
 // StorageError counts a failed background storage operation.

@@ -38,16 +38,16 @@ var enc = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(bas
 // New returns a fresh ID: 80 random bits read from rnd (crypto/rand when
 // nil), as 16 lowercase base32hex characters.
 func New(rnd io.Reader) string {
-	if rnd == nil {
-		rnd = rand.Reader
-	}
 	var b [10]byte
-	if _, err := io.ReadFull(rnd, b[:]); err != nil {
-		// crypto/rand does not fail; a broken injected reader yields a
-		// constant rather than no ID.
+	if rnd == nil {
+		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	} else if _, err := io.ReadFull(rnd, b[:]); err != nil {
+		// A broken injected reader yields a constant rather than no ID.
 		return "0000000000000000"
 	}
-	return enc.EncodeToString(b[:])
+	var out [16]byte
+	enc.Encode(out[:], b[:])
+	return string(out[:])
 }
 
 // FromHeader returns the incoming ID if it is sane, else a new one.
@@ -60,13 +60,19 @@ func FromHeader(incoming string, rnd io.Reader) string {
 
 type ctxKey struct{}
 
+// ContextKey is the context key under which the request ID is stored, for a
+// context implementation that carries it along other values (the server's
+// middleware does, to allocate one context per request); read it with
+// FromContext.
+var ContextKey any = ctxKey{}
+
 // NewContext returns ctx carrying id.
 func NewContext(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, ctxKey{}, id)
+	return context.WithValue(ctx, ContextKey, id)
 }
 
 // FromContext returns the request ID stored in ctx, or "".
 func FromContext(ctx context.Context) string {
-	id, _ := ctx.Value(ctxKey{}).(string)
+	id, _ := ctx.Value(ContextKey).(string)
 	return id
 }

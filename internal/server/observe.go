@@ -80,7 +80,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		id := requestid.FromHeader(r.Header.Get(requestid.Header), nil)
 		w.Header().Set(requestid.Header, id)
 		ip := s.ips.ClientIP(r)
-		ctx := clientip.NewContext(requestid.NewContext(r.Context(), id), ip)
+		ctx := &requestContext{Context: r.Context(), id: id, ip: ip}
 		r2 := r.WithContext(ctx)
 		if r.Body != nil && r.Body != http.NoBody {
 			limit := int64(MaxOtherBodyBytes)
@@ -130,6 +130,26 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(rec, r2)
 	})
+}
+
+// requestContext carries a request's ID and client address in one
+// allocation; requestid.FromContext and clientip.FromContext read it.
+type requestContext struct {
+	context.Context
+	id string
+	ip netip.Addr
+}
+
+// Value answers the request ID and client address keys and defers
+// everything else to the parent.
+func (c *requestContext) Value(key any) any {
+	switch key {
+	case requestid.ContextKey:
+		return c.id
+	case clientip.ContextKey:
+		return c.ip
+	}
+	return c.Context.Value(key)
 }
 
 // routeLabel is the endpoint label of a matched ServeMux pattern ("GET

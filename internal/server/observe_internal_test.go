@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -51,3 +52,27 @@ func TestRouteLabel(t *testing.T) {
 		}
 	}
 }
+
+// TestObserveContext: handlers, and contexts derived from theirs, read the
+// request ID and client address the middleware resolved.
+func TestObserveContext(t *testing.T) {
+	s := &Server{log: slog.New(slog.DiscardHandler), metrics: metrics.New(), ips: clientip.New(nil)}
+	var id, ip, derivedID, other string
+	h := s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id = requestid.FromContext(r.Context())
+		ip = clientip.FromRequest(r).String()
+		ctx, cancel := context.WithCancel(context.WithValue(r.Context(), ctxTestKey{}, "v"))
+		defer cancel()
+		derivedID = requestid.FromContext(ctx)
+		other, _ = ctx.Value(ctxTestKey{}).(string)
+	}))
+	req := httptest.NewRequest(http.MethodGet, "/x", nil)
+	req.RemoteAddr = "192.0.2.7:1234"
+	req.Header.Set(requestid.Header, "abc")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	if id != "abc" || derivedID != "abc" || ip != "192.0.2.7" || other != "v" {
+		t.Fatalf("id %q, derived %q, ip %q, other %q", id, derivedID, ip, other)
+	}
+}
+
+type ctxTestKey struct{}
