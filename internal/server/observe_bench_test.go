@@ -50,6 +50,6 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 type nopWriter struct{ header http.Header }
 
-func (w nopWriter) Header() http.Header        { return w.header }
+func (w nopWriter) Header() http.Header       { return w.header }
 func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (nopWriter) WriteHeader(int)             {}
