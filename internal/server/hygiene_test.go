@@ -76,6 +76,13 @@ func TestRequestIDAndAccessLog(t *testing.T) {
 			t.Errorf("the log holds %q", leak)
 		}
 	}
+	// A W3C traceparent puts its trace ID in the access line.
+	resp, _ := l.req(http.MethodGet, "/.well-known/jwks.json", "", "", func(r *http.Request) {
+		r.Header.Set("Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	})
+	if recs := l.logs.find(t, "request", map[string]any{"request_id": resp.Header.Get("X-Request-Id")}); len(recs) != 1 || recs[0]["trace_id"] != "4bf92f3577b34da6a3ce929d0e0e4736" {
+		t.Errorf("access line of a traced request: %v", recs)
+	}
 	// Probes are logged at debug, and unmatched paths get a bounded label.
 	l.req(http.MethodGet, "/healthz", "", "", nil)
 	l.req(http.MethodGet, "/no/such/path", "", "", nil)

@@ -72,7 +72,8 @@ var quietPaths = map[string]bool{"/healthz": true, "/readyz": true, PathMetrics:
 // X-Request-Id), resolves the client address, stores both in the context,
 // turns a handler panic into a 500, and when the handler is done counts the
 // request by route pattern and writes one access log line: method, path
-// (never the query), route, status, duration, bytes, client IP, request ID.
+// (never the query), route, status, duration, bytes, client IP, request ID,
+// and the W3C trace ID when a valid traceparent came with the request.
 // It never logs a body or a header value.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -117,7 +118,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			if !s.log.Enabled(ctx, level) {
 				return
 			}
-			s.log.LogAttrs(ctx, level, "request",
+			attrs := []slog.Attr{
 				slog.String("method", r.Method),
 				slog.String("path", logPath(r.URL.Path)),
 				slog.String("route", route),
@@ -126,7 +127,11 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				slog.Int64("bytes", rec.bytes),
 				slog.String("client_ip", addrString(ip)),
 				slog.String("request_id", id),
-			)
+			}
+			if tid := traceID(r.Header.Get("Traceparent")); tid != "" {
+				attrs = append(attrs, slog.String("trace_id", tid))
+			}
+			s.log.LogAttrs(ctx, level, "request", attrs...)
 		}()
 		next.ServeHTTP(rec, r2)
 	})
@@ -150,6 +155,31 @@ func (c *requestContext) Value(key any) any {
 		return c.ip
 	}
 	return c.Context.Value(key)
+}
+
+// traceID returns the trace-id of a W3C Trace Context traceparent header
+// (version 00: "00-" 32 hex "-" 16 hex "-" 2 hex, lowercase, neither ID all
+// zeros), so that access log lines can be joined with the caller's traces;
+// "" for anything else.
+func traceID(tp string) string {
+	if len(tp) != 55 || tp[:3] != "00-" || tp[35] != '-' || tp[52] != '-' {
+		return ""
+	}
+	tid, pid := tp[3:35], tp[36:52]
+	if !lowerHex(tid) || !lowerHex(pid) || !lowerHex(tp[53:]) ||
+		tid == "00000000000000000000000000000000" || pid == "0000000000000000" {
+		return ""
+	}
+	return tid
+}
+
+func lowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // routeLabel is the endpoint label of a matched ServeMux pattern ("GET

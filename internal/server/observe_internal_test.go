@@ -76,3 +76,22 @@ func TestObserveContext(t *testing.T) {
 }
 
 type ctxTestKey struct{}
+
+func TestTraceID(t *testing.T) {
+	const tid = "4bf92f3577b34da6a3ce929d0e0e4736"
+	for tp, want := range map[string]string{
+		"00-" + tid + "-00f067aa0ba902b7-01":                      tid,
+		"00-" + tid + "-00f067aa0ba902b7-00":                      tid,
+		"01-" + tid + "-00f067aa0ba902b7-01":                      "", // unknown version layout is not trusted
+		"00-" + strings.ToUpper(tid) + "-00f067aa0ba902b7-01":     "",
+		"00-00000000000000000000000000000000-00f067aa0ba902b7-01": "",
+		"00-" + tid + "-0000000000000000-01":                      "",
+		"00-" + tid + "-00f067aa0ba902b7-01-extra":                "",
+		"00-" + tid + "_00f067aa0ba902b7-01":                      "",
+		"":                                                        "",
+	} {
+		if got := traceID(tp); got != want {
+			t.Errorf("traceID(%q) = %q, want %q", tp, got, want)
+		}
+	}
+}
