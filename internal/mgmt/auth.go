@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -78,8 +79,12 @@ func (m memoryJWKS) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // authorize admits a request whose Bearer token (RFC 6750 §2.1) is valid,
-// belongs to a client that still exists and is enabled, and carries scope;
-// it returns the token's client ID. Refusals follow RFC 6750 §3: no token
+// belongs to a client that still exists, is enabled and still holds its
+// grant for the management API, and carries scope, which that grant still
+// gives; it returns the token's client ID. Checking the in-memory catalog
+// makes disabling a client or narrowing its grant take effect on
+// management tokens already issued within the catalog's sync interval,
+// as on the token endpoint, instead of at their expiry. Refusals follow RFC 6750 §3: no token
 // is a 401 with a bare challenge, a malformed header 400 invalid_request,
 // a bad token 401 invalid_token, a missing scope 403 insufficient_scope.
 func (a *authenticator) authorize(ctx context.Context, r *http.Request, scope string) (string, *Error) {
@@ -111,7 +116,11 @@ func (a *authenticator) authorize(ctx context.Context, r *http.Request, scope st
 	if !ok || c.Disabled {
 		return "", a.refuse(http.StatusUnauthorized, CodeInvalidToken, "the client of the access token is disabled or deleted", "")
 	}
-	if !claims.HasScope(scope) {
+	g, ok := c.Grants[a.realm]
+	if !ok {
+		return "", a.refuse(http.StatusUnauthorized, CodeInvalidToken, "the client of the access token no longer has a grant for the management API", "")
+	}
+	if !claims.HasScope(scope) || !slices.Contains(g.Scope, scope) {
 		return "", a.refuse(http.StatusForbidden, CodeInsufficientScope, "Insufficient scope, expected: "+scope, scope)
 	}
 	return claims.ClientID, nil

@@ -25,6 +25,17 @@ func TestAuthorization(t *testing.T) {
 	deletedTok := e.tokenFor(deletedID, deletedSecret, mgmt.Audience(e.issuer))
 	e.must(http.StatusNoContent, "DELETE", "/api/v2/clients/"+deletedID, "")
 	e.sync()
+	narrowedID, narrowedSecret := e.client(mgmt.Audience(e.issuer), mgmt.ScopeReadClients, mgmt.ScopeCreateClients)
+	narrowedTok := e.tokenFor(narrowedID, narrowedSecret, mgmt.Audience(e.issuer))
+	ungrantedID, ungrantedSecret := e.client(mgmt.Audience(e.issuer), mgmt.ScopeReadClients)
+	ungrantedTok := e.tokenFor(ungrantedID, ungrantedSecret, mgmt.Audience(e.issuer))
+	for _, g := range e.must(http.StatusOK, "GET", "/api/v2/client-grants?client_id="+narrowedID, "").arr(t) {
+		e.must(http.StatusOK, "PATCH", "/api/v2/client-grants/"+str(g, "id"), `{"scope":["read:clients"]}`)
+	}
+	for _, g := range e.must(http.StatusOK, "GET", "/api/v2/client-grants?client_id="+ungrantedID, "").arr(t) {
+		e.must(http.StatusNoContent, "DELETE", "/api/v2/client-grants/"+str(g, "id"), "")
+	}
+	e.sync()
 	// A token signed by a key the server does not have: another server's.
 	foreign := newEnv(t).admin
 
@@ -45,6 +56,8 @@ func TestAuthorization(t *testing.T) {
 		{"token of another server", req{method: "GET", path: "/api/v2/clients", token: foreign}, 401, "invalid_token", "", realm},
 		{"disabled client", req{method: "GET", path: "/api/v2/clients", token: disabledTok}, 401, "invalid_token", "disabled or deleted", realm},
 		{"deleted client", req{method: "GET", path: "/api/v2/clients", token: deletedTok}, 401, "invalid_token", "disabled or deleted", realm},
+		{"grant narrowed since", req{method: "POST", path: "/api/v2/clients", token: narrowedTok, body: `{"name":"x"}`}, 403, "insufficient_scope", "create:clients", realm},
+		{"grant deleted since", req{method: "GET", path: "/api/v2/clients", token: ungrantedTok}, 401, "invalid_token", "no longer has a grant", realm},
 		{"without create:clients", req{method: "POST", path: "/api/v2/clients", token: readOnly, body: `{"name":"x"}`}, 403, "insufficient_scope", "create:clients",
 			realm + `, error="insufficient_scope", error_description="Insufficient scope, expected: create:clients", scope="create:clients"`},
 	}
@@ -60,8 +73,10 @@ func TestAuthorization(t *testing.T) {
 			}
 		})
 	}
-	if r := e.do(req{method: "GET", path: "/api/v2/clients", token: readOnly}); r.status != 200 {
-		t.Errorf("read:clients on GET /clients = %d %s", r.status, r.body)
+	for _, tok := range []string{readOnly, narrowedTok} {
+		if r := e.do(req{method: "GET", path: "/api/v2/clients", token: tok}); r.status != 200 {
+			t.Errorf("read:clients on GET /clients = %d %s", r.status, r.body)
+		}
 	}
 }
 

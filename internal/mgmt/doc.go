@@ -9,9 +9,11 @@
 // authorized by Bearer access tokens (RFC 6750 §2.1) that this gatehouse
 // issued for its built-in management API, whose identifier is the issuer
 // (without a trailing slash) + "/api/v2/"; they are verified in process
-// against the server's own signing keys. Each route needs one scope, named
-// as Auth0 names it (read:clients, create:client_grants, …); a token without
-// it gets 403 insufficient_scope (RFC 6750 §3.1).
+// against the server's own signing keys, and against the in-memory catalog:
+// the client must still exist, be enabled and hold its grant. Each route
+// needs one scope, named as Auth0 names it (read:clients,
+// create:client_grants, …); a token without it, or whose client's grant no
+// longer gives it, gets 403 insufficient_scope (RFC 6750 §3.1).
 //
 // Bodies are strict: application/json, at most 64 KiB, one JSON object
 // whose fields are all known and of the right type; anything else is a 400
