@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/docs"
@@ -157,13 +158,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.mux.ServeHTTP(w, r)
 		return
 	}
-	// Let the mux decide between 404 and 405 (and compute Allow), then
-	// answer in our shape.
-	rec := httptest.NewRecorder()
-	h.mux.ServeHTTP(rec, r)
-	if rec.Code == http.StatusMethodNotAllowed {
-		e := newError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, rec.Header().Get("Allow")))
-		e.Header = http.Header{"Allow": {rec.Header().Get("Allow")}}
+	// A path routed for other methods is a 405 with Allow (RFC 9110 §15.5.6).
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := h.mux.Handler(probe); pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		if slices.Contains(allow, http.MethodGet) {
+			allow = append(allow, http.MethodHead)
+		}
+		e := newError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+		e.Header = http.Header{"Allow": {strings.Join(allow, ", ")}}
 		writeError(w, h.cfg.Logger, e)
 		return
 	}
