@@ -102,6 +102,11 @@ check(grant.id && grant.audience === identifier && grant.scope.join(' ') === 're
 await expectError(mgmt.clientGrants.create({ client_id: created.client_id, audience: identifier, scope: [] }), 409, 'client_grant_conflict', 'second grant');
 const listed = (await mgmt.clientGrants.getAll({ audience: identifier })).data;
 check(listed.length === 1 && listed[0].id === grant.id, `grants by audience ${JSON.stringify(listed)}`);
+// Updates through the SDK: the API's token lifetime, the grant's scopes.
+const longer = (await mgmt.resourceServers.update({ id: rs.id }, { token_lifetime: 1800 })).data;
+check(longer.token_lifetime === 1800 && longer.identifier === identifier, `updated resource server ${JSON.stringify(longer)}`);
+const widened = (await mgmt.clientGrants.update({ id: grant.id }, { scope: ['read:orders', 'write:orders'] })).data;
+check(widened.scope.join(' ') === 'read:orders write:orders', `updated grant ${JSON.stringify(widened)}`);
 const page = (await mgmt.clients.getAll({ page: 0, per_page: 1, include_totals: true })).data;
 check(page.total >= 2 && page.clients.length === 1 && page.limit === 1 && page.start === 0, `paged clients ${JSON.stringify(page)}`);
 step('grant created', { id: grant.id });
@@ -115,10 +120,12 @@ check(rotated.client_secret && rotated.client_secret !== created.client_secret &
 step('secret rotated');
 
 const tok = (await eventually(() => tokenFor(rotated.client_secret), 'token with the rotated secret')).data;
-check(tok.token_type === 'Bearer' && tok.expires_in === 3600 && tok.scope === 'read:orders', `token response ${JSON.stringify({ ...tok, access_token: '…' })}`);
+// The updates were made before the rotation, so a server that knows the new
+// secret knows them too.
+check(tok.token_type === 'Bearer' && tok.expires_in === 1800 && tok.scope === 'read:orders write:orders', `token response ${JSON.stringify({ ...tok, access_token: '…' })}`);
 const jwks = jose.createRemoteJWKSet(new URL(issuer.replace(/\/+$/, '') + '/.well-known/jwks.json'));
 const { payload, protectedHeader } = await jose.jwtVerify(tok.access_token, jwks, { issuer, audience: identifier, typ: 'at+jwt', algorithms: ['ES256'] });
-check(payload.client_id === created.client_id && payload.scope === 'read:orders', `claims ${JSON.stringify(payload)}`);
+check(payload.client_id === created.client_id && payload.scope === 'read:orders write:orders' && payload.exp - payload.iat === 1800, `claims ${JSON.stringify(payload)}`);
 step('token issued', { alg: protectedHeader.alg, typ: protectedHeader.typ });
 await expectError(tokenFor(created.client_secret), 401, undefined, 'the secret replaced by rotate-secret');
 step('old secret refused');
