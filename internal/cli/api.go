@@ -73,8 +73,64 @@ func (a *app) apiCmd() *cobra.Command {
 			return a.deleted("api", args[0])
 		}),
 	}
-	cmd.AddCommand(create, list, show, del)
+	cmd.AddCommand(create, list, show, a.apiUpdateCmd(), del)
 	remoteFlags(cmd)
+	return cmd
+}
+
+func (a *app) apiUpdateCmd() *cobra.Command {
+	var name, alg, dialect string
+	var lifetime time.Duration
+	var scopes []string
+	cmd := &cobra.Command{
+		Use:   "update URI [--name N] [--scope VALUE]... [--token-lifetime D] [--signing-alg ALG] [--token-dialect D]",
+		Short: "Change an API: only the flags given; --scope replaces the whole list (a granted scope cannot be dropped)",
+		Args:  exactArgs("URI"),
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			f := cmd.Flags()
+			if !f.Changed("name") && !f.Changed("scope") && !f.Changed("token-lifetime") && !f.Changed("signing-alg") && !f.Changed("token-dialect") {
+				return fmt.Errorf("nothing to change: give --name, --scope, --token-lifetime, --signing-alg or --token-dialect")
+			}
+			if f.Changed("token-lifetime") && lifetime <= 0 {
+				return fmt.Errorf("--token-lifetime %s must be whole seconds from 1s to 720h (30 days)", lifetime)
+			}
+			return nil
+		},
+		RunE: a.withManager(func(cmd *cobra.Command, args []string, m manager) error {
+			f := cmd.Flags()
+			var p admin.APIPatch
+			if f.Changed("name") {
+				p.Name = &name
+			}
+			if f.Changed("scope") {
+				list := []storage.Scope{}
+				for _, v := range scopes {
+					list = append(list, storage.Scope{Value: v})
+				}
+				p.Scopes = &list
+			}
+			if f.Changed("token-lifetime") {
+				p.TokenLifetime = &lifetime
+			}
+			if f.Changed("signing-alg") {
+				p.SigningAlg = &alg
+			}
+			if f.Changed("token-dialect") {
+				p.TokenDialect = &dialect
+			}
+			api, err := m.UpdateAPI(cmd.Context(), args[0], p)
+			if err != nil {
+				return err
+			}
+			return a.showAPI(api)
+		}),
+	}
+	f := cmd.Flags()
+	f.StringVar(&name, "name", "", "a readable name (empty: the identifier)")
+	f.StringArrayVar(&scopes, "scope", nil, "a scope the API defines (repeatable; replaces the list)")
+	f.DurationVar(&lifetime, "token-lifetime", 0, "access token lifetime, 1s to 720h")
+	f.StringVar(&alg, "signing-alg", "", "RS256, ES256, PS256 or EdDSA")
+	f.StringVar(&dialect, "token-dialect", "", "rfc9068 or auth0")
 	return cmd
 }
 

@@ -64,8 +64,38 @@ func (a *app) clientCmd() *cobra.Command {
 			return a.deleted("client", args[0])
 		}),
 	}
-	cmd.AddCommand(create, list, show, del, a.setDisabledCmd("disable", true), a.setDisabledCmd("enable", false), a.secretCmd())
+	cmd.AddCommand(create, list, show, a.clientUpdateCmd(), del, a.setDisabledCmd("disable", true), a.setDisabledCmd("enable", false), a.secretCmd())
 	remoteFlags(cmd)
+	return cmd
+}
+
+func (a *app) clientUpdateCmd() *cobra.Command {
+	var name, description string
+	cmd := &cobra.Command{
+		Use: "update ID [--name N] [--description D]", Short: "Change a client's name or description", Args: exactArgs("ID"),
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("name") && !cmd.Flags().Changed("description") {
+				return fmt.Errorf("nothing to change: give --name or --description")
+			}
+			return nil
+		},
+		RunE: a.withManager(func(cmd *cobra.Command, args []string, m manager) error {
+			var p admin.ClientPatch
+			if cmd.Flags().Changed("name") {
+				p.Name = &name
+			}
+			if cmd.Flags().Changed("description") {
+				p.Description = &description
+			}
+			c, err := m.UpdateClient(cmd.Context(), args[0], p)
+			if err != nil {
+				return err
+			}
+			return a.showClient(c)
+		}),
+	}
+	cmd.Flags().StringVar(&name, "name", "", "the client's name")
+	cmd.Flags().StringVar(&description, "description", "", "a description")
 	return cmd
 }
 

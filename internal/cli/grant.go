@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"errors"
+
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
@@ -55,7 +57,27 @@ func (a *app) grantCmd() *cobra.Command {
 			return a.deleted("grant", args[0])
 		}),
 	}
-	cmd.AddCommand(create, list, del)
+	var newScopes []string
+	update := &cobra.Command{
+		Use: "update GRANT_ID --scope VALUE...", Short: "Replace a grant's scopes", Args: exactArgs("GRANT_ID"),
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("scope") {
+				return errors.New("give the grant's scopes with --scope (repeatable)")
+			}
+			return nil
+		},
+		RunE: a.withManager(func(cmd *cobra.Command, args []string, m manager) error {
+			g, err := m.UpdateGrant(cmd.Context(), args[0], newScopes)
+			if err != nil {
+				return err
+			}
+			v := viewGrant(g)
+			r := grantRow(v)
+			return a.out().fields(v, [2]string{"id", r[0]}, [2]string{"client_id", r[1]}, [2]string{"audience", r[2]}, [2]string{"scope", r[3]})
+		}),
+	}
+	update.Flags().StringArrayVar(&newScopes, "scope", nil, "a scope of the API to grant (repeatable; replaces the grant's)")
+	cmd.AddCommand(create, list, update, del)
 	remoteFlags(cmd)
 	return cmd
 }

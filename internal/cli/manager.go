@@ -23,11 +23,13 @@ type manager interface {
 	CreateAPI(ctx context.Context, in admin.APIInput) (storage.API, error)
 	GetAPI(ctx context.Context, identifier string) (storage.API, error)
 	ListAPIs(ctx context.Context) ([]storage.API, error)
+	UpdateAPI(ctx context.Context, identifier string, p admin.APIPatch) (storage.API, error)
 	DeleteAPI(ctx context.Context, identifier string) error
 
 	CreateClient(ctx context.Context, in admin.ClientInput) (storage.Client, admin.NewSecret, error)
 	GetClient(ctx context.Context, id string) (storage.Client, error)
 	ListClients(ctx context.Context) ([]storage.Client, error)
+	UpdateClient(ctx context.Context, id string, p admin.ClientPatch) (storage.Client, error)
 	DeleteClient(ctx context.Context, id string) error
 	SetClientDisabled(ctx context.Context, id string, disabled bool) (storage.Client, error)
 
@@ -38,6 +40,7 @@ type manager interface {
 
 	CreateGrant(ctx context.Context, clientID, audience string, scopes []string) (storage.Grant, error)
 	ListGrants(ctx context.Context, f storage.GrantFilter) ([]storage.Grant, error)
+	UpdateGrant(ctx context.Context, id string, scopes []string) (storage.Grant, error)
 	DeleteGrant(ctx context.Context, id string) error
 
 	ListKeys(ctx context.Context) ([]storage.SigningKey, error)
@@ -76,6 +79,15 @@ func (l *local) CreateAPI(ctx context.Context, in admin.APIInput) (storage.API, 
 		return storage.API{}, err
 	}
 	return l.Service.CreateAPI(ctx, in)
+}
+
+func (l *local) UpdateAPI(ctx context.Context, identifier string, p admin.APIPatch) (storage.API, error) {
+	if p.SigningAlg != nil {
+		if _, err := l.loadKeys(ctx); err != nil {
+			return storage.API{}, err
+		}
+	}
+	return l.Service.UpdateAPI(ctx, identifier, p)
 }
 
 func (l *local) ListAPIs(ctx context.Context) ([]storage.API, error) { return l.Store.ListAPIs(ctx) }

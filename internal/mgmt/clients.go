@@ -68,10 +68,10 @@ func (h *Handler) createClient(r *http.Request, w http.ResponseWriter) (int, any
 		ci.Metadata = *in.ClientMetadata
 	}
 	if in.TokenEndpointAuthMethod != nil {
-		ci.TokenEndpointAuthMethod = *in.TokenEndpointAuthMethod
-		if ci.TokenEndpointAuthMethod == "" {
-			ci.TokenEndpointAuthMethod = "-" // refused by the admin service, not defaulted
+		if *in.TokenEndpointAuthMethod == "" { // the admin service would take it for the default
+			return 0, nil, badBody(fmt.Sprintf(`token endpoint auth method "" must be one of %s`, strings.Join(admin.AuthMethods, ", ")))
 		}
+		ci.TokenEndpointAuthMethod = *in.TokenEndpointAuthMethod
 	}
 	c, sec, err := h.svc().CreateClient(r.Context(), ci)
 	if err != nil {

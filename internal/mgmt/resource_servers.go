@@ -81,14 +81,15 @@ func (in apiInput) patch() (admin.APIPatch, []string) {
 		p.Scopes = &scopes
 	}
 	if in.SigningAlg != nil {
-		alg := *in.SigningAlg
-		if alg == "" {
-			alg = "-" // refused by the admin service, not defaulted
+		if *in.SigningAlg == "" { // the admin service would take it for the default
+			problems = append(problems, fmt.Sprintf(`signing algorithm "" must be one of %s`, strings.Join(admin.SigningAlgs, ", ")))
 		}
-		p.SigningAlg = &alg
+		p.SigningAlg = in.SigningAlg
 	}
 	if in.TokenLifetime != nil {
-		if *in.TokenLifetime <= 0 || *in.TokenLifetime > int64(admin.MaxTokenLifetime/time.Second) {
+		// 0 would be the default to the admin service, and a huge number
+		// would overflow; the rest is the admin service's to judge.
+		if *in.TokenLifetime <= 0 || *in.TokenLifetime > 1<<32 {
 			problems = append(problems, fmt.Sprintf("token_lifetime %d must be seconds from 1 to %d (30 days)", *in.TokenLifetime, int64(admin.MaxTokenLifetime/time.Second)))
 		} else {
 			d := time.Duration(*in.TokenLifetime) * time.Second
