@@ -58,3 +58,27 @@ func FuzzParseFormMatchesURL(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFlatJSONMatchesDecoder: whenever the flat JSON fast path accepts a
+// body, encoding/json accepts it too and reads the same parameters.
+func FuzzFlatJSONMatchesDecoder(f *testing.F) {
+	for _, s := range []string{
+		`{"grant_type":"client_credentials","client_id":"a","client_secret":"b","audience":"https://api"}`,
+		` { "scope" : "r w" , "resource":"x", "other":"y" } `, `{}`, `{"a":1}`, `{"scope":"a","scope":"b"}`,
+		`{"scope":"a\u0062"}`, `{"scope":"é"}`, `{"scope":"a"}x`, `{"scope":"a",}`, `{"resource":["a","b"]}`, `[]`, `{"x":"\t"}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		var fast, slow params
+		if !parseFlatJSON([]byte(body), &fast) {
+			return
+		}
+		if err := decodeJSON([]byte(body), &slow); err != nil {
+			t.Fatalf("fast path accepts %q, encoding/json refuses: %v", body, err)
+		}
+		if fast.has != slow.has || fast.val != slow.val || strings.Join(fast.resources, "\x00") != strings.Join(slow.resources, "\x00") {
+			t.Fatalf("%q: fast %+v, encoding/json %+v", body, fast, slow)
+		}
+	})
+}

@@ -333,8 +333,99 @@ func duplicate(name string) *Error {
 
 // parseJSON reads a JSON object whose known members must be strings (the
 // resource member may also be an array of strings). Duplicate members,
-// trailing data and non-object bodies are refused.
+// trailing data and non-object bodies are refused. The common body — a flat
+// object of plain ASCII strings — is read by parseFlatJSON; anything else,
+// errors included, by encoding/json.
 func parseJSON(body []byte, p *params) error {
+	var flat params
+	if parseFlatJSON(body, &flat) {
+		*p = flat
+		return nil
+	}
+	return decodeJSON(body, p)
+}
+
+// parseFlatJSON reads body if it is a JSON object (RFC 8259 §4) whose
+// members are all strings of printable ASCII without escapes, each known
+// parameter at most once, and reports whether it did. It declines
+// everything else (escapes, non-ASCII, other value types, duplicates, any
+// syntax error) for decodeJSON to read or refuse; a differential fuzz test
+// holds the two to the same result.
+func parseFlatJSON(b []byte, p *params) bool {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return skipSpace(b, i+1) == len(b)
+	}
+	for {
+		key, j, ok := flatString(b, i)
+		if !ok {
+			return false
+		}
+		i = skipSpace(b, j)
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		val, j, ok := flatString(b, skipSpace(b, i+1))
+		if !ok {
+			return false
+		}
+		if id, known := knownParam(string(key)); known {
+			if p.has[id] {
+				return false // a duplicate: decodeJSON says so
+			}
+			p.has[id] = true
+			if id == pResource {
+				p.resources = []string{string(val)}
+			} else {
+				p.val[id] = string(val)
+			}
+		}
+		i = skipSpace(b, j)
+		if i >= len(b) {
+			return false
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case '}':
+			return skipSpace(b, i+1) == len(b)
+		default:
+			return false
+		}
+	}
+}
+
+// flatString returns the contents of the JSON string at b[i:] if it holds
+// only printable ASCII other than '"' and '\\', and the index after it.
+func flatString(b []byte, i int) ([]byte, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, 0, false
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return b[i+1 : j], j + 1, true
+		case c < 0x20 || c >= 0x7f || c == '\\':
+			return nil, 0, false
+		}
+	}
+	return nil, 0, false
+}
+
+// skipSpace skips JSON whitespace (RFC 8259 §2).
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// decodeJSON is parseJSON with encoding/json, for every body.
+func decodeJSON(body []byte, p *params) error {
 	malformed := InvalidRequest("the JSON body is malformed")
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
