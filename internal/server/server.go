@@ -15,12 +15,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/admin"
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
 	"github.com/gatehouse-dev/gatehouse/internal/clientip"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/discovery"
 	"github.com/gatehouse-dev/gatehouse/internal/keys"
 	"github.com/gatehouse-dev/gatehouse/internal/metrics"
+	"github.com/gatehouse-dev/gatehouse/internal/mgmt"
 	"github.com/gatehouse-dev/gatehouse/internal/oauth"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
@@ -65,6 +67,7 @@ type Server struct {
 	handler http.Handler
 	metrics *metrics.Metrics
 	ips     *clientip.Resolver
+	mgmt    *mgmt.Handler // the management API (/api/v2/)
 
 	rotation *keys.Scheduler // nil when key-rotation-period is 0
 }
@@ -93,6 +96,14 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 	if err := km.Load(ctx); err != nil {
 		return nil, err // already says "load signing keys"
 	}
+	// The management API is built in: it exists in every database, created
+	// here before the catalog loads so that the first sync has it.
+	svc := &admin.Service{Store: store, Keys: km, Now: opts.Now, Rand: opts.Rand}
+	if created, err := mgmt.EnsureAPI(ctx, svc, cfg.Issuer); err != nil {
+		return nil, err
+	} else if created {
+		log.Info("management API created", "audience", mgmt.Audience(cfg.Issuer))
+	}
 	cat := catalog.New(store, log, opts.Now)
 	if err := cat.Load(ctx); err != nil {
 		return nil, fmt.Errorf("load catalog: %w", err)
@@ -102,6 +113,9 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 		return nil, err
 	}
 	if s.rotation, err = s.rotationScheduler(); err != nil {
+		return nil, err
+	}
+	if s.mgmt, err = mgmt.New(mgmt.Config{Issuer: cfg.Issuer, Admin: svc, Keys: km, Catalog: cat, Now: opts.Now, Logger: log}); err != nil {
 		return nil, err
 	}
 	s.initObservability()
@@ -144,6 +158,7 @@ func (s *Server) routes() http.Handler {
 		Rand:            s.opts.Rand,
 		Logger:          s.log,
 		Grants:          []token.Grant{token.ClientCredentials{}},
+		TokenReuse:      s.cfg.TokenReuse,
 	})
 	mux.Handle(discovery.PathToken, tokens)
 	meta := discovery.Handler(discovery.New(s.cfg.Issuer,
@@ -160,6 +175,7 @@ func (s *Server) routes() http.Handler {
 	if s.metricsOnMain() {
 		mux.Handle("GET "+PathMetrics, s.metrics.Handler())
 	}
+	mux.Handle(mgmt.Prefix, s.mgmt)
 	return s.observe(securityHeaders(mux))
 }
 
