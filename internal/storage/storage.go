@@ -270,6 +270,18 @@ type Storage interface {
 	// holder took it over after it expired).
 	ReleaseLease(ctx context.Context, name, holder string) error
 
+	// AppendAudit stores events in one transaction, all or none (each must
+	// pass CheckAuditEvent), assigning their IDs in order. The audit trail is
+	// append-only: nothing updates an event, and only DeleteAuditBefore
+	// removes any. It appends nothing to the change feed.
+	AppendAudit(ctx context.Context, events ...AuditEvent) error
+	// ListAudit returns the events that match f, newest first (by time,
+	// then by ID).
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+	// DeleteAuditBefore deletes every event older than t (the retention
+	// cleanup) and returns how many it deleted.
+	DeleteAuditBefore(ctx context.Context, t time.Time) (int64, error)
+
 	// Ping checks that the database is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the backend's resources.

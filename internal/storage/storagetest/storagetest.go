@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Concurrent", testConcurrent},
 		{"Leases", testLeases},
 		{"LeaseRace", testLeaseRace},
+		{"Audit", testAudit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })

@@ -1,0 +1,129 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+// AppendAudit inserts events in one write transaction, in order, so their
+// IDs follow the order of events. It appends nothing to the change feed.
+func (s *Store) AppendAudit(ctx context.Context, events ...storage.AuditEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	details := make([]string, len(events))
+	for i, e := range events {
+		if err := storage.CheckAuditEvent(e); err != nil {
+			return fmt.Errorf("append audit: %w", err)
+		}
+		d, err := detailsJSON(e.Details)
+		if err != nil {
+			return fmt.Errorf("append audit: %w", err)
+		}
+		details[i] = d
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit_events
+			(at, actor, action, target, outcome, remote_addr, request_id, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i, e := range events {
+			if _, err := stmt.ExecContext(ctx, e.Time.UnixMicro(), e.Actor, e.Action, e.Target, e.Outcome,
+				e.RemoteAddr, e.RequestID, details[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("append audit: %w", err)
+	}
+	return nil
+}
+
+// ListAudit returns the events that match f, newest first.
+func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if f.ClientID != "" {
+		where = append(where, "(actor = ? OR target = ?)")
+		args = append(args, f.ClientID, f.ClientID)
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "at >= ?")
+		args = append(args, f.Since.UnixMicro())
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "at < ?")
+		args = append(args, f.Until.UnixMicro())
+	}
+	q := "SELECT id, at, actor, action, target, outcome, remote_addr, request_id, details FROM audit_events"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY at DESC, id DESC"
+	if f.Limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, f.Limit)
+	}
+	out, err := queryAll(ctx, s.db, scanAudit, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list audit: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteAuditBefore deletes the events older than t.
+func (s *Store) DeleteAuditBefore(ctx context.Context, t time.Time) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM audit_events WHERE at < ?", t.UnixMicro())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete audit events before %s: %w", t.UTC().Format(time.RFC3339), err)
+	}
+	return n, nil
+}
+
+func scanAudit(r rowScanner) (storage.AuditEvent, error) {
+	var (
+		e       storage.AuditEvent
+		at      int64
+		details string
+	)
+	if err := r.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &e.Outcome, &e.RemoteAddr, &e.RequestID, &details); err != nil {
+		return storage.AuditEvent{}, err
+	}
+	e.Time = time.UnixMicro(at).UTC()
+	if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
+		return storage.AuditEvent{}, fmt.Errorf("audit event %d: details: %w", e.ID, err)
+	}
+	if len(e.Details) == 0 {
+		e.Details = nil
+	}
+	return e, nil
+}
+
+// detailsJSON encodes an event's details as a JSON object ({} for none).
+func detailsJSON(d map[string]string) (string, error) {
+	if len(d) == 0 {
+		return "{}", nil
+	}
+	b, err := json.Marshal(d)
+	return string(b), err
+}
