@@ -91,9 +91,19 @@ type Client struct {
 	// (AuthMethodClientSecretPost or AuthMethodClientSecretBasic); empty is
 	// stored as AuthMethodClientSecretPost.
 	TokenEndpointAuthMethod string
-	Disabled                bool
-	CreatedAt               time.Time
-	UpdatedAt               time.Time
+	// RedirectURIs are the login client's registered redirection endpoints,
+	// compared with the redirect_uri of a request by exact string match
+	// (RFC 9700 §2.1, OAuth 2.1 §2.3.1).
+	RedirectURIs []string
+	// AllowedLogoutURLs are where RP-initiated logout may send the browser
+	// back (OpenID Connect RP-Initiated Logout 1.0 §3, post_logout_redirect_uri).
+	AllowedLogoutURLs []string
+	// FirstParty marks a login client run by the operator itself, for
+	// which the consent page is skipped.
+	FirstParty bool
+	Disabled   bool
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // Secret is one of a client's secrets. Only a digest of the secret is stored.
@@ -182,6 +192,9 @@ func CheckLease(name, holder string, ttl time.Duration, now time.Time) error {
 // failed write appends nothing. Durations are stored in whole seconds, times
 // to the microsecond and returned in UTC; the zero time means "unset".
 type Storage interface {
+	// Users keeps the login flow's users.
+	Users
+
 	// CreateAPI stores a new API; ErrAlreadyExists if the identifier is taken.
 	CreateAPI(ctx context.Context, api API) error
 	// GetAPI returns the API with that identifier or ErrNotFound.

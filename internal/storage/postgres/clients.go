@@ -11,7 +11,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
-const clientColumns = "client_id, name, description, app_type, grant_types, metadata, token_endpoint_auth_method, disabled, created_at, updated_at"
+const clientColumns = "client_id, name, description, app_type, grant_types, metadata, token_endpoint_auth_method, redirect_uris, allowed_logout_urls, first_party, disabled, created_at, updated_at"
 
 // CreateClient stores a new client with its first secrets, atomically;
 // storage.ErrAlreadyExists if the client ID or a secret ID is taken. A
@@ -29,8 +29,9 @@ func (s *Store) CreateClient(ctx context.Context, c storage.Client, secrets ...s
 	}
 	err = s.write(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx,
-			"INSERT INTO clients ("+clientColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-			c.ClientID, c.Name, c.Description, c.AppType, list(c.GrantTypes), metadata, authMethod(c), c.Disabled,
+			"INSERT INTO clients ("+clientColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+			c.ClientID, c.Name, c.Description, c.AppType, list(c.GrantTypes), metadata, authMethod(c),
+			list(c.RedirectURIs), list(c.AllowedLogoutURLs), c.FirstParty, c.Disabled,
 			ts(c.CreatedAt), ts(c.UpdatedAt)); err != nil {
 			return translate(err)
 		}
@@ -103,8 +104,10 @@ func (s *Store) UpdateClient(ctx context.Context, c storage.Client) error {
 	}
 	err = s.write(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE clients SET name = $1, description = $2, app_type = $3, grant_types = $4,
-			metadata = $5, token_endpoint_auth_method = $6, disabled = $7, updated_at = $8 WHERE client_id = $9`,
-			c.Name, c.Description, c.AppType, list(c.GrantTypes), metadata, authMethod(c), c.Disabled, ts(c.UpdatedAt), c.ClientID)
+			metadata = $5, token_endpoint_auth_method = $6, redirect_uris = $7, allowed_logout_urls = $8, first_party = $9,
+			disabled = $10, updated_at = $11 WHERE client_id = $12`,
+			c.Name, c.Description, c.AppType, list(c.GrantTypes), metadata, authMethod(c),
+			list(c.RedirectURIs), list(c.AllowedLogoutURLs), c.FirstParty, c.Disabled, ts(c.UpdatedAt), c.ClientID)
 		if err != nil {
 			return err
 		}
@@ -163,7 +166,7 @@ func scanClient(r pgx.Row) (storage.Client, error) {
 		created, updated *time.Time
 	)
 	if err := r.Scan(&c.ClientID, &c.Name, &c.Description, &c.AppType, &c.GrantTypes, &metadata,
-		&c.TokenEndpointAuthMethod, &c.Disabled, &created, &updated); err != nil {
+		&c.TokenEndpointAuthMethod, &c.RedirectURIs, &c.AllowedLogoutURLs, &c.FirstParty, &c.Disabled, &created, &updated); err != nil {
 		return storage.Client{}, err
 	}
 	if err := json.Unmarshal(metadata, &c.Metadata); err != nil {

@@ -11,13 +11,17 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
-const clientColumns = "client_id, name, description, app_type, grant_types, metadata, token_endpoint_auth_method, disabled, created_at, updated_at"
+const clientColumns = "client_id, name, description, app_type, grant_types, metadata, token_endpoint_auth_method, redirect_uris, allowed_logout_urls, first_party, disabled, created_at, updated_at"
 
 // CreateClient stores a new client with its first secrets, atomically;
 // storage.ErrAlreadyExists if the client ID or a secret ID is taken. A
 // secret's ClientID may be left empty; it must not name another client.
 func (s *Store) CreateClient(ctx context.Context, c storage.Client, secrets ...storage.Secret) error {
 	grantTypes, metadata, err := encodeClient(c)
+	if err != nil {
+		return fmt.Errorf("create client %q: %w", c.ClientID, err)
+	}
+	redirects, logouts, err := encodeLoginURLs(c)
 	if err != nil {
 		return fmt.Errorf("create client %q: %w", c.ClientID, err)
 	}
@@ -29,8 +33,9 @@ func (s *Store) CreateClient(ctx context.Context, c storage.Client, secrets ...s
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx,
-			"INSERT INTO clients ("+clientColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			c.ClientID, c.Name, c.Description, c.AppType, grantTypes, metadata, authMethod(c), c.Disabled,
+			"INSERT INTO clients ("+clientColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			c.ClientID, c.Name, c.Description, c.AppType, grantTypes, metadata, authMethod(c),
+			redirects, logouts, c.FirstParty, c.Disabled,
 			toMicros(c.CreatedAt), toMicros(c.UpdatedAt)); err != nil {
 			return translate(err)
 		}
@@ -103,10 +108,16 @@ func (s *Store) UpdateClient(ctx context.Context, c storage.Client) error {
 	if err != nil {
 		return fmt.Errorf("update client %q: %w", c.ClientID, err)
 	}
+	redirects, logouts, err := encodeLoginURLs(c)
+	if err != nil {
+		return fmt.Errorf("update client %q: %w", c.ClientID, err)
+	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE clients SET name = ?, description = ?, app_type = ?, grant_types = ?,
-			metadata = ?, token_endpoint_auth_method = ?, disabled = ?, updated_at = ? WHERE client_id = ?`,
-			c.Name, c.Description, c.AppType, grantTypes, metadata, authMethod(c), c.Disabled, toMicros(c.UpdatedAt), c.ClientID)
+			metadata = ?, token_endpoint_auth_method = ?, redirect_uris = ?, allowed_logout_urls = ?, first_party = ?,
+			disabled = ?, updated_at = ? WHERE client_id = ?`,
+			c.Name, c.Description, c.AppType, grantTypes, metadata, authMethod(c), redirects, logouts, c.FirstParty,
+			c.Disabled, toMicros(c.UpdatedAt), c.ClientID)
 		if err != nil {
 			return err
 		}
@@ -134,6 +145,18 @@ func encodeClient(c storage.Client) (grantTypes, metadata string, err error) {
 		return "", "", fmt.Errorf("encode metadata: %w", err)
 	}
 	return grantTypes, string(b), nil
+}
+
+// encodeLoginURLs encodes the client's redirect URIs and logout URLs as
+// JSON arrays.
+func encodeLoginURLs(c storage.Client) (redirects, logouts string, err error) {
+	if redirects, err = toJSON(c.RedirectURIs); err != nil {
+		return "", "", fmt.Errorf("encode redirect URIs: %w", err)
+	}
+	if logouts, err = toJSON(c.AllowedLogoutURLs); err != nil {
+		return "", "", fmt.Errorf("encode logout URLs: %w", err)
+	}
+	return redirects, logouts, nil
 }
 
 func authMethod(c storage.Client) string {
@@ -167,10 +190,12 @@ func scanClient(r rowScanner) (storage.Client, error) {
 		c                storage.Client
 		grantTypes       string
 		metadata         string
+		redirects        string
+		logouts          string
 		created, updated sql.NullInt64
 	)
 	if err := r.Scan(&c.ClientID, &c.Name, &c.Description, &c.AppType, &grantTypes, &metadata,
-		&c.TokenEndpointAuthMethod, &c.Disabled, &created, &updated); err != nil {
+		&c.TokenEndpointAuthMethod, &redirects, &logouts, &c.FirstParty, &c.Disabled, &created, &updated); err != nil {
 		return storage.Client{}, err
 	}
 	var err error
@@ -182,6 +207,12 @@ func scanClient(r rowScanner) (storage.Client, error) {
 	}
 	if len(c.Metadata) == 0 {
 		c.Metadata = nil
+	}
+	if c.RedirectURIs, err = fromJSON[string](redirects); err != nil {
+		return storage.Client{}, fmt.Errorf("decode redirect URIs of client %q: %w", c.ClientID, err)
+	}
+	if c.AllowedLogoutURLs, err = fromJSON[string](logouts); err != nil {
+		return storage.Client{}, fmt.Errorf("decode logout URLs of client %q: %w", c.ClientID, err)
 	}
 	c.CreatedAt = fromMicros(created)
 	c.UpdatedAt = fromMicros(updated)

@@ -40,6 +40,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Concurrent", testConcurrent},
 		{"Leases", testLeases},
 		{"LeaseRace", testLeaseRace},
+		{"Users", testUsers},
+		{"LoginClients", testLoginClients},
 		{"Audit", testAudit},
 	}
 	for _, tc := range tests {
@@ -146,6 +148,7 @@ func normAPI(a storage.API) storage.API {
 func normClient(c storage.Client) storage.Client {
 	c.CreatedAt, c.UpdatedAt = normTime(c.CreatedAt), normTime(c.UpdatedAt)
 	c.GrantTypes = nilIfEmpty(c.GrantTypes)
+	c.RedirectURIs, c.AllowedLogoutURLs = nilIfEmpty(c.RedirectURIs), nilIfEmpty(c.AllowedLogoutURLs)
 	if len(c.Metadata) == 0 {
 		c.Metadata = nil
 	}
