@@ -1,0 +1,303 @@
+package audit
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/clientip"
+	"github.com/gatehouse-dev/gatehouse/internal/requestid"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+// Store is where a Recorder writes events.
+type Store interface {
+	AppendAudit(ctx context.Context, events ...storage.AuditEvent) error
+}
+
+var _ Store = storage.Storage(nil)
+
+// Defaults of Config.
+const (
+	DefaultQueueSize     = 8192
+	DefaultBatchSize     = 512
+	DefaultFlushInterval = time.Second
+	// flushTimeout bounds each batch write, so that a database that stops
+	// answering holds neither the queue nor the shutdown forever.
+	flushTimeout = 5 * time.Second
+)
+
+// Config configures a Recorder. Store is required.
+type Config struct {
+	Store  Store
+	Logger *slog.Logger
+	Now    func() time.Time
+	// QueueSize bounds the events waiting to be written (DefaultQueueSize).
+	QueueSize int
+	// BatchSize is the most events written in one transaction
+	// (DefaultBatchSize); a queue this full is written without waiting for
+	// the next tick.
+	BatchSize int
+	// Dropped, if set, is told of every event dropped because the queue was
+	// full or a batch could not be written (a metrics counter).
+	Dropped func(n int)
+	// FlushFailed, if set, is told of every failed batch write.
+	FlushFailed func(error)
+}
+
+// Event is one audit event as the hot path records it: plain values, no
+// map, so that queueing it allocates nothing. Scope, JTI and Reason become
+// the stored event's details (with client_id and audience for an issued
+// token); Details adds further non-secret facts.
+type Event struct {
+	Time       time.Time
+	Actor      string
+	Action     string
+	Target     string
+	Outcome    string
+	RemoteAddr netip.Addr
+	RequestID  string
+	// Audience and Scope are an issued token's (token.issued).
+	Audience string
+	Scope    string
+	// JTI is an issued token's jti claim (not a secret: it names the token
+	// without granting anything).
+	JTI string
+	// Reason is a failure's reason class (auth.failed).
+	Reason  string
+	Details map[string]string
+}
+
+// Recorder queues, logs and stores audit events. Its methods are safe for
+// concurrent use.
+type Recorder struct {
+	cfg     Config
+	queue   chan Event
+	wake    chan struct{}
+	dropped atomic.Int64
+}
+
+// New returns a Recorder for cfg; call Run to write queued events.
+func New(cfg Config) *Recorder {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = DefaultQueueSize
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = DefaultBatchSize
+	}
+	return &Recorder{cfg: cfg, queue: make(chan Event, cfg.QueueSize), wake: make(chan struct{}, 1)}
+}
+
+// Enqueue queues e for the background writer without blocking and reports
+// whether it did: when the queue is full the event is dropped and counted
+// (Config.Dropped, Dropped). It is the token hot path's way to record.
+func (r *Recorder) Enqueue(e Event) bool {
+	select {
+	case r.queue <- e:
+		if len(r.queue) >= r.cfg.BatchSize {
+			select {
+			case r.wake <- struct{}{}:
+			default:
+			}
+		}
+		return true
+	default:
+		r.drop(1)
+		return false
+	}
+}
+
+// Dropped returns how many events were dropped so far.
+func (r *Recorder) Dropped() int64 { return r.dropped.Load() }
+
+func (r *Recorder) drop(n int) {
+	r.dropped.Add(int64(n))
+	if r.cfg.Dropped != nil {
+		r.cfg.Dropped(n)
+	}
+}
+
+// Audit records an admin change at once: the event's time (now when zero),
+// remote address and request ID (from ctx, as the HTTP middleware stored
+// them) are filled in, the log line written and the event stored. A failed
+// write is logged (the log line still records the event) and returned.
+func (r *Recorder) Audit(ctx context.Context, e storage.AuditEvent) error {
+	if e.Time.IsZero() {
+		e.Time = r.cfg.Now()
+	}
+	if e.RemoteAddr == "" {
+		if a, ok := clientip.FromContext(ctx); ok && a.IsValid() {
+			e.RemoteAddr = a.String()
+		}
+	}
+	if e.RequestID == "" {
+		e.RequestID = requestid.FromContext(ctx)
+	}
+	if e.Outcome == "" {
+		e.Outcome = storage.OutcomeSuccess
+	}
+	r.log(ctx, e)
+	if err := r.cfg.Store.AppendAudit(ctx, e); err != nil {
+		r.cfg.Logger.Warn("could not store an audit event", "action", e.Action, "error", err)
+		return err
+	}
+	return nil
+}
+
+// Stored converts a queued event into the stored form.
+func (e *Event) Stored() storage.AuditEvent {
+	s := storage.AuditEvent{
+		Time: e.Time.UTC(), Actor: e.Actor, Action: e.Action, Target: e.Target, Outcome: e.Outcome,
+		RequestID: e.RequestID,
+	}
+	if e.RemoteAddr.IsValid() {
+		s.RemoteAddr = e.RemoteAddr.String()
+	}
+	n := len(e.Details)
+	if n > 0 || e.Action == storage.AuditTokenIssued || e.JTI != "" || e.Reason != "" {
+		s.Details = make(map[string]string, n+5)
+		for k, v := range e.Details {
+			s.Details[k] = v
+		}
+	}
+	if e.Action == storage.AuditTokenIssued {
+		s.Details["client_id"] = e.Actor
+		s.Details["audience"] = e.Audience
+		s.Details["scope"] = e.Scope
+	}
+	if e.JTI != "" {
+		s.Details["jti"] = e.JTI
+	}
+	if e.Reason != "" {
+		s.Details["reason"] = e.Reason
+	}
+	return s
+}
+
+// log writes e as one structured line (msg=audit), its details as a group.
+func (r *Recorder) log(ctx context.Context, e storage.AuditEvent) {
+	attrs := make([]slog.Attr, 0, 9)
+	attrs = append(attrs,
+		slog.String("action", e.Action), slog.String("actor", e.Actor), slog.String("target", e.Target),
+		slog.String("outcome", e.Outcome), slog.Time("event_time", e.Time.UTC()))
+	if e.RemoteAddr != "" {
+		attrs = append(attrs, slog.String("remote_addr", e.RemoteAddr))
+	}
+	if e.RequestID != "" {
+		attrs = append(attrs, slog.String("request_id", e.RequestID))
+	}
+	if len(e.Details) > 0 {
+		d := make([]any, 0, 2*len(e.Details))
+		for _, k := range sortedKeys(e.Details) {
+			d = append(d, slog.String(k, e.Details[k]))
+		}
+		attrs = append(attrs, slog.Group("details", d...))
+	}
+	r.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "audit", attrs...)
+}
+
+// Flush writes every queued event now, in batches.
+func (r *Recorder) Flush(ctx context.Context) error {
+	for {
+		batch := r.take()
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := r.write(ctx, batch); err != nil {
+			return err
+		}
+	}
+}
+
+// take removes up to BatchSize queued events, logging each.
+func (r *Recorder) take() []storage.AuditEvent {
+	var batch []storage.AuditEvent
+	for len(batch) < r.cfg.BatchSize {
+		select {
+		case e := <-r.queue:
+			s := e.Stored()
+			r.log(context.Background(), s)
+			batch = append(batch, s)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (r *Recorder) write(ctx context.Context, batch []storage.AuditEvent) error {
+	wctx, cancel := context.WithTimeout(ctx, flushTimeout)
+	defer cancel()
+	return r.cfg.Store.AppendAudit(wctx, batch...)
+}
+
+// Run writes queued events every interval (DefaultFlushInterval when not
+// positive), and at once when a batch is full, until ctx is done; then it
+// writes what is left with a short deadline, so that a graceful shutdown
+// loses nothing. A batch that cannot be written is kept for the next tick,
+// up to QueueSize events; beyond that the oldest are dropped and counted.
+// Failures are logged once per outage.
+func (r *Recorder) Run(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultFlushInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var pending []storage.AuditEvent // failed batches, oldest first
+	failing := false
+	drain := func(ctx context.Context) {
+		for {
+			if len(pending) < r.cfg.BatchSize {
+				pending = append(pending, r.take()...)
+			}
+			if len(pending) == 0 {
+				return
+			}
+			n := min(len(pending), r.cfg.BatchSize)
+			if err := r.write(ctx, pending[:n]); err != nil {
+				if r.cfg.FlushFailed != nil && ctx.Err() == nil {
+					r.cfg.FlushFailed(err)
+				}
+				if !failing {
+					failing = true
+					r.cfg.Logger.Warn("could not store audit events; will retry", "error", err)
+				}
+				if over := len(pending) - r.cfg.QueueSize; over > 0 {
+					r.drop(over)
+					pending = pending[over:]
+				}
+				return
+			}
+			if failing {
+				failing = false
+				r.cfg.Logger.Info("storing audit events again")
+			}
+			pending = pending[n:]
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+			drain(fctx)
+			cancel()
+			if len(pending) > 0 {
+				r.cfg.Logger.Warn("audit events lost at shutdown", "count", len(pending))
+				r.drop(len(pending))
+			}
+			return
+		case <-t.C:
+			drain(ctx)
+		case <-r.wake:
+			drain(ctx)
+		}
+	}
+}

@@ -1,0 +1,207 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/clientip"
+	"github.com/gatehouse-dev/gatehouse/internal/requestid"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlite"
+)
+
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "audit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// fakeStore is a Store whose AppendAudit is a func.
+type fakeStore struct {
+	append func(events []storage.AuditEvent) error
+}
+
+func (f fakeStore) AppendAudit(_ context.Context, events ...storage.AuditEvent) error {
+	return f.append(events)
+}
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("CET", 3600))
+
+func issued(i int) audit.Event {
+	return audit.Event{Time: t0.Add(time.Duration(i) * time.Second), Actor: "client-1", Action: storage.AuditTokenIssued,
+		Target: "https://api.example.com/", Outcome: storage.OutcomeSuccess, RemoteAddr: netip.MustParseAddr("192.0.2.1"),
+		RequestID: "req-1", Audience: "https://api.example.com/", Scope: "read write", JTI: "jti-1"}
+}
+
+func TestQueueIsBoundedAndCountsDrops(t *testing.T) {
+	var dropped atomic.Int64
+	r := audit.New(audit.Config{Store: openStore(t), QueueSize: 3, BatchSize: 100, Dropped: func(n int) { dropped.Add(int64(n)) }})
+	for i := range 5 {
+		ok := r.Enqueue(issued(i))
+		if want := i < 3; ok != want {
+			t.Errorf("Enqueue #%d = %v, want %v", i, ok, want)
+		}
+	}
+	if r.Dropped() != 2 || dropped.Load() != 2 {
+		t.Errorf("dropped = %d (callback %d), want 2", r.Dropped(), dropped.Load())
+	}
+}
+
+func TestEnqueueAllocatesNothing(t *testing.T) {
+	r := audit.New(audit.Config{Store: openStore(t), QueueSize: 10, BatchSize: 100})
+	e := issued(0)
+	allocs := testing.AllocsPerRun(100, func() {
+		r.Enqueue(e) // the queue fills and then drops: both paths measured
+	})
+	if allocs != 0 {
+		t.Errorf("Enqueue allocates %v times, want 0", allocs)
+	}
+}
+
+func TestFlushStoresAndLogs(t *testing.T) {
+	store := openStore(t)
+	var logs bytes.Buffer
+	r := audit.New(audit.Config{Store: store, Logger: slog.New(slog.NewTextHandler(&logs, nil)), BatchSize: 2})
+	for i := range 5 {
+		r.Enqueue(issued(i))
+	}
+	failed := issued(9)
+	failed.Action, failed.Outcome, failed.Target, failed.Reason = storage.AuditAuthFailed, storage.OutcomeFailure, "client-1", "invalid_secret"
+	failed.Audience, failed.Scope, failed.JTI = "", "", ""
+	r.Enqueue(failed)
+	if err := r.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.ListAudit(t.Context(), storage.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 6 {
+		t.Fatalf("stored %d events, want 6", len(got))
+	}
+	if e := got[0]; e.Action != storage.AuditAuthFailed || e.Details["reason"] != "invalid_secret" || len(e.Details) != 1 {
+		t.Errorf("newest = %+v, want auth.failed with only a reason", e)
+	}
+	e := got[1]
+	want := map[string]string{"client_id": "client-1", "audience": "https://api.example.com/", "scope": "read write", "jti": "jti-1"}
+	if e.RemoteAddr != "192.0.2.1" || e.RequestID != "req-1" || !e.Time.Equal(t0.Add(4*time.Second)) || len(e.Details) != len(want) {
+		t.Errorf("token.issued stored as %+v", e)
+	}
+	for k, v := range want {
+		if e.Details[k] != v {
+			t.Errorf("details[%s] = %q, want %q", k, e.Details[k], v)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 6 {
+		t.Fatalf("%d log lines, want 6:\n%s", len(lines), logs.String())
+	}
+	for _, w := range []string{"msg=audit", "action=token.issued", "actor=client-1", "outcome=success", "remote_addr=192.0.2.1",
+		"request_id=req-1", "details.jti=jti-1", "details.scope=\"read write\""} {
+		if !strings.Contains(lines[0], w) {
+			t.Errorf("log line lacks %s: %s", w, lines[0])
+		}
+	}
+}
+
+func TestAuditFillsFromContext(t *testing.T) {
+	store := openStore(t)
+	var logs bytes.Buffer
+	r := audit.New(audit.Config{Store: store, Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Now: func() time.Time { return t0 }})
+	ctx := clientip.NewContext(requestid.NewContext(t.Context(), "rid-7"), netip.MustParseAddr("2001:db8::1"))
+	if err := r.Audit(ctx, storage.AuditEvent{Actor: "admin", Action: storage.AuditClientCreated, Target: "c9"}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := store.ListAudit(t.Context(), storage.AuditFilter{ClientID: "c9"})
+	if len(got) != 1 || got[0].RemoteAddr != "2001:db8::1" || got[0].RequestID != "rid-7" || got[0].Outcome != storage.OutcomeSuccess || !got[0].Time.Equal(t0) {
+		t.Errorf("stored %+v", got)
+	}
+	if !strings.Contains(logs.String(), `"action":"client.created"`) {
+		t.Errorf("no JSON log line: %s", logs.String())
+	}
+}
+
+func TestRunRetriesAFailedBatch(t *testing.T) {
+	var (
+		fail   atomic.Bool
+		stored atomic.Int64
+		calls  = make(chan int, 100)
+	)
+	fail.Store(true)
+	store := fakeStore{append: func(events []storage.AuditEvent) error {
+		failing := fail.Load()
+		calls <- len(events)
+		if failing {
+			return errors.New("database is gone")
+		}
+		stored.Add(int64(len(events)))
+		return nil
+	}}
+	var logs bytes.Buffer
+	r := audit.New(audit.Config{Store: store, Logger: slog.New(slog.NewTextHandler(&logs, nil)), BatchSize: 10})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { r.Run(ctx, time.Hour); close(done) }()
+	for i := range 10 { // a full batch wakes the writer
+		r.Enqueue(issued(i))
+	}
+	if n := <-calls; n != 10 {
+		t.Fatalf("first write of %d events, want 10", n)
+	}
+	fail.Store(false)
+	cancel() // the shutdown flush writes the kept batch
+	<-done
+	if stored.Load() != 10 || r.Dropped() != 0 {
+		t.Errorf("stored %d, dropped %d; want 10 and 0", stored.Load(), r.Dropped())
+	}
+	if !strings.Contains(logs.String(), "could not store audit events") {
+		t.Errorf("the failure was not logged: %s", logs.String())
+	}
+}
+
+func TestRetentionUnderLease(t *testing.T) {
+	store := openStore(t)
+	now := t0.Add(100 * 24 * time.Hour)
+	ctx := t.Context()
+	for _, age := range []time.Duration{91 * 24 * time.Hour, 90*24*time.Hour + time.Second, 89 * 24 * time.Hour} {
+		if err := store.AppendAudit(ctx, storage.AuditEvent{Time: now.Add(-age), Actor: "cli", Action: storage.AuditClientCreated, Outcome: storage.OutcomeSuccess}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := audit.New(audit.Config{Store: store})
+	c := &audit.Retention{Store: store, Keep: 90 * 24 * time.Hour, Now: func() time.Time { return now }, Holder: "A", Recorder: rec}
+	// Another instance holds the lease: nothing happens.
+	if ok, err := store.AcquireLease(ctx, audit.RetentionLease, "B", time.Minute, now); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if n, ran, err := c.Clean(ctx); err != nil || ran || n != 0 {
+		t.Errorf("Clean while B holds the lease = %d, %v, %v; want 0, false", n, ran, err)
+	}
+	if err := store.ReleaseLease(ctx, audit.RetentionLease, "B"); err != nil {
+		t.Fatal(err)
+	}
+	if n, ran, err := c.Clean(ctx); err != nil || !ran || n != 2 {
+		t.Errorf("Clean = %d, %v, %v; want 2, true", n, ran, err)
+	}
+	left, _ := store.ListAudit(ctx, storage.AuditFilter{})
+	if len(left) != 2 || left[0].Action != storage.AuditRetentionCleanup || left[0].Details["deleted"] != "2" {
+		t.Errorf("left %+v, want the cleanup's own event and the young event", left)
+	}
+	// The lease was released: B may clean next.
+	if ok, _ := store.AcquireLease(ctx, audit.RetentionLease, "B", time.Minute, now); !ok {
+		t.Error("the lease was not released after the cleanup")
+	}
+}
