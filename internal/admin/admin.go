@@ -42,8 +42,11 @@ type Service struct {
 	// Keys, if set, creates the signing keys of a new API's algorithm before
 	// the API is visible, so its first token request finds a key.
 	Keys KeyEnsurer
-	Now  func() time.Time
-	Rand io.Reader
+	// Passwords hashes user passwords; nil: argon2id with RFC 9106's
+	// parameters (users.Hasher).
+	Passwords PasswordHasher
+	Now       func() time.Time
+	Rand      io.Reader
 }
 
 func (s *Service) now() time.Time {
@@ -339,10 +342,16 @@ func checkClient(c storage.Client) []string {
 	if len(c.Description) > MaxDescriptionLen {
 		problems = append(problems, fmt.Sprintf("description is longer than %d characters", MaxDescriptionLen))
 	}
-	if !slices.Contains(AuthMethods, c.TokenEndpointAuthMethod) {
+	if IsPublic(c.AppType) {
+		if c.TokenEndpointAuthMethod != storage.AuthMethodNone {
+			problems = append(problems, fmt.Sprintf("token endpoint auth method %q must be none: a %s client is public and has no secret",
+				c.TokenEndpointAuthMethod, c.AppType))
+		}
+	} else if !slices.Contains(AuthMethods, c.TokenEndpointAuthMethod) {
 		problems = append(problems, fmt.Sprintf("token endpoint auth method %q must be one of %s (a machine-to-machine client is confidential)",
 			c.TokenEndpointAuthMethod, strings.Join(AuthMethods, ", ")))
 	}
+	problems = append(problems, checkLogin(c)...)
 	if len(c.Metadata) > MaxMetadataKeys {
 		problems = append(problems, fmt.Sprintf("metadata has %d keys, at most %d are allowed", len(c.Metadata), MaxMetadataKeys))
 	}
