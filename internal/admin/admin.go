@@ -47,6 +47,8 @@ type Service struct {
 	Passwords PasswordHasher
 	Now       func() time.Time
 	Rand      io.Reader
+	// Audit, if set, records every successful change (see record).
+	Audit Auditor
 }
 
 func (s *Service) now() time.Time {
@@ -124,6 +126,7 @@ func (s *Service) CreateAPI(ctx context.Context, in APIInput) (storage.API, erro
 		}
 		return storage.API{}, fmt.Errorf("create api: %w", err)
 	}
+	s.record(ctx, storage.AuditAPICreated, api.Identifier, map[string]string{"signing_alg": api.SigningAlg, "token_dialect": api.TokenDialect})
 	return api, nil
 }
 
@@ -200,6 +203,7 @@ func (s *Service) UpdateAPI(ctx context.Context, identifier string, p APIPatch) 
 	if err := s.Store.UpdateAPI(ctx, api); err != nil {
 		return storage.API{}, notFound(err, "API", identifier)
 	}
+	s.record(ctx, storage.AuditAPIUpdated, identifier, map[string]string{"fields": apiFields(p)})
 	return api, nil
 }
 
@@ -271,7 +275,11 @@ func (s *Service) GetAPI(ctx context.Context, identifier string) (storage.API, e
 
 // DeleteAPI deletes an API and its grants.
 func (s *Service) DeleteAPI(ctx context.Context, identifier string) error {
-	return notFound(s.Store.DeleteAPI(ctx, identifier), "API", identifier)
+	if err := s.Store.DeleteAPI(ctx, identifier); err != nil {
+		return notFound(err, "API", identifier)
+	}
+	s.record(ctx, storage.AuditAPIDeleted, identifier, nil)
+	return nil
 }
 
 func notFound(err error, what, id string) error {
@@ -404,6 +412,7 @@ func (s *Service) CreateClient(ctx context.Context, in ClientInput) (storage.Cli
 	if err := s.Store.CreateClient(ctx, c, ns.Secret); err != nil {
 		return storage.Client{}, NewSecret{}, fmt.Errorf("create client: %w", err)
 	}
+	s.record(ctx, storage.AuditClientCreated, c.ClientID, map[string]string{"name": c.Name, "secret_id": ns.ID})
 	return c, ns, nil
 }
 
@@ -467,12 +476,17 @@ func (s *Service) UpdateClient(ctx context.Context, id string, p ClientPatch) (s
 	if err := s.Store.UpdateClient(ctx, c); err != nil {
 		return storage.Client{}, notFound(err, "client", id)
 	}
+	s.record(ctx, storage.AuditClientUpdated, id, map[string]string{"fields": clientFields(p)})
 	return c, nil
 }
 
 // DeleteClient deletes a client with its secrets and grants.
 func (s *Service) DeleteClient(ctx context.Context, id string) error {
-	return notFound(s.Store.DeleteClient(ctx, id), "client", id)
+	if err := s.Store.DeleteClient(ctx, id); err != nil {
+		return notFound(err, "client", id)
+	}
+	s.record(ctx, storage.AuditClientDeleted, id, nil)
+	return nil
 }
 
 // SetClientDisabled disables or enables a client and returns it.
@@ -480,6 +494,11 @@ func (s *Service) SetClientDisabled(ctx context.Context, id string, disabled boo
 	if err := s.Store.SetClientDisabled(ctx, id, disabled, s.now()); err != nil {
 		return storage.Client{}, notFound(err, "client", id)
 	}
+	action := storage.AuditClientEnabled
+	if disabled {
+		action = storage.AuditClientDisabled
+	}
+	s.record(ctx, action, id, nil)
 	return s.GetClient(ctx, id)
 }
 
@@ -507,6 +526,7 @@ func (s *Service) AddSecret(ctx context.Context, clientID string, notBefore time
 	if err := s.Store.AddSecret(ctx, ns.Secret); err != nil {
 		return NewSecret{}, notFound(err, "client", clientID)
 	}
+	s.record(ctx, storage.AuditSecretAdded, clientID, map[string]string{"secret_id": ns.ID})
 	return ns, nil
 }
 
@@ -524,6 +544,7 @@ func (s *Service) RotateSecret(ctx context.Context, clientID string, grace time.
 	if err := s.Store.RotateSecret(ctx, ns.Secret, s.now().Add(grace)); err != nil {
 		return NewSecret{}, notFound(err, "client", clientID)
 	}
+	s.record(ctx, storage.AuditSecretRotated, clientID, map[string]string{"secret_id": ns.ID, "grace": grace.String()})
 	return ns, nil
 }
 
@@ -535,7 +556,11 @@ func (s *Service) ListSecrets(ctx context.Context, clientID string) ([]storage.S
 
 // RevokeSecret deletes one of a client's secrets.
 func (s *Service) RevokeSecret(ctx context.Context, clientID, secretID string) error {
-	return notFound(s.Store.DeleteSecret(ctx, clientID, secretID), "secret", secretID)
+	if err := s.Store.DeleteSecret(ctx, clientID, secretID); err != nil {
+		return notFound(err, "secret", secretID)
+	}
+	s.record(ctx, storage.AuditSecretRevoked, clientID, map[string]string{"secret_id": secretID})
+	return nil
 }
 
 // CreateGrant lets a client obtain tokens for an API with the given scopes,
@@ -563,6 +588,7 @@ func (s *Service) CreateGrant(ctx context.Context, clientID, audience string, sc
 		}
 		return storage.Grant{}, fmt.Errorf("create grant: %w", err)
 	}
+	s.record(ctx, storage.AuditGrantCreated, clientID, map[string]string{"grant_id": g.ID, "audience": audience, "scope": joinScopes(g.Scope)})
 	return g, nil
 }
 
@@ -605,12 +631,23 @@ func (s *Service) UpdateGrant(ctx context.Context, id string, scopes []string) (
 	if err := s.Store.UpdateGrant(ctx, id, g.Scope); err != nil {
 		return storage.Grant{}, notFound(err, "grant", id)
 	}
+	s.record(ctx, storage.AuditGrantUpdated, g.ClientID, map[string]string{"grant_id": id, "audience": g.Audience, "scope": joinScopes(g.Scope)})
 	return g, nil
 }
 
 // DeleteGrant deletes a grant.
 func (s *Service) DeleteGrant(ctx context.Context, id string) error {
-	return notFound(s.Store.DeleteGrant(ctx, id), "grant", id)
+	target, details := id, map[string]string{"grant_id": id}
+	if s.Audit != nil { // name the client in the event, not only the grant
+		if g, err := s.Store.GetGrant(ctx, id); err == nil {
+			target, details["audience"] = g.ClientID, g.Audience
+		}
+	}
+	if err := s.Store.DeleteGrant(ctx, id); err != nil {
+		return notFound(err, "grant", id)
+	}
+	s.record(ctx, storage.AuditGrantDeleted, target, details)
+	return nil
 }
 
 func quoteAll(list []string) []string {
