@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -299,5 +300,36 @@ func (r *Recorder) Run(ctx context.Context, interval time.Duration) {
 		case <-r.wake:
 			drain(ctx)
 		}
+	}
+}
+
+// KeysRotated records one key.rotated event per key that a rotation made
+// current (its target the new kid, with the algorithm and the kids of the
+// key it replaced and of the next key), by actor.
+func (r *Recorder) KeysRotated(ctx context.Context, actor string, changed []storage.SigningKey) {
+	byAlg := map[string]map[string]string{}
+	for _, k := range changed {
+		d := byAlg[k.Alg]
+		if d == nil {
+			d = map[string]string{"alg": k.Alg}
+			byAlg[k.Alg] = d
+		}
+		switch k.State {
+		case storage.KeyCurrent:
+			d["kid"] = k.KID
+		case storage.KeyPrevious:
+			d["previous_kid"] = k.KID
+		case storage.KeyNext:
+			d["next_kid"] = k.KID
+		}
+	}
+	algs := make([]string, 0, len(byAlg))
+	for alg := range byAlg {
+		algs = append(algs, alg)
+	}
+	slices.Sort(algs)
+	for _, alg := range algs {
+		d := byAlg[alg]
+		_ = r.Audit(ctx, storage.AuditEvent{Actor: actor, Action: storage.AuditKeyRotated, Target: d["kid"], Outcome: storage.OutcomeSuccess, Details: d})
 	}
 }

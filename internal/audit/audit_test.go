@@ -205,3 +205,25 @@ func TestRetentionUnderLease(t *testing.T) {
 		t.Error("the lease was not released after the cleanup")
 	}
 }
+
+func TestKeysRotated(t *testing.T) {
+	store := openStore(t)
+	r := audit.New(audit.Config{Store: store, Now: func() time.Time { return t0 }})
+	r.KeysRotated(t.Context(), storage.ActorSystem, []storage.SigningKey{
+		{KID: "old", Alg: "RS256", State: storage.KeyPrevious}, {KID: "cur", Alg: "RS256", State: storage.KeyCurrent},
+		{KID: "nxt", Alg: "RS256", State: storage.KeyNext}, {KID: "gone", Alg: "RS256", State: storage.KeyRetired},
+		{KID: "e1", Alg: "ES256", State: storage.KeyCurrent},
+	})
+	got, _ := store.ListAudit(t.Context(), storage.AuditFilter{})
+	if len(got) != 2 {
+		t.Fatalf("%d events, want one per algorithm: %+v", len(got), got)
+	}
+	rs := got[0]
+	if rs.Details["alg"] != "RS256" { // same time: the later append (RS256 after ES256) comes first
+		rs = got[1]
+	}
+	if rs.Action != storage.AuditKeyRotated || rs.Actor != storage.ActorSystem || rs.Target != "cur" ||
+		rs.Details["previous_kid"] != "old" || rs.Details["next_kid"] != "nxt" {
+		t.Errorf("RS256 event = %+v", rs)
+	}
+}

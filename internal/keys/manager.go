@@ -75,6 +75,10 @@ type Config struct {
 	// Generate creates a private key for an algorithm; default RSA-2048 for
 	// RS256 and PS256, P-256 for ES256, Ed25519 for EdDSA.
 	Generate func(alg string) (crypto.Signer, error)
+	// Rotated, if set, is told of every rotation Rotate saved (the audit
+	// trail's key.rotated), with the keys whose state changed and ctx as
+	// Rotate got it (which names the actor, if any).
+	Rotated func(ctx context.Context, changed []storage.SigningKey)
 }
 
 // RotateOptions tunes Rotate.
@@ -103,6 +107,7 @@ type Manager struct {
 	log        *slog.Logger
 	jwksMaxAge time.Duration
 	generate   func(alg string) (crypto.Signer, error)
+	rotated    func(ctx context.Context, changed []storage.SigningKey)
 
 	loadMu sync.Mutex // serializes Load; Sign and JWKS never take it
 	set    atomic.Pointer[keySet]
@@ -152,6 +157,7 @@ func New(cfg Config) (*Manager, error) {
 		log:        cfg.Logger,
 		jwksMaxAge: cfg.JWKSMaxAge,
 		generate:   cfg.Generate,
+		rotated:    cfg.Rotated,
 	}
 	if m.now == nil {
 		m.now = time.Now
@@ -599,6 +605,9 @@ func (m *Manager) Rotate(ctx context.Context, opts RotateOptions) ([]storage.Sig
 		k.PrivateKey = nil
 		changed = append(changed, k)
 		m.log.Info("signing key state changed", "kid", k.KID, "alg", k.Alg, "state", k.State)
+	}
+	if m.rotated != nil {
+		m.rotated(ctx, changed)
 	}
 	if err := m.Load(ctx); err != nil {
 		return changed, fmt.Errorf("rotate signing keys: saved, but %w", err)
