@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,18 +14,26 @@ import (
 func (a *app) clientCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "client", Short: "Manage clients and their secrets"}
 	var in admin.ClientInput
+	var login admin.LoginClientInput
 	create := &cobra.Command{
-		Use: "create --name N", Short: "Create a machine-to-machine client; prints its secret once", Args: cobra.NoArgs,
+		Use:   "create --name N [--app-type regular_web|spa|native --redirect-uri URI... [--logout-url URI...]]",
+		Short: "Create a client (machine-to-machine by default, or a login client); prints its secret once", Args: cobra.NoArgs,
 		RunE: a.withManager(func(cmd *cobra.Command, _ []string, m manager) error {
-			c, sec, err := m.CreateClient(cmd.Context(), in)
+			c, sec, err := a.createClient(cmd, m, in, login)
 			if err != nil {
 				return err
 			}
 			v := viewClient(c)
 			v.ClientSecret = sec.Plain
 			r := clientRow(v)
-			if err := a.out().fields(v, [2]string{"client_id", r[0]}, [2]string{"name", r[1]}, [2]string{"grant_types", r[2]},
-				[2]string{"created_at", r[4]}, [2]string{"client_secret", sec.Plain}); err != nil {
+			pairs := [][2]string{{"client_id", r[0]}, {"name", r[1]}, {"grant_types", r[2]}, {"created_at", r[4]}}
+			if admin.IsLogin(c.AppType) {
+				pairs = append(pairs, [2]string{"app_type", c.AppType}, [2]string{"redirect_uris", strings.Join(c.RedirectURIs, " ")})
+			}
+			if sec.Plain == "" { // a public client: nothing to keep
+				return a.out().fields(v, pairs...)
+			}
+			if err := a.out().fields(v, append(pairs, [2]string{"client_secret", sec.Plain})...); err != nil {
 				return err
 			}
 			a.secretWarning()
@@ -33,6 +42,12 @@ func (a *app) clientCmd() *cobra.Command {
 	}
 	create.Flags().StringVar(&in.Name, "name", "", "the client's name")
 	create.Flags().StringVar(&in.Description, "description", "", "a description")
+	create.Flags().StringVar(&login.AppType, "app-type", storage.AppTypeNonInteractive,
+		"non_interactive (machine to machine), regular_web (confidential login client), spa or native (public login clients, no secret)")
+	create.Flags().StringArrayVar(&login.RedirectURIs, "redirect-uri", nil, "a login client's redirect URI, matched exactly (repeatable)")
+	create.Flags().StringArrayVar(&login.LogoutURLs, "logout-url", nil, "where logout may send a login client's users back (repeatable)")
+	create.Flags().StringArrayVar(&login.GrantTypes, "grant-type", nil, "a login client's grant types (default authorization_code and refresh_token; repeatable)")
+	create.Flags().BoolVar(&login.FirstParty, "first-party", false, "a login client of your own: its users are not asked for consent")
 	_ = create.MarkFlagRequired("name")
 
 	list := &cobra.Command{
@@ -67,6 +82,26 @@ func (a *app) clientCmd() *cobra.Command {
 	cmd.AddCommand(create, list, show, a.clientUpdateCmd(), del, a.setDisabledCmd("disable", true), a.setDisabledCmd("enable", false), a.secretCmd())
 	remoteFlags(cmd)
 	return cmd
+}
+
+// createClient creates a machine-to-machine client, or a login client when
+// --app-type names one. Login clients are created on the database: the
+// management API creates machine-to-machine clients only.
+func (a *app) createClient(cmd *cobra.Command, m manager, in admin.ClientInput, login admin.LoginClientInput) (storage.Client, admin.NewSecret, error) {
+	if login.AppType == storage.AppTypeNonInteractive {
+		for _, f := range []string{"redirect-uri", "logout-url", "grant-type", "first-party"} {
+			if cmd.Flags().Changed(f) {
+				return storage.Client{}, admin.NewSecret{}, fmt.Errorf("--%s is for login clients: give --app-type regular_web, spa or native", f)
+			}
+		}
+		return m.CreateClient(cmd.Context(), in)
+	}
+	l, ok := m.(*local)
+	if !ok {
+		return storage.Client{}, admin.NewSecret{}, fmt.Errorf("--app-type %s works on the database only: the management API creates machine-to-machine clients", login.AppType)
+	}
+	login.Name, login.Description = in.Name, in.Description
+	return l.CreateLoginClient(cmd.Context(), login)
 }
 
 func (a *app) clientUpdateCmd() *cobra.Command {

@@ -23,8 +23,10 @@ var Version = "dev"
 // Env is what the command line reads from its surroundings; tests replace it.
 type Env struct {
 	Stdout, Stderr io.Writer
-	Getenv         func(string) string
-	Now            func() time.Time
+	// Stdin is where --password-stdin reads from; nil is an empty input.
+	Stdin  io.Reader
+	Getenv func(string) string
+	Now    func() time.Time
 	// Signals, when set, is used instead of SIGINT/SIGTERM to stop serve.
 	Context context.Context
 }
@@ -73,7 +75,7 @@ func newRoot(env *Env) *cobra.Command {
 	pf.BoolVar(&a.json, "json", false, "print JSON instead of a table")
 	config.Bind(pf, config.Common)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
-	root.AddCommand(a.serveCmd(), a.apiCmd(), a.clientCmd(), a.grantCmd(), a.keyCmd(), a.tokenCmd(), a.migrateCmd(), a.versionCmd(), a.benchCmd(), a.initCmd())
+	root.AddCommand(a.serveCmd(), a.apiCmd(), a.clientCmd(), a.grantCmd(), a.keyCmd(), a.tokenCmd(), a.migrateCmd(), a.versionCmd(), a.benchCmd(), a.initCmd(), a.userCmd())
 	root.DisableSuggestions = true // cobra's suggestion spans lines; errors are one line
 	strictGroups(root)
 	return root

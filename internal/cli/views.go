@@ -41,6 +41,11 @@ type clientView struct {
 	Disabled     bool     `json:"disabled"`
 	CreatedAt    *string  `json:"created_at"`
 	ClientSecret string   `json:"client_secret,omitempty"`
+	// The login settings, shown for login clients only.
+	AppType           string   `json:"app_type,omitempty"`
+	RedirectURIs      []string `json:"redirect_uris,omitempty"`
+	AllowedLogoutURLs []string `json:"allowed_logout_urls,omitempty"`
+	FirstParty        bool     `json:"first_party,omitempty"`
 }
 
 func viewClient(c storage.Client) clientView {
@@ -48,7 +53,11 @@ func viewClient(c storage.Client) clientView {
 	if gt == nil {
 		gt = []string{}
 	}
-	return clientView{ClientID: c.ClientID, Name: c.Name, Description: c.Description, GrantTypes: gt, Disabled: c.Disabled, CreatedAt: ts(c.CreatedAt)}
+	v := clientView{ClientID: c.ClientID, Name: c.Name, Description: c.Description, GrantTypes: gt, Disabled: c.Disabled, CreatedAt: ts(c.CreatedAt)}
+	if admin.IsLogin(c.AppType) {
+		v.AppType, v.RedirectURIs, v.AllowedLogoutURLs, v.FirstParty = c.AppType, c.RedirectURIs, c.AllowedLogoutURLs, c.FirstParty
+	}
+	return v
 }
 
 type secretView struct {

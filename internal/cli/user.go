@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+// userView is the --json shape of a user: never the password hash.
+type userView struct {
+	UserID        string  `json:"user_id"`
+	Email         string  `json:"email"`
+	Name          string  `json:"name"`
+	EmailVerified bool    `json:"email_verified"`
+	Disabled      bool    `json:"disabled"`
+	CreatedAt     *string `json:"created_at"`
+	UpdatedAt     *string `json:"updated_at"`
+}
+
+func viewUser(u storage.User) userView {
+	return userView{u.UserID, u.Email, u.Name, u.EmailVerified, u.Disabled, ts(u.CreatedAt), ts(u.UpdatedAt)}
+}
+
+func userRow(u userView) []string {
+	return []string{u.UserID, u.Email, u.Name, fmt.Sprint(u.EmailVerified), fmt.Sprint(u.Disabled), orDash(u.CreatedAt)}
+}
+
+var userHeader = []string{"USER_ID", "EMAIL", "NAME", "EMAIL_VERIFIED", "DISABLED", "CREATED_AT"}
+
+func (a *app) showUser(u storage.User) error {
+	v := viewUser(u)
+	r := userRow(v)
+	return a.out().fields(v, [2]string{"user_id", r[0]}, [2]string{"email", r[1]}, [2]string{"name", r[2]},
+		[2]string{"email_verified", r[3]}, [2]string{"disabled", r[4]}, [2]string{"created_at", r[5]},
+		[2]string{"updated_at", orDash(v.UpdatedAt)})
+}
+
+// withUsers runs a user command on the database: the management API has no
+// users (yet), so --server (or GATEHOUSE_SERVER) is refused rather than
+// ignored.
+func (a *app) withUsers(run func(cmd *cobra.Command, args []string, svc *admin.Service) error) func(*cobra.Command, []string) error {
+	return a.withStore(false, func(cmd *cobra.Command, args []string, s *session) error {
+		return run(cmd, args, s.svc)
+	})
+}
+
+func (a *app) refuseRemote(cmd *cobra.Command, _ []string) error {
+	if a.env.Getenv(EnvServer) != "" {
+		return fmt.Errorf("%s works on the database only (the management API has no users): unset %s", cmd.CommandPath(), EnvServer)
+	}
+	return nil
+}
+
+// readPassword reads the password from standard input: its first line,
+// without the line ending. A password is never taken from a flag, which
+// would leave it in the shell history and the process list.
+func (a *app) readPassword(fromStdin bool) (string, error) {
+	if !fromStdin {
+		return "", errors.New("give --password-stdin and the password on standard input (a password is never a flag)")
+	}
+	if a.env.Stdin == nil {
+		return "", errors.New("--password-stdin: no standard input")
+	}
+	line, err := bufio.NewReader(io.LimitReader(a.env.Stdin, 64<<10)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read the password from standard input: %w", err)
+	}
+	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	if line == "" {
+		return "", errors.New("--password-stdin: standard input holds no password")
+	}
+	return line, nil
+}
+
+func (a *app) userCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "user", Short: "Manage the users who log in through the login page", PersistentPreRunE: a.refuseRemote}
+	var (
+		in        admin.UserInput
+		pwStdin   bool
+		pwStdinSP bool
+	)
+	create := &cobra.Command{
+		Use: "create --email E [--name N] --password-stdin", Short: "Create a user; the password is read from standard input", Args: cobra.NoArgs,
+		RunE: a.withUsers(func(cmd *cobra.Command, _ []string, svc *admin.Service) error {
+			pw, err := a.readPassword(pwStdin)
+			if err != nil {
+				return err
+			}
+			in.Password = pw
+			u, err := svc.CreateUser(cmd.Context(), in)
+			if err != nil {
+				return err
+			}
+			return a.showUser(u)
+		}),
+	}
+	create.Flags().StringVar(&in.Email, "email", "", "the user's email address (unique regardless of case)")
+	create.Flags().StringVar(&in.Name, "name", "", "the user's name (default: the email)")
+	create.Flags().BoolVar(&in.EmailVerified, "email-verified", false, "mark the email address as verified")
+	create.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input")
+	_ = create.MarkFlagRequired("email")
+
+	list := &cobra.Command{
+		Use: "list", Short: "List users", Args: cobra.NoArgs,
+		RunE: a.withUsers(func(cmd *cobra.Command, _ []string, svc *admin.Service) error {
+			list, err := svc.ListUsers(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return printList(a.out(), list, viewUser, userRow, userHeader)
+		}),
+	}
+	show := &cobra.Command{
+		Use: "show ID|EMAIL", Short: "Show a user", Args: exactArgs("ID|EMAIL"),
+		RunE: a.withUsers(func(cmd *cobra.Command, args []string, svc *admin.Service) error {
+			u, err := svc.GetUser(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return a.showUser(u)
+		}),
+	}
+	setDisabled := func(name string, disabled bool) *cobra.Command {
+		short := "Enable a user"
+		if disabled {
+			short = "Disable a user: they can no longer log in"
+		}
+		return &cobra.Command{
+			Use: name + " ID|EMAIL", Short: short, Args: exactArgs("ID|EMAIL"),
+			RunE: a.withUsers(func(cmd *cobra.Command, args []string, svc *admin.Service) error {
+				u, err := svc.SetUserDisabled(cmd.Context(), args[0], disabled)
+				if err != nil {
+					return err
+				}
+				return a.showUser(u)
+			}),
+		}
+	}
+	setPassword := &cobra.Command{
+		Use: "set-password ID|EMAIL --password-stdin", Short: "Replace a user's password, read from standard input", Args: exactArgs("ID|EMAIL"),
+		RunE: a.withUsers(func(cmd *cobra.Command, args []string, svc *admin.Service) error {
+			pw, err := a.readPassword(pwStdinSP)
+			if err != nil {
+				return err
+			}
+			u, err := svc.SetUserPassword(cmd.Context(), args[0], pw)
+			if err != nil {
+				return err
+			}
+			return a.showUser(u)
+		}),
+	}
+	setPassword.Flags().BoolVar(&pwStdinSP, "password-stdin", false, "read the password from the first line of standard input")
+	cmd.AddCommand(create, list, show, setDisabled("disable", true), setDisabled("enable", false), setPassword)
+	return cmd
+}
