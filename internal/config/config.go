@@ -52,6 +52,17 @@ type Config struct {
 	// TokenReuse gives a client that asks again for the same audience and
 	// scope the token it already has while over half its lifetime remains.
 	TokenReuse bool
+
+	// AuditRetention is how long audit events are kept; 0 keeps them forever.
+	AuditRetention time.Duration
+	// AuthFailureLimit failed client authentications are allowed per
+	// client_id and source address per AuthFailureWindow (ten times as many
+	// per address over all client IDs); 0 turns the throttling off.
+	AuthFailureLimit  int
+	AuthFailureWindow time.Duration
+	// TokenQuota limits the tokens issued to each client ("100/m,5000/d";
+	// empty: no quota).
+	TokenQuota string
 }
 
 // Default returns the defaults.
@@ -66,6 +77,10 @@ func Default() Config {
 		ShutdownTimeout: 10 * time.Second,
 
 		KeyRotationPeriod: 2160 * time.Hour, // 90 days
+
+		AuditRetention:    2160 * time.Hour, // 90 days
+		AuthFailureLimit:  10,
+		AuthFailureWindow: time.Minute,
 	}
 }
 
@@ -75,6 +90,7 @@ type field struct {
 	str   *string
 	bool  *bool
 	dur   *time.Duration
+	num   *int
 }
 
 func (c *Config) fields() []field {
@@ -96,6 +112,10 @@ func (c *Config) fields() []field {
 		{name: "tls-key", usage: "PEM private key file of --tls-cert", str: &c.TLSKey},
 		{name: "trusted-proxies", usage: "comma-separated CIDR prefixes or IPs of reverse proxies whose X-Forwarded-For names the client address", str: &c.TrustedProxies},
 		{name: "metrics-addr", usage: "where to serve Prometheus /metrics: empty for the main listener, host:port for a separate one, off for none", str: &c.MetricsAddr},
+		{name: "audit-retention", usage: "how long audit events are kept before a periodic cleanup deletes them (one instance at a time); 0 keeps them forever", dur: &c.AuditRetention},
+		{name: "auth-failure-limit", usage: "failed client authentications allowed per client_id and source address per --auth-failure-window (ten times as many per address over all client IDs), then 429 until the window refills; 0 turns throttling off", num: &c.AuthFailureLimit},
+		{name: "auth-failure-window", usage: "the window of --auth-failure-limit", dur: &c.AuthFailureWindow},
+		{name: "token-quota", usage: "tokens each client may be issued, as N/s, N/m, N/h or N/d, comma-separated (e.g. 100/m,5000/d); empty for no quota", str: &c.TokenQuota},
 	}
 }
 
@@ -121,6 +141,12 @@ func (f field) set(v string) error {
 			return fmt.Errorf("%q is not a duration such as 250ms, 5m or 24h", v)
 		}
 		*f.dur = d
+	case f.num != nil:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", v)
+		}
+		*f.num = n
 	}
 	return nil
 }
@@ -132,7 +158,8 @@ type Flags []string
 var Common = Flags{"db", "master-key-file"}
 
 // Serve are the settings of gatehouse serve beyond Common.
-var Serve = Flags{"addr", "issuer", "dev", "default-audience", "jwks-max-age", "key-rotation-period", "token-reuse", "sync-interval", "log-level", "log-format", "shutdown-timeout", "tls-cert", "tls-key", "trusted-proxies", "metrics-addr"}
+var Serve = Flags{"addr", "issuer", "dev", "default-audience", "jwks-max-age", "key-rotation-period", "token-reuse", "sync-interval", "log-level", "log-format", "shutdown-timeout", "tls-cert", "tls-key", "trusted-proxies", "metrics-addr",
+	"audit-retention", "auth-failure-limit", "auth-failure-window", "token-quota"}
 
 // Bind registers the named settings as flags on fs, with their defaults.
 func Bind(fs *pflag.FlagSet, names Flags) {
@@ -148,6 +175,8 @@ func Bind(fs *pflag.FlagSet, names Flags) {
 			fs.Bool(f.name, *f.bool, f.usage)
 		case f.dur != nil:
 			fs.Duration(f.name, *f.dur, f.usage)
+		case f.num != nil:
+			fs.Int(f.name, *f.num, f.usage)
 		}
 	}
 }
@@ -281,6 +310,7 @@ func (c *Config) Validate() error {
 		bad("log-format %q must be text or json", c.LogFormat)
 	}
 	problems = append(problems, c.validateHTTP()...)
+	problems = append(problems, c.validateAbuse()...)
 	return errors.Join(problems...)
 }
 
