@@ -33,6 +33,8 @@ type Metrics struct {
 	// Token is the token endpoint's part (tokens issued, authentication
 	// failures).
 	Token *Token
+	// Audit is the audit trail's part (dropped events).
+	Audit *Audit
 }
 
 // Storage operations counted by StorageError.
@@ -58,15 +60,17 @@ func New() *Metrics {
 		}, []string{"endpoint"}),
 		storage: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "storage_errors_total",
-			Help: "Failed background storage operations, by operation (catalog_sync, usage_flush).",
+			Help: "Failed background storage operations, by operation (catalog_sync, usage_flush, audit_flush).",
 		}, []string{"operation"}),
 		Token:  newToken(DefaultMaxTokenSeries),
+		Audit:  newAudit(),
 		series: map[routeStatus]*httpSeries{},
 	}
 	reg.MustRegister(m.requests, m.duration, m.storage,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.Token.register(reg)
-	for _, op := range []string{OpCatalogSync, OpUsageFlush} {
+	reg.MustRegister(m.Audit.dropped)
+	for _, op := range []string{OpCatalogSync, OpUsageFlush, OpAuditFlush} {
 		m.storage.WithLabelValues(op) // present at 0 from the start
 	}
 	return m

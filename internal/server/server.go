@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
 	"github.com/gatehouse-dev/gatehouse/internal/clientip"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
@@ -50,6 +51,9 @@ type Options struct {
 	// UsageFlushInterval is how often secret last-use times are written
 	// (default 5s).
 	UsageFlushInterval time.Duration
+	// AuditFlushInterval is how often queued audit events are written
+	// (default audit.DefaultFlushInterval).
+	AuditFlushInterval time.Duration
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout replace
 	// the listener limits when positive (tests shorten them).
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
@@ -68,6 +72,7 @@ type Server struct {
 	metrics *metrics.Metrics
 	ips     *clientip.Resolver
 	mgmt    *mgmt.Handler // the management API (/api/v2/)
+	audit   *audit.Recorder
 
 	rotation *keys.Scheduler // nil when key-rotation-period is 0
 }
@@ -86,9 +91,16 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 	if opts.UsageFlushInterval <= 0 {
 		opts.UsageFlushInterval = 5 * time.Second
 	}
+	var srv *Server // set below: the audit recorder counts into its metrics
+	rec := newAuditRecorder(store, log, opts.Now, func() *metrics.Metrics {
+		if srv == nil {
+			return nil
+		}
+		return srv.metrics
+	})
 	km, err := keys.New(keys.Config{
 		Store: store, MasterKey: masterKey, Now: opts.Now, Rand: opts.Rand, Logger: log,
-		JWKSMaxAge: cfg.JWKSMaxAge, Generate: opts.GenerateKey,
+		JWKSMaxAge: cfg.JWKSMaxAge, Generate: opts.GenerateKey, Rotated: keysRotated(rec),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
@@ -98,8 +110,8 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 	}
 	// The management API is built in: it exists in every database, created
 	// here before the catalog loads so that the first sync has it.
-	svc := &admin.Service{Store: store, Keys: km, Now: opts.Now, Rand: opts.Rand}
-	if created, err := mgmt.EnsureAPI(ctx, svc, cfg.Issuer); err != nil {
+	svc := &admin.Service{Store: store, Keys: km, Now: opts.Now, Rand: opts.Rand, Audit: rec}
+	if created, err := mgmt.EnsureAPI(admin.WithActor(ctx, storage.ActorSystem), svc, cfg.Issuer); err != nil {
 		return nil, err
 	} else if created {
 		log.Info("management API created", "audience", mgmt.Audience(cfg.Issuer))
@@ -108,7 +120,8 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 	if err := cat.Load(ctx); err != nil {
 		return nil, fmt.Errorf("load catalog: %w", err)
 	}
-	s := &Server{cfg: cfg, opts: opts, log: log, store: store, keys: km, catalog: cat, usage: catalog.NewUsage(store, log)}
+	s := &Server{cfg: cfg, opts: opts, log: log, store: store, keys: km, catalog: cat, usage: catalog.NewUsage(store, log), audit: rec}
+	srv = s
 	if err := s.ensureKeys(ctx); err != nil {
 		return nil, err
 	}
@@ -252,6 +265,7 @@ func (s *Server) Start(ctx context.Context) (wait func()) {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.catalog.Follow(ctx, s.cfg.SyncInterval, s.afterSync) })
 	wg.Go(func() { s.usage.Run(ctx, s.opts.UsageFlushInterval) })
+	s.startAudit(ctx, wg.Go)
 	if s.rotation != nil {
 		wg.Go(func() { s.rotation.Run(ctx) })
 	}

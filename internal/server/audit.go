@@ -1,0 +1,59 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/metrics"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+// retentionInterval is how often the audit retention cleanup runs.
+const retentionInterval = time.Hour
+
+// newAuditRecorder returns the server's audit trail: queued token events,
+// admin changes and key rotations, counted into the metrics m returns once
+// the server has them.
+func newAuditRecorder(store storage.Storage, log *slog.Logger, now func() time.Time, m func() *metrics.Metrics) *audit.Recorder {
+	return audit.New(audit.Config{
+		Store: store, Logger: log, Now: now,
+		Dropped: func(n int) {
+			if mm := m(); mm != nil {
+				mm.Audit.Dropped(n)
+			}
+		},
+		FlushFailed: func(error) {
+			if mm := m(); mm != nil {
+				mm.StorageError(metrics.OpAuditFlush)
+			}
+		},
+	})
+}
+
+// keysRotated records a rotation by the actor in ctx (a management API
+// client) or, without one, by the system (the rotation schedule).
+func keysRotated(rec *audit.Recorder) func(ctx context.Context, changed []storage.SigningKey) {
+	return func(ctx context.Context, changed []storage.SigningKey) {
+		actor := admin.Actor(ctx)
+		if actor == "" {
+			actor = storage.ActorSystem
+		}
+		rec.KeysRotated(ctx, actor, changed)
+	}
+}
+
+// startAudit runs the audit writer and, when a retention is configured, the
+// cleanup (one instance at a time, under audit.RetentionLease).
+func (s *Server) startAudit(ctx context.Context, goFn func(func())) {
+	goFn(func() { s.audit.Run(ctx, s.opts.AuditFlushInterval) })
+	if s.cfg.AuditRetention > 0 {
+		r := &audit.Retention{Store: s.store, Keep: s.cfg.AuditRetention, Recorder: s.audit, Logger: s.log, Now: s.opts.Now}
+		goFn(func() { r.Run(ctx, retentionInterval) })
+	}
+}
+
+// Audit returns the server's audit recorder.
+func (s *Server) Audit() *audit.Recorder { return s.audit }
