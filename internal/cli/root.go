@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/keys"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
 // Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
@@ -75,7 +76,7 @@ func newRoot(env *Env) *cobra.Command {
 	pf.BoolVar(&a.json, "json", false, "print JSON instead of a table")
 	config.Bind(pf, config.Common)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
-	root.AddCommand(a.serveCmd(), a.apiCmd(), a.clientCmd(), a.grantCmd(), a.keyCmd(), a.tokenCmd(), a.migrateCmd(), a.versionCmd(), a.benchCmd(), a.initCmd(), a.userCmd())
+	root.AddCommand(a.serveCmd(), a.apiCmd(), a.clientCmd(), a.grantCmd(), a.keyCmd(), a.tokenCmd(), a.migrateCmd(), a.versionCmd(), a.benchCmd(), a.initCmd(), a.userCmd(), a.auditCmd())
 	root.DisableSuggestions = true // cobra's suggestion spans lines; errors are one line
 	strictGroups(root)
 	return root
@@ -136,7 +137,7 @@ func (a *app) open(cmd *cobra.Command, withKeys bool) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &session{cfg: cfg, store: store, svc: &admin.Service{Store: store, Now: a.env.Now}}
+	s := &session{cfg: cfg, store: store, svc: &admin.Service{Store: store, Now: a.env.Now, Audit: cliAudit(store, a.env.Now)}}
 	if withKeys {
 		km, err := a.keyManager(ctx, cfg, store)
 		if err != nil {
@@ -153,7 +154,11 @@ func (a *app) keyManager(ctx context.Context, cfg config.Config, store server.St
 	if err != nil {
 		return nil, err
 	}
-	km, err := keys.New(keys.Config{Store: store, MasterKey: mk, Now: a.env.Now, JWKSMaxAge: cfg.JWKSMaxAge})
+	rec := cliAudit(store, a.env.Now)
+	km, err := keys.New(keys.Config{Store: store, MasterKey: mk, Now: a.env.Now, JWKSMaxAge: cfg.JWKSMaxAge,
+		Rotated: func(ctx context.Context, changed []storage.SigningKey) {
+			rec.KeysRotated(ctx, storage.ActorCLI, changed)
+		}})
 	if err != nil {
 		return nil, err
 	}
