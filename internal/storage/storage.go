@@ -194,6 +194,8 @@ func CheckLease(name, holder string, ttl time.Duration, now time.Time) error {
 type Storage interface {
 	// Users keeps the login flow's users.
 	Users
+	// Logins keeps the login flow's sessions, codes, consents and refresh tokens.
+	Logins
 
 	// CreateAPI stores a new API; ErrAlreadyExists if the identifier is taken.
 	CreateAPI(ctx context.Context, api API) error

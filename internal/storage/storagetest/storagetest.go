@@ -42,6 +42,10 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"LeaseRace", testLeaseRace},
 		{"Users", testUsers},
 		{"LoginClients", testLoginClients},
+		{"LoginSessions", testLoginSessions},
+		{"AuthCodes", testAuthCodes},
+		{"Consents", testConsents},
+		{"RefreshTokens", testRefreshTokens},
 		{"Audit", testAudit},
 	}
 	for _, tc := range tests {
