@@ -71,9 +71,9 @@ func NewAuth(cfg AuthConfig) *Auth {
 	}
 	return &Auth{
 		pairs: NewBuckets(cfg.Limit, cfg.Window, cfg.MaxKeys, func(s maphash.Seed, k pairKey) uint64 {
-			return maphash.String(s, k.client) ^ maphash.Comparable(s, k.addr)
+			return maphash.String(s, k.client) ^ addrHash(s, k.addr)
 		}),
-		addrs: NewBuckets(cfg.AddressLimit, cfg.Window, cfg.MaxKeys, maphash.Comparable[netip.Addr]),
+		addrs: NewBuckets(cfg.AddressLimit, cfg.Window, cfg.MaxKeys, addrHash),
 	}
 }
 
@@ -114,4 +114,10 @@ func (a *Auth) Len() int {
 		return 0
 	}
 	return a.pairs.Len() + a.addrs.Len()
+}
+
+// addrHash hashes an address without making it escape.
+func addrHash(s maphash.Seed, a netip.Addr) uint64 {
+	b := a.As16()
+	return maphash.Bytes(s, b[:]) + uint64(len(a.Zone()))
 }

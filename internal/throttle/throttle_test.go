@@ -115,3 +115,17 @@ func TestQuota(t *testing.T) {
 		t.Error("another client shares c1's quota")
 	}
 }
+
+func TestChecksAllocateNothing(t *testing.T) {
+	a := throttle.NewAuth(throttle.AuthConfig{Limit: 3, Window: time.Minute})
+	addr := netip.MustParseAddr("192.0.2.1")
+	a.Failed("client", addr, t0)
+	q := throttle.NewQuota([]throttle.Policy{{Limit: 1 << 30, Window: time.Minute}})
+	q.Take("client", t0)
+	if n := testing.AllocsPerRun(100, func() { a.Check("client", addr, t0); a.Check("other", addr, t0) }); n != 0 {
+		t.Errorf("Auth.Check allocates %v times", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { q.Take("client", t0) }); n != 0 {
+		t.Errorf("Quota.Take of a known client allocates %v times", n)
+	}
+}
