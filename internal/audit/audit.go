@@ -67,9 +67,20 @@ type Event struct {
 	// without granting anything).
 	JTI string
 	// Reason is a failure's reason class (auth.failed).
-	Reason  string
+	Reason string
+	// Reused marks a token.issued that handed out a token issued before
+	// (token reuse).
+	Reused  bool
 	Details map[string]string
+
+	// token is the issued access token, held in memory only until the
+	// writer reads its jti (SetToken); it is never stored or logged.
+	token string
 }
+
+// SetToken lets the writer take the jti from the issued token tok, so that
+// the hot path need not make a string of it; tok itself is never recorded.
+func (e *Event) SetToken(tok string) { e.token = tok }
 
 // Recorder queues, logs and stores audit events. Its methods are safe for
 // concurrent use.
@@ -163,7 +174,7 @@ func (e *Event) Stored() storage.AuditEvent {
 		s.RemoteAddr = e.RemoteAddr.String()
 	}
 	n := len(e.Details)
-	if n > 0 || e.Action == storage.AuditTokenIssued || e.JTI != "" || e.Reason != "" {
+	if n > 0 || e.Action == storage.AuditTokenIssued || e.JTI != "" || e.token != "" || e.Reason != "" {
 		s.Details = make(map[string]string, n+5)
 		for k, v := range e.Details {
 			s.Details[k] = v
@@ -174,8 +185,14 @@ func (e *Event) Stored() storage.AuditEvent {
 		s.Details["audience"] = e.Audience
 		s.Details["scope"] = e.Scope
 	}
+	if e.JTI == "" && e.token != "" {
+		e.JTI = jtiOf(e.token)
+	}
 	if e.JTI != "" {
 		s.Details["jti"] = e.JTI
+	}
+	if e.Reused {
+		s.Details["reused"] = "true"
 	}
 	if e.Reason != "" {
 		s.Details["reason"] = e.Reason

@@ -2,6 +2,8 @@ package audit_test
 
 import (
 	"bytes"
+	"encoding/base64"
+	"fmt"
 	"context"
 	"errors"
 	"log/slog"
@@ -225,5 +227,26 @@ func TestKeysRotated(t *testing.T) {
 	if rs.Action != storage.AuditKeyRotated || rs.Actor != storage.ActorSystem || rs.Target != "cur" ||
 		rs.Details["previous_kid"] != "old" || rs.Details["next_kid"] != "nxt" {
 		t.Errorf("RS256 event = %+v", rs)
+	}
+}
+
+func TestJTIFromTheToken(t *testing.T) {
+	store := openStore(t)
+	var logs bytes.Buffer
+	r := audit.New(audit.Config{Store: store, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	tok := "eyJhbGciOiJFUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"c","jti":"the-jti"}`)) + ".c2lnbmF0dXJl"
+	e := issued(0)
+	e.JTI, e.Reused = "", true
+	e.SetToken(tok)
+	r.Enqueue(e)
+	if err := r.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := store.ListAudit(t.Context(), storage.AuditFilter{})
+	if len(got) != 1 || got[0].Details["jti"] != "the-jti" || got[0].Details["reused"] != "true" {
+		t.Fatalf("stored %+v", got)
+	}
+	if strings.Contains(logs.String(), tok) || strings.Contains(fmt.Sprint(got), tok) {
+		t.Error("the token itself was recorded")
 	}
 }
