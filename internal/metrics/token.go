@@ -24,10 +24,11 @@ const (
 	ReasonInactiveSecret     = "inactive_secret"     // matches a secret that has expired or is not yet active
 	ReasonDisabledClient     = "disabled_client"     // the client is disabled
 	ReasonThrottled          = "throttled"           // refused by brute-force protection before checking
+	ReasonWrongAuthMethod    = "wrong_auth_method"   // the right secret, by a method the client is not registered for
 )
 
 var reasons = []string{ReasonMissingCredentials, ReasonUnknownClient, ReasonInvalidSecret,
-	ReasonInactiveSecret, ReasonDisabledClient, ReasonThrottled}
+	ReasonInactiveSecret, ReasonDisabledClient, ReasonThrottled, ReasonWrongAuthMethod}
 
 // Token holds the token endpoint's counters. Its methods are safe for
 // concurrent use and cheap enough for the hot path (one map lookup and an
