@@ -2,10 +2,10 @@ package audit_test
 
 import (
 	"bytes"
-	"encoding/base64"
-	"fmt"
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"path/filepath"
