@@ -1,0 +1,118 @@
+package authorize
+
+import (
+	"bytes"
+	"html/template"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// The hosted pages: server-rendered with html/template (contextual
+// escaping), no script, usable without a mouse; every field has a label and
+// errors are announced (role="alert").
+var pages = template.Must(template.New("").Parse(`
+{{define "head"}}<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>
+body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1b1f24;margin:0}
+main{max-width:24rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:.5rem;box-shadow:0 1px 4px #0002}
+h1{font-size:1.4rem;margin-top:0}
+label{display:block;font-weight:600;margin:1rem 0 .25rem}
+input{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #767676;border-radius:.25rem}
+button{margin-top:1.25rem;padding:.6rem 1.2rem;font-size:1rem;border-radius:.25rem;border:1px solid #0b57d0;background:#0b57d0;color:#fff;cursor:pointer}
+button.secondary{background:#fff;color:#0b57d0}
+button:focus,input:focus{outline:3px solid #f5a623;outline-offset:1px}
+.alert{color:#a50e0e;background:#fce8e6;padding:.6rem;border-radius:.25rem}
+.client{color:#444}
+</style>
+</head>
+<body>
+<main>{{end}}
+
+{{define "foot"}}</main>
+</body>
+</html>
+{{end}}
+
+{{define "login"}}{{template "head" .}}
+<h1>Log in</h1>
+<p class="client">to continue to <strong>{{.ClientName}}</strong></p>
+{{if .Error}}<p class="alert" role="alert">{{.Error}}</p>{{end}}
+<form method="post" action="{{.Action}}">
+<input type="hidden" name="csrf_token" value="{{.CSRF}}">
+<input type="hidden" name="request" value="{{.Request}}">
+<label for="email">Email</label>
+<input id="email" name="email" type="email" autocomplete="username" required value="{{.Email}}"{{if not .Email}} autofocus{{end}}>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required{{if .Email}} autofocus{{end}}>
+<button type="submit">Log in</button>
+</form>
+{{template "foot" .}}{{end}}
+
+{{define "consent"}}{{template "head" .}}
+<h1>Authorize {{.ClientName}}</h1>
+<p><strong>{{.ClientName}}</strong> is asking to:</p>
+<ul>
+{{range .Scopes}}<li>{{.}}</li>
+{{end}}</ul>
+{{if .Audience}}<p>for the API <strong>{{.Audience}}</strong>.</p>{{end}}
+<p>You are logged in as {{.User}}.</p>
+<form method="post" action="{{.Action}}">
+<input type="hidden" name="csrf_token" value="{{.CSRF}}">
+<input type="hidden" name="request" value="{{.Request}}">
+<button type="submit" name="decision" value="allow">Allow</button>
+<button type="submit" name="decision" value="deny" class="secondary">Deny</button>
+</form>
+{{template "foot" .}}{{end}}
+
+{{define "error"}}{{template "head" .}}
+<h1>Something went wrong</h1>
+<p class="alert" role="alert">{{.Error}}</p>
+<p>You can close this window and try again from the application.</p>
+{{template "foot" .}}{{end}}
+`))
+
+type page struct {
+	Title      string
+	ClientName string
+	Error      string
+	Action     string
+	CSRF       string
+	Request    string
+	Email      string
+	Scopes     []string
+	Audience   string
+	User       string
+}
+
+// render writes a page. The pages may not be framed (clickjacking, RFC 6749
+// §10.13), load nothing but their inline style, and send a Referer only to
+// this origin, so that the browser keeps sending Origin on their forms.
+func render(w http.ResponseWriter, status int, name string, p page, retryAfter time.Duration) {
+	var b bytes.Buffer
+	if err := pages.ExecuteTemplate(&b, name, p); err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Referrer-Policy", "same-origin")
+	if retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(int((retryAfter+time.Second-1)/time.Second)))
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(b.Bytes())
+}
+
+func errorPage(w http.ResponseWriter, status int, msg string) {
+	render(w, status, "error", page{Title: "Error", Error: msg}, 0)
+}

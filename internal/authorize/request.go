@@ -1,0 +1,255 @@
+package authorize
+
+import (
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/catalog"
+	"github.com/gatehouse-dev/gatehouse/internal/oauth"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+// OpenID Connect scopes (OIDC Core §5.4, §11) and what the consent page
+// says about them.
+const (
+	ScopeOpenID        = "openid"
+	ScopeProfile       = "profile"
+	ScopeEmail         = "email"
+	ScopeOfflineAccess = "offline_access"
+)
+
+var oidcScopes = map[string]string{
+	ScopeOpenID:        "Sign you in with your account",
+	ScopeProfile:       "See your name",
+	ScopeEmail:         "See your email address",
+	ScopeOfflineAccess: "Keep access while you are away (refresh tokens)",
+}
+
+// OIDCScopes lists the OpenID Connect scopes gatehouse supports.
+var OIDCScopes = []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeOfflineAccess}
+
+// Error codes of the authorization endpoint (RFC 6749 §4.1.2.1, OIDC Core
+// §3.1.2.6).
+const (
+	ErrInvalidRequest          = "invalid_request"
+	ErrUnauthorizedClient      = "unauthorized_client"
+	ErrAccessDenied            = "access_denied"
+	ErrUnsupportedResponseType = "unsupported_response_type"
+	ErrInvalidScope            = "invalid_scope"
+	ErrServerError             = "server_error"
+	ErrInvalidTarget           = "invalid_target" // RFC 8707 §2
+	ErrLoginRequired           = "login_required"
+	ErrConsentRequired         = "consent_required"
+	ErrRequestNotSupported     = "request_not_supported"
+	ErrRequestURINotSupported  = "request_uri_not_supported"
+)
+
+// authzError is an error returned to the client at its redirect URI.
+type authzError struct{ code, desc string }
+
+// request is a validated authorization request.
+type request struct {
+	client      *catalog.Client
+	redirectURI string // the one to send the browser to
+	givenURI    string // as the request gave it ("" when omitted), for the token request
+	state       string
+	scope       []string // what may be granted, in request order
+	audience    string
+	api         *storage.API
+	nonce       string
+	challenge   string
+	prompt      []string
+	maxAge      int // -1: not given
+	loginHint   string
+	params      url.Values // the known parameters, to come back to /authorize with
+}
+
+func (r *request) hasPrompt(p string) bool { return slices.Contains(r.prompt, p) }
+
+// knownParams are the parameters carried from the login and consent pages
+// back to /authorize; anything else is ignored (RFC 6749 §3.1).
+var knownParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge",
+	"code_challenge_method", "audience", "resource", "prompt", "max_age", "login_hint", "response_mode", "request", "request_uri"}
+
+// identify finds the client and the redirect URI, which must both be right
+// before any error may be sent to the redirect URI (RFC 6749 §4.1.2.1,
+// RFC 9700 §4.1: never an open redirector). It returns the message of an
+// error page otherwise.
+func identify(v url.Values, snap *catalog.Snapshot) (*request, string) {
+	for _, p := range []string{"client_id", "redirect_uri"} {
+		if len(v[p]) > 1 {
+			return nil, "The parameter " + p + " was given more than once."
+		}
+	}
+	id := v.Get("client_id")
+	if id == "" {
+		return nil, "The request has no client_id."
+	}
+	c, ok := snap.Client(id)
+	if !ok || c.Disabled {
+		return nil, "The application that sent you here is unknown or disabled."
+	}
+	given := v.Get("redirect_uri")
+	uri := given
+	if given == "" {
+		// OAuth 2.1 §4.1.1: optional when the client registered exactly one.
+		if len(c.RedirectURIs) != 1 {
+			return nil, "The request has no redirect_uri, and the application registered more than one."
+		}
+		uri = c.RedirectURIs[0]
+	} else if !slices.Contains(c.RedirectURIs, given) {
+		return nil, "The redirect_uri is not registered for this application, so you are not sent there."
+	}
+	return &request{client: c, redirectURI: uri, givenURI: given, maxAge: -1}, ""
+}
+
+// validate checks the rest of the request; its errors go to the redirect URI.
+func validate(req *request, v url.Values, snap *catalog.Snapshot) *authzError {
+	if len(v["state"]) == 1 {
+		req.state = v.Get("state")
+	}
+	for _, p := range knownParams {
+		if len(v[p]) > 1 && p != "resource" {
+			return &authzError{ErrInvalidRequest, "the parameter " + p + " was given more than once"}
+		}
+	}
+	if v.Get("request") != "" {
+		return &authzError{ErrRequestNotSupported, "request objects are not supported"}
+	}
+	if v.Get("request_uri") != "" {
+		return &authzError{ErrRequestURINotSupported, "request_uri is not supported"}
+	}
+	switch rt := v.Get("response_type"); rt {
+	case "code":
+	case "":
+		return &authzError{ErrInvalidRequest, "response_type is required"}
+	default:
+		return &authzError{ErrUnsupportedResponseType, "only response_type=code is supported"}
+	}
+	if !req.client.AllowsGrant(storage.GrantAuthorizationCode) {
+		return &authzError{ErrUnauthorizedClient, "the client may not use the authorization code flow"}
+	}
+	// PKCE is required of every client, S256 only (OAuth 2.1 §4.1.1, RFC 9700 §2.1.1).
+	req.challenge = v.Get("code_challenge")
+	method := v.Get("code_challenge_method")
+	switch {
+	case req.challenge == "":
+		return &authzError{ErrInvalidRequest, "code_challenge is required (PKCE with S256)"}
+	case method != oauth.PKCEMethodS256:
+		return &authzError{ErrInvalidRequest, "code_challenge_method must be S256"}
+	case !oauth.ValidS256Challenge(req.challenge):
+		return &authzError{ErrInvalidRequest, "code_challenge is not an S256 challenge (43 base64url characters)"}
+	}
+	// Audience (Auth0) or resource (RFC 8707).
+	aud := v.Get("audience")
+	switch res := v["resource"]; len(res) {
+	case 0:
+	case 1:
+		if aud != "" && aud != res[0] {
+			return &authzError{ErrInvalidRequest, "audience and resource name different APIs"}
+		}
+		aud = res[0]
+	default:
+		return &authzError{ErrInvalidTarget, "only one resource may be requested"}
+	}
+	if aud != "" {
+		api, ok := snap.API(aud)
+		if !ok {
+			return &authzError{ErrInvalidTarget, "the audience is not a registered API"}
+		}
+		req.audience, req.api = aud, api
+	}
+	// Scope: OpenID Connect scopes and the API's own; others are ignored
+	// (RFC 6749 §3.3 lets the server grant less than asked).
+	for _, s := range strings.Split(v.Get("scope"), " ") {
+		if s == "" {
+			continue
+		}
+		if !validScopeToken(s) {
+			return &authzError{ErrInvalidScope, "a scope is malformed"}
+		}
+		switch {
+		case slices.Contains(req.scope, s):
+		case s == ScopeOfflineAccess:
+			if req.client.AllowsGrant(storage.GrantRefreshToken) {
+				req.scope = append(req.scope, s)
+			}
+		case oidcScopes[s] != "":
+			req.scope = append(req.scope, s)
+		case req.api != nil && apiDefines(req.api, s):
+			req.scope = append(req.scope, s)
+		}
+	}
+	req.nonce = v.Get("nonce")
+	if p := v.Get("prompt"); p != "" {
+		for _, x := range strings.Split(p, " ") {
+			if x != "" && !slices.Contains(req.prompt, x) {
+				req.prompt = append(req.prompt, x)
+			}
+		}
+		if req.hasPrompt("none") && len(req.prompt) > 1 {
+			return &authzError{ErrInvalidRequest, "prompt=none cannot be combined with other values"}
+		}
+	}
+	if ma := v.Get("max_age"); ma != "" {
+		n, err := strconv.Atoi(ma)
+		if err != nil || n < 0 {
+			return &authzError{ErrInvalidRequest, "max_age must be a non-negative number of seconds"}
+		}
+		req.maxAge = n
+	}
+	req.loginHint = v.Get("login_hint")
+	req.params = url.Values{}
+	for _, p := range knownParams {
+		if vs, ok := v[p]; ok {
+			req.params[p] = vs
+		}
+	}
+	return nil
+}
+
+func apiDefines(api *storage.API, scope string) bool {
+	for _, s := range api.Scopes {
+		if s.Value == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// validScopeToken checks RFC 6749 §3.3 scope-token syntax.
+func validScopeToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// again returns the request's parameters with the prompt value drop
+// removed: the query to come back to /authorize with once the login or the
+// consent it asked for is done.
+func (r *request) again(drop string) string {
+	v := url.Values{}
+	for k, vs := range r.params {
+		v[k] = vs
+	}
+	if len(r.prompt) > 0 {
+		var keep []string
+		for _, p := range r.prompt {
+			if p != drop {
+				keep = append(keep, p)
+			}
+		}
+		if len(keep) == 0 {
+			delete(v, "prompt")
+		} else {
+			v.Set("prompt", strings.Join(keep, " "))
+		}
+	}
+	return v.Encode()
+}
