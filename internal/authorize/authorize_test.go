@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/internal/authorize")
+	"github.com/gatehouse-dev/gatehouse/internal/authorize"
+)
 
 // TestErrorPages: without a known client and a registered redirect URI,
 // the browser is shown an error page and never redirected (RFC 6749
