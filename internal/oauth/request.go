@@ -27,6 +27,12 @@ const (
 	ParamAudience     = "audience"
 	ParamResource     = "resource"
 	ParamScope        = "scope"
+	// The authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.5) and
+	// refresh_token (RFC 6749 §6) grants'.
+	ParamCode         = "code"
+	ParamRedirectURI  = "redirect_uri"
+	ParamCodeVerifier = "code_verifier"
+	ParamRefreshToken = "refresh_token"
 )
 
 // Client authentication methods (RFC 7591 §2 names).
@@ -47,10 +53,15 @@ const (
 	pAudience
 	pResource
 	pScope
+	pCode
+	pRedirectURI
+	pCodeVerifier
+	pRefreshToken
 	numParams
 )
 
-var paramNames = [numParams]string{ParamGrantType, ParamClientID, ParamClientSecret, ParamAudience, ParamResource, ParamScope}
+var paramNames = [numParams]string{ParamGrantType, ParamClientID, ParamClientSecret, ParamAudience, ParamResource, ParamScope,
+	ParamCode, ParamRedirectURI, ParamCodeVerifier, ParamRefreshToken}
 
 // knownParam returns the param a name stands for.
 func knownParam(name string) (param, bool) {
@@ -67,6 +78,14 @@ func knownParam(name string) (param, bool) {
 		return pResource, true
 	case ParamScope:
 		return pScope, true
+	case ParamCode:
+		return pCode, true
+	case ParamRedirectURI:
+		return pRedirectURI, true
+	case ParamCodeVerifier:
+		return pCodeVerifier, true
+	case ParamRefreshToken:
+		return pRefreshToken, true
 	}
 	return 0, false
 }
@@ -88,6 +107,13 @@ type TokenRequest struct {
 	// invalid_target, which the audience step decides.
 	Resources []string
 	Scope     string
+	// Code, RedirectURI and CodeVerifier are the authorization_code
+	// grant's (RFC 6749 §4.1.3, RFC 7636 §4.5); RefreshToken the
+	// refresh_token grant's (RFC 6749 §6).
+	Code         string
+	RedirectURI  string
+	CodeVerifier string
+	RefreshToken string
 
 	// ClientID and ClientSecret are the client's credentials from whichever
 	// place AuthMethod names; AuthMethod is AuthNone when no secret was sent.
@@ -492,9 +518,13 @@ func fromParams(p *params, authz []string) (*TokenRequest, error) {
 		}
 	}
 	req := &TokenRequest{
-		GrantType: p.val[pGrantType],
-		Audience:  p.val[pAudience],
-		Scope:     p.val[pScope],
+		GrantType:    p.val[pGrantType],
+		Audience:     p.val[pAudience],
+		Scope:        p.val[pScope],
+		Code:         p.val[pCode],
+		RedirectURI:  p.val[pRedirectURI],
+		CodeVerifier: p.val[pCodeVerifier],
+		RefreshToken: p.val[pRefreshToken],
 	}
 	for _, v := range p.resources {
 		if v != "" {
