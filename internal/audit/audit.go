@@ -202,6 +202,9 @@ func (e *Event) Stored() storage.AuditEvent {
 
 // log writes e as one structured line (msg=audit), its details as a group.
 func (r *Recorder) log(ctx context.Context, e storage.AuditEvent) {
+	if !r.cfg.Logger.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
 	attrs := make([]slog.Attr, 0, 9)
 	attrs = append(attrs,
 		slog.String("action", e.Action), slog.String("actor", e.Actor), slog.String("target", e.Target),

@@ -11,6 +11,10 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
+// auditRowsPerInsert bounds the rows of one INSERT (8 parameters each,
+// well under SQLite's limit of 32766).
+const auditRowsPerInsert = 200
+
 // AppendAudit inserts events in one write transaction, in order, so their
 // IDs follow the order of events. It appends nothing to the change feed.
 func (s *Store) AppendAudit(ctx context.Context, events ...storage.AuditEvent) error {
@@ -29,17 +33,24 @@ func (s *Store) AppendAudit(ctx context.Context, events ...storage.AuditEvent) e
 		details[i] = d
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit_events
-			(at, actor, action, target, outcome, remote_addr, request_id, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for i, e := range events {
-			if _, err := stmt.ExecContext(ctx, e.Time.UnixMicro(), e.Actor, e.Action, e.Target, e.Outcome,
-				e.RemoteAddr, e.RequestID, details[i]); err != nil {
+		// Many rows per statement: a batch of the hot path's events costs a
+		// few statements, not one per event.
+		for len(events) > 0 {
+			n := min(len(events), auditRowsPerInsert)
+			var q strings.Builder
+			q.WriteString("INSERT INTO audit_events (at, actor, action, target, outcome, remote_addr, request_id, details) VALUES ")
+			args := make([]any, 0, 8*n)
+			for i, e := range events[:n] {
+				if i > 0 {
+					q.WriteString(", ")
+				}
+				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+				args = append(args, e.Time.UnixMicro(), e.Actor, e.Action, e.Target, e.Outcome, e.RemoteAddr, e.RequestID, details[i])
+			}
+			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 				return err
 			}
+			events, details = events[n:], details[n:]
 		}
 		return nil
 	})

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -119,6 +120,19 @@ func testAudit(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 	}
 	if n := get[int64](t, "DeleteAuditBefore again")(s.DeleteAuditBefore(ctx, at(2))); n != 0 {
 		t.Errorf("DeleteAuditBefore again deleted %d, want 0", n)
+	}
+	// A large batch (the background writer's) keeps its order.
+	big := make([]storage.AuditEvent, 450)
+	for i := range big {
+		big[i] = ev(10, "c3", storage.AuditTokenIssued, fmt.Sprint(i))
+	}
+	must(t, "AppendAudit(450 events)", s.AppendAudit(ctx, big...))
+	got = nil
+	for _, e := range get[[]storage.AuditEvent](t, "ListAudit c3")(s.ListAudit(ctx, storage.AuditFilter{ClientID: "c3"})) {
+		got = append(got, e.Target)
+	}
+	if len(got) != 450 || got[0] != "449" || got[449] != "0" {
+		t.Errorf("a batch of 450 came back as %d events, first %v", len(got), got[:min(3, len(got))])
 	}
 	if after := latest(t, ctx, s); after != seq {
 		t.Errorf("the audit trail appended to the change feed: %d -> %d", seq, after)
