@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/throttle"
 )
 
 // retentionInterval is how often the audit retention cleanup runs.
@@ -57,3 +58,12 @@ func (s *Server) startAudit(ctx context.Context, goFn func(func())) {
 
 // Audit returns the server's audit recorder.
 func (s *Server) Audit() *audit.Recorder { return s.audit }
+
+// authThrottle is the brute-force protection of --auth-failure-limit and
+// --auth-failure-window (nil, none, when the limit is 0).
+func (s *Server) authThrottle() *throttle.Auth {
+	if s.cfg.AuthFailureLimit <= 0 {
+		return nil
+	}
+	return throttle.NewAuth(throttle.AuthConfig{Limit: s.cfg.AuthFailureLimit, Window: s.cfg.AuthFailureWindow})
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/keys"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/testutil"
@@ -21,7 +22,9 @@ import (
 // disabled client, a key rotation — and asserts that no log line holds any
 // client secret or access token the flow produced, nor the master key.
 func TestNoCredentialInLogs(t *testing.T) {
-	l := startLive(t, server.Options{})
+	// The flow fails authentication some twenty times from one address:
+	// more than the default brute-force limit allows.
+	l := startLive(t, server.Options{}, func(c *config.Config) { c.AuthFailureLimit = 1000 })
 	var issued []string // every secret and token of the flow
 	ctx := l.ctx
 	for _, in := range []admin.APIInput{

@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/mgmt"
 	"github.com/gatehouse-dev/gatehouse/internal/oauth"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/throttle"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
 )
 
@@ -172,6 +173,10 @@ func (s *Server) routes() http.Handler {
 		Logger:          s.log,
 		Grants:          []token.Grant{token.ClientCredentials{}},
 		TokenReuse:      s.cfg.TokenReuse,
+		Audit:           s.audit,
+		Metrics:         s.metrics.Token,
+		AuthThrottle:    s.authThrottle(),
+		Quota:           throttle.NewQuota(s.cfg.TokenQuotaPolicies()),
 	})
 	mux.Handle(discovery.PathToken, tokens)
 	meta := discovery.Handler(discovery.New(s.cfg.Issuer,

@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
+	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/oauth"
 	"github.com/gatehouse-dev/gatehouse/internal/secret"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/throttle"
 )
 
 // Catalog is the in-memory view the endpoint reads; it never touches storage.
@@ -71,6 +73,20 @@ type Config struct {
 	TokenReuse bool
 	// ReuseEntries caps the reuse cache (default DefaultReuseEntries).
 	ReuseEntries int
+
+	// Audit, if set, is given a token.issued event per token and an
+	// auth.failed event per failed client authentication (queued; never
+	// written on the request path).
+	Audit Auditor
+	// Metrics, if set, counts issued tokens and authentication failures.
+	Metrics Metrics
+	// AuthThrottle, if set, refuses client authentication with 429 before
+	// the secret is compared once too many attempts failed from the
+	// address (RFC 6749 §2.3.1 brute-force protection; package throttle).
+	AuthThrottle *throttle.Auth
+	// Quota, if set, limits the tokens minted per client (429 with
+	// RateLimit fields once spent; reused tokens are not counted).
+	Quota *throttle.Quota
 }
 
 // Endpoint serves POST /oauth/token.
@@ -165,7 +181,7 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 	}
 	snap := e.cfg.Catalog.Snapshot()
 	now := e.cfg.Now()
-	client, err := e.authenticate(snap, treq, now)
+	client, err := e.authenticate(r, snap, treq, now)
 	if err != nil {
 		return Response{}, err
 	}
@@ -193,8 +209,12 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 		key = reuseKey{clientID: client.ClientID, subject: authz.Subject, audience: api.Identifier, scope: scope, grantType: treq.GrantType}
 		kid, _ = e.kids.CurrentKeyID(api.SigningAlg)
 		if tok, remaining, ok := e.reuse.get(key, client, api, kid, now.Unix()); ok {
+			e.issued(r, client, api, scope, tok, true, now)
 			return Response{AccessToken: tok, TokenType: "Bearer", ExpiresIn: remaining, Scope: scope}, nil
 		}
+	}
+	if err := e.checkQuota(client, now); err != nil {
+		return Response{}, err
 	}
 	tok, err := e.mint.mint(api, client.ClientID, authz.Subject, scope, treq.GrantType, now)
 	if err != nil {
@@ -204,6 +224,7 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 	if e.reuse != nil && kid != "" {
 		e.reuse.put(key, &reuseEntry{token: tok, iat: now.Unix(), exp: now.Unix() + lifetime, client: client, api: api, kid: kid}, now.Unix())
 	}
+	e.issued(r, client, api, scope, tok, false, now)
 	return Response{AccessToken: tok, TokenType: "Bearer", ExpiresIn: lifetime, Scope: scope}, nil
 }
 
@@ -212,9 +233,13 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 var dummyDigest = secret.Digest("gatehouse-unknown-client")
 
 // authenticate is the one client-authentication step (RFC 6749 §2.3.1):
-// unknown client, wrong, expired or not-yet-active secret and disabled client
-// all answer the same invalid_client after the same work.
-func (e *Endpoint) authenticate(snap *catalog.Snapshot, req *oauth.TokenRequest, now time.Time) (*catalog.Client, error) {
+// unknown client, wrong, expired or not-yet-active secret, disabled client
+// and a method the client is not registered for (RFC 7591 §2) all answer
+// the same invalid_client after the same work. Brute-force protection comes
+// first: a client_id and address (or an address) with too many failed
+// guesses is answered 429 before any secret is compared; only failures
+// whose secret matched none of the client's count as guesses.
+func (e *Endpoint) authenticate(r *http.Request, snap *catalog.Snapshot, req *oauth.TokenRequest, now time.Time) (*catalog.Client, error) {
 	fail := func(desc string) error {
 		err := oauth.InvalidClient(desc)
 		if req.AuthMethod == oauth.AuthClientSecretBasic {
@@ -222,24 +247,56 @@ func (e *Endpoint) authenticate(snap *catalog.Snapshot, req *oauth.TokenRequest,
 		}
 		return err
 	}
+	addr := clientAddr(r)
 	if req.ClientID == "" || req.AuthMethod == oauth.AuthNone {
+		e.authFailed(r, nil, metrics.ReasonMissingCredentials, addr, now)
 		return nil, fail("client authentication is required (HTTP Basic or client_id and client_secret in the body)")
+	}
+	if ok, wait := e.cfg.AuthThrottle.Check(req.ClientID, addr, now); !ok {
+		if e.cfg.Metrics != nil {
+			e.cfg.Metrics.AuthFailed(metrics.ReasonThrottled)
+		}
+		return nil, tooManyRequests("too many failed client authentications; retry later", wait)
 	}
 	digest := secret.Digest(req.ClientSecret)
 	client, known := snap.Client(req.ClientID)
 	var matched *storage.Secret
+	inactive := false
 	if known {
 		for i := range client.Secrets {
 			s := &client.Secrets[i]
-			if secret.Equal(s.Hash, digest) && s.ActiveAt(now) {
-				matched = s
+			if secret.Equal(s.Hash, digest) {
+				if s.ActiveAt(now) {
+					matched = s
+				} else {
+					inactive = true
+				}
 			}
 		}
 	} else {
 		secret.Equal(dummyDigest, digest)
 	}
-	if matched == nil || client.Disabled {
-		return nil, fail("client authentication failed")
+	if matched == nil || client.Disabled || !methodAllowed(client, req.AuthMethod) {
+		var reason string
+		switch {
+		case !known:
+			reason = metrics.ReasonUnknownClient
+		case matched == nil && inactive:
+			reason = metrics.ReasonInactiveSecret
+		case matched == nil:
+			reason = metrics.ReasonInvalidSecret
+		case client.Disabled:
+			reason = metrics.ReasonDisabledClient
+		default:
+			reason = metrics.ReasonWrongAuthMethod
+		}
+		if matched == nil && !inactive { // a guess: the secret is none of the client's
+			e.cfg.AuthThrottle.Failed(req.ClientID, addr, now)
+		}
+		if !known {
+			client = nil
+		}
+		return nil, e.failAs(r, client, reason, addr, now, fail("client authentication failed"))
 	}
 	e.uses.record(matched.ID, now)
 	return client, nil

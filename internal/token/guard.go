@@ -1,0 +1,115 @@
+package token
+
+import (
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/catalog"
+	"github.com/gatehouse-dev/gatehouse/internal/clientip"
+	"github.com/gatehouse-dev/gatehouse/internal/metrics"
+	"github.com/gatehouse-dev/gatehouse/internal/oauth"
+	"github.com/gatehouse-dev/gatehouse/internal/requestid"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+// Auditor receives the endpoint's audit events (package audit). Enqueue
+// must not block: the hot path never waits on storage (DESIGN §3).
+type Auditor interface {
+	Enqueue(e audit.Event) bool
+}
+
+var _ Auditor = (*audit.Recorder)(nil)
+
+// Metrics counts issued tokens and failed client authentications (package
+// metrics, whose label values are bounded).
+type Metrics interface {
+	Issued(clientID, audience string)
+	AuthFailed(reason string)
+}
+
+var _ Metrics = (*metrics.Token)(nil)
+
+// UnknownActor is the actor of an auth.failed event whose client_id names no
+// client: what was sent is not recorded, as it may be anything (a secret
+// pasted into the wrong field included).
+const UnknownActor = "unknown"
+
+// authFailed counts and audits a failed client authentication; client is
+// nil when the client_id names no client.
+func (e *Endpoint) authFailed(r *http.Request, client *catalog.Client, reason string, addr netip.Addr, now time.Time) {
+	if e.cfg.Metrics != nil {
+		e.cfg.Metrics.AuthFailed(reason)
+	}
+	if e.cfg.Audit == nil {
+		return
+	}
+	actor := UnknownActor
+	if client != nil {
+		actor = client.ClientID
+	}
+	e.cfg.Audit.Enqueue(audit.Event{
+		Time: now, Actor: actor, Action: storage.AuditAuthFailed, Target: actor, Outcome: storage.OutcomeFailure,
+		RemoteAddr: addr, RequestID: requestid.FromContext(r.Context()), Reason: reason,
+	})
+}
+
+// issued counts and audits an issued token (reused: handed out again by
+// token reuse). The event takes the jti from tok later, off the hot path.
+func (e *Endpoint) issued(r *http.Request, client *catalog.Client, api *storage.API, scope, tok string, reused bool, now time.Time) {
+	if e.cfg.Metrics != nil {
+		e.cfg.Metrics.Issued(client.ClientID, api.Identifier)
+	}
+	if e.cfg.Audit == nil {
+		return
+	}
+	ev := audit.Event{
+		Time: now, Actor: client.ClientID, Action: storage.AuditTokenIssued, Target: api.Identifier, Outcome: storage.OutcomeSuccess,
+		RemoteAddr: clientAddr(r), RequestID: requestid.FromContext(r.Context()), Audience: api.Identifier, Scope: scope, Reused: reused,
+	}
+	ev.SetToken(tok)
+	e.cfg.Audit.Enqueue(ev)
+}
+
+// tooManyRequests is the 429 of DESIGN §1's error table: RFC 6749 §5.2
+// shaped, with Retry-After (RFC 9110 §10.2.3) of at least a second.
+func tooManyRequests(desc string, retryAfter time.Duration) *oauth.Error {
+	return &oauth.Error{Code: oauth.CodeTooManyRequests, Status: http.StatusTooManyRequests, Description: desc,
+		RetryAfter: max(retryAfter, time.Second)}
+}
+
+// checkQuota spends one of the client's issuance quota, or answers 429 with
+// the RateLimit-Policy and RateLimit fields (draft-ietf-httpapi-ratelimit-headers)
+// and Retry-After.
+func (e *Endpoint) checkQuota(client *catalog.Client, now time.Time) error {
+	if e.cfg.Quota == nil {
+		return nil
+	}
+	v := e.cfg.Quota.Take(client.ClientID, now)
+	if v.OK {
+		return nil
+	}
+	err := tooManyRequests("the client's token quota of "+v.Policy.String()+" is spent; retry later", v.RetryAfter)
+	err.Header = http.Header{"Ratelimit-Policy": {e.cfg.Quota.PolicyHeader()}, "Ratelimit": {v.Header()}}
+	return err
+}
+
+// methodAllowed reports whether a client may authenticate with method
+// (RFC 7591 §2 token_endpoint_auth_method). A client registered for
+// client_secret_basic must use it; one registered for client_secret_post,
+// which is also what a client registered with no method is stored as, may
+// use either (DESIGN §1 accepts both).
+func methodAllowed(c *catalog.Client, method string) bool {
+	return c.TokenEndpointAuthMethod != storage.AuthMethodClientSecretBasic || method == oauth.AuthClientSecretBasic
+}
+
+// clientAddr is the request's client address as the server's middleware
+// resolved it (trusted proxies honoured; package clientip).
+func clientAddr(r *http.Request) netip.Addr { return clientip.FromRequest(r) }
+
+// failAs records a failed authentication and returns err.
+func (e *Endpoint) failAs(r *http.Request, client *catalog.Client, reason string, addr netip.Addr, now time.Time, err error) error {
+	e.authFailed(r, client, reason, addr, now)
+	return err
+}
