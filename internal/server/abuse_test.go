@@ -75,6 +75,7 @@ func from(addr string) func(*http.Request) {
 func TestBruteForceDoesNotLockOutTheRealClient(t *testing.T) {
 	clk := newClock()
 	l := startLive(t, clk.opts(), trustLoopback)
+	l.admin.Now = clk.now // the client exists from the clock's start
 	id, secret := seedClient(t, l, "")
 	const attempts, every = 10_000, 100
 	codes := map[int]int{}
@@ -164,6 +165,7 @@ func TestBruteForceDoesNotLockOutTheRealClient(t *testing.T) {
 func TestTokenQuota(t *testing.T) {
 	clk := newClock()
 	l := startLive(t, clk.opts(), func(c *config.Config) { c.TokenQuota = "3/m" })
+	l.admin.Now = clk.now
 	id, secret := seedClient(t, l, "")
 	id2, secret2 := seedClient(t, l, "")
 	post := func(id, secret string) (*http.Response, []byte) {
@@ -226,5 +228,43 @@ func TestAuthMethodEnforced(t *testing.T) {
 	}
 	if m := l.scrape(l.url); m[`gatehouse_token_auth_failures_total{reason="wrong_auth_method"}`] != 15 {
 		t.Errorf("wrong_auth_method failures = %v, want 15", m[`gatehouse_token_auth_failures_total{reason="wrong_auth_method"}`])
+	}
+}
+
+// TestNewClientPolledBeforeItSyncs: a script that creates a client and
+// retries its first token request until the server knows it is not locked
+// out by the failures of its own polling (made while the client_id named no
+// client here), while guesses against the known client still count.
+func TestNewClientPolledBeforeItSyncs(t *testing.T) {
+	clk := newClock()
+	l := startLive(t, clk.opts(), func(c *config.Config) { c.SyncInterval = time.Second })
+	if _, err := l.admin.CreateAPI(l.ctx, admin.APIInput{Identifier: audience, Scopes: scopes("read")}); err != nil {
+		t.Fatal(err)
+	}
+	l.sync()
+	clk.add(time.Second)
+	l.admin.Now = clk.now
+	c, sec, err := l.admin.CreateClient(l.ctx, admin.ClientInput{Name: "new"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.admin.CreateGrant(l.ctx, c.ClientID, audience, []string{"read"}); err != nil {
+		t.Fatal(err)
+	}
+	// The poller's failures, before this instance has synced the change.
+	for i := range 20 {
+		if resp, _ := l.req("POST", "/oauth/token", "application/x-www-form-urlencoded", tokenForm(c.ClientID, sec.Plain), nil); resp.StatusCode != 401 && resp.StatusCode != 429 {
+			t.Fatalf("poll %d before the sync: %d", i, resp.StatusCode)
+		}
+	}
+	l.sync()
+	if resp, b := l.req("POST", "/oauth/token", "application/x-www-form-urlencoded", tokenForm(c.ClientID, sec.Plain), nil); resp.StatusCode != 200 {
+		t.Fatalf("once synced: %d %s, want a token", resp.StatusCode, b)
+	}
+	for range 10 {
+		l.req("POST", "/oauth/token", "application/x-www-form-urlencoded", tokenForm(c.ClientID, "guess"), nil)
+	}
+	if resp, _ := l.req("POST", "/oauth/token", "application/x-www-form-urlencoded", tokenForm(c.ClientID, "guess"), nil); resp.StatusCode != 429 {
+		t.Errorf("guesses after the creation: %d, want 429", resp.StatusCode)
 	}
 }

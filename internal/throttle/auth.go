@@ -49,6 +49,7 @@ type Auth struct {
 type pairKey struct {
 	client string
 	addr   netip.Addr
+	known  bool
 }
 
 // NewAuth returns the guard for cfg, or nil when cfg.Limit is negative (no
@@ -77,30 +78,35 @@ func NewAuth(cfg AuthConfig) *Auth {
 	}
 }
 
-func key(clientID string, addr netip.Addr) pairKey {
+func key(clientID string, addr netip.Addr, known bool) pairKey {
 	if len(clientID) > maxClientIDKey {
 		clientID = clientID[:maxClientIDKey]
 	}
-	return pairKey{clientID, addr}
+	return pairKey{clientID, addr, known}
 }
 
 // Check reports whether clientID may try to authenticate from addr at now,
-// and if not, how long until it may.
-func (a *Auth) Check(clientID string, addr netip.Addr, now time.Time) (ok bool, retryAfter time.Duration) {
+// and if not, how long until it may. known says whether the client_id names
+// a client: failures while it named none are kept apart from those against
+// the client, so that a new client polled before this instance knows it is
+// not locked out by its own polling once it is known. Both kinds are held
+// to the same limit, so the answers still do not tell the two apart.
+func (a *Auth) Check(clientID string, addr netip.Addr, now time.Time, known bool) (ok bool, retryAfter time.Duration) {
 	if a == nil {
 		return true, 0
 	}
 	okA, waitA := a.addrs.Check(addr, now)
-	okP, waitP := a.pairs.Check(key(clientID, addr), now)
+	okP, waitP := a.pairs.Check(key(clientID, addr, known), now)
 	return okA && okP, max(waitA, waitP)
 }
 
-// Failed records a failed authentication of clientID from addr.
-func (a *Auth) Failed(clientID string, addr netip.Addr, now time.Time) {
+// Failed records a failed authentication of clientID (known: it names a
+// client) from addr.
+func (a *Auth) Failed(clientID string, addr netip.Addr, now time.Time, known bool) {
 	if a == nil {
 		return
 	}
-	k := key(clientID, addr)
+	k := key(clientID, addr, known)
 	if len(k.client) > 0 {
 		k.client = strings.Clone(k.client) // not the request body's memory
 	}

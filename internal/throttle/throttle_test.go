@@ -15,19 +15,19 @@ func TestAuthThrottlesThePairNotTheRealClient(t *testing.T) {
 	a := throttle.NewAuth(throttle.AuthConfig{Limit: 3, Window: time.Minute})
 	attacker, real := netip.MustParseAddr("198.51.100.9"), netip.MustParseAddr("192.0.2.1")
 	for i := range 3 {
-		if ok, _ := a.Check("victim", attacker, t0); !ok {
+		if ok, _ := a.Check("victim", attacker, t0, true); !ok {
 			t.Fatalf("attempt %d throttled early", i)
 		}
-		a.Failed("victim", attacker, t0)
+		a.Failed("victim", attacker, t0, true)
 	}
-	ok, wait := a.Check("victim", attacker, t0)
+	ok, wait := a.Check("victim", attacker, t0, true)
 	if ok || wait != 20*time.Second {
 		t.Errorf("4th attempt: ok=%v retry after %s; want throttled, 20s (one failure per 60s/3)", ok, wait)
 	}
-	if ok, _ := a.Check("victim", real, t0); !ok {
+	if ok, _ := a.Check("victim", real, t0, true); !ok {
 		t.Error("the real client's address is throttled by the attacker's failures")
 	}
-	if ok, _ := a.Check("victim", attacker, t0.Add(20*time.Second)); !ok {
+	if ok, _ := a.Check("victim", attacker, t0.Add(20*time.Second), true); !ok {
 		t.Error("not allowed again after Retry-After")
 	}
 }
@@ -36,12 +36,12 @@ func TestAuthPerAddressOverAllClients(t *testing.T) {
 	a := throttle.NewAuth(throttle.AuthConfig{Limit: 3, AddressLimit: 5, Window: time.Minute})
 	addr := netip.MustParseAddr("198.51.100.9")
 	for i := range 5 {
-		a.Failed(fmt.Sprintf("random-%d", i), addr, t0)
+		a.Failed(fmt.Sprintf("random-%d", i), addr, t0, true)
 	}
-	if ok, _ := a.Check("fresh-id", addr, t0); ok {
+	if ok, _ := a.Check("fresh-id", addr, t0, true); ok {
 		t.Error("a sixth client_id from the same address is not throttled")
 	}
-	if ok, _ := a.Check("fresh-id", netip.MustParseAddr("198.51.100.10"), t0); !ok {
+	if ok, _ := a.Check("fresh-id", netip.MustParseAddr("198.51.100.10"), t0, true); !ok {
 		t.Error("another address is throttled")
 	}
 }
@@ -50,7 +50,7 @@ func TestAuthIsBounded(t *testing.T) {
 	a := throttle.NewAuth(throttle.AuthConfig{Limit: 3, Window: time.Minute, MaxKeys: 6400})
 	for i := range 100_000 {
 		addr := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
-		a.Failed(fmt.Sprintf("random-%d", i), addr, t0)
+		a.Failed(fmt.Sprintf("random-%d", i), addr, t0, true)
 	}
 	if n := a.Len(); n > 2*6400 {
 		t.Errorf("%d keys held after a flood of 100,000, want at most %d", n, 2*6400)
@@ -59,8 +59,8 @@ func TestAuthIsBounded(t *testing.T) {
 
 func TestAuthDisabled(t *testing.T) {
 	var a *throttle.Auth = throttle.NewAuth(throttle.AuthConfig{Limit: -1})
-	a.Failed("x", netip.Addr{}, t0)
-	if ok, _ := a.Check("x", netip.Addr{}, t0); !ok || a != nil {
+	a.Failed("x", netip.Addr{}, t0, true)
+	if ok, _ := a.Check("x", netip.Addr{}, t0, true); !ok || a != nil {
 		t.Error("a negative limit still throttles")
 	}
 }
@@ -119,13 +119,33 @@ func TestQuota(t *testing.T) {
 func TestChecksAllocateNothing(t *testing.T) {
 	a := throttle.NewAuth(throttle.AuthConfig{Limit: 3, Window: time.Minute})
 	addr := netip.MustParseAddr("192.0.2.1")
-	a.Failed("client", addr, t0)
+	a.Failed("client", addr, t0, true)
 	q := throttle.NewQuota([]throttle.Policy{{Limit: 1 << 30, Window: time.Minute}})
 	q.Take("client", t0)
-	if n := testing.AllocsPerRun(100, func() { a.Check("client", addr, t0); a.Check("other", addr, t0) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { a.Check("client", addr, t0, true); a.Check("other", addr, t0, true) }); n != 0 {
 		t.Errorf("Auth.Check allocates %v times", n)
 	}
 	if n := testing.AllocsPerRun(100, func() { q.Take("client", t0) }); n != 0 {
 		t.Errorf("Quota.Take of a known client allocates %v times", n)
+	}
+}
+
+func TestAuthKeepsFailuresWhileUnknownApart(t *testing.T) {
+	a := throttle.NewAuth(throttle.AuthConfig{Limit: 3, Window: time.Minute})
+	addr := netip.MustParseAddr("192.0.2.1")
+	for range 5 { // a script polls a client that this instance does not know yet
+		a.Failed("new-client", addr, t0, false)
+	}
+	if ok, _ := a.Check("new-client", addr, t0, false); ok {
+		t.Fatal("an unknown client_id is not throttled like a known one")
+	}
+	if ok, _ := a.Check("new-client", addr, t0, true); !ok {
+		t.Error("once known, the client is throttled by the failures from before")
+	}
+	for range 3 {
+		a.Failed("new-client", addr, t0, true)
+	}
+	if ok, _ := a.Check("new-client", addr, t0, true); ok {
+		t.Error("failures against the known client do not count")
 	}
 }

@@ -252,14 +252,14 @@ func (e *Endpoint) authenticate(r *http.Request, snap *catalog.Snapshot, req *oa
 		e.authFailed(r, nil, metrics.ReasonMissingCredentials, addr, now)
 		return nil, fail("client authentication is required (HTTP Basic or client_id and client_secret in the body)")
 	}
-	if ok, wait := e.cfg.AuthThrottle.Check(req.ClientID, addr, now); !ok {
+	client, known := snap.Client(req.ClientID)
+	if ok, wait := e.cfg.AuthThrottle.Check(req.ClientID, addr, now, known); !ok {
 		if e.cfg.Metrics != nil {
 			e.cfg.Metrics.AuthFailed(metrics.ReasonThrottled)
 		}
 		return nil, tooManyRequests("too many failed client authentications; retry later", wait)
 	}
 	digest := secret.Digest(req.ClientSecret)
-	client, known := snap.Client(req.ClientID)
 	var matched *storage.Secret
 	inactive := false
 	if known {
@@ -291,7 +291,7 @@ func (e *Endpoint) authenticate(r *http.Request, snap *catalog.Snapshot, req *oa
 			reason = metrics.ReasonWrongAuthMethod
 		}
 		if matched == nil && !inactive { // a guess: the secret is none of the client's
-			e.cfg.AuthThrottle.Failed(req.ClientID, addr, now)
+			e.cfg.AuthThrottle.Failed(req.ClientID, addr, now, known)
 		}
 		if !known {
 			client = nil
