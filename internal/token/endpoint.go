@@ -129,6 +129,10 @@ type Response struct {
 	TokenType   string `json:"token_type"`
 	ExpiresIn   int64  `json:"expires_in"`
 	Scope       string `json:"scope"`
+	// RefreshToken and IDToken come from the user-login grants only
+	// (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
 }
 
 func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -163,6 +167,14 @@ func writeResponse(w http.ResponseWriter, resp *Response) {
 	b = strconv.AppendInt(b, resp.ExpiresIn, 10)
 	b = append(b, `,"scope":`...)
 	b = appendString(b, resp.Scope, "")
+	if resp.RefreshToken != "" {
+		b = append(b, `,"refresh_token":`...)
+		b = appendString(b, resp.RefreshToken, "")
+	}
+	if resp.IDToken != "" {
+		b = append(b, `,"id_token":`...)
+		b = appendString(b, resp.IDToken, "")
+	}
 	b = append(b, "}\n"...)
 	h := w.Header()
 	h["Content-Type"] = hdrJSON
@@ -194,6 +206,9 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 	}
 	if !client.AllowsGrant(treq.GrantType) {
 		return Response{}, oauth.UnauthorizedClient("the client is not allowed to use grant type " + quote(treq.GrantType))
+	}
+	if is, ok := grant.(Issuer); ok { // the user-login grants
+		return is.Issue(r.Context(), &Request{TokenRequest: treq, Client: client}, snap, now)
 	}
 	authz, err := grant.Authorize(r.Context(), &Request{TokenRequest: treq, Client: client})
 	if err != nil {
@@ -246,6 +261,9 @@ func (e *Endpoint) authenticate(r *http.Request, snap *catalog.Snapshot, req *oa
 			err.Challenge = `Basic realm="gatehouse", charset="UTF-8"`
 		}
 		return err
+	}
+	if c, ok := publicClient(snap, req); ok {
+		return c, nil
 	}
 	addr := clientAddr(r)
 	if req.ClientID == "" || req.AuthMethod == oauth.AuthNone {
