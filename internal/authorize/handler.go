@@ -86,9 +86,12 @@ type Config struct {
 	// MaxHashes bounds concurrent password checks (each argon2id takes
 	// 64 MiB); more wait.
 	MaxHashes int
+	// IDTokenHint checks logout's id_token_hint; nil: a hint is refused.
+	IDTokenHint IDTokenHint
 }
 
-// Handler serves /authorize, /authorize/login and /authorize/consent.
+// Handler serves /authorize, /authorize/login, /authorize/consent and
+// /oidc/logout.
 type Handler struct {
 	cfg       Config
 	base      string // the issuer without a trailing slash
@@ -167,6 +170,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			h.consent(w, r)
 		}
+	case PathLogout:
+		h.logout(w, r)
 	default:
 		http.NotFound(w, r)
 	}

@@ -70,6 +70,21 @@ button:focus,input:focus{outline:3px solid #f5a623;outline-offset:1px}
 </form>
 {{template "foot" .}}{{end}}
 
+{{define "logout"}}{{template "head" .}}
+<h1>Log out</h1>
+<p>Do you want to log out{{if .User}} {{.User}}{{end}}{{if .ClientName}} and leave <strong>{{.ClientName}}</strong>{{end}}?</p>
+<form method="post" action="{{.Action}}">
+<input type="hidden" name="csrf_token" value="{{.CSRF}}">
+<input type="hidden" name="logout_request" value="{{.Request}}">
+<button type="submit" name="confirm" value="yes">Log out</button>
+</form>
+{{template "foot" .}}{{end}}
+
+{{define "loggedout"}}{{template "head" .}}
+<h1>You are logged out</h1>
+<p role="status">You can close this window.</p>
+{{template "foot" .}}{{end}}
+
 {{define "error"}}{{template "head" .}}
 <h1>Something went wrong</h1>
 <p class="alert" role="alert">{{.Error}}</p>

@@ -26,6 +26,19 @@ type Metadata struct {
 	// accepted algorithms from it.
 	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported"`
 	SubjectTypesSupported            []string `json:"subject_types_supported"`
+
+	// The login flow's (OIDC Discovery §3, RFC 8414 §2, RFC 9207 §3); see
+	// WithLogin.
+	AuthorizationEndpoint                      string   `json:"authorization_endpoint,omitempty"`
+	UserinfoEndpoint                           string   `json:"userinfo_endpoint,omitempty"`
+	EndSessionEndpoint                         string   `json:"end_session_endpoint,omitempty"`
+	ResponseTypesSupported                     []string `json:"response_types_supported,omitempty"`
+	ResponseModesSupported                     []string `json:"response_modes_supported,omitempty"`
+	ScopesSupported                            []string `json:"scopes_supported,omitempty"`
+	ClaimsSupported                            []string `json:"claims_supported,omitempty"`
+	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported,omitempty"`
+	PromptValuesSupported                      []string `json:"prompt_values_supported,omitempty"`
+	AuthorizationResponseISSParameterSupported bool     `json:"authorization_response_iss_parameter_supported,omitempty"`
 }
 
 // New returns the metadata for an issuer.

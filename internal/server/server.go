@@ -162,6 +162,7 @@ func (s *Server) ensureKeys(ctx context.Context) error {
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	users := s.userTokens()
 	tokens := token.NewEndpoint(token.Config{
 		Issuer:          s.cfg.Issuer,
 		DefaultAudience: s.cfg.DefaultAudience,
@@ -171,7 +172,7 @@ func (s *Server) routes() http.Handler {
 		Now:             s.opts.Now,
 		Rand:            s.opts.Rand,
 		Logger:          s.log,
-		Grants:          []token.Grant{token.ClientCredentials{}},
+		Grants:          append([]token.Grant{token.ClientCredentials{}}, users.Grants()...),
 		TokenReuse:      s.cfg.TokenReuse,
 		Audit:           s.audit,
 		Metrics:         s.metrics.Token,
@@ -179,10 +180,11 @@ func (s *Server) routes() http.Handler {
 		Quota:           throttle.NewQuota(s.cfg.TokenQuotaPolicies()),
 	})
 	mux.Handle(discovery.PathToken, tokens)
-	meta := discovery.Handler(discovery.New(s.cfg.Issuer,
+	meta := discovery.Handler(loginMetadata(discovery.New(s.cfg.Issuer,
 		[]string{storage.GrantClientCredentials},
 		[]string{oauth.AuthClientSecretBasic, oauth.AuthClientSecretPost},
-		keys.SupportedAlgs))
+		keys.SupportedAlgs)))
+	s.mountLogin(mux, users)
 	mux.Handle("GET "+discovery.PathOpenID, meta)
 	mux.Handle("GET "+discovery.PathOAuthMetadata, meta)
 	mux.HandleFunc("GET "+discovery.PathJWKS, s.serveJWKS)

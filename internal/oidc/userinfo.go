@@ -1,0 +1,138 @@
+package oidc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/token"
+)
+
+// UserStore reads users (storage.Storage).
+type UserStore interface {
+	GetUser(ctx context.Context, userID string) (storage.User, error)
+}
+
+// Userinfo serves the UserInfo endpoint (OIDC Core §5.3): GET or POST with
+// a Bearer access token (RFC 6750 §2.1, or §2.2 in a POST form) that was
+// issued for it, carrying the openid scope.
+type Userinfo struct {
+	Verifier *Verifier
+	// Audience is the userinfo endpoint's own audience, which a user's
+	// access token carries (token.UserTokens.UserinfoAudience).
+	Audience string
+	Store    UserStore
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+func (u *Userinfo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Access-Control-Allow-Origin", "*") // SPAs call it; a Bearer token is no ambient credential
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		bearerError(w, http.StatusMethodNotAllowed, "invalid_request", "use GET or POST")
+		return
+	}
+	tok, ok := bearer(r)
+	if !ok {
+		bearerError(w, http.StatusBadRequest, "invalid_request", "the access token was sent in more than one way")
+		return
+	}
+	if tok == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo"`)
+		w.WriteHeader(http.StatusUnauthorized) // RFC 6750 §3.1: no error code without a token
+		return
+	}
+	now := time.Now()
+	if u.Now != nil {
+		now = u.Now()
+	}
+	c, err := u.Verifier.Verify(tok, now)
+	if err != nil {
+		bearerError(w, http.StatusUnauthorized, "invalid_token", err.Error())
+		return
+	}
+	if !c.Audience.Has(u.Audience) {
+		bearerError(w, http.StatusUnauthorized, "invalid_token", "the access token is not for the userinfo endpoint")
+		return
+	}
+	scope := strings.Fields(c.Scope)
+	if !contains(scope, "openid") {
+		bearerError(w, http.StatusForbidden, "insufficient_scope", "the access token lacks the openid scope")
+		return
+	}
+	user, err := u.Store.GetUser(r.Context(), c.Subject)
+	if errors.Is(err, storage.ErrNotFound) || err == nil && user.Disabled {
+		bearerError(w, http.StatusUnauthorized, "invalid_token", "the user no longer exists or is disabled")
+		return
+	}
+	if err != nil {
+		if u.Logger != nil {
+			u.Logger.Error("userinfo: read user", "err", err)
+		}
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	out := map[string]any{"sub": user.UserID}
+	name, email, verified := token.ProfileClaims(user, scope)
+	if name != "" {
+		out["name"] = name
+	}
+	if email != "" {
+		out["email"], out["email_verified"] = email, *verified
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// bearer returns the request's access token from the Authorization header
+// or, for a form POST, the access_token parameter; false when both are
+// given (RFC 6750 §2: one method per request).
+func bearer(r *http.Request) (string, bool) {
+	var tok string
+	if h := r.Header.Get("Authorization"); h != "" {
+		if len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
+			tok = strings.TrimSpace(h[7:])
+		} else {
+			return "", true // another scheme: no Bearer token
+		}
+	}
+	if r.Method == http.MethodPost {
+		if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "application/x-www-form-urlencoded" {
+			r.Body = http.MaxBytesReader(nil, r.Body, 64<<10)
+			if err := r.ParseForm(); err == nil {
+				if v := r.PostForm.Get("access_token"); v != "" {
+					if tok != "" {
+						return "", false
+					}
+					tok = v
+				}
+			}
+		}
+	}
+	return tok, true
+}
+
+// bearerError answers with an RFC 6750 §3 error.
+func bearerError(w http.ResponseWriter, status int, code, desc string) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo", error="`+code+`", error_description="`+strings.ReplaceAll(desc, `"`, `'`)+`"`)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,46 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/authorize"
+	"github.com/gatehouse-dev/gatehouse/internal/clientip"
+	"github.com/gatehouse-dev/gatehouse/internal/discovery"
+	"github.com/gatehouse-dev/gatehouse/internal/oidc"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/token"
+)
+
+// userTokens is the user-login grants' issuer (authorization_code and
+// refresh_token at the token endpoint).
+func (s *Server) userTokens() *token.UserTokens {
+	return &token.UserTokens{Issuer: s.cfg.Issuer, Store: s.store, Signer: s.keys, Rand: s.opts.Rand, Logger: s.log}
+}
+
+// loginMetadata adds the login flow to the discovery document.
+func loginMetadata(m discovery.Metadata) discovery.Metadata {
+	return discovery.WithLogin(m, []string{storage.GrantAuthorizationCode, storage.GrantRefreshToken}, authorize.OIDCScopes)
+}
+
+// mountLogin mounts the Authorization Code flow's browser endpoints
+// (/authorize, its login and consent pages, /oidc/logout) and /userinfo.
+func (s *Server) mountLogin(mux *http.ServeMux, ut *token.UserTokens) {
+	verifier := &oidc.Verifier{Issuer: s.cfg.Issuer, Keys: s.keys}
+	az, err := authorize.New(authorize.Config{
+		Issuer: s.cfg.Issuer, Store: s.store, Catalog: s.catalog, Now: s.opts.Now, Rand: s.opts.Rand, Logger: s.log,
+		ClientIP: func(r *http.Request) string { return clientip.FromRequest(r).String() },
+		IDTokenHint: func(idToken string) (string, []string, error) {
+			c, err := verifier.Verify(idToken, time.Time{}) // an expired hint still names its user (RP-Initiated Logout §2)
+			return c.Subject, c.Audience, err
+		},
+	})
+	if err != nil { // the issuer was validated with the configuration
+		s.log.Error("the login endpoints are off", "err", err)
+		return
+	}
+	for _, p := range []string{authorize.Path, authorize.PathLogin, authorize.PathConsent, authorize.PathLogout} {
+		mux.Handle(p, az)
+	}
+	mux.Handle(token.PathUserinfo, &oidc.Userinfo{Verifier: verifier, Audience: ut.UserinfoAudience(), Store: s.store, Now: s.opts.Now, Logger: s.log})
+}
