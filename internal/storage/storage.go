@@ -74,7 +74,10 @@ type API struct {
 	TokenLifetime time.Duration // 1 s to 30 days
 	SigningAlg    string        // RS256, ES256, PS256 or EdDSA
 	TokenDialect  string        // DialectRFC9068 or DialectAuth0
-	CreatedAt     time.Time
+	// AllowOfflineAccess lets a user's login for this API come with a
+	// refresh token (offline_access, OIDC Core §11), as Auth0's setting.
+	AllowOfflineAccess bool
+	CreatedAt          time.Time
 }
 
 // Client is an application that authenticates to the token endpoint.

@@ -155,3 +155,21 @@ func testLoginClients(t *testing.T, newStore func(t *testing.T) storage.Storage)
 	spa.Disabled, spa.UpdatedAt = true, at(10)
 	sameClients(t, "GetClient after SetClientDisabled", []storage.Client{get[storage.Client](t, "GetClient")(s.GetClient(ctx, "cS"))}, spa)
 }
+
+// testAPIOfflineAccess: an API's allow_offline_access round trips through
+// create, update and list, and defaults to false.
+func testAPIOfflineAccess(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+	ctx := t.Context()
+	s := newStore(t)
+	on := newAPI(apiA)
+	on.AllowOfflineAccess = true
+	off := newAPI(apiB)
+	must(t, "CreateAPI", s.CreateAPI(ctx, on))
+	must(t, "CreateAPI", s.CreateAPI(ctx, off))
+	sameAPIs(t, "ListAPIs", get[[]storage.API](t, "ListAPIs")(s.ListAPIs(ctx)), on, off)
+	on.AllowOfflineAccess, off.AllowOfflineAccess = false, true
+	must(t, "UpdateAPI", s.UpdateAPI(ctx, on))
+	must(t, "UpdateAPI", s.UpdateAPI(ctx, off))
+	sameAPIs(t, "GetAPI after update", []storage.API{get[storage.API](t, "GetAPI")(s.GetAPI(ctx, apiA))}, on)
+	sameAPIs(t, "GetAPI after update", []storage.API{get[storage.API](t, "GetAPI")(s.GetAPI(ctx, apiB))}, off)
+}
