@@ -123,8 +123,22 @@ func TestClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.sync()
-	if status, _ := e.tokenResult(id, secret, demoAPI); status != 200 {
-		t.Errorf("token with the created secret: %d", status)
+	// The secret works at the token endpoint, by the registered method only
+	// (RFC 7591 §2 token_endpoint_auth_method).
+	if status, _ := e.tokenResult(id, secret, demoAPI); status != 401 {
+		t.Errorf("token by client_secret_post for a client_secret_basic client: %d, want 401", status)
+	}
+	req, _ := http.NewRequest("POST", e.http.URL+"/oauth/token", strings.NewReader(url.Values{
+		"grant_type": {"client_credentials"}, "audience": {demoAPI}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	resp, err := e.http.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("token with the created secret by HTTP Basic: %d", resp.StatusCode)
 	}
 	// Reads never show a secret.
 	got := e.must(200, "GET", "/api/v2/clients/"+id, "")
