@@ -101,7 +101,8 @@ func (a *app) seedDemo(ctx context.Context, store storage.Storage, cfg config.Co
 			"run `gatehouse client secret rotate CLIENT_ID --db %s` for a new one.\n", cfg.DB)
 		return nil
 	}
-	svc := &admin.Service{Store: store, Now: a.env.Now}
+	svc := &admin.Service{Store: store, Now: a.env.Now, Audit: cliAudit(store, a.env.Now)}
+	ctx = admin.WithActor(ctx, storage.ActorSystem) // the seed is gatehouse's own doing
 	if _, err := svc.CreateAPI(ctx, admin.APIInput{Identifier: DemoAudience, Name: "Demo API",
 		Scopes: []storage.Scope{{Value: "read:data", Description: "Read data"}, {Value: "write:data", Description: "Write data"}}}); err != nil {
 		return err
