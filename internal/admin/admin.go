@@ -77,6 +77,9 @@ type APIInput struct {
 	TokenLifetime time.Duration
 	SigningAlg    string
 	TokenDialect  string
+	// AllowOfflineAccess lets users' logins for the API come with refresh
+	// tokens (offline_access).
+	AllowOfflineAccess bool
 }
 
 // CreateAPI validates in and stores the API, reporting every problem at once.
@@ -84,7 +87,7 @@ func (s *Service) CreateAPI(ctx context.Context, in APIInput) (storage.API, erro
 	api := storage.API{
 		Identifier: in.Identifier, Name: in.Name, Scopes: in.Scopes,
 		TokenLifetime: in.TokenLifetime, SigningAlg: in.SigningAlg, TokenDialect: in.TokenDialect,
-		CreatedAt: s.now(),
+		AllowOfflineAccess: in.AllowOfflineAccess, CreatedAt: s.now(),
 	}
 	if api.Name == "" {
 		api.Name = api.Identifier
@@ -138,6 +141,8 @@ type APIPatch struct {
 	TokenLifetime *time.Duration
 	SigningAlg    *string
 	TokenDialect  *string
+	// AllowOfflineAccess turns refresh tokens for users' logins on or off.
+	AllowOfflineAccess *bool
 }
 
 // UpdateAPI applies p to the API under the rules of CreateAPI and returns
@@ -168,6 +173,9 @@ func (s *Service) UpdateAPI(ctx context.Context, identifier string, p APIPatch) 
 	}
 	if p.TokenDialect != nil {
 		api.TokenDialect = *p.TokenDialect
+	}
+	if p.AllowOfflineAccess != nil {
+		api.AllowOfflineAccess = *p.AllowOfflineAccess
 	}
 	problems := checkAPI(api)
 	if p.Scopes != nil && len(problems) == 0 {

@@ -210,6 +210,18 @@ func TestFirstPartySkipsConsent(t *testing.T) {
 	if err != nil || strings.Join(code.Scope, " ") != "openid offline_access" {
 		t.Errorf("code %+v, %v", code, err)
 	}
+	// An API that does not allow offline access drops offline_access.
+	r = b.get(authorize.Path, e.authz(func(v url.Values) {
+		v.Set("client_id", e.spa.ClientID)
+		v.Set("redirect_uri", spaCB)
+		v.Set("scope", "openid offline_access read:things")
+		v.Set("audience", onlineAPI)
+	}))
+	q = e.wantRedirect(t, r, spaCB, "", "st-123")
+	code, err = e.store.RedeemAuthCode(t.Context(), authorize.CodeID(q.Get("code")), "", e.clock())
+	if err != nil || strings.Join(code.Scope, " ") != "openid read:things" {
+		t.Errorf("code for an online-only API %+v, %v", code, err)
+	}
 }
 
 // TestLoginThrottled: failed logins are throttled per user; a throttled

@@ -28,6 +28,7 @@ var cheap = users.Hasher{Params: users.Params{Time: 1, MemoryKiB: 64, Threads: 1
 
 const (
 	apiID     = "https://api.example.com/"
+	onlineAPI = "https://online.example.com/" // no offline access
 	webCB     = "https://app.example.com/cb"
 	spaCB     = "http://127.0.0.1:9999/spa"
 	password  = "correct horse battery"
@@ -67,7 +68,11 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { _ = st.Close() })
 	e := &env{t: t, store: st, now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
 	svc := &admin.Service{Store: st, Passwords: cheap, Now: e.clock}
-	if _, err := svc.CreateAPI(ctx, admin.APIInput{Identifier: apiID, Scopes: []storage.Scope{{Value: "read:things", Description: "Read your things"}, {Value: "write:things"}}}); err != nil {
+	if _, err := svc.CreateAPI(ctx, admin.APIInput{Identifier: apiID, AllowOfflineAccess: true,
+		Scopes: []storage.Scope{{Value: "read:things", Description: "Read your things"}, {Value: "write:things"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateAPI(ctx, admin.APIInput{Identifier: onlineAPI, Scopes: []storage.Scope{{Value: "read:things"}}}); err != nil {
 		t.Fatal(err)
 	}
 	if e.web, _, err = svc.CreateLoginClient(ctx, admin.LoginClientInput{Name: "Web App", AppType: "regular_web", RedirectURIs: []string{webCB, "https://app.example.com/cb2?keep=1"}}); err != nil {

@@ -173,7 +173,9 @@ func validate(req *request, v url.Values, snap *catalog.Snapshot) *authzError {
 		switch {
 		case slices.Contains(req.scope, s):
 		case s == ScopeOfflineAccess:
-			if req.client.AllowsGrant(storage.GrantRefreshToken) {
+			// A refresh token needs a client that may refresh and, for an
+			// API, an API that allows offline access.
+			if req.client.AllowsGrant(storage.GrantRefreshToken) && (req.api == nil || req.api.AllowOfflineAccess) {
 				req.scope = append(req.scope, s)
 			}
 		case oidcScopes[s] != "":

@@ -42,6 +42,7 @@ func (a *app) apiCmd() *cobra.Command {
 	f.DurationVar(&in.TokenLifetime, "token-lifetime", admin.DefaultTokenLifetime, "access token lifetime, 1s to 720h")
 	f.StringVar(&in.SigningAlg, "signing-alg", "RS256", "RS256, ES256, PS256 or EdDSA")
 	f.StringVar(&in.TokenDialect, "token-dialect", storage.DialectRFC9068, "rfc9068 or auth0")
+	f.BoolVar(&in.AllowOfflineAccess, "allow-offline-access", false, "users' logins for this API may get refresh tokens (offline_access)")
 	_ = create.MarkFlagRequired("identifier")
 
 	list := &cobra.Command{
@@ -80,6 +81,7 @@ func (a *app) apiCmd() *cobra.Command {
 
 func (a *app) apiUpdateCmd() *cobra.Command {
 	var name, alg, dialect string
+	var offline bool
 	var lifetime time.Duration
 	var scopes []string
 	cmd := &cobra.Command{
@@ -88,8 +90,9 @@ func (a *app) apiUpdateCmd() *cobra.Command {
 		Args:  exactArgs("URI"),
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
 			f := cmd.Flags()
-			if !f.Changed("name") && !f.Changed("scope") && !f.Changed("token-lifetime") && !f.Changed("signing-alg") && !f.Changed("token-dialect") {
-				return fmt.Errorf("nothing to change: give --name, --scope, --token-lifetime, --signing-alg or --token-dialect")
+			if !f.Changed("name") && !f.Changed("scope") && !f.Changed("token-lifetime") && !f.Changed("signing-alg") && !f.Changed("token-dialect") &&
+				!f.Changed("allow-offline-access") {
+				return fmt.Errorf("nothing to change: give --name, --scope, --token-lifetime, --signing-alg, --token-dialect or --allow-offline-access")
 			}
 			if f.Changed("token-lifetime") && lifetime <= 0 {
 				return fmt.Errorf("--token-lifetime %s must be whole seconds from 1s to 720h (30 days)", lifetime)
@@ -118,6 +121,9 @@ func (a *app) apiUpdateCmd() *cobra.Command {
 			if f.Changed("token-dialect") {
 				p.TokenDialect = &dialect
 			}
+			if f.Changed("allow-offline-access") {
+				p.AllowOfflineAccess = &offline
+			}
 			api, err := m.UpdateAPI(cmd.Context(), args[0], p)
 			if err != nil {
 				return err
@@ -131,6 +137,7 @@ func (a *app) apiUpdateCmd() *cobra.Command {
 	f.DurationVar(&lifetime, "token-lifetime", 0, "access token lifetime, 1s to 720h")
 	f.StringVar(&alg, "signing-alg", "", "RS256, ES256, PS256 or EdDSA")
 	f.StringVar(&dialect, "token-dialect", "", "rfc9068 or auth0")
+	f.BoolVar(&offline, "allow-offline-access", false, "users' logins for this API may get refresh tokens (--allow-offline-access=false turns it off)")
 	return cmd
 }
 

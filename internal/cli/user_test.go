@@ -132,3 +132,18 @@ func TestCreateLoginClientCommand(t *testing.T) {
 		})
 	}
 }
+
+func TestAPIAllowOfflineAccess(t *testing.T) {
+	h := newHarness(t)
+	api := h.json("api", "create", "--identifier", "https://offline.example.com", "--allow-offline-access").(map[string]any)
+	if api["allow_offline_access"] != true {
+		t.Errorf("api create --allow-offline-access = %v", api)
+	}
+	api = h.json("api", "update", "https://offline.example.com", "--allow-offline-access=false").(map[string]any)
+	if _, ok := api["allow_offline_access"]; ok {
+		t.Errorf("api update --allow-offline-access=false = %v: want the field gone (false)", api)
+	}
+	if plain := h.json("api", "create", "--identifier", "https://plain.example.com").(map[string]any); len(plain) != 7 {
+		t.Errorf("an API's JSON changed shape: %v", plain)
+	}
+}

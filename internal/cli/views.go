@@ -23,6 +23,8 @@ type apiView struct {
 	SigningAlg    string          `json:"signing_alg"`
 	TokenDialect  string          `json:"token_dialect"`
 	CreatedAt     *string         `json:"created_at"`
+	// AllowOfflineAccess is shown when on (login flow refresh tokens).
+	AllowOfflineAccess bool `json:"allow_offline_access,omitempty"`
 }
 
 func viewAPI(a storage.API) apiView {
@@ -30,7 +32,7 @@ func viewAPI(a storage.API) apiView {
 	if scopes == nil {
 		scopes = []storage.Scope{}
 	}
-	return apiView{a.Identifier, a.Name, scopes, int64(a.TokenLifetime / time.Second), a.SigningAlg, a.TokenDialect, ts(a.CreatedAt)}
+	return apiView{a.Identifier, a.Name, scopes, int64(a.TokenLifetime / time.Second), a.SigningAlg, a.TokenDialect, ts(a.CreatedAt), a.AllowOfflineAccess}
 }
 
 type clientView struct {

@@ -223,7 +223,8 @@ func parseTS(s *string) time.Time {
 
 func (v ResourceServer) api() storage.API {
 	return storage.API{Identifier: v.Identifier, Name: v.Name, Scopes: v.Scopes, TokenLifetime: time.Duration(v.TokenLifetime) * time.Second,
-		SigningAlg: v.SigningAlg, TokenDialect: dialectFromWire[v.TokenDialect], CreatedAt: parseTS(v.CreatedAt)}
+		SigningAlg: v.SigningAlg, TokenDialect: dialectFromWire[v.TokenDialect], AllowOfflineAccess: v.AllowOfflineAccess,
+		CreatedAt: parseTS(v.CreatedAt)}
 }
 
 func (v Client) client() storage.Client {
@@ -281,6 +282,9 @@ func (m *Remote) CreateAPI(ctx context.Context, in admin.APIInput) (storage.API,
 		}
 		body["token_dialect"] = d
 	}
+	if in.AllowOfflineAccess {
+		body["allow_offline_access"] = true
+	}
 	var v ResourceServer
 	if err := m.do(ctx, http.MethodPost, "/api/v2/resource-servers", nil, body, &v); err != nil {
 		return storage.API{}, err
@@ -331,6 +335,9 @@ func (m *Remote) UpdateAPI(ctx context.Context, identifier string, p admin.APIPa
 			return storage.API{}, remoteInvalid(fmt.Sprintf("token dialect %q must be rfc9068 or auth0", *p.TokenDialect))
 		}
 		body["token_dialect"] = d
+	}
+	if p.AllowOfflineAccess != nil {
+		body["allow_offline_access"] = *p.AllowOfflineAccess
 	}
 	var v ResourceServer
 	if err := m.do(ctx, http.MethodPatch, "/api/v2/resource-servers/"+url.PathEscape(identifier), nil, body, &v); err != nil {

@@ -26,6 +26,9 @@ type apiInput struct {
 	SigningAlg    *string       `json:"signing_alg"`
 	TokenLifetime *int64        `json:"token_lifetime"`
 	TokenDialect  *string       `json:"token_dialect"`
+	// AllowOfflineAccess is Auth0's switch for refresh tokens of users'
+	// logins for the API.
+	AllowOfflineAccess *bool `json:"allow_offline_access"`
 }
 
 func (h *Handler) listAPIs(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
@@ -60,6 +63,9 @@ func (h *Handler) createAPI(r *http.Request, w http.ResponseWriter) (int, any, *
 	if p.TokenDialect != nil {
 		api.TokenDialect = *p.TokenDialect
 	}
+	if p.AllowOfflineAccess != nil {
+		api.AllowOfflineAccess = *p.AllowOfflineAccess
+	}
 	created, err := h.svc().CreateAPI(r.Context(), api)
 	if err != nil {
 		return 0, nil, translate(err, apiRes)
@@ -73,6 +79,7 @@ func (in apiInput) patch() (admin.APIPatch, []string) {
 	var p admin.APIPatch
 	var problems []string
 	p.Name = in.Name
+	p.AllowOfflineAccess = in.AllowOfflineAccess
 	if in.Scopes != nil {
 		scopes := make([]storage.Scope, len(*in.Scopes))
 		for i, s := range *in.Scopes {

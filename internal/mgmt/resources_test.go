@@ -78,7 +78,7 @@ func TestResourceServers(t *testing.T) {
 		{"bad alg", `{"identifier":"urn:x","signing_alg":"HS256"}`, 400, "invalid_body", "HS256"},
 		{"empty alg", `{"identifier":"urn:x","signing_alg":""}`, 400, "invalid_body", "signing algorithm"},
 		{"every problem", `{"identifier":"urn:x","signing_alg":"none","scopes":[{"value":"a b"},{"value":"c"},{"value":"c"}]}`, 400, "invalid_body", `scope "c" is given twice`},
-		{"unknown field", `{"identifier":"urn:x","allow_offline_access":true}`, 400, "invalid_body", `unknown field "allow_offline_access"`},
+		{"unknown field", `{"identifier":"urn:x","enforce_policies":true}`, 400, "invalid_body", `unknown field "enforce_policies"`},
 		{"unknown nested field", `{"identifier":"urn:x","scopes":[{"value":"a","name":"b"}]}`, 400, "invalid_body", `unknown field "name"`},
 		{"wrong type", `{"identifier":"urn:x","token_lifetime":"1h"}`, 400, "invalid_body", `field "token_lifetime" must be an integer`},
 		{"wrong nested type", `{"identifier":"urn:x","scopes":[{"value":1}]}`, 400, "invalid_body", `field "scopes.value" must be a string`},

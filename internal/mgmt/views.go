@@ -27,8 +27,10 @@ type ResourceServer struct {
 	SigningAlg    string          `json:"signing_alg"`
 	TokenLifetime int64           `json:"token_lifetime"`
 	TokenDialect  string          `json:"token_dialect"`
-	IsSystem      bool            `json:"is_system"`
-	CreatedAt     *string         `json:"created_at"`
+	// AllowOfflineAccess: users' logins for the API may get refresh tokens.
+	AllowOfflineAccess bool    `json:"allow_offline_access"`
+	IsSystem           bool    `json:"is_system"`
+	CreatedAt          *string `json:"created_at"`
 }
 
 // ResourceServerID is the id of the API with that identifier: stable, as
@@ -46,7 +48,8 @@ func (h *Handler) viewAPI(a storage.API) ResourceServer {
 	return ResourceServer{
 		ID: ResourceServerID(a.Identifier), Name: a.Name, Identifier: a.Identifier, Scopes: scopes,
 		SigningAlg: a.SigningAlg, TokenLifetime: int64(a.TokenLifetime / time.Second),
-		TokenDialect: dialectToAuth0[a.TokenDialect], IsSystem: a.Identifier == h.audience, CreatedAt: ts(a.CreatedAt),
+		TokenDialect: dialectToAuth0[a.TokenDialect], AllowOfflineAccess: a.AllowOfflineAccess,
+		IsSystem: a.Identifier == h.audience, CreatedAt: ts(a.CreatedAt),
 	}
 }
 

@@ -301,3 +301,19 @@ func TestLogoutRedirects(t *testing.T) {
 		}
 	})
 }
+
+// TestNoOfflineAccess: offline_access gives no refresh token for an API
+// that does not allow offline access, nor to a client without the
+// refresh_token grant; without an API (userinfo only) it does.
+func TestNoOfflineAccess(t *testing.T) {
+	f := newLoginFixture(t)
+	to := f.browser().login(strings.Replace(f.authURL(f.web.ClientID, webCB, "openid offline_access read"), url.QueryEscape(loginAPI), url.QueryEscape(onlineAPI), 1))
+	r := f.token(f.webCode(to.Query().Get("code"), nil))
+	if r.status != 200 || r.body["refresh_token"] != "" || r.body["scope"] != "openid read" {
+		t.Errorf("online-only API: %d %v", r.status, r.body)
+	}
+	to = f.browser().login(strings.Replace(f.authURL(f.web.ClientID, webCB, "openid offline_access"), "audience=", "x=", 1))
+	if r = f.token(f.webCode(to.Query().Get("code"), nil)); r.status != 200 || r.body["refresh_token"] == "" {
+		t.Errorf("userinfo only: %d %v", r.status, r.body)
+	}
+}

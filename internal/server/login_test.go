@@ -35,6 +35,7 @@ var cheapHash = users.Hasher{Params: users.Params{Time: 1, MemoryKiB: 64, Thread
 
 const (
 	loginAPI   = "https://api.test"
+	onlineAPI  = "https://online.test" // no offline access
 	webCB      = "http://127.0.0.1:1/callback"
 	spaCB      = "http://127.0.0.1:2/spa"
 	logoutURL  = "http://127.0.0.1:1/bye"
@@ -82,7 +83,11 @@ func newLoginFixture(t *testing.T) *loginFixture {
 	cfg.Issuer = "http://" + ts.Listener.Addr().String() + "/"
 	f := &loginFixture{t: t, ctx: ctx, store: store, issuer: cfg.Issuer, now: time.Now().Truncate(time.Second)}
 	f.admin = &admin.Service{Store: store, Passwords: cheapHash, Now: f.clock}
-	if _, err := f.admin.CreateAPI(ctx, admin.APIInput{Identifier: loginAPI, Scopes: []storage.Scope{{Value: "read", Description: "Read things"}, {Value: "write"}}}); err != nil {
+	if _, err := f.admin.CreateAPI(ctx, admin.APIInput{Identifier: loginAPI, AllowOfflineAccess: true,
+		Scopes: []storage.Scope{{Value: "read", Description: "Read things"}, {Value: "write"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.admin.CreateAPI(ctx, admin.APIInput{Identifier: onlineAPI, Scopes: []storage.Scope{{Value: "read"}}}); err != nil {
 		t.Fatal(err)
 	}
 	var sec admin.NewSecret

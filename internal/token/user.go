@@ -205,7 +205,7 @@ func (g AuthorizationCode) Issue(ctx context.Context, req *Request, snap *catalo
 	if err != nil {
 		return Response{}, err
 	}
-	if slices.Contains(code.Scope, scopeOfflineAccess) && req.Client.AllowsGrant(storage.GrantRefreshToken) {
+	if slices.Contains(code.Scope, scopeOfflineAccess) && req.Client.AllowsGrant(storage.GrantRefreshToken) && offlineAllowed(snap, code.Audience) {
 		f := storage.RefreshFamily{ID: familyID, ClientID: req.Client.ClientID, UserID: user.UserID, Audience: code.Audience,
 			Scope: code.Scope, AuthTime: code.AuthTime, CreatedAt: now, ExpiresAt: now.Add(u.RefreshAbsolute)}
 		rt, tok, err := u.newRefresh(f, now)
@@ -486,4 +486,15 @@ func publicClient(snap *catalog.Snapshot, req *oauth.TokenRequest) (*catalog.Cli
 		return nil, false
 	}
 	return c, true
+}
+
+// offlineAllowed reports whether a login for the audience may get a
+// refresh token: always for /userinfo alone, for an API when it allows
+// offline access (Auth0's allow_offline_access).
+func offlineAllowed(snap *catalog.Snapshot, audience string) bool {
+	if audience == "" {
+		return true
+	}
+	api, ok := snap.API(audience)
+	return ok && api.AllowOfflineAccess
 }
