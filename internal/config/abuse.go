@@ -9,8 +9,13 @@ import (
 
 // TokenQuotaPolicies returns the parsed --token-quota (nil when empty or
 // invalid; Validate reports the latter).
-func (c *Config) TokenQuotaPolicies() []throttle.Policy {
-	p, err := throttle.ParsePolicies(c.TokenQuota)
+func (c *Config) TokenQuotaPolicies() []throttle.Policy { return policies(c.TokenQuota) }
+
+// TokenQuotaPerAPIPolicies returns the parsed --token-quota-per-api.
+func (c *Config) TokenQuotaPerAPIPolicies() []throttle.Policy { return policies(c.TokenQuotaPerAPI) }
+
+func policies(s string) []throttle.Policy {
+	p, err := throttle.ParsePolicies(s)
 	if err != nil {
 		return nil
 	}
@@ -33,6 +38,9 @@ func (c *Config) validateAbuse() []error {
 	}
 	if _, err := throttle.ParsePolicies(c.TokenQuota); err != nil {
 		bad("token-quota: %v", err)
+	}
+	if _, err := throttle.ParsePolicies(c.TokenQuotaPerAPI); err != nil {
+		bad("token-quota-per-api: %v", err)
 	}
 	return problems
 }

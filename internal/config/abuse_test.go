@@ -11,14 +11,14 @@ import (
 func TestAbuseSettings(t *testing.T) {
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	Bind(fs, Serve)
-	if err := fs.Parse([]string{"--auth-failure-limit", "5", "--auth-failure-window", "30s", "--token-quota", "100/m,5000/d", "--audit-retention", "0"}); err != nil {
+	if err := fs.Parse([]string{"--auth-failure-limit", "5", "--auth-failure-window", "30s", "--token-quota", "100/m,5000/d", "--token-quota-per-api", "10/s", "--audit-retention", "0"}); err != nil {
 		t.Fatal(err)
 	}
 	c, err := Load("", fs, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.AuthFailureLimit != 5 || c.AuthFailureWindow != 30*time.Second || c.AuditRetention != 0 || len(c.TokenQuotaPolicies()) != 2 {
+	if c.AuthFailureLimit != 5 || c.AuthFailureWindow != 30*time.Second || c.AuditRetention != 0 || len(c.TokenQuotaPolicies()) != 2 || len(c.TokenQuotaPerAPIPolicies()) != 1 {
 		t.Errorf("loaded %+v", c)
 	}
 	d := Default()
@@ -27,9 +27,9 @@ func TestAbuseSettings(t *testing.T) {
 	}
 
 	bad := Default()
-	bad.AuditRetention, bad.AuthFailureLimit, bad.AuthFailureWindow, bad.TokenQuota = time.Minute, -1, 0, "5/week"
+	bad.AuditRetention, bad.AuthFailureLimit, bad.AuthFailureWindow, bad.TokenQuota, bad.TokenQuotaPerAPI = time.Minute, -1, 0, "5/week", "x"
 	err = bad.Validate()
-	for _, want := range []string{"audit-retention 1m0s must be 0", "auth-failure-limit -1", "auth-failure-window 0s", `token-quota: quota "5/week"`} {
+	for _, want := range []string{"audit-retention 1m0s must be 0", "auth-failure-limit -1", "auth-failure-window 0s", `token-quota: quota "5/week"`, `token-quota-per-api: quota "x"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to say %q", err, want)
 		}

@@ -61,8 +61,9 @@ type Config struct {
 	AuthFailureLimit  int
 	AuthFailureWindow time.Duration
 	// TokenQuota limits the tokens issued to each client ("100/m,5000/d";
-	// empty: no quota).
-	TokenQuota string
+	// empty: no quota); TokenQuotaPerAPI those to each client for each API.
+	TokenQuota       string
+	TokenQuotaPerAPI string
 }
 
 // Default returns the defaults.
@@ -116,6 +117,7 @@ func (c *Config) fields() []field {
 		{name: "auth-failure-limit", usage: "failed client authentications allowed per client_id and source address per --auth-failure-window (ten times as many per address over all client IDs), then 429 until the window refills; 0 turns throttling off", num: &c.AuthFailureLimit},
 		{name: "auth-failure-window", usage: "the window of --auth-failure-limit", dur: &c.AuthFailureWindow},
 		{name: "token-quota", usage: "tokens each client may be issued, as N/s, N/m, N/h or N/d, comma-separated (e.g. 100/m,5000/d); empty for no quota", str: &c.TokenQuota},
+		{name: "token-quota-per-api", usage: "tokens each client may be issued for each API, as --token-quota; empty for no quota", str: &c.TokenQuotaPerAPI},
 	}
 }
 
@@ -159,7 +161,7 @@ var Common = Flags{"db", "master-key-file"}
 
 // Serve are the settings of gatehouse serve beyond Common.
 var Serve = Flags{"addr", "issuer", "dev", "default-audience", "jwks-max-age", "key-rotation-period", "token-reuse", "sync-interval", "log-level", "log-format", "shutdown-timeout", "tls-cert", "tls-key", "trusted-proxies", "metrics-addr",
-	"audit-retention", "auth-failure-limit", "auth-failure-window", "token-quota"}
+	"audit-retention", "auth-failure-limit", "auth-failure-window", "token-quota", "token-quota-per-api"}
 
 // Bind registers the named settings as flags on fs, with their defaults.
 func Bind(fs *pflag.FlagSet, names Flags) {

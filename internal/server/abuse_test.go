@@ -268,3 +268,34 @@ func TestNewClientPolledBeforeItSyncs(t *testing.T) {
 		t.Errorf("guesses after the creation: %d, want 429", resp.StatusCode)
 	}
 }
+
+// TestTokenQuotaPerAPI: a per-API quota limits a client for each API apart.
+func TestTokenQuotaPerAPI(t *testing.T) {
+	clk := newClock()
+	l := startLive(t, clk.opts(), func(c *config.Config) { c.TokenQuotaPerAPI = "2/h" })
+	l.admin.Now = clk.now
+	id, secret := seedClient(t, l, "")
+	if _, err := l.admin.CreateAPI(l.ctx, admin.APIInput{Identifier: other}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.admin.CreateGrant(l.ctx, id, other, nil); err != nil {
+		t.Fatal(err)
+	}
+	l.sync()
+	post := func(aud string) *http.Response {
+		resp, _ := l.req("POST", "/oauth/token", "application/x-www-form-urlencoded",
+			form2("grant_type", "client_credentials", "client_id", id, "client_secret", secret, "audience", aud), nil)
+		return resp
+	}
+	for i := range 2 {
+		if resp := post(audience); resp.StatusCode != 200 {
+			t.Fatalf("token %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	if resp := post(audience); resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "1800" || resp.Header.Get("RateLimit-Policy") != `"per-2-h";q=2;w=3600` {
+		t.Errorf("third for the API: %d, Retry-After %q, RateLimit-Policy %q", resp.StatusCode, resp.Header.Get("Retry-After"), resp.Header.Get("RateLimit-Policy"))
+	}
+	if resp := post(other); resp.StatusCode != 200 {
+		t.Errorf("the other API: %d, want its own quota", resp.StatusCode)
+	}
+}

@@ -178,6 +178,7 @@ func (s *Server) routes() http.Handler {
 		Metrics:         s.metrics.Token,
 		AuthThrottle:    s.authThrottle(),
 		Quota:           throttle.NewQuota(s.cfg.TokenQuotaPolicies()),
+		APIQuota:        throttle.NewAPIQuota(s.cfg.TokenQuotaPerAPIPolicies()),
 	})
 	mux.Handle(discovery.PathToken, tokens)
 	meta := discovery.Handler(loginMetadata(discovery.New(s.cfg.Issuer,

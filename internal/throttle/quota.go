@@ -51,22 +51,37 @@ func (p Policy) String() string {
 	return strconv.Itoa(p.Limit) + "/" + p.Window.String()
 }
 
-// Quota limits the tokens issued per client under every policy at once.
-// Keys are client IDs of authenticated clients, so the table is bounded by
-// the catalog (and MaxKeys besides).
-type Quota struct {
+// Quota limits the tokens issued per key K under every policy at once: per
+// client (NewQuota, keyed by client ID) or per client and API (NewAPIQuota).
+// Keys are those of authenticated clients and registered APIs, so the table
+// is bounded by the catalog (and DefaultMaxKeys besides).
+type Quota[K comparable] struct {
 	policies []Policy
-	buckets  []*Buckets[string]
+	buckets  []*Buckets[K]
 }
 
-// NewQuota returns the quota for policies, or nil (no quota) for none.
-func NewQuota(policies []Policy) *Quota {
+// ClientAPI keys a per-API quota.
+type ClientAPI struct{ Client, API string }
+
+// NewQuota returns the per-client quota for policies, or nil (no quota) for none.
+func NewQuota(policies []Policy) *Quota[string] {
+	return newQuota(policies, maphash.String)
+}
+
+// NewAPIQuota returns the per-client-and-API quota for policies, or nil for none.
+func NewAPIQuota(policies []Policy) *Quota[ClientAPI] {
+	return newQuota(policies, func(s maphash.Seed, k ClientAPI) uint64 {
+		return maphash.String(s, k.Client) ^ maphash.String(s, k.API)*31
+	})
+}
+
+func newQuota[K comparable](policies []Policy, hash func(maphash.Seed, K) uint64) *Quota[K] {
 	if len(policies) == 0 {
 		return nil
 	}
-	q := &Quota{policies: policies}
+	q := &Quota[K]{policies: policies}
 	for _, p := range policies {
-		q.buckets = append(q.buckets, NewBuckets(p.Limit, p.Window, DefaultMaxKeys, maphash.String))
+		q.buckets = append(q.buckets, NewBuckets(p.Limit, p.Window, DefaultMaxKeys, hash))
 	}
 	return q
 }
@@ -82,17 +97,26 @@ type Verdict struct {
 	RetryAfter time.Duration
 }
 
-// Take spends one token of clientID under every policy at now. When any
-// policy is exhausted nothing is spent and the verdict names that policy.
-func (q *Quota) Take(clientID string, now time.Time) Verdict {
+// Check reports, without spending, whether k may be issued a token at now;
+// when not, the verdict names the exhausted policy.
+func (q *Quota[K]) Check(k K, now time.Time) Verdict {
 	for i, b := range q.buckets {
-		if ok, wait := b.Check(clientID, now); !ok {
+		if ok, wait := b.Check(k, now); !ok {
 			return Verdict{Policy: q.policies[i], RetryAfter: wait}
 		}
 	}
+	return Verdict{OK: true}
+}
+
+// Take spends one token of k under every policy at now. When any policy is
+// exhausted nothing is spent and the verdict names that policy.
+func (q *Quota[K]) Take(k K, now time.Time) Verdict {
+	if v := q.Check(k, now); !v.OK {
+		return v
+	}
 	v := Verdict{OK: true, Remaining: -1}
 	for i, b := range q.buckets {
-		_, left, wait := b.Take(clientID, now)
+		_, left, wait := b.Take(k, now)
 		if v.Remaining < 0 || left < v.Remaining || left == v.Remaining && wait > v.RetryAfter {
 			v.Policy, v.Remaining, v.RetryAfter = q.policies[i], left, wait
 		}
@@ -102,7 +126,7 @@ func (q *Quota) Take(clientID string, now time.Time) Verdict {
 
 // PolicyHeader is the RateLimit-Policy field value: one item per policy,
 // `"NAME";q=LIMIT;w=SECONDS`.
-func (q *Quota) PolicyHeader() string {
+func (q *Quota[K]) PolicyHeader() string {
 	var b strings.Builder
 	for i, p := range q.policies {
 		if i > 0 {

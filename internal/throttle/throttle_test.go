@@ -149,3 +149,22 @@ func TestAuthKeepsFailuresWhileUnknownApart(t *testing.T) {
 		t.Error("failures against the known client do not count")
 	}
 }
+
+func TestAPIQuota(t *testing.T) {
+	q := throttle.NewAPIQuota([]throttle.Policy{{Limit: 2, Window: time.Minute}})
+	a, b := throttle.ClientAPI{Client: "c1", API: "https://a/"}, throttle.ClientAPI{Client: "c1", API: "https://b/"}
+	for range 2 {
+		if v := q.Take(a, t0); !v.OK {
+			t.Fatal("refused within the quota")
+		}
+	}
+	if v := q.Check(a, t0); v.OK || v.RetryAfter != 30*time.Second {
+		t.Errorf("third for the same API: %+v, want refused, 30s", v)
+	}
+	if v := q.Take(b, t0); !v.OK {
+		t.Error("another API shares the quota")
+	}
+	if throttle.NewAPIQuota(nil) != nil {
+		t.Error("no policies, yet a quota")
+	}
+}

@@ -86,7 +86,9 @@ type Config struct {
 	AuthThrottle *throttle.Auth
 	// Quota, if set, limits the tokens minted per client (429 with
 	// RateLimit fields once spent; reused tokens are not counted).
-	Quota *throttle.Quota
+	Quota *throttle.Quota[string]
+	// APIQuota, if set, limits the tokens minted per client and API.
+	APIQuota *throttle.Quota[throttle.ClientAPI]
 }
 
 // Endpoint serves POST /oauth/token.
@@ -228,7 +230,7 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 			return Response{AccessToken: tok, TokenType: "Bearer", ExpiresIn: remaining, Scope: scope}, nil
 		}
 	}
-	if err := e.checkQuota(client, now); err != nil {
+	if err := e.checkQuota(client, api, now); err != nil {
 		return Response{}, err
 	}
 	tok, err := e.mint.mint(api, client.ClientID, authz.Subject, scope, treq.GrantType, now)

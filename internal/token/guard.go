@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/oauth"
 	"github.com/gatehouse-dev/gatehouse/internal/requestid"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/throttle"
 )
 
 // Auditor receives the endpoint's audit events (package audit). Enqueue
@@ -79,19 +80,36 @@ func tooManyRequests(desc string, retryAfter time.Duration) *oauth.Error {
 		RetryAfter: max(retryAfter, time.Second)}
 }
 
-// checkQuota spends one of the client's issuance quota, or answers 429 with
-// the RateLimit-Policy and RateLimit fields (draft-ietf-httpapi-ratelimit-headers)
-// and Retry-After.
-func (e *Endpoint) checkQuota(client *catalog.Client, now time.Time) error {
-	if e.cfg.Quota == nil {
+// checkQuota spends one token of the client's quota and of its quota for
+// api, or, when either is spent, spends nothing and answers 429 with that
+// quota's RateLimit-Policy and RateLimit fields
+// (draft-ietf-httpapi-ratelimit-headers) and Retry-After.
+func (e *Endpoint) checkQuota(client *catalog.Client, api *storage.API, now time.Time) error {
+	cq, aq := e.cfg.Quota, e.cfg.APIQuota
+	if cq == nil && aq == nil {
 		return nil
 	}
-	v := e.cfg.Quota.Take(client.ClientID, now)
-	if v.OK {
-		return nil
+	key := throttle.ClientAPI{Client: client.ClientID, API: api.Identifier}
+	if cq != nil {
+		if v := cq.Check(client.ClientID, now); !v.OK {
+			return quotaSpent("the client's token quota of "+v.Policy.String()+" is spent; retry later", cq.PolicyHeader(), v)
+		}
 	}
-	err := tooManyRequests("the client's token quota of "+v.Policy.String()+" is spent; retry later", v.RetryAfter)
-	err.Header = http.Header{"Ratelimit-Policy": {e.cfg.Quota.PolicyHeader()}, "Ratelimit": {v.Header()}}
+	if aq != nil {
+		if v := aq.Check(key, now); !v.OK {
+			return quotaSpent("the client's token quota of "+v.Policy.String()+" for this API is spent; retry later", aq.PolicyHeader(), v)
+		}
+		aq.Take(key, now)
+	}
+	if cq != nil {
+		cq.Take(client.ClientID, now)
+	}
+	return nil
+}
+
+func quotaSpent(desc, policy string, v throttle.Verdict) *oauth.Error {
+	err := tooManyRequests(desc, v.RetryAfter)
+	err.Header = http.Header{"Ratelimit-Policy": {policy}, "Ratelimit": {v.Header()}}
 	return err
 }
 
