@@ -236,6 +236,10 @@ type Storage interface {
 	// ListSecrets returns a client's secrets ordered by creation time;
 	// ErrNotFound if the client does not exist.
 	ListSecrets(ctx context.Context, clientID string) ([]Secret, error)
+	// ListAllSecrets returns the secrets of every client ordered by client
+	// ID, then creation time, then ID: the catalog's load reads them in one
+	// query instead of one per client.
+	ListAllSecrets(ctx context.Context) ([]Secret, error)
 	// DeleteSecret revokes a secret, or returns ErrNotFound.
 	DeleteSecret(ctx context.Context, clientID, secretID string) error
 	// TouchSecrets records last use times, keyed by secret ID (unique across

@@ -99,6 +99,22 @@ func (s *Store) ListSecrets(ctx context.Context, clientID string) ([]storage.Sec
 	return out, nil
 }
 
+// ListAllSecrets returns the secrets of every client ordered by client ID,
+// then creation time, then ID, in one query.
+func (s *Store) ListAllSecrets(ctx context.Context) ([]storage.Secret, error) {
+	var out []storage.Secret
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = queryAll(ctx, tx, scanSecret, "SELECT "+secretColumns+
+			" FROM client_secrets ORDER BY client_id, created_at, id")
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list all secrets: %w", err)
+	}
+	return out, nil
+}
+
 // DeleteSecret revokes a secret of the client, or returns
 // storage.ErrNotFound if the client has no secret with that ID.
 func (s *Store) DeleteSecret(ctx context.Context, clientID, secretID string) error {

@@ -50,6 +50,9 @@ func testEmpty(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 	if v := get[[]storage.Grant](t, "ListGrants")(s.ListGrants(ctx, storage.GrantFilter{})); len(v) != 0 {
 		t.Errorf("ListGrants = %v, want none", v)
 	}
+	if v := get[[]storage.Secret](t, "ListAllSecrets")(s.ListAllSecrets(ctx)); len(v) != 0 {
+		t.Errorf("ListAllSecrets = %v, want none", v)
+	}
 	if v := get[[]storage.SigningKey](t, "ListKeys")(s.ListKeys(ctx)); len(v) != 0 {
 		t.Errorf("ListKeys = %v, want none", v)
 	}

@@ -37,6 +37,8 @@ func testDeleteClientCascades(t *testing.T, newStore func(t *testing.T) storage.
 		get[[]storage.Grant](t, "ListGrants")(s.ListGrants(ctx, storage.GrantFilter{})), g3)
 	sameSecrets(t, "ListSecrets(c2) after DeleteClient(c1)",
 		get[[]storage.Secret](t, "ListSecrets")(s.ListSecrets(ctx, "c2")), newSecret("s3", "c2", at(3)))
+	sameSecrets(t, "ListAllSecrets after DeleteClient(c1)",
+		get[[]storage.Secret](t, "ListAllSecrets")(s.ListAllSecrets(ctx)), newSecret("s3", "c2", at(3)))
 
 	// No rows survive: a client recreated with the same ID starts empty, and
 	// the IDs of the deleted secrets and grants are free again.
@@ -89,6 +91,26 @@ func testSecrets(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 	sameSecrets(t, "ListSecrets(c1) after DeleteSecret",
 		get[[]storage.Secret](t, "ListSecrets")(s.ListSecrets(ctx, "c1")), s0, full)
 	wantErr(t, "DeleteSecret again", s.DeleteSecret(ctx, "c1", "s-early"), storage.ErrNotFound)
+
+	// ListAllSecrets: every client's, grouped by client ID in order, each
+	// client's by creation time (bare's zero time may sort either end).
+	all := get[[]storage.Secret](t, "ListAllSecrets")(s.ListAllSecrets(ctx))
+	byClient := map[string][]storage.Secret{}
+	for i, sec := range all {
+		if i > 0 && sec.ClientID < all[i-1].ClientID {
+			t.Errorf("ListAllSecrets: client %q after %q", sec.ClientID, all[i-1].ClientID)
+		}
+		byClient[sec.ClientID] = append(byClient[sec.ClientID], sec)
+	}
+	sameSecrets(t, "ListAllSecrets: c1's", byClient["c1"], s0, full)
+	c2 := byClient["c2"]
+	if len(c2) == 2 && c2[0].ID == bare.ID {
+		c2 = []storage.Secret{c2[1], c2[0]}
+	}
+	sameSecrets(t, "ListAllSecrets: c2's", c2, other, bare)
+	if len(byClient) != 2 {
+		t.Errorf("ListAllSecrets: secrets of %d clients, want 2", len(byClient))
+	}
 }
 
 func testRotateSecret(t *testing.T, newStore func(t *testing.T) storage.Storage) {
