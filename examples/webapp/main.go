@@ -4,7 +4,7 @@
 // user's access token, refreshing it with the refresh token.
 //
 //	WEBAPP_CLIENT_SECRET=... go run ./examples/webapp --issuer URL --client-id ID \
-//	    --audience URI --api http://127.0.0.1:9090 [--addr 127.0.0.1:8081]
+//	    --audience URI --scope read:sensors --api http://127.0.0.1:9090 [--addr 127.0.0.1:8081]
 //
 // Register it first (its redirect URI and logout URL are on --addr):
 //
@@ -55,6 +55,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	audience := fs.String("audience", "", "the API to get the user's token for")
 	api := fs.String("api", "http://127.0.0.1:9090", "base URL of examples/api")
 	addr := fs.String("addr", "127.0.0.1:8081", "listen address; the redirect URI is http://ADDR/callback")
+	scope := fs.String("scope", "", "the API's scopes to ask for, space-separated (openid profile email offline_access always)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -67,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	app, err := newApp(ctx, *issuer, *clientID, secret, *audience, *api, base)
+	app, err := newApp(ctx, *issuer, *clientID, secret, *audience, *api, base, strings.Fields(*scope)...)
 	if err != nil {
 		_ = ln.Close()
 		return err
@@ -123,7 +124,7 @@ type session struct {
 	last      *oauth2.Token
 }
 
-func newApp(ctx context.Context, issuer, clientID, secret, audience, api, base string) (*app, error) {
+func newApp(ctx context.Context, issuer, clientID, secret, audience, api, base string, scopes ...string) (*app, error) {
 	provider, err := oidc.NewProvider(ctx, issuer) // discovery; the document's issuer must match
 	if err != nil {
 		return nil, fmt.Errorf("discover %s: %w", issuer, err)
@@ -137,7 +138,7 @@ func newApp(ctx context.Context, issuer, clientID, secret, audience, api, base s
 	a := &app{
 		issuer: issuer, provider: provider, verifier: provider.Verifier(&oidc.Config{ClientID: clientID}),
 		conf: oauth2.Config{ClientID: clientID, ClientSecret: secret, Endpoint: provider.Endpoint(), RedirectURL: base + "/callback",
-			Scopes: []string{oidc.ScopeOpenID, "profile", "email", oidc.ScopeOfflineAccess}},
+			Scopes: append([]string{oidc.ScopeOpenID, "profile", "email", oidc.ScopeOfflineAccess}, scopes...)},
 		audience: audience, api: strings.TrimRight(api, "/"), base: base, logout: meta.EndSession,
 		pending: map[string]pending{}, sessions: map[string]*session{},
 	}

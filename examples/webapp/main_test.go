@@ -77,7 +77,7 @@ func TestWebapp(t *testing.T) {
 	})))
 	defer api.Close()
 
-	a, err := newApp(ctx, cfg.Issuer, client.ClientID, sec.Plain, apiID, api.URL, base)
+	a, err := newApp(ctx, cfg.Issuer, client.ClientID, sec.Plain, apiID, api.URL, base, "read:sensors")
 	if err != nil {
 		t.Fatal(err)
 	}
