@@ -20,6 +20,7 @@ type Store interface {
 	GetClient(ctx context.Context, clientID string) (storage.Client, error)
 	ListClients(ctx context.Context) ([]storage.Client, error)
 	ListSecrets(ctx context.Context, clientID string) ([]storage.Secret, error)
+	ListAllSecrets(ctx context.Context) ([]storage.Secret, error)
 	ListGrants(ctx context.Context, f storage.GrantFilter) ([]storage.Grant, error)
 	LatestChange(ctx context.Context) (int64, error)
 	ChangesSince(ctx context.Context, seq int64, limit int) ([]storage.Change, error)
@@ -171,23 +172,33 @@ func (c *Catalog) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list clients: %w", err)
 	}
+	secrets, err := c.store.ListAllSecrets(ctx)
+	if err != nil {
+		return fmt.Errorf("list secrets: %w", err)
+	}
 	grants, err := c.store.ListGrants(ctx, storage.GrantFilter{})
 	if err != nil {
 		return fmt.Errorf("list grants: %w", err)
 	}
+	// Four queries whatever the number of clients. Secrets and grants of a
+	// client created or deleted while loading are dropped here; the change
+	// feed, read from seq on, brings that client in step at the next Sync.
 	snap := &Snapshot{Seq: seq, clients: make(map[string]*Client, len(clients)), apis: make(map[string]*storage.API, len(apis))}
 	for i := range apis {
 		snap.apis[apis[i].Identifier] = &apis[i]
 	}
 	for _, cl := range clients {
-		secrets, err := c.store.ListSecrets(ctx, cl.ClientID)
-		if errors.Is(err, storage.ErrNotFound) {
-			continue // deleted while loading
+		snap.clients[cl.ClientID] = &Client{Client: cl, Grants: map[string]storage.Grant{}}
+	}
+	for i := 0; i < len(secrets); {
+		j := i + 1
+		for j < len(secrets) && secrets[j].ClientID == secrets[i].ClientID {
+			j++
 		}
-		if err != nil {
-			return fmt.Errorf("list secrets of %s: %w", cl.ClientID, err)
+		if cl, ok := snap.clients[secrets[i].ClientID]; ok {
+			cl.Secrets = secrets[i:j:j]
 		}
-		snap.clients[cl.ClientID] = &Client{Client: cl, Secrets: secrets, Grants: map[string]storage.Grant{}}
+		i = j
 	}
 	for _, g := range grants {
 		if cl, ok := snap.clients[g.ClientID]; ok {

@@ -1,8 +1,11 @@
 package catalog_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -39,6 +42,21 @@ func (c *countingStore) ListClients(ctx context.Context) ([]storage.Client, erro
 func (c *countingStore) GetAPI(ctx context.Context, id string) (storage.API, error) {
 	c.count("GetAPI")
 	return c.Store.GetAPI(ctx, id)
+}
+
+func (c *countingStore) ListSecrets(ctx context.Context, id string) ([]storage.Secret, error) {
+	c.count("ListSecrets")
+	return c.Store.ListSecrets(ctx, id)
+}
+
+func (c *countingStore) ListAllSecrets(ctx context.Context) ([]storage.Secret, error) {
+	c.count("ListAllSecrets")
+	return c.Store.ListAllSecrets(ctx)
+}
+
+func (c *countingStore) ListGrants(ctx context.Context, f storage.GrantFilter) ([]storage.Grant, error) {
+	c.count("ListGrants")
+	return c.Store.ListGrants(ctx, f)
 }
 
 func newStore(t *testing.T) *countingStore {
@@ -117,6 +135,65 @@ func TestSyncIsIncremental(t *testing.T) {
 	}
 	if cat.Snapshot() != after || len(st.calls) != 0 {
 		t.Fatalf("idle sync changed the snapshot or read %v", st.calls)
+	}
+}
+
+// TestLoadIsBulk: the first load reads the catalog in a fixed number of
+// queries whatever the number of clients, and puts every client's secrets
+// and grants with that client.
+func TestLoadIsBulk(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	api := storage.API{Identifier: "https://api", Name: "api", TokenLifetime: time.Hour, SigningAlg: "RS256", TokenDialect: storage.DialectRFC9068, CreatedAt: time.Now()}
+	if err := st.CreateAPI(ctx, api); err != nil {
+		t.Fatal(err)
+	}
+	const n = 50
+	for i := range n {
+		id := fmt.Sprintf("c%02d", i)
+		var secrets []storage.Secret
+		for j := range i % 3 { // 0, 1 or 2 secrets
+			secrets = append(secrets, storage.Secret{ID: fmt.Sprintf("%s-s%d", id, j), HashAlg: storage.SecretHashSHA256, Hash: []byte{byte(i), byte(j)}, CreatedAt: time.Now()})
+		}
+		if err := st.CreateClient(ctx, client(id), secrets...); err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			if err := st.CreateGrant(ctx, storage.Grant{ID: id + "-g", ClientID: id, Audience: api.Identifier, Scope: []string{"read"}, CreatedAt: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cat := catalog.New(st, nil, nil)
+	if err := cat.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"ListClients": 1, "ListAllSecrets": 1, "ListGrants": 1}
+	if !maps.Equal(st.calls, want) {
+		t.Fatalf("load read %v; want %v", st.calls, want)
+	}
+	snap := cat.Snapshot()
+	if got, _ := snap.Len(); got != n {
+		t.Fatalf("%d clients loaded, want %d", got, n)
+	}
+	for i := range n {
+		id := fmt.Sprintf("c%02d", i)
+		c, ok := snap.Client(id)
+		if !ok {
+			t.Fatalf("client %s missing", id)
+		}
+		if len(c.Secrets) != i%3 {
+			t.Errorf("client %s: %d secrets, want %d", id, len(c.Secrets), i%3)
+		}
+		for j, sec := range c.Secrets {
+			if sec.ClientID != id || sec.ID != fmt.Sprintf("%s-s%d", id, j) || !bytes.Equal(sec.Hash, []byte{byte(i), byte(j)}) {
+				t.Errorf("client %s: secret %d is %+v", id, j, sec)
+			}
+		}
+		_, granted := c.Grants[api.Identifier]
+		if granted != (i%2 == 0) || len(c.Grants) > 1 {
+			t.Errorf("client %s: grants %v", id, c.Grants)
+		}
 	}
 }
 
