@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -43,4 +44,39 @@ func (s *Server) mountLogin(mux *http.ServeMux, ut *token.UserTokens) {
 		mux.Handle(p, az)
 	}
 	mux.Handle(token.PathUserinfo, &oidc.Userinfo{Verifier: verifier, Audience: ut.UserinfoAudience(), Store: s.store, Now: s.opts.Now, Logger: s.log})
+}
+
+// Cleanup of the login flow's expired state: every LoginCleanupInterval,
+// what expired more than LoginCleanupGrace ago is deleted (a code's reuse
+// is still recognised, and its refresh tokens revoked, within the grace).
+const (
+	LoginCleanupInterval = time.Hour
+	LoginCleanupGrace    = 24 * time.Hour
+)
+
+// startLoginCleanup runs the cleanup in the background until ctx ends.
+// Every instance runs it; the deletes are idempotent.
+func (s *Server) startLoginCleanup(ctx context.Context, spawn func(func())) {
+	spawn(func() {
+		t := time.NewTicker(LoginCleanupInterval)
+		defer t.Stop()
+		for {
+			s.cleanupLogins(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+}
+
+func (s *Server) cleanupLogins(ctx context.Context) {
+	n, err := s.store.DeleteExpiredLogins(ctx, s.opts.Now().Add(-LoginCleanupGrace))
+	switch {
+	case err != nil && ctx.Err() == nil:
+		s.log.Warn("login cleanup failed", "err", err)
+	case n > 0:
+		s.log.Info("expired logins deleted", "rows", n)
+	}
 }

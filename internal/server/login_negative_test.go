@@ -1,14 +1,20 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/oauth"
+	"github.com/gatehouse-dev/gatehouse/internal/server"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 )
 
 const pkceVerifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk" // RFC 7636 Appendix B
@@ -315,5 +321,43 @@ func TestNoOfflineAccess(t *testing.T) {
 	to = f.browser().login(strings.Replace(f.authURL(f.web.ClientID, webCB, "openid offline_access"), "audience=", "x=", 1))
 	if r = f.token(f.webCode(to.Query().Get("code"), nil)); r.status != 200 || r.body["refresh_token"] == "" {
 		t.Errorf("userinfo only: %d %v", r.status, r.body)
+	}
+}
+
+// TestLoginCleanup: a running server deletes login state that expired over
+// a day ago (it runs at start, then hourly) and keeps what is live.
+func TestLoginCleanup(t *testing.T) {
+	f := newLoginFixture(t)
+	ctx := t.Context()
+	old := storage.LoginSession{ID: "old", UserID: f.user.UserID, ExpiresAt: f.clock().Add(-server.LoginCleanupGrace - time.Hour)}
+	live := storage.LoginSession{ID: "live", UserID: f.user.UserID, ExpiresAt: f.clock().Add(-time.Hour)} // expired, within the grace
+	for _, s := range []storage.LoginSession{old, live} {
+		if err := f.store.CreateSession(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A second server on the same database runs the cleanup at its start.
+	cfg := config.Default()
+	cfg.Issuer = f.issuer
+	srv, err := server.New(ctx, cfg, f.store, make([]byte, 32), server.Options{Now: f.clock, GenerateKey: testutil.KeyGenerator()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	wait := srv.Start(sctx)
+	defer func() { cancel(); wait() }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := f.store.GetSession(ctx, "old")
+		if errors.Is(err, storage.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the expired session is still there: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := f.store.GetSession(ctx, "live"); err != nil {
+		t.Errorf("the session within the grace was deleted: %v", err)
 	}
 }

@@ -274,6 +274,7 @@ func (s *Server) Start(ctx context.Context) (wait func()) {
 	wg.Go(func() { s.catalog.Follow(ctx, s.cfg.SyncInterval, s.afterSync) })
 	wg.Go(func() { s.usage.Run(ctx, s.opts.UsageFlushInterval) })
 	s.startAudit(ctx, wg.Go)
+	s.startLoginCleanup(ctx, wg.Go)
 	if s.rotation != nil {
 		wg.Go(func() { s.rotation.Run(ctx) })
 	}

@@ -123,4 +123,10 @@ type Logins interface {
 	// RevokeRefreshFamily revokes a family at at (an earlier revocation
 	// stays), or returns ErrNotFound.
 	RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error
+
+	// DeleteExpiredLogins deletes the sessions, authorization codes and
+	// refresh token families (with their tokens) that expired before
+	// before, and the families revoked before it, and reports how many
+	// rows of the three it deleted. Consents stay.
+	DeleteExpiredLogins(ctx context.Context, before time.Time) (int64, error)
 }

@@ -312,3 +312,31 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, at tim
 	}
 	return nil
 }
+
+// DeleteExpiredLogins deletes the sessions, codes and refresh families
+// that expired (or, families, were revoked) before before.
+func (s *Store) DeleteExpiredLogins(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{
+			"DELETE FROM login_sessions WHERE expires_at < ?",
+			"DELETE FROM auth_codes WHERE expires_at < ?",
+			"DELETE FROM refresh_families WHERE expires_at < ?1 OR revoked_at < ?1",
+		} {
+			res, err := tx.ExecContext(ctx, q, toMicros(before))
+			if err != nil {
+				return err
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += k
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete expired logins: %w", err)
+	}
+	return n, nil
+}

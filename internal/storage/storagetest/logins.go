@@ -260,3 +260,51 @@ func testRefreshTokens(t *testing.T, newStore func(t *testing.T) storage.Storage
 	_, _, err = s.GetRefreshToken(ctx, "r2")
 	wantErr(t, "GetRefreshToken after DeleteClient", err, storage.ErrNotFound)
 }
+
+// testDeleteExpiredLogins: expired sessions, codes and families go, with
+// the families' tokens and revoked families; live ones and consents stay.
+func testDeleteExpiredLogins(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+	ctx := t.Context()
+	s := newStore(t)
+	seedLogin(t, ctx, s)
+	must(t, "CreateSession", s.CreateSession(ctx, storage.LoginSession{ID: "old", UserID: "u1", ExpiresAt: at(10)}))
+	must(t, "CreateSession", s.CreateSession(ctx, storage.LoginSession{ID: "live", UserID: "u1", ExpiresAt: at(30)}))
+	code := func(id string, exp int) storage.AuthCode {
+		return storage.AuthCode{ID: id, ClientID: "cW", UserID: "u1", RedirectURI: "x", CodeChallenge: "c", ExpiresAt: at(exp)}
+	}
+	must(t, "CreateAuthCode", s.CreateAuthCode(ctx, code("old", 10)))
+	must(t, "CreateAuthCode", s.CreateAuthCode(ctx, code("live", 30)))
+	fam := func(id string, exp int) storage.RefreshFamily {
+		return storage.RefreshFamily{ID: id, ClientID: "cW", UserID: "u1", ExpiresAt: at(exp)}
+	}
+	must(t, "CreateRefreshFamily", s.CreateRefreshFamily(ctx, fam("old", 10), storage.RefreshToken{ID: "t-old", ExpiresAt: at(10)}))
+	must(t, "CreateRefreshFamily", s.CreateRefreshFamily(ctx, fam("revoked", 90), storage.RefreshToken{ID: "t-revoked", ExpiresAt: at(90)}))
+	must(t, "RevokeRefreshFamily", s.RevokeRefreshFamily(ctx, "revoked", at(5)))
+	must(t, "CreateRefreshFamily", s.CreateRefreshFamily(ctx, fam("live", 90), storage.RefreshToken{ID: "t-live", ExpiresAt: at(90)}))
+	must(t, "PutConsent", s.PutConsent(ctx, storage.Consent{UserID: "u1", ClientID: "cW", Scope: []string{"openid"}}))
+
+	n, err := s.DeleteExpiredLogins(ctx, at(20))
+	must(t, "DeleteExpiredLogins", err)
+	if n != 4 {
+		t.Errorf("DeleteExpiredLogins = %d, want 4 (a session, a code, two families)", n)
+	}
+	_, err = s.GetSession(ctx, "old")
+	wantErr(t, "the expired session", err, storage.ErrNotFound)
+	_, err = s.GetSession(ctx, "live")
+	must(t, "the live session", err)
+	_, err = s.RedeemAuthCode(ctx, "old", "", at(1))
+	wantErr(t, "the expired code", err, storage.ErrNotFound)
+	_, err = s.RedeemAuthCode(ctx, "live", "", at(1))
+	must(t, "the live code", err)
+	for _, id := range []string{"t-old", "t-revoked"} {
+		_, _, err = s.GetRefreshToken(ctx, id)
+		wantErr(t, "token of a deleted family "+id, err, storage.ErrNotFound)
+	}
+	_, _, err = s.GetRefreshToken(ctx, "t-live")
+	must(t, "the live family's token", err)
+	_, err = s.GetConsent(ctx, "u1", "cW", "")
+	must(t, "the consent", err)
+	if n, _ := s.DeleteExpiredLogins(ctx, at(20)); n != 0 {
+		t.Errorf("a second DeleteExpiredLogins deleted %d", n)
+	}
+}

@@ -47,6 +47,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"AuthCodes", testAuthCodes},
 		{"Consents", testConsents},
 		{"RefreshTokens", testRefreshTokens},
+		{"DeleteExpiredLogins", testDeleteExpiredLogins},
 		{"Audit", testAudit},
 	}
 	for _, tc := range tests {
