@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
@@ -58,12 +60,17 @@ func (a *app) refuseRemote(cmd *cobra.Command, _ []string) error {
 	return nil
 }
 
-// readPassword reads the password from standard input: its first line,
-// without the line ending. A password is never taken from a flag, which
-// would leave it in the shell history and the process list.
+// readPassword reads the password from standard input (its first line,
+// without the line ending) with --password-stdin, or else asks for it twice
+// on the terminal without echo. A password is never taken from a flag,
+// which would leave it in the shell history and the process list.
 func (a *app) readPassword(fromStdin bool) (string, error) {
 	if !fromStdin {
-		return "", errors.New("give --password-stdin and the password on standard input (a password is never a flag)")
+		f, ok := a.env.Stdin.(*os.File)
+		if !ok || !term.IsTerminal(int(f.Fd())) {
+			return "", errors.New("give --password-stdin and the password on standard input, or run on a terminal to be asked (a password is never a flag)")
+		}
+		return prompt(f, a.env.Stderr)
 	}
 	if a.env.Stdin == nil {
 		return "", errors.New("--password-stdin: no standard input")
@@ -87,7 +94,7 @@ func (a *app) userCmd() *cobra.Command {
 		pwStdinSP bool
 	)
 	create := &cobra.Command{
-		Use: "create --email E [--name N] --password-stdin", Short: "Create a user; the password is read from standard input", Args: cobra.NoArgs,
+		Use: "create --email E [--name N] [--password-stdin]", Short: "Create a user; the password comes from standard input or a prompt", Args: cobra.NoArgs,
 		RunE: a.withUsers(func(cmd *cobra.Command, _ []string, svc *admin.Service) error {
 			pw, err := a.readPassword(pwStdin)
 			if err != nil {
@@ -160,4 +167,27 @@ func (a *app) userCmd() *cobra.Command {
 	setPassword.Flags().BoolVar(&pwStdinSP, "password-stdin", false, "read the password from the first line of standard input")
 	cmd.AddCommand(create, list, show, setDisabled("disable", true), setDisabled("enable", false), setPassword)
 	return cmd
+}
+
+// prompt asks for a password twice on the terminal, without echo.
+func prompt(tty *os.File, out io.Writer) (string, error) {
+	fmt.Fprint(out, "Password: ")
+	first, err := term.ReadPassword(int(tty.Fd()))
+	fmt.Fprintln(out)
+	if err != nil {
+		return "", fmt.Errorf("read the password: %w", err)
+	}
+	fmt.Fprint(out, "Repeat the password: ")
+	second, err := term.ReadPassword(int(tty.Fd()))
+	fmt.Fprintln(out)
+	if err != nil {
+		return "", fmt.Errorf("read the password: %w", err)
+	}
+	if string(first) != string(second) {
+		return "", errors.New("the two passwords differ")
+	}
+	if len(first) == 0 {
+		return "", errors.New("no password given")
+	}
+	return string(first), nil
 }
