@@ -128,6 +128,22 @@ func TestRedirectErrors(t *testing.T) {
 		r := e.browser().get(authorize.Path, e.authz(func(v url.Values) { v.Add("state", "other") }))
 		e.wantRedirect(t, r, webCB, "invalid_request", "")
 	})
+	t.Run("openid without redirect_uri", func(t *testing.T) {
+		r := e.browser().get(authorize.Path, e.authz(func(v url.Values) {
+			v.Set("client_id", e.spa.ClientID) // one registered URI: OAuth 2.1 lets it be omitted, OIDC does not
+			v.Del("redirect_uri")
+		}))
+		e.wantRedirect(t, r, spaCB, "invalid_request", "st-123")
+	})
+	t.Run("OAuth without redirect_uri: the one registered", func(t *testing.T) {
+		r := e.browser().get(authorize.Path, e.authz(func(v url.Values) {
+			v.Set("client_id", e.spa.ClientID)
+			v.Del("redirect_uri")
+			v.Set("scope", "read:things")
+			v.Set("prompt", "none")
+		}))
+		e.wantRedirect(t, r, spaCB, "login_required", "st-123")
+	})
 	t.Run("no state", func(t *testing.T) {
 		r := e.browser().get(authorize.Path, e.authz(func(v url.Values) { v.Del("state"); v.Del("response_type") }))
 		q := e.wantRedirect(t, r, webCB, "invalid_request", "")

@@ -184,6 +184,10 @@ func validate(req *request, v url.Values, snap *catalog.Snapshot) *authzError {
 			req.scope = append(req.scope, s)
 		}
 	}
+	if req.givenURI == "" && slices.Contains(req.scope, ScopeOpenID) {
+		// OIDC Core §3.1.2.1: REQUIRED of OpenID Connect requests.
+		return &authzError{ErrInvalidRequest, "redirect_uri is required with the openid scope"}
+	}
 	req.nonce = v.Get("nonce")
 	if p := v.Get("prompt"); p != "" {
 		for _, x := range strings.Split(p, " ") {
