@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unique"
 
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
@@ -37,11 +38,25 @@ type Notifier interface {
 }
 
 // Client is a client as the token endpoint sees it: its record, its secrets
-// and its grants keyed by audience. It is immutable once published.
+// and its grants. It is immutable once published. Grants is a slice, not a
+// map, because a client has a few grants (most have one): a linear scan of
+// a few is as fast as a map lookup and a one-entry map costs a kilobyte.
+// Strings shared by many clients (audiences, scopes, grant types, methods)
+// are interned, and each secret's and grant's ClientID is the client's own.
 type Client struct {
 	storage.Client
 	Secrets []storage.Secret
-	Grants  map[string]storage.Grant
+	Grants  []storage.Grant // at most one per audience
+}
+
+// Grant returns the client's grant for the audience.
+func (c *Client) Grant(audience string) (*storage.Grant, bool) {
+	for i := range c.Grants {
+		if c.Grants[i].Audience == audience {
+			return &c.Grants[i], true
+		}
+	}
+	return nil, false
 }
 
 // AllowsGrant reports whether the client may use the grant type.
@@ -54,18 +69,19 @@ func (c *Client) AllowsGrant(grantType string) bool {
 	return false
 }
 
-// Snapshot is an immutable view of the catalog as of change Seq.
+// Snapshot is an immutable view of the catalog as of change Seq. Its
+// clients are a persistent map (clientMap): the snapshot that follows a
+// change shares all but a few nodes with this one, so applying one change
+// costs the same whatever the number of clients. APIs, which are few, are
+// a plain map copied when one changes.
 type Snapshot struct {
 	Seq     int64
-	clients map[string]*Client
+	clients clientMap
 	apis    map[string]*storage.API
 }
 
 // Client returns the client with that ID.
-func (s *Snapshot) Client(id string) (*Client, bool) {
-	c, ok := s.clients[id]
-	return c, ok
-}
+func (s *Snapshot) Client(id string) (*Client, bool) { return s.clients.get(id) }
 
 // API returns the API with that identifier.
 func (s *Snapshot) API(identifier string) (*storage.API, bool) {
@@ -83,7 +99,7 @@ func (s *Snapshot) APIs() []*storage.API {
 }
 
 // Len returns the number of clients and APIs.
-func (s *Snapshot) Len() (clients, apis int) { return len(s.clients), len(s.apis) }
+func (s *Snapshot) Len() (clients, apis int) { return s.clients.Len(), len(s.apis) }
 
 // DefaultCallTimeout bounds each store call of Sync and each run of
 // Follow's after function: a database that stops answering (a partition, a
@@ -115,7 +131,7 @@ func New(store Store, log *slog.Logger, now func() time.Time) *Catalog {
 	}
 	c := &Catalog{store: store, log: log, now: now}
 	c.callTimeout.Store(int64(DefaultCallTimeout))
-	c.cur.Store(&Snapshot{clients: map[string]*Client{}, apis: map[string]*storage.API{}})
+	c.cur.Store(&Snapshot{clients: newClientMap(), apis: map[string]*storage.API{}})
 	return c
 }
 
@@ -180,34 +196,86 @@ func (c *Catalog) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list grants: %w", err)
 	}
-	// Four queries whatever the number of clients. Secrets and grants of a
-	// client created or deleted while loading are dropped here; the change
-	// feed, read from seq on, brings that client in step at the next Sync.
-	snap := &Snapshot{Seq: seq, clients: make(map[string]*Client, len(clients)), apis: make(map[string]*storage.API, len(apis))}
+	c.cur.Store(build(seq, apis, clients, secrets, grants))
+	c.markSynced()
+	return nil
+}
+
+// build makes the snapshot of a full load: apis, clients, every client's
+// secrets ordered by client ID (ListAllSecrets) and every grant. Secrets and
+// grants of a client created or deleted while loading are dropped here; the
+// change feed, read from seq on, brings that client in step at the next Sync.
+func build(seq int64, apis []storage.API, clients []storage.Client, secrets []storage.Secret, grants []storage.Grant) *Snapshot {
+	snap := &Snapshot{Seq: seq, clients: newClientMap(), apis: make(map[string]*storage.API, len(apis))}
 	for i := range apis {
 		snap.apis[apis[i].Identifier] = &apis[i]
 	}
-	for _, cl := range clients {
-		snap.clients[cl.ClientID] = &Client{Client: cl, Grants: map[string]storage.Grant{}}
+	// Group grants by client; secrets come grouped already.
+	byClient := make(map[string][]storage.Grant, len(clients))
+	for _, g := range grants {
+		byClient[g.ClientID] = append(byClient[g.ClientID], g)
 	}
+	bySecret := make(map[string][]storage.Secret, len(clients))
 	for i := 0; i < len(secrets); {
 		j := i + 1
 		for j < len(secrets) && secrets[j].ClientID == secrets[i].ClientID {
 			j++
 		}
-		if cl, ok := snap.clients[secrets[i].ClientID]; ok {
-			cl.Secrets = secrets[i:j:j]
-		}
+		bySecret[secrets[i].ClientID] = secrets[i:j]
 		i = j
 	}
-	for _, g := range grants {
-		if cl, ok := snap.clients[g.ClientID]; ok {
-			cl.Grants[g.Audience] = g
+	for _, cl := range clients {
+		snap.clients.setInPlace(newClient(cl, bySecret[cl.ClientID], byClient[cl.ClientID]))
+	}
+	return snap
+}
+
+// newClient makes the catalog's client of its record, secrets and grants:
+// exactly sized copies of the slices, shared strings interned.
+func newClient(cl storage.Client, secrets []storage.Secret, grants []storage.Grant) *Client {
+	cl.AppType = intern(cl.AppType)
+	cl.TokenEndpointAuthMethod = intern(cl.TokenEndpointAuthMethod)
+	cl.GrantTypes = internList(cl.GrantTypes)
+	out := &Client{Client: cl}
+	if len(secrets) > 0 {
+		out.Secrets = make([]storage.Secret, len(secrets))
+		for i, s := range secrets {
+			s.ClientID = cl.ClientID
+			s.HashAlg = intern(s.HashAlg)
+			out.Secrets[i] = s
 		}
 	}
-	c.cur.Store(snap)
-	c.markSynced()
-	return nil
+	if len(grants) > 0 {
+		out.Grants = make([]storage.Grant, len(grants))
+		for i, g := range grants {
+			g.ClientID = cl.ClientID
+			g.Audience = intern(g.Audience)
+			g.Scope = internList(g.Scope)
+			out.Grants[i] = g
+		}
+	}
+	return out
+}
+
+// intern returns the canonical copy of s, so that the many clients that
+// name the same audience, scope or method keep one string between them.
+func intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	return unique.Make(s).Value()
+}
+
+// internList returns an exactly sized copy of l with its strings interned.
+func internList(l []string) []string {
+	if len(l) == 0 {
+		return l
+	}
+	c := make([]string, len(l))
+	for i, s := range l {
+		c[i] = intern(s)
+	}
+	return c
 }
 
 // batch is how many changes one read of the feed takes.
@@ -243,6 +311,7 @@ func (c *Catalog) Sync(ctx context.Context) (keysChanged bool, err error) {
 				keysChanged = true
 			}
 		}
+		// Each changed client costs O(log32 clients), never a copy of all.
 		next := &Snapshot{Seq: changes[len(changes)-1].Seq, clients: old.clients, apis: old.apis}
 		if len(apiIDs) > 0 {
 			next.apis = maps.Clone(old.apis)
@@ -258,18 +327,15 @@ func (c *Catalog) Sync(ctx context.Context) (keysChanged bool, err error) {
 				}
 			}
 		}
-		if len(clientIDs) > 0 {
-			next.clients = maps.Clone(old.clients)
-			for id := range clientIDs {
-				cl, err := c.loadClient(ctx, id)
-				switch {
-				case errors.Is(err, storage.ErrNotFound):
-					delete(next.clients, id)
-				case err != nil:
-					return keysChanged, fmt.Errorf("reload client %s: %w", id, err)
-				default:
-					next.clients[id] = cl
-				}
+		for id := range clientIDs {
+			cl, err := c.loadClient(ctx, id)
+			switch {
+			case errors.Is(err, storage.ErrNotFound):
+				next.clients = next.clients.delete(id)
+			case err != nil:
+				return keysChanged, fmt.Errorf("reload client %s: %w", id, err)
+			default:
+				next.clients = next.clients.set(cl)
 			}
 		}
 		c.cur.Store(next)
@@ -296,11 +362,7 @@ func (c *Catalog) loadClient(ctx context.Context, id string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Client{Client: cl, Secrets: secrets, Grants: make(map[string]storage.Grant, len(grants))}
-	for _, g := range grants {
-		out.Grants[g.Audience] = g
-	}
-	return out, nil
+	return newClient(cl, secrets, grants), nil
 }
 
 func (c *Catalog) markSynced() {

@@ -190,7 +190,7 @@ func TestLoadIsBulk(t *testing.T) {
 				t.Errorf("client %s: secret %d is %+v", id, j, sec)
 			}
 		}
-		_, granted := c.Grants[api.Identifier]
+		_, granted := c.Grant(api.Identifier)
 		if granted != (i%2 == 0) || len(c.Grants) > 1 {
 			t.Errorf("client %s: grants %v", id, c.Grants)
 		}

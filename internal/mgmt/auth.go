@@ -116,7 +116,7 @@ func (a *authenticator) authorize(ctx context.Context, r *http.Request, scope st
 	if !ok || c.Disabled {
 		return "", a.refuse(http.StatusUnauthorized, CodeInvalidToken, "the client of the access token is disabled or deleted", "")
 	}
-	g, ok := c.Grants[a.realm]
+	g, ok := c.Grant(a.realm)
 	if !ok {
 		return "", a.refuse(http.StatusUnauthorized, CodeInvalidToken, "the client of the access token no longer has a grant for the management API", "")
 	}

@@ -346,7 +346,7 @@ func (e *Endpoint) authorize(snap *catalog.Snapshot, client *catalog.Client, a *
 	if !ok {
 		return nil, "", oauth.InvalidTarget("the audience " + quote(aud) + " is not a registered API")
 	}
-	grant, ok := client.Grants[aud]
+	grant, ok := client.Grant(aud)
 	if !ok {
 		return nil, "", oauth.AccessDenied("Client " + quote(client.ClientID) + " is not authorized to access " + quote(aud))
 	}

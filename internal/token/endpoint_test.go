@@ -42,6 +42,9 @@ func (m *memStore) ListClients(context.Context) ([]storage.Client, error) {
 func (m *memStore) ListSecrets(context.Context, string) ([]storage.Secret, error) {
 	return []storage.Secret{m.secret}, nil
 }
+func (m *memStore) ListAllSecrets(context.Context) ([]storage.Secret, error) {
+	return []storage.Secret{m.secret}, nil
+}
 func (m *memStore) ListGrants(context.Context, storage.GrantFilter) ([]storage.Grant, error) {
 	return []storage.Grant{m.grant}, nil
 }
