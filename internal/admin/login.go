@@ -99,6 +99,11 @@ func (s *Service) CreateLoginClient(ctx context.Context, in LoginClientInput) (s
 	if err := s.Store.CreateClient(ctx, c, secrets...); err != nil {
 		return storage.Client{}, NewSecret{}, fmt.Errorf("create client: %w", err)
 	}
+	details := map[string]string{"name": c.Name, "app_type": c.AppType}
+	if ns.ID != "" {
+		details["secret_id"] = ns.ID
+	}
+	s.record(ctx, storage.AuditClientCreated, c.ClientID, details)
 	return c, ns, nil
 }
 

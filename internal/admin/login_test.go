@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -214,5 +215,54 @@ func TestUsers(t *testing.T) {
 	}
 	if !got.Disabled {
 		t.Error("set-password enabled a disabled user")
+	}
+}
+
+// TestUserChangesAudited: user and login-client changes record events,
+// with neither the password nor its hash nor a secret in them.
+func TestUserChangesAudited(t *testing.T) {
+	svc := newService(t)
+	svc.Passwords = cheapHasher
+	log := &auditLog{}
+	svc.Audit = log
+	ctx := t.Context()
+	c, sec, err := svc.CreateLoginClient(ctx, admin.LoginClientInput{Name: "web", AppType: "regular_web", RedirectURIs: []string{"https://a.example.com/cb"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := svc.CreateUser(ctx, admin.UserInput{Email: "a@example.com", Password: "first password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SetUserDisabled(ctx, u.UserID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SetUserDisabled(ctx, u.UserID, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SetUserPassword(ctx, u.UserID, "second password"); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ action, target string }{
+		{storage.AuditClientCreated, c.ClientID}, {storage.AuditUserCreated, u.UserID}, {storage.AuditUserDisabled, u.UserID},
+		{storage.AuditUserEnabled, u.UserID}, {storage.AuditUserPasswordSet, u.UserID},
+	}
+	if len(log.events) != len(want) {
+		t.Fatalf("%d events, want %d: %+v", len(log.events), len(want), log.events)
+	}
+	for i, w := range want {
+		e := log.events[i]
+		if e.Action != w.action || e.Target != w.target || e.Actor != storage.ActorCLI || e.Outcome != storage.OutcomeSuccess {
+			t.Errorf("event %d = %+v, want %s on %s", i, e, w.action, w.target)
+		}
+		text := fmt.Sprintf("%+v", e)
+		for _, secret := range []string{"first password", "second password", "argon2", sec.Plain} {
+			if strings.Contains(text, secret) {
+				t.Errorf("event %d holds %q", i, secret)
+			}
+		}
+	}
+	if log.events[0].Details["app_type"] != "regular_web" || log.events[0].Details["secret_id"] == "" {
+		t.Errorf("client event details %v", log.events[0].Details)
 	}
 }

@@ -85,6 +85,7 @@ func (s *Service) CreateUser(ctx context.Context, in UserInput) (storage.User, e
 		}
 		return storage.User{}, fmt.Errorf("create user: %w", err)
 	}
+	s.record(ctx, storage.AuditUserCreated, u.UserID, nil)
 	return u, nil
 }
 
@@ -156,6 +157,11 @@ func (s *Service) SetUserDisabled(ctx context.Context, ref string, disabled bool
 	if err := s.Store.UpdateUser(ctx, u); err != nil {
 		return storage.User{}, notFound(err, "user", ref)
 	}
+	action := storage.AuditUserEnabled
+	if disabled {
+		action = storage.AuditUserDisabled
+	}
+	s.record(ctx, action, u.UserID, nil)
 	return u, nil
 }
 
@@ -176,5 +182,6 @@ func (s *Service) SetUserPassword(ctx context.Context, ref, password string) (st
 	if err := s.Store.UpdateUser(ctx, u); err != nil {
 		return storage.User{}, notFound(err, "user", ref)
 	}
+	s.record(ctx, storage.AuditUserPasswordSet, u.UserID, nil)
 	return u, nil
 }

@@ -21,6 +21,20 @@ const (
 	GrantRefreshToken      = "refresh_token"
 )
 
+// Audit actions of users and the login flow (beside storage/audit.go's).
+const (
+	AuditUserCreated     = "user.created"
+	AuditUserDisabled    = "user.disabled"
+	AuditUserEnabled     = "user.enabled"
+	AuditUserPasswordSet = "user.password_set"
+	AuditUserLogin       = "user.login"  // success, or failure with a reason
+	AuditUserLogout      = "user.logout" // RP-initiated logout ended a session
+	AuditConsentGranted  = "consent.granted"
+	AuditConsentDenied   = "consent.denied"
+	AuditCodeReused      = "code.reused"    // a code's second use; its refresh tokens revoked
+	AuditRefreshReused   = "refresh.reused" // a rotated refresh token presented again; its family revoked
+)
+
 // AuthMethodNone is the token endpoint authentication method of a public
 // client, which has no secret and sends only its client_id (RFC 7591 §2).
 const AuthMethodNone = "none"
