@@ -88,6 +88,26 @@ type Config struct {
 	MaxHashes int
 	// IDTokenHint checks logout's id_token_hint; nil: a hint is refused.
 	IDTokenHint IDTokenHint
+	// Audit, if set, records logins (successful or not, never the email or
+	// password typed), consents and logouts (package audit).
+	Audit Auditor
+}
+
+// Auditor records audit events (package audit's Recorder).
+type Auditor interface {
+	Audit(ctx context.Context, e storage.AuditEvent) error
+}
+
+// ActorAnonymous is the actor of a failed login whose email names no user.
+const ActorAnonymous = "anonymous"
+
+// audit records an event if an Auditor is set; a failed write is the
+// auditor's to log.
+func (h *Handler) audit(ctx context.Context, actor, action, target, outcome string, details map[string]string) {
+	if h.cfg.Audit == nil {
+		return
+	}
+	_ = h.cfg.Audit.Audit(ctx, storage.AuditEvent{Time: h.cfg.Now(), Actor: actor, Action: action, Target: target, Outcome: outcome, Details: details})
 }
 
 // Handler serves /authorize, /authorize/login, /authorize/consent and
@@ -291,22 +311,29 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	now := h.cfg.Now()
 	key, addr := storage.NormalizeEmail(email), h.cfg.ClientIP(r)
 	if ok, wait := h.cfg.Throttle.Allowed(key, addr, now); !ok {
+		h.audit(r.Context(), ActorAnonymous, storage.AuditUserLogin, req.client.ClientID, storage.OutcomeFailure, map[string]string{"reason": "throttled"})
 		h.loginPage(w, r, req, http.StatusTooManyRequests,
 			fmt.Sprintf("Too many failed attempts. Try again in %s.", wait.Round(time.Second)), email, wait)
 		return
 	}
-	user, err := h.checkPassword(r.Context(), email, password)
+	user, known, err := h.checkPassword(r.Context(), email, password)
 	if err != nil {
 		h.fail(w, r, req, err)
 		return
 	}
 	if user == nil {
+		actor, reason := ActorAnonymous, "unknown_user"
+		if known != "" {
+			actor, reason = known, "wrong_password"
+		}
+		h.audit(r.Context(), actor, storage.AuditUserLogin, req.client.ClientID, storage.OutcomeFailure, map[string]string{"reason": reason})
 		h.cfg.Throttle.Failed(key, addr, now)
 		h.loginPage(w, r, req, http.StatusUnauthorized, "Wrong email or password.", email, 0)
 		return
 	}
 	h.cfg.Throttle.Succeeded(key)
 	if user.Disabled {
+		h.audit(r.Context(), user.UserID, storage.AuditUserLogin, req.client.ClientID, storage.OutcomeFailure, map[string]string{"reason": "disabled"})
 		h.loginPage(w, r, req, http.StatusForbidden, "This account is disabled.", email, 0)
 		return
 	}
@@ -325,16 +352,18 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.setCookie(w, r, sessionCookie, value, h.cfg.SessionLifetime)
+	h.audit(r.Context(), user.UserID, storage.AuditUserLogin, req.client.ClientID, storage.OutcomeSuccess, nil)
 	http.Redirect(w, r, h.base+Path+"?"+req.again("login"), http.StatusSeeOther)
 }
 
 // checkPassword returns the user whose email and password these are, or
-// nil. An unknown email costs one argon2id like a known one.
-func (h *Handler) checkPassword(ctx context.Context, email, password string) (*storage.User, error) {
+// nil and, when the email names a user, that user's ID. An unknown email
+// costs one argon2id like a known one.
+func (h *Handler) checkPassword(ctx context.Context, email, password string) (*storage.User, string, error) {
 	user, err := h.cfg.Store.GetUserByEmail(ctx, email)
 	found := err == nil
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return nil, err
+		return nil, "", err
 	}
 	hash := user.PasswordHash
 	if !found {
@@ -343,17 +372,20 @@ func (h *Handler) checkPassword(ctx context.Context, email, password string) (*s
 	select {
 	case h.hashes <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, "", ctx.Err()
 	}
 	ok, verr := h.cfg.Passwords.Verify(hash, password)
 	<-h.hashes
 	if verr != nil && found {
-		return nil, fmt.Errorf("verify password of user %s: %w", user.UserID, verr)
+		return nil, "", fmt.Errorf("verify password of user %s: %w", user.UserID, verr)
 	}
-	if !found || !ok || password == "" {
-		return nil, nil
+	if !found {
+		return nil, "", nil
 	}
-	return &user, nil
+	if !ok || password == "" {
+		return nil, user.UserID, nil
+	}
+	return &user, user.UserID, nil
 }
 
 func (h *Handler) dummyHash() string {
@@ -383,6 +415,7 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 	switch form.Get("decision") {
 	case "allow":
 	case "deny":
+		h.audit(r.Context(), user.UserID, storage.AuditConsentDenied, req.client.ClientID, storage.OutcomeSuccess, map[string]string{"audience": req.audience})
 		h.redirectError(w, r, req, &authzError{ErrAccessDenied, "the user denied the request"})
 		return
 	default:
@@ -407,6 +440,8 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, req, err)
 		return
 	}
+	h.audit(r.Context(), user.UserID, storage.AuditConsentGranted, req.client.ClientID, storage.OutcomeSuccess,
+		map[string]string{"audience": req.audience, "scope": strings.Join(req.scope, " ")})
 	http.Redirect(w, r, h.base+Path+"?"+req.again("consent"), http.StatusSeeOther)
 }
 

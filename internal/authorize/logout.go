@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
 // PathLogout is the end_session_endpoint (OpenID Connect RP-Initiated
@@ -123,7 +124,13 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		render(w, http.StatusOK, "logout", p, 0)
 		return
 	}
-	h.EndSession(w, r)
+	if ended := h.EndSession(w, r); ended != "" {
+		clientID := ""
+		if client != nil {
+			clientID = client.ClientID
+		}
+		h.audit(r.Context(), ended, storage.AuditUserLogout, clientID, storage.OutcomeSuccess, nil)
+	}
 	if target == "" {
 		render(w, http.StatusOK, "loggedout", page{Title: "Logged out"}, 0)
 		return

@@ -16,7 +16,7 @@ import (
 // userTokens is the user-login grants' issuer (authorization_code and
 // refresh_token at the token endpoint).
 func (s *Server) userTokens() *token.UserTokens {
-	return &token.UserTokens{Issuer: s.cfg.Issuer, Store: s.store, Signer: s.keys, Rand: s.opts.Rand, Logger: s.log}
+	return &token.UserTokens{Issuer: s.cfg.Issuer, Store: s.store, Signer: s.keys, Rand: s.opts.Rand, Logger: s.log, Audit: s.audit}
 }
 
 // loginMetadata adds the login flow to the discovery document.
@@ -29,7 +29,7 @@ func loginMetadata(m discovery.Metadata) discovery.Metadata {
 func (s *Server) mountLogin(mux *http.ServeMux, ut *token.UserTokens) {
 	verifier := &oidc.Verifier{Issuer: s.cfg.Issuer, Keys: s.keys}
 	az, err := authorize.New(authorize.Config{
-		Issuer: s.cfg.Issuer, Store: s.store, Catalog: s.catalog, Now: s.opts.Now, Rand: s.opts.Rand, Logger: s.log,
+		Issuer: s.cfg.Issuer, Store: s.store, Catalog: s.catalog, Now: s.opts.Now, Rand: s.opts.Rand, Logger: s.log, Audit: s.audit,
 		ClientIP: func(r *http.Request) string { return clientip.FromRequest(r).String() },
 		IDTokenHint: func(idToken string) (string, []string, error) {
 			c, err := verifier.Verify(idToken, time.Time{}) // an expired hint still names its user (RP-Initiated Logout §2)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -359,5 +360,51 @@ func TestLoginCleanup(t *testing.T) {
 	}
 	if _, err := f.store.GetSession(ctx, "live"); err != nil {
 		t.Errorf("the session within the grace was deleted: %v", err)
+	}
+}
+
+// TestLoginAudited: logins (failed and successful), consent, a code's
+// reuse and the logout are in the audit trail, never the password or the
+// email typed.
+func TestLoginAudited(t *testing.T) {
+	f := newLoginFixture(t)
+	b := f.browser()
+	p := b.get(f.authURL(f.web.ClientID, webCB, "openid offline_access read"))
+	p = b.submit(p, "/authorize/login", "email", aliceEmail, "password", "wrong password")
+	p = b.submit(p, "/authorize/login", "email", "nobody@example.com", "password", "wrong password")
+	p = b.submit(p, "/authorize/login", "email", aliceEmail, "password", alicePW)
+	p = b.submit(p, "/authorize/consent", "decision", "allow")
+	code := p.to.Query().Get("code")
+	first := f.token(f.webCode(code, nil))
+	f.token(f.webCode(code, nil))
+	b.get(strings.TrimRight(f.issuer, "/") + "/oidc/logout?" + url.Values{"id_token_hint": {first.body["id_token"]}}.Encode())
+
+	events, err := f.store.ListAudit(t.Context(), storage.AuditFilter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type key struct{ actor, action, target, outcome, reason string }
+	got := map[key]bool{}
+	for _, e := range events {
+		got[key{e.Actor, e.Action, e.Target, e.Outcome, e.Details["reason"]}] = true
+		text := fmt.Sprintf("%+v", e)
+		for _, s := range []string{alicePW, "wrong password", aliceEmail, "nobody@example.com", code, first.body["refresh_token"]} {
+			if strings.Contains(text, s) {
+				t.Errorf("audit event %s holds %q", e.Action, s)
+			}
+		}
+	}
+	uid, cid := f.user.UserID, f.web.ClientID
+	for _, k := range []key{
+		{uid, storage.AuditUserLogin, cid, storage.OutcomeFailure, "wrong_password"},
+		{"anonymous", storage.AuditUserLogin, cid, storage.OutcomeFailure, "unknown_user"},
+		{uid, storage.AuditUserLogin, cid, storage.OutcomeSuccess, ""},
+		{uid, storage.AuditConsentGranted, cid, storage.OutcomeSuccess, ""},
+		{cid, storage.AuditCodeReused, uid, storage.OutcomeFailure, ""},
+		{uid, storage.AuditUserLogout, cid, storage.OutcomeSuccess, ""},
+	} {
+		if !got[k] {
+			t.Errorf("no audit event %+v in %+v", k, events)
+		}
 	}
 }

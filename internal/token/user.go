@@ -79,6 +79,20 @@ type UserTokens struct {
 	UserinfoLifetime time.Duration // an access token without an API
 	RefreshIdle      time.Duration // a refresh token unused this long is dead
 	RefreshAbsolute  time.Duration // a family ends this long after the login
+	// Audit, if set, records the reuse of a code or a rotated refresh
+	// token (package audit).
+	Audit interface {
+		Audit(ctx context.Context, e storage.AuditEvent) error
+	}
+}
+
+// reused records a code's or a refresh token's replay.
+func (u *UserTokens) reused(ctx context.Context, action, clientID, userID, familyID string, now time.Time) {
+	if u.Audit == nil {
+		return
+	}
+	_ = u.Audit.Audit(ctx, storage.AuditEvent{Time: now, Actor: clientID, Action: action, Target: userID,
+		Outcome: storage.OutcomeFailure, Details: map[string]string{"family_id": familyID}})
 }
 
 func (u *UserTokens) defaults() {
@@ -177,6 +191,7 @@ func (g AuthorizationCode) Issue(ctx context.Context, req *Request, snap *catalo
 			}
 		}
 		u.Logger.Warn("authorization code used twice: its refresh tokens are revoked", "client_id", req.Client.ClientID, "user_id", code.UserID)
+		u.reused(ctx, storage.AuditCodeReused, req.Client.ClientID, code.UserID, code.FamilyID, now)
 		return Response{}, invalidGrant("the authorization code was already used")
 	case errors.Is(err, storage.ErrNotFound):
 		return Response{}, invalidGrant("the authorization code is invalid")
@@ -256,6 +271,7 @@ func (g RefreshToken) Issue(ctx context.Context, req *Request, snap *catalog.Sna
 			return Response{}, oauth.ServerError(err)
 		}
 		u.Logger.Warn("refresh token reused: its family is revoked", "client_id", fam.ClientID, "user_id", fam.UserID)
+		u.reused(ctx, storage.AuditRefreshReused, fam.ClientID, fam.UserID, fam.ID, now)
 		return Response{}, invalidGrant("the refresh token was already used; every token of its login is revoked")
 	case !now.Before(tok.ExpiresAt):
 		return Response{}, invalidGrant("the refresh token expired (unused for too long)")
