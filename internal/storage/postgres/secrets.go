@@ -140,8 +140,9 @@ func (s *Store) DeleteSecret(ctx context.Context, clientID, secretID string) err
 // A time only ever moves a secret's LastUsedAt forward (batches of several
 // instances may arrive out of order); zero times and unknown IDs are
 // ignored. It does not append to the change feed and does not take the
-// change lock; it updates the rows in ID order, so that two instances
-// flushing at once do not deadlock.
+// change lock. Whatever the size of the batch it is two statements: one
+// locks the rows in ID order, so that two instances flushing at once do not
+// deadlock, and one updates them from arrays (UPDATE … FROM unnest).
 func (s *Store) TouchSecrets(ctx context.Context, lastUsed map[string]time.Time) error {
 	ids := make([]string, 0, len(lastUsed))
 	for id, t := range lastUsed {
@@ -153,13 +154,20 @@ func (s *Store) TouchSecrets(ctx context.Context, lastUsed map[string]time.Time)
 		return nil
 	}
 	slices.Sort(ids)
+	ats := make([]time.Time, len(ids))
+	for i, id := range ids {
+		ats[i] = *ts(lastUsed[id])
+	}
 	err := s.retry(ctx, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		for _, id := range ids {
-			b.Queue(`UPDATE client_secrets SET last_used_at = $1
-				WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)`, ts(lastUsed[id]), id)
+		// Lock the rows in ID order first, then update them all at once.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM client_secrets WHERE id = ANY($1::text[])
+			ORDER BY id FOR UPDATE`, ids); err != nil {
+			return err
 		}
-		return tx.SendBatch(ctx, b).Close()
+		_, err := tx.Exec(ctx, `UPDATE client_secrets AS s SET last_used_at = t.at
+			FROM unnest($1::text[], $2::timestamptz[]) AS t(id, at)
+			WHERE s.id = t.id AND (s.last_used_at IS NULL OR s.last_used_at < t.at)`, ids, ats)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("touch secrets: %w", err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
@@ -135,33 +137,48 @@ func (s *Store) DeleteSecret(ctx context.Context, clientID, secretID string) err
 	return nil
 }
 
+// touchChunk is how many secrets one statement of TouchSecrets updates:
+// 2 parameters each, well under SQLite's limit of 32,766.
+const touchChunk = 500
+
 // TouchSecrets records the last use times of secrets, keyed by secret ID.
 // A time only ever moves a secret's LastUsedAt forward (batches of several
 // instances may arrive out of order); zero times and unknown IDs are
-// ignored. It does not append to the change feed.
+// ignored. It does not append to the change feed. It updates up to 500
+// secrets per statement (an UPDATE … FROM a VALUES list, in ID order), each
+// statement its own short transaction, so that a large batch neither pays a
+// statement per secret nor holds the write lock for long.
 func (s *Store) TouchSecrets(ctx context.Context, lastUsed map[string]time.Time) error {
-	if len(lastUsed) == 0 {
-		return nil
+	ids := make([]string, 0, len(lastUsed))
+	for id, t := range lastUsed {
+		if !t.IsZero() {
+			ids = append(ids, id)
+		}
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `UPDATE client_secrets SET last_used_at = ?1
-			WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)`)
-		if err != nil {
+	slices.Sort(ids)
+	var q strings.Builder
+	args := make([]any, 0, 2*min(len(ids), touchChunk))
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), touchChunk)]
+		ids = ids[len(chunk):]
+		q.Reset()
+		q.WriteString("WITH t(id, at) AS (VALUES ")
+		args = args[:0]
+		for i, id := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?)")
+			args = append(args, id, lastUsed[id].UnixMicro())
+		}
+		q.WriteString(`) UPDATE client_secrets SET last_used_at = t.at FROM t
+			WHERE client_secrets.id = t.id AND (client_secrets.last_used_at IS NULL OR client_secrets.last_used_at < t.at)`)
+		if err := s.write(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, q.String(), args...)
 			return err
+		}); err != nil {
+			return fmt.Errorf("touch secrets: %w", err)
 		}
-		defer stmt.Close()
-		for id, t := range lastUsed {
-			if t.IsZero() {
-				continue
-			}
-			if _, err := stmt.ExecContext(ctx, t.UnixMicro(), id); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("touch secrets: %w", err)
 	}
 	return nil
 }

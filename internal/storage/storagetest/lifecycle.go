@@ -2,6 +2,9 @@ package storagetest
 
 import (
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -182,6 +185,31 @@ func testTouchSecrets(t *testing.T, newStore func(t *testing.T) storage.Storage)
 			get[[]storage.Secret](t, "ListSecrets")(s.ListSecrets(ctx, "c1")), w1, s2)
 	}
 	wantChanges(t, ctx, s, "TouchSecrets appends no change", seq)
+
+	// A large batch (backends may split it), over secrets of which half
+	// were used later than the batch says: those keep their time.
+	const n = 1234
+	many := make([]storage.Secret, n)
+	touch := map[string]time.Time{"unknown": at(50)}
+	for i := range many {
+		many[i] = newSecret(fmt.Sprintf("m%04d", i), "c2", at(1))
+		if i%2 == 1 {
+			many[i].LastUsedAt = at(60)
+		}
+		touch[many[i].ID] = at(30 + i%7)
+	}
+	must(t, "CreateClient with many secrets", s.CreateClient(ctx, newClient("c2", at(0)), many...))
+	must(t, "TouchSecrets: a large batch", s.TouchSecrets(ctx, touch))
+	want := make([]storage.Secret, n)
+	for i, sec := range many {
+		if i%2 == 0 {
+			sec.LastUsedAt = at(30 + i%7)
+		}
+		want[i] = sec
+	}
+	got := get[[]storage.Secret](t, "ListSecrets")(s.ListSecrets(ctx, "c2"))
+	slices.SortFunc(got, func(a, b storage.Secret) int { return strings.Compare(a.ID, b.ID) })
+	sameSecrets(t, "ListSecrets after a large TouchSecrets", got, want...)
 }
 
 func testGrants(t *testing.T, newStore func(t *testing.T) storage.Storage) {
