@@ -12,17 +12,36 @@ type UsageStore interface {
 	TouchSecrets(ctx context.Context, lastUsed map[string]time.Time) error
 }
 
+// DefaultUsageResolution is how far behind a secret's stored last use may
+// be: Run writes a secret's time again only once it has moved on by this
+// much. With 100,000 clients in use that is one row each per minute instead
+// of every flush.
+const DefaultUsageResolution = time.Minute
+
 // Usage batches the last_used_at times of client secrets (DESIGN §3): the hot
-// path records a use in memory; Run writes the batch every interval.
+// path records a use in memory; Run writes the batch every interval. A
+// secret's first use is written at the next tick; after that Run writes it
+// again once its last use is a resolution past the time written, so the
+// stored time is never more than a resolution (and an interval) behind the
+// real one. Flush, and Run at shutdown, write every newer time.
 type Usage struct {
-	store UsageStore
-	log   *slog.Logger
+	store      UsageStore
+	log        *slog.Logger
+	resolution time.Duration
 
 	mu      sync.Mutex
 	pending map[string]time.Time
 
+	// state is the flusher's own (Flush and Run are not run concurrently):
+	// per secret, the time last written and the newest not yet written.
+	state map[string]useState
+
 	flushFailed func(error) // set before Run; nil for none
 }
+
+// useState is what the flusher knows of one secret, in Unix microseconds
+// (0: none).
+type useState struct{ written, newest int64 }
 
 // OnFlushFailure sets f to be called on every failed write of Run (a
 // storage error counter); call it before Run starts.
@@ -33,8 +52,13 @@ func NewUsage(store UsageStore, log *slog.Logger) *Usage {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Usage{store: store, log: log, pending: map[string]time.Time{}}
+	return &Usage{store: store, log: log, resolution: DefaultUsageResolution,
+		pending: map[string]time.Time{}, state: map[string]useState{}}
 }
+
+// SetResolution replaces DefaultUsageResolution (0: write every newer time
+// at every tick); call it before Run starts.
+func (u *Usage) SetResolution(d time.Duration) { u.resolution = max(d, 0) }
 
 // Record notes that the secret was used at t.
 func (u *Usage) Record(secretID string, t time.Time) {
@@ -45,31 +69,53 @@ func (u *Usage) Record(secretID string, t time.Time) {
 	u.mu.Unlock()
 }
 
-// Flush writes the pending times. On failure they are kept for the next try
-// unless a newer use replaced them.
+// Flush writes every time newer than the one written, whatever the
+// resolution. On failure they are kept for the next try.
 func (u *Usage) Flush(ctx context.Context) error {
-	_, err := u.flush(ctx)
+	_, err := u.flush(ctx, true)
 	return err
 }
 
-// flush is Flush that also reports whether it wrote anything.
-func (u *Usage) flush(ctx context.Context) (wrote bool, err error) {
+// flush takes the recorded uses and writes those that are due: all of them
+// newer than the written time when all, else those a resolution past it. It
+// reports whether it wrote anything. The hot path's lock is held only to
+// swap the pending map.
+func (u *Usage) flush(ctx context.Context, all bool) (wrote bool, err error) {
 	u.mu.Lock()
-	batch := u.pending
-	u.pending = make(map[string]time.Time, len(batch))
+	recorded := u.pending
+	if len(recorded) > 0 {
+		u.pending = make(map[string]time.Time, len(recorded))
+	}
 	u.mu.Unlock()
+	var latest int64
+	for id, t := range recorded {
+		us := t.UnixMicro()
+		st := u.state[id]
+		st.newest = max(st.newest, us)
+		u.state[id] = st
+		latest = max(latest, us)
+	}
+	res := u.resolution.Microseconds()
+	batch := map[string]time.Time{}
+	for id, st := range u.state {
+		switch {
+		case st.newest > st.written && (all || st.written == 0 || st.newest-st.written >= res):
+			batch[id] = time.UnixMicro(st.newest)
+		case st.newest <= st.written && latest-st.written > res:
+			// Any later use will be due at once: forget the secret.
+			delete(u.state, id)
+		}
+	}
 	if len(batch) == 0 {
 		return false, nil
 	}
 	if err := u.store.TouchSecrets(ctx, batch); err != nil {
-		u.mu.Lock()
-		for id, t := range batch {
-			if prev, ok := u.pending[id]; !ok || t.After(prev) {
-				u.pending[id] = t
-			}
-		}
-		u.mu.Unlock()
-		return false, err
+		return false, err // state unchanged: the batch is due again next time
+	}
+	for id, t := range batch {
+		st := u.state[id]
+		st.written = t.UnixMicro()
+		u.state[id] = st
 	}
 	return true, nil
 }
@@ -90,14 +136,14 @@ func (u *Usage) Run(ctx context.Context, interval time.Duration) {
 		select {
 		case <-ctx.Done():
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
-			if err := u.Flush(fctx); err != nil {
+			if _, err := u.flush(fctx, true); err != nil {
 				u.log.Warn("could not record secret last use at shutdown", "error", err)
 			}
 			cancel()
 			return
 		case <-t.C:
 			fctx, cancel := context.WithTimeout(ctx, flushTimeout)
-			wrote, err := u.flush(fctx)
+			wrote, err := u.flush(fctx, false)
 			cancel()
 			if err != nil && ctx.Err() == nil && u.flushFailed != nil {
 				u.flushFailed(err)

@@ -1,0 +1,63 @@
+package catalog
+
+import (
+	"context"
+	"maps"
+	"testing"
+	"time"
+)
+
+// touchFunc is a UsageStore of one function.
+type touchFunc func(ctx context.Context, lastUsed map[string]time.Time) error
+
+func (f touchFunc) TouchSecrets(ctx context.Context, lastUsed map[string]time.Time) error {
+	return f(ctx, lastUsed)
+}
+
+// TestUsageResolution: a tick writes a secret's first use at once and a
+// later one only a resolution past the time written; Flush writes whatever
+// is newer; a secret not used for longer than a resolution is forgotten and
+// its next use written at once.
+func TestUsageResolution(t *testing.T) {
+	ctx := context.Background()
+	var got map[string]time.Time
+	u := NewUsage(touchFunc(func(_ context.Context, m map[string]time.Time) error {
+		got = maps.Clone(m)
+		return nil
+	}), nil)
+	t0 := time.Unix(1_000_000, 0)
+	sec := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Second) }
+	steps := []struct {
+		name   string
+		record map[string]time.Time
+		all    bool // Flush rather than a tick
+		want   map[string]time.Time
+	}{
+		{"first use", map[string]time.Time{"s1": sec(0)}, false, map[string]time.Time{"s1": sec(0)}},
+		{"within the resolution", map[string]time.Time{"s1": sec(30)}, false, nil},
+		{"nothing new", nil, false, nil},
+		{"a resolution past the written time", map[string]time.Time{"s1": sec(61)}, false, map[string]time.Time{"s1": sec(61)}},
+		{"within it again, another secret's first use", map[string]time.Time{"s1": sec(70), "s2": sec(70)}, false, map[string]time.Time{"s2": sec(70)}},
+		{"Flush writes what was held", nil, true, map[string]time.Time{"s1": sec(70)}},
+		{"Flush has nothing more", nil, true, nil},
+		{"s3 much later: s1 and s2 forgotten", map[string]time.Time{"s3": sec(200)}, false, map[string]time.Time{"s3": sec(200)}},
+		{"s1's next use is written at once", map[string]time.Time{"s1": sec(201)}, false, map[string]time.Time{"s1": sec(201)}},
+	}
+	for _, st := range steps {
+		for id, at := range st.record {
+			u.Record(id, at)
+		}
+		got = nil
+		if _, err := u.flush(ctx, st.all); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(st.want) || (len(got) > 0 && !maps.EqualFunc(got, st.want, time.Time.Equal)) {
+			t.Fatalf("%s: wrote %v, want %v", st.name, got, st.want)
+		}
+		if st.name == "s3 much later: s1 and s2 forgotten" {
+			if _, ok := u.state["s1"]; ok {
+				t.Fatal("s1 still tracked")
+			}
+		}
+	}
+}
