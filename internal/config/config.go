@@ -64,6 +64,14 @@ type Config struct {
 	// empty: no quota); TokenQuotaPerAPI those to each client for each API.
 	TokenQuota       string
 	TokenQuotaPerAPI string
+
+	// The login flow's lifetimes and throttling (see login.go).
+	LoginCodeLifetime    time.Duration
+	LoginSessionLifetime time.Duration
+	RefreshTokenIdle     time.Duration
+	RefreshTokenLifetime time.Duration
+	LoginFailureLimit    int
+	LoginFailureWindow   time.Duration
 }
 
 // Default returns the defaults.
@@ -82,6 +90,13 @@ func Default() Config {
 		AuditRetention:    2160 * time.Hour, // 90 days
 		AuthFailureLimit:  10,
 		AuthFailureWindow: time.Minute,
+
+		LoginCodeLifetime:    time.Minute,
+		LoginSessionLifetime: 24 * time.Hour,
+		RefreshTokenIdle:     15 * 24 * time.Hour,
+		RefreshTokenLifetime: 30 * 24 * time.Hour,
+		LoginFailureLimit:    5,
+		LoginFailureWindow:   15 * time.Minute,
 	}
 }
 
@@ -118,6 +133,12 @@ func (c *Config) fields() []field {
 		{name: "auth-failure-window", usage: "the window of --auth-failure-limit", dur: &c.AuthFailureWindow},
 		{name: "token-quota", usage: "tokens each client may be issued, as N/s, N/m, N/h or N/d, comma-separated (e.g. 100/m,5000/d); empty for no quota", str: &c.TokenQuota},
 		{name: "token-quota-per-api", usage: "tokens each client may be issued for each API, as --token-quota; empty for no quota", str: &c.TokenQuotaPerAPI},
+		{name: "login-code-lifetime", usage: "how long an authorization code may be redeemed (1s to 10m, RFC 6749 §4.1.2)", dur: &c.LoginCodeLifetime},
+		{name: "login-session-lifetime", usage: "how long a login at the hosted login page lasts before the password is asked again", dur: &c.LoginSessionLifetime},
+		{name: "refresh-token-idle", usage: "a refresh token unused this long is dead", dur: &c.RefreshTokenIdle},
+		{name: "refresh-token-lifetime", usage: "the absolute lifetime of a login's refresh tokens, from the login, however often they rotate", dur: &c.RefreshTokenLifetime},
+		{name: "login-failure-limit", usage: "failed logins allowed per user per --login-failure-window (four times as many per address), then the login page refuses until the window refills", num: &c.LoginFailureLimit},
+		{name: "login-failure-window", usage: "the window of --login-failure-limit", dur: &c.LoginFailureWindow},
 	}
 }
 
@@ -161,7 +182,8 @@ var Common = Flags{"db", "master-key-file"}
 
 // Serve are the settings of gatehouse serve beyond Common.
 var Serve = Flags{"addr", "issuer", "dev", "default-audience", "jwks-max-age", "key-rotation-period", "token-reuse", "sync-interval", "log-level", "log-format", "shutdown-timeout", "tls-cert", "tls-key", "trusted-proxies", "metrics-addr",
-	"audit-retention", "auth-failure-limit", "auth-failure-window", "token-quota", "token-quota-per-api"}
+	"audit-retention", "auth-failure-limit", "auth-failure-window", "token-quota", "token-quota-per-api",
+	"login-code-lifetime", "login-session-lifetime", "refresh-token-idle", "refresh-token-lifetime", "login-failure-limit", "login-failure-window"}
 
 // Bind registers the named settings as flags on fs, with their defaults.
 func Bind(fs *pflag.FlagSet, names Flags) {
@@ -313,6 +335,7 @@ func (c *Config) Validate() error {
 	}
 	problems = append(problems, c.validateHTTP()...)
 	problems = append(problems, c.validateAbuse()...)
+	problems = append(problems, c.validateLogin()...)
 	return errors.Join(problems...)
 }
 

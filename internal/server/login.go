@@ -11,12 +11,14 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/oidc"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
+	"github.com/gatehouse-dev/gatehouse/internal/users"
 )
 
 // userTokens is the user-login grants' issuer (authorization_code and
 // refresh_token at the token endpoint).
 func (s *Server) userTokens() *token.UserTokens {
-	return &token.UserTokens{Issuer: s.cfg.Issuer, Store: s.store, Signer: s.keys, Rand: s.opts.Rand, Logger: s.log, Audit: s.audit}
+	return &token.UserTokens{Issuer: s.cfg.Issuer, Store: s.store, Signer: s.keys, Rand: s.opts.Rand, Logger: s.log, Audit: s.audit,
+		RefreshIdle: s.cfg.RefreshTokenIdle, RefreshAbsolute: s.cfg.RefreshTokenLifetime}
 }
 
 // loginMetadata adds the login flow to the discovery document.
@@ -30,6 +32,10 @@ func (s *Server) mountLogin(mux *http.ServeMux, ut *token.UserTokens) {
 	verifier := &oidc.Verifier{Issuer: s.cfg.Issuer, Keys: s.keys}
 	az, err := authorize.New(authorize.Config{
 		Issuer: s.cfg.Issuer, Store: s.store, Catalog: s.catalog, Now: s.opts.Now, Rand: s.opts.Rand, Logger: s.log, Audit: s.audit,
+		CodeLifetime: s.cfg.LoginCodeLifetime, SessionLifetime: s.cfg.LoginSessionLifetime,
+		Throttle: users.NewThrottle(users.ThrottleConfig{
+			MaxPerUser: s.cfg.LoginFailureLimit, MaxPerAddress: 4 * s.cfg.LoginFailureLimit, Window: s.cfg.LoginFailureWindow,
+		}),
 		ClientIP: func(r *http.Request) string { return clientip.FromRequest(r).String() },
 		IDTokenHint: func(idToken string) (string, []string, error) {
 			c, err := verifier.Verify(idToken, time.Time{}) // an expired hint still names its user (RP-Initiated Logout §2)

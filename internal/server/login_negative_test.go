@@ -408,3 +408,21 @@ func TestLoginAudited(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginSettings: --login-code-lifetime and --login-failure-limit reach
+// the login flow.
+func TestLoginSettings(t *testing.T) {
+	f := newLoginFixture(t, func(c *config.Config) { c.LoginCodeLifetime = 5 * time.Second; c.LoginFailureLimit = 1 })
+	code := f.code(f.web.ClientID, webCB, "openid")
+	f.advance(6 * time.Second)
+	wantError(t, f.token(f.webCode(code, nil)), 400, "invalid_grant")
+
+	b := f.browser()
+	p := b.get(f.authURL(f.web.ClientID, webCB, "openid"))
+	if p = b.submit(p, "/authorize/login", "email", aliceEmail, "password", "wrong"); p.status != http.StatusUnauthorized {
+		t.Fatalf("first failure: %d", p.status)
+	}
+	if p = b.submit(p, "/authorize/login", "email", aliceEmail, "password", alicePW); p.status != http.StatusTooManyRequests {
+		t.Errorf("after one failure with a limit of 1: %d, want 429", p.status)
+	}
+}

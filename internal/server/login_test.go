@@ -69,7 +69,7 @@ func (f *loginFixture) advance(d time.Duration) {
 	f.now = f.now.Add(d)
 }
 
-func newLoginFixture(t *testing.T) *loginFixture {
+func newLoginFixture(t *testing.T, mutate ...func(*config.Config)) *loginFixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dbPath := filepath.Join(t.TempDir(), "g.db")
@@ -81,6 +81,9 @@ func newLoginFixture(t *testing.T) *loginFixture {
 	cfg := config.Default()
 	cfg.DB = "sqlite:" + dbPath
 	cfg.Issuer = "http://" + ts.Listener.Addr().String() + "/"
+	for _, m := range mutate {
+		m(&cfg)
+	}
 	f := &loginFixture{t: t, ctx: ctx, store: store, issuer: cfg.Issuer, now: time.Now().Truncate(time.Second)}
 	f.admin = &admin.Service{Store: store, Passwords: cheapHash, Now: f.clock}
 	if _, err := f.admin.CreateAPI(ctx, admin.APIInput{Identifier: loginAPI, AllowOfflineAccess: true,
