@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/tracing"
 )
 
 func (a *app) serveCmd() *cobra.Command {
@@ -35,6 +37,18 @@ func (a *app) runServe(cmd *cobra.Command, _ []string) error {
 	log := a.logger(cfg)
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	tp, shutdownTracing, err := tracing.Setup(ctx, a.env.Getenv, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Flush the spans of the last requests once the server has stopped.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(sctx); err != nil {
+			log.Warn("tracing shutdown", "error", err)
+		}
+	}()
 	store, err := server.OpenStorage(ctx, cfg)
 	if err != nil {
 		return err
@@ -60,7 +74,7 @@ func (a *app) runServe(cmd *cobra.Command, _ []string) error {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
-	srv, err := server.New(ctx, cfg, store, mk, server.Options{Logger: log})
+	srv, err := server.New(ctx, cfg, store, mk, server.Options{Logger: log, TracerProvider: tp})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gatehouse-dev/gatehouse/internal/clientip"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/discovery"
@@ -73,15 +75,22 @@ var quietPaths = map[string]bool{"/healthz": true, "/readyz": true, PathMetrics:
 // turns a handler panic into a 500, and when the handler is done counts the
 // request by route pattern and writes one access log line: method, path
 // (never the query), route, status, duration, bytes, client IP, request ID,
-// and the W3C trace ID when a valid traceparent came with the request.
-// It never logs a body or a header value.
+// and the W3C trace ID when a valid traceparent came with the request (or
+// the trace the request's span started). When tracing is on, it also wraps
+// the request in one server span (trace.go). It never logs a body or a
+// header value.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := requestid.FromHeader(r.Header.Get(requestid.Header), nil)
 		w.Header().Set(requestid.Header, id)
 		ip := s.ips.ClientIP(r)
-		ctx := &requestContext{Context: r.Context(), id: id, ip: ip}
+		parent := r.Context()
+		var span trace.Span // nil when tracing is off
+		if s.tracer != nil {
+			parent, span = s.startSpan(r, id, ip)
+		}
+		ctx := &requestContext{Context: parent, id: id, ip: ip}
 		r2 := r.WithContext(ctx)
 		if r.Body != nil && r.Body != http.NoBody {
 			limit := int64(MaxOtherBodyBytes)
@@ -94,8 +103,12 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		rec := &recorder{ResponseWriter: w}
 		defer func() {
-			if p := recover(); p != nil {
+			p := recover()
+			if p != nil {
 				if p == http.ErrAbortHandler {
+					if span != nil {
+						endSpan(span, r, routeLabel(r2.Pattern), http.StatusInternalServerError, true)
+					}
 					panic(p)
 				}
 				s.log.LogAttrs(ctx, slog.LevelError, "handler panicked", slog.String("request_id", id),
@@ -111,6 +124,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			d := time.Since(start)
 			route := routeLabel(r2.Pattern)
 			s.metrics.ObserveRequest(route, status, d)
+			if span != nil {
+				endSpan(span, r, route, status, p != nil)
+			}
 			level := slog.LevelInfo
 			if quietPaths[r.URL.Path] {
 				level = slog.LevelDebug
@@ -128,7 +144,11 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				slog.String("client_ip", addrString(ip)),
 				slog.String("request_id", id),
 			}
-			if tid := traceID(r.Header.Get("Traceparent")); tid != "" {
+			tid := traceID(r.Header.Get("Traceparent"))
+			if span != nil && span.SpanContext().HasTraceID() {
+				tid = span.SpanContext().TraceID().String() // the caller's, or the one this span started
+			}
+			if tid != "" {
 				attrs = append(attrs, slog.String("trace_id", tid))
 			}
 			s.log.LogAttrs(ctx, level, "request", attrs...)

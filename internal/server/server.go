@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
@@ -58,6 +60,10 @@ type Options struct {
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout replace
 	// the listener limits when positive (tests shorten them).
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// TracerProvider, when set and not a no-op provider, gets one server
+	// span per request (package tracing builds it from OTEL_*); nil or
+	// no-op means no tracing work at all per request.
+	TracerProvider trace.TracerProvider
 }
 
 // Server is a running gatehouse instance.
@@ -76,6 +82,7 @@ type Server struct {
 	audit   *audit.Recorder
 
 	rotation *keys.Scheduler // nil when key-rotation-period is 0
+	tracer   trace.Tracer    // nil when tracing is off
 }
 
 // New opens the pieces a server needs: the signing keys (created on first
@@ -132,6 +139,7 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 	if s.mgmt, err = mgmt.New(mgmt.Config{Issuer: cfg.Issuer, Admin: svc, Keys: km, Catalog: cat, Now: opts.Now, Logger: log}); err != nil {
 		return nil, err
 	}
+	s.tracer = tracerFor(opts.TracerProvider)
 	s.initObservability()
 	s.handler = s.routes()
 	return s, nil
@@ -179,6 +187,7 @@ func (s *Server) routes() http.Handler {
 		AuthThrottle:    s.authThrottle(),
 		Quota:           throttle.NewQuota(s.cfg.TokenQuotaPolicies()),
 		APIQuota:        throttle.NewAPIQuota(s.cfg.TokenQuotaPerAPIPolicies()),
+		Trace:           s.tracer != nil,
 	})
 	mux.Handle(discovery.PathToken, tokens)
 	meta := discovery.Handler(loginMetadata(discovery.New(s.cfg.Issuer,

@@ -89,6 +89,10 @@ type Config struct {
 	Quota *throttle.Quota[string]
 	// APIQuota, if set, limits the tokens minted per client and API.
 	APIQuota *throttle.Quota[throttle.ClientAPI]
+	// Trace, when set, adds the request's OAuth attributes (trace.go) to
+	// the span in the request's context; off, the endpoint does no tracing
+	// work at all.
+	Trace bool
 }
 
 // Endpoint serves POST /oauth/token.
@@ -140,6 +144,9 @@ type Response struct {
 func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp, err := e.handle(r)
 	if err != nil {
+		if e.cfg.Trace {
+			traceError(r, err)
+		}
 		oauth.WriteError(w, e.cfg.Logger, err)
 		return
 	}
@@ -193,11 +200,17 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
+	if e.cfg.Trace {
+		e.traceGrantType(r, treq.GrantType)
+	}
 	snap := e.cfg.Catalog.Snapshot()
 	now := e.cfg.Now()
 	client, err := e.authenticate(r, snap, treq, now)
 	if err != nil {
 		return Response{}, err
+	}
+	if e.cfg.Trace {
+		traceClient(r, client.ClientID)
 	}
 	if treq.GrantType == "" {
 		return Response{}, oauth.InvalidRequest(`parameter "grant_type" is required`)
@@ -210,6 +223,9 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 		return Response{}, oauth.UnauthorizedClient("the client is not allowed to use grant type " + quote(treq.GrantType))
 	}
 	if is, ok := grant.(Issuer); ok { // the user-login grants
+		if e.cfg.Trace {
+			traceRequestedAudience(r, snap, treq)
+		}
 		return is.Issue(r.Context(), &Request{TokenRequest: treq, Client: client}, snap, now)
 	}
 	authz, err := grant.Authorize(r.Context(), &Request{TokenRequest: treq, Client: client})
@@ -217,6 +233,9 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 		return Response{}, err
 	}
 	api, scope, err := e.authorize(snap, client, authz)
+	if e.cfg.Trace && api != nil {
+		traceAudience(r, api.Identifier)
+	}
 	if err != nil {
 		return Response{}, err
 	}
@@ -323,7 +342,8 @@ func (e *Endpoint) authenticate(r *http.Request, snap *catalog.Snapshot, req *oa
 }
 
 // authorize resolves the audience to an API, checks the client's grant for
-// it and computes the scope to issue (DESIGN §1).
+// it and computes the scope to issue (DESIGN §1). Once the audience is a
+// registered API, that API comes back with any later error too.
 func (e *Endpoint) authorize(snap *catalog.Snapshot, client *catalog.Client, a *Authorization) (*storage.API, string, error) {
 	aud := a.Audience
 	switch len(a.Resources) {
@@ -348,11 +368,11 @@ func (e *Endpoint) authorize(snap *catalog.Snapshot, client *catalog.Client, a *
 	}
 	grant, ok := client.Grant(aud)
 	if !ok {
-		return nil, "", oauth.AccessDenied("Client " + quote(client.ClientID) + " is not authorized to access " + quote(aud))
+		return api, "", oauth.AccessDenied("Client " + quote(client.ClientID) + " is not authorized to access " + quote(aud))
 	}
 	scope, err := narrowScope(a.Scope, grant.Scope)
 	if err != nil {
-		return nil, "", err
+		return api, "", err
 	}
 	return api, scope, nil
 }
