@@ -52,6 +52,9 @@ type LoginClientInput struct {
 	// FirstParty skips the consent page for the client's users.
 	FirstParty bool
 	Metadata   map[string]string
+	// TokenEndpointAuthMethod defaults to none for a public client and
+	// client_secret_post for a regular web application.
+	TokenEndpointAuthMethod string
 }
 
 // CreateLoginClient creates a login client, reporting every problem at
@@ -71,9 +74,13 @@ func (s *Service) CreateLoginClient(ctx context.Context, in LoginClientInput) (s
 	if len(c.GrantTypes) == 0 {
 		c.GrantTypes = []string{storage.GrantAuthorizationCode, storage.GrantRefreshToken}
 	}
-	c.TokenEndpointAuthMethod = storage.AuthMethodClientSecretPost
-	if IsPublic(c.AppType) {
+	c.TokenEndpointAuthMethod = in.TokenEndpointAuthMethod
+	switch {
+	case c.TokenEndpointAuthMethod != "":
+	case IsPublic(c.AppType):
 		c.TokenEndpointAuthMethod = storage.AuthMethodNone
+	default:
+		c.TokenEndpointAuthMethod = storage.AuthMethodClientSecretPost
 	}
 	var problems []string
 	if !IsLogin(c.AppType) {

@@ -85,8 +85,7 @@ func (a *app) clientCmd() *cobra.Command {
 }
 
 // createClient creates a machine-to-machine client, or a login client when
-// --app-type names one. Login clients are created on the database: the
-// management API creates machine-to-machine clients only.
+// --app-type names one.
 func (a *app) createClient(cmd *cobra.Command, m manager, in admin.ClientInput, login admin.LoginClientInput) (storage.Client, admin.NewSecret, error) {
 	if login.AppType == storage.AppTypeNonInteractive {
 		for _, f := range []string{"redirect-uri", "logout-url", "grant-type", "first-party"} {
@@ -96,12 +95,8 @@ func (a *app) createClient(cmd *cobra.Command, m manager, in admin.ClientInput, 
 		}
 		return m.CreateClient(cmd.Context(), in)
 	}
-	l, ok := m.(*local)
-	if !ok {
-		return storage.Client{}, admin.NewSecret{}, fmt.Errorf("--app-type %s works on the database only: the management API creates machine-to-machine clients", login.AppType)
-	}
 	login.Name, login.Description = in.Name, in.Description
-	return l.CreateLoginClient(cmd.Context(), login)
+	return m.CreateLoginClient(cmd.Context(), login)
 }
 
 func (a *app) clientUpdateCmd() *cobra.Command {

@@ -27,6 +27,7 @@ type manager interface {
 	DeleteAPI(ctx context.Context, identifier string) error
 
 	CreateClient(ctx context.Context, in admin.ClientInput) (storage.Client, admin.NewSecret, error)
+	CreateLoginClient(ctx context.Context, in admin.LoginClientInput) (storage.Client, admin.NewSecret, error)
 	GetClient(ctx context.Context, id string) (storage.Client, error)
 	ListClients(ctx context.Context) ([]storage.Client, error)
 	UpdateClient(ctx context.Context, id string, p admin.ClientPatch) (storage.Client, error)

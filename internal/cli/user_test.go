@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -146,4 +147,35 @@ func TestAPIAllowOfflineAccess(t *testing.T) {
 	if plain := h.json("api", "create", "--identifier", "https://plain.example.com").(map[string]any); len(plain) != 7 {
 		t.Errorf("an API's JSON changed shape: %v", plain)
 	}
+}
+
+// TestCreateLoginClientRemote: client create --app-type works through the
+// management API too, with the output of local mode.
+func TestCreateLoginClientRemote(t *testing.T) {
+	h := newHarness(t)
+	r := startServer(t, h)
+	local := h.json("client", "create", "--name", "web", "--app-type", "regular_web", "--redirect-uri", "https://a.example.com/cb",
+		"--logout-url", "https://a.example.com/").(map[string]any)
+	var remote map[string]any
+	h.asRemote(r, func() {
+		remote = h.json("client", "create", "--name", "web", "--app-type", "regular_web", "--redirect-uri", "https://a.example.com/cb",
+			"--logout-url", "https://a.example.com/").(map[string]any)
+	})
+	for _, k := range []string{"app_type", "grant_types", "redirect_uris", "allowed_logout_urls", "name"} {
+		if fmt.Sprint(local[k]) != fmt.Sprint(remote[k]) {
+			t.Errorf("%s: local %v, remote %v", k, local[k], remote[k])
+		}
+	}
+	if str(remote, "client_secret") == "" {
+		t.Errorf("remote create printed no secret: %v", remote)
+	}
+	h.asRemote(r, func() {
+		spa := h.json("client", "create", "--name", "spa", "--app-type", "spa", "--redirect-uri", "https://spa.example.com/", "--first-party").(map[string]any)
+		if spa["first_party"] != true || spa["client_secret"] != nil {
+			t.Errorf("remote spa: %v", spa)
+		}
+		if res := h.run("client", "create", "--name", "x", "--app-type", "spa"); res.code != 1 || !strings.Contains(res.stderr, "redirect URI") {
+			t.Errorf("remote spa without a redirect URI: %s", res)
+		}
+	})
 }

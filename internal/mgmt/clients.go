@@ -26,19 +26,68 @@ type clientInput struct {
 	TokenEndpointAuthMethod *string            `json:"token_endpoint_auth_method"`
 	ClientMetadata          *map[string]string `json:"client_metadata"`
 	Disabled                *bool              `json:"disabled"`
+	// The login settings of a regular_web, spa or native client (Auth0's
+	// names): its redirect URIs, its logout URLs, and whether it is the
+	// operator's own (no consent page).
+	Callbacks         *[]string `json:"callbacks"`
+	AllowedLogoutURLs *[]string `json:"allowed_logout_urls"`
+	IsFirstParty      *bool     `json:"is_first_party"`
 }
 
-// checkFixed reports app_type and grant_types values other than the ones
-// gatehouse's clients have (user login clients are their own issue).
+// checkFixed reports, for a machine-to-machine client, app_type and
+// grant_types values other than the ones it has, and login settings.
 func (in clientInput) checkFixed() []string {
 	var problems []string
-	if in.AppType != nil && *in.AppType != storage.AppTypeNonInteractive {
-		problems = append(problems, fmt.Sprintf("app_type %q is not supported: clients are %s (machine to machine)", *in.AppType, storage.AppTypeNonInteractive))
+	if in.AppType != nil && *in.AppType != storage.AppTypeNonInteractive && !admin.IsLogin(*in.AppType) {
+		problems = append(problems, fmt.Sprintf("app_type %q is not supported: clients are %s (machine to machine), or %s for user login",
+			*in.AppType, storage.AppTypeNonInteractive, strings.Join(admin.LoginAppTypes, ", ")))
+	}
+	if in.AppType != nil && admin.IsLogin(*in.AppType) {
+		return problems // the admin service judges a login client's settings
 	}
 	if in.GrantTypes != nil && !slices.Equal(*in.GrantTypes, []string{storage.GrantClientCredentials}) {
 		problems = append(problems, fmt.Sprintf("grant_types %q is not supported: clients use [%q]", *in.GrantTypes, storage.GrantClientCredentials))
 	}
+	if in.Callbacks != nil && len(*in.Callbacks) > 0 || in.AllowedLogoutURLs != nil && len(*in.AllowedLogoutURLs) > 0 {
+		problems = append(problems, "callbacks and allowed_logout_urls are for login clients (app_type regular_web, spa or native)")
+	}
 	return problems
+}
+
+// createLoginClient creates a regular_web, spa or native client.
+func (h *Handler) createLoginClient(r *http.Request, in clientInput) (int, any, *Error) {
+	li := admin.LoginClientInput{Name: *in.Name, AppType: *in.AppType}
+	if in.Description != nil {
+		li.Description = *in.Description
+	}
+	if in.ClientMetadata != nil {
+		li.Metadata = *in.ClientMetadata
+	}
+	if in.GrantTypes != nil {
+		li.GrantTypes = *in.GrantTypes
+	}
+	if in.Callbacks != nil {
+		li.RedirectURIs = *in.Callbacks
+	}
+	if in.AllowedLogoutURLs != nil {
+		li.LogoutURLs = *in.AllowedLogoutURLs
+	}
+	if in.IsFirstParty != nil {
+		li.FirstParty = *in.IsFirstParty
+	}
+	if in.TokenEndpointAuthMethod != nil {
+		if *in.TokenEndpointAuthMethod == "" {
+			return 0, nil, badBody(`token endpoint auth method "" is not one`)
+		}
+		li.TokenEndpointAuthMethod = *in.TokenEndpointAuthMethod
+	}
+	c, sec, err := h.svc().CreateLoginClient(r.Context(), li)
+	if err != nil {
+		return 0, nil, translate(err, clientRes)
+	}
+	v := viewClient(c)
+	v.ClientSecret = sec.Plain
+	return http.StatusCreated, v, nil
 }
 
 func (h *Handler) listClients(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
@@ -59,6 +108,9 @@ func (h *Handler) createClient(r *http.Request, w http.ResponseWriter) (int, any
 	}
 	if len(problems) > 0 {
 		return 0, nil, badBody(strings.Join(problems, "; "))
+	}
+	if in.AppType != nil && admin.IsLogin(*in.AppType) {
+		return h.createLoginClient(r, in)
 	}
 	ci := admin.ClientInput{Name: *in.Name}
 	if in.Description != nil {
@@ -95,7 +147,24 @@ func (h *Handler) updateClient(r *http.Request, w http.ResponseWriter) (int, any
 	if err := decode(w, r, &in); err != nil {
 		return 0, nil, err
 	}
-	if problems := in.checkFixed(); len(problems) > 0 {
+	cur, err := h.svc().GetClient(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return 0, nil, translate(err, clientRes)
+	}
+	// app_type, grant_types and the login settings are fixed once created
+	// (a PATCH may repeat them).
+	var problems []string
+	if in.AppType != nil && *in.AppType != cur.AppType {
+		problems = append(problems, fmt.Sprintf("app_type %q cannot be changed (the client is %s)", *in.AppType, cur.AppType))
+	}
+	if in.GrantTypes != nil && !slices.Equal(*in.GrantTypes, cur.GrantTypes) {
+		problems = append(problems, fmt.Sprintf("grant_types %q is not supported: the client uses %q, which cannot be changed here", *in.GrantTypes, cur.GrantTypes))
+	}
+	if in.Callbacks != nil && !slices.Equal(*in.Callbacks, cur.RedirectURIs) || in.AllowedLogoutURLs != nil && !slices.Equal(*in.AllowedLogoutURLs, cur.AllowedLogoutURLs) ||
+		in.IsFirstParty != nil && admin.IsLogin(cur.AppType) && *in.IsFirstParty != cur.FirstParty {
+		problems = append(problems, "callbacks, allowed_logout_urls and is_first_party cannot be changed through the management API yet")
+	}
+	if len(problems) > 0 {
 		return 0, nil, badBody(strings.Join(problems, "; "))
 	}
 	c, err := h.svc().UpdateClient(r.Context(), r.PathValue("id"), admin.ClientPatch{

@@ -232,9 +232,20 @@ func (v Client) client() storage.Client {
 	if len(md) == 0 {
 		md = nil
 	}
-	return storage.Client{ClientID: v.ClientID, Name: v.Name, Description: v.Description, AppType: v.AppType, GrantTypes: v.GrantTypes,
+	c := storage.Client{ClientID: v.ClientID, Name: v.Name, Description: v.Description, AppType: v.AppType, GrantTypes: v.GrantTypes,
 		Metadata: md, TokenEndpointAuthMethod: v.TokenEndpointAuthMethod, Disabled: v.Disabled,
 		CreatedAt: parseTS(v.CreatedAt), UpdatedAt: parseTS(v.UpdatedAt)}
+	if admin.IsLogin(v.AppType) {
+		c.RedirectURIs, c.AllowedLogoutURLs, c.FirstParty = nilIfEmpty(v.Callbacks), nilIfEmpty(v.AllowedLogoutURLs), v.IsFirstParty
+	}
+	return c
+}
+
+func nilIfEmpty(list []string) []string {
+	if len(list) == 0 {
+		return nil
+	}
+	return list
 }
 
 func (v Secret) secret() storage.Secret {
@@ -358,6 +369,26 @@ func (m *Remote) DeleteAPI(ctx context.Context, identifier string) error {
 // value.
 func (m *Remote) CreateClient(ctx context.Context, in admin.ClientInput) (storage.Client, admin.NewSecret, error) {
 	body := map[string]any{"name": in.Name, "description": in.Description}
+	if in.Metadata != nil {
+		body["client_metadata"] = in.Metadata
+	}
+	if in.TokenEndpointAuthMethod != "" {
+		body["token_endpoint_auth_method"] = in.TokenEndpointAuthMethod
+	}
+	var v Client
+	if err := m.do(ctx, http.MethodPost, "/api/v2/clients", nil, body, &v); err != nil {
+		return storage.Client{}, admin.NewSecret{}, err
+	}
+	return v.client(), admin.NewSecret{Plain: v.ClientSecret}, nil
+}
+
+// CreateLoginClient creates a regular_web, spa or native client.
+func (m *Remote) CreateLoginClient(ctx context.Context, in admin.LoginClientInput) (storage.Client, admin.NewSecret, error) {
+	body := map[string]any{"name": in.Name, "description": in.Description, "app_type": in.AppType,
+		"callbacks": orEmpty(in.RedirectURIs), "allowed_logout_urls": orEmpty(in.LogoutURLs), "is_first_party": in.FirstParty}
+	if in.GrantTypes != nil {
+		body["grant_types"] = in.GrantTypes
+	}
 	if in.Metadata != nil {
 		body["client_metadata"] = in.Metadata
 	}

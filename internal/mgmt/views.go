@@ -64,6 +64,8 @@ type Client struct {
 	TokenEndpointAuthMethod string            `json:"token_endpoint_auth_method"`
 	ClientMetadata          map[string]string `json:"client_metadata"`
 	IsFirstParty            bool              `json:"is_first_party"`
+	Callbacks               []string          `json:"callbacks"`
+	AllowedLogoutURLs       []string          `json:"allowed_logout_urls"`
 	Disabled                bool              `json:"disabled"`
 	CreatedAt               *string           `json:"created_at"`
 	UpdatedAt               *string           `json:"updated_at"`
@@ -85,7 +87,8 @@ func viewClient(c storage.Client) Client {
 	}
 	return Client{
 		ClientID: c.ClientID, Name: c.Name, Description: c.Description, AppType: c.AppType, GrantTypes: gt,
-		TokenEndpointAuthMethod: method, ClientMetadata: md, IsFirstParty: true, Disabled: c.Disabled,
+		TokenEndpointAuthMethod: method, ClientMetadata: md, IsFirstParty: c.FirstParty || !admin.IsLogin(c.AppType), Disabled: c.Disabled,
+		Callbacks: orEmpty(c.RedirectURIs), AllowedLogoutURLs: orEmpty(c.AllowedLogoutURLs),
 		CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt),
 	}
 }
@@ -163,4 +166,12 @@ func mapAll[T, V any](items []T, f func(T) V) []V {
 		out[i] = f(it)
 	}
 	return out
+}
+
+// orEmpty is list, or an empty list for nil (Auth0 sends [] rather than null).
+func orEmpty(list []string) []string {
+	if list == nil {
+		return []string{}
+	}
+	return list
 }
