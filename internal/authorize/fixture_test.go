@@ -38,7 +38,7 @@ const (
 
 // env is a real authorization endpoint over HTTP on a SQLite store.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	store  *sqlite.Store
 	h      *authorize.Handler
@@ -58,7 +58,7 @@ func (e *env) advance(d time.Duration) {
 	e.now = e.now.Add(d)
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "g.db"))
