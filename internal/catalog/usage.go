@@ -82,8 +82,9 @@ func (u *Usage) Flush(ctx context.Context) error {
 // swap the pending map.
 func (u *Usage) flush(ctx context.Context, all bool) (wrote bool, err error) {
 	u.mu.Lock()
-	recorded := u.pending
-	if len(recorded) > 0 {
+	var recorded map[string]time.Time // nil when nothing is pending: never read the live map unlocked
+	if len(u.pending) > 0 {
+		recorded = u.pending
 		u.pending = make(map[string]time.Time, len(recorded))
 	}
 	u.mu.Unlock()
