@@ -61,3 +61,35 @@ func TestUsageResolution(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageRecordDuringFlush: uses recorded while ticks run, including
+// ticks that find nothing pending, are all written, and the race detector
+// sees no unlocked access to the map Record writes.
+func TestUsageRecordDuringFlush(t *testing.T) {
+	ctx := context.Background()
+	written := map[string]time.Time{}
+	u := NewUsage(touchFunc(func(_ context.Context, m map[string]time.Time) error {
+		maps.Copy(written, m) // flushes run one at a time, on this test's goroutine
+		return nil
+	}), nil)
+	t0 := time.Unix(1_000_000, 0)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 2000 {
+			u.Record("s"+string(rune('a'+i%26)), t0.Add(time.Duration(i)*time.Millisecond))
+		}
+	}()
+	for range 2000 {
+		if _, err := u.flush(ctx, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	if err := u.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(written) != 26 {
+		t.Fatalf("%d secrets written, want 26", len(written))
+	}
+}
