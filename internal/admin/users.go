@@ -147,7 +147,8 @@ func (s *Service) ListUsers(ctx context.Context) ([]storage.User, error) {
 }
 
 // SetUserDisabled disables or enables a user (by ID or email) and returns
-// it. A disabled user cannot log in.
+// it. A disabled user cannot log in; disabling ends the user's sessions and
+// revokes the user's refresh tokens.
 func (s *Service) SetUserDisabled(ctx context.Context, ref string, disabled bool) (storage.User, error) {
 	u, err := s.GetUser(ctx, ref)
 	if err != nil {
@@ -160,13 +161,16 @@ func (s *Service) SetUserDisabled(ctx context.Context, ref string, disabled bool
 	action := storage.AuditUserEnabled
 	if disabled {
 		action = storage.AuditUserDisabled
+		if err := s.Store.EndUserLogins(ctx, u.UserID, u.UpdatedAt); err != nil {
+			return storage.User{}, fmt.Errorf("end the user's logins: %w", err)
+		}
 	}
 	s.record(ctx, action, u.UserID, nil)
 	return u, nil
 }
 
 // SetUserPassword replaces a user's password (by ID or email) under the
-// rules of CreateUser.
+// rules of CreateUser, and ends the user's sessions and refresh tokens.
 func (s *Service) SetUserPassword(ctx context.Context, ref, password string) (storage.User, error) {
 	if problems := checkPassword(password); len(problems) > 0 {
 		return storage.User{}, invalid("%s", strings.Join(problems, "; "))
@@ -181,6 +185,11 @@ func (s *Service) SetUserPassword(ctx context.Context, ref, password string) (st
 	u.UpdatedAt = s.now()
 	if err := s.Store.UpdateUser(ctx, u); err != nil {
 		return storage.User{}, notFound(err, "user", ref)
+	}
+	// A new password ends every login of the old one (sessions and
+	// refresh tokens), as OWASP's session management asks.
+	if err := s.Store.EndUserLogins(ctx, u.UserID, u.UpdatedAt); err != nil {
+		return storage.User{}, fmt.Errorf("end the user's logins: %w", err)
 	}
 	s.record(ctx, storage.AuditUserPasswordSet, u.UserID, nil)
 	return u, nil

@@ -426,3 +426,19 @@ func TestLoginSettings(t *testing.T) {
 		t.Errorf("after one failure with a limit of 1: %d, want 429", p.status)
 	}
 }
+
+// TestPasswordChangeEndsLogins: a new password (or disabling the user)
+// ends the sessions and revokes the refresh tokens of the old logins.
+func TestPasswordChangeEndsLogins(t *testing.T) {
+	f := newLoginFixture(t)
+	b := f.browser()
+	to := b.login(f.authURL(f.web.ClientID, webCB, "openid offline_access read"))
+	rt := f.token(f.webCode(to.Query().Get("code"), nil)).body["refresh_token"]
+	if _, err := f.admin.SetUserPassword(t.Context(), f.user.UserID, "an entirely new passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, f.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {f.web.ClientID}, "client_secret": {f.webSecret}}), 400, "invalid_grant")
+	if p := b.get(f.authURL(f.web.ClientID, webCB, "openid") + "&prompt=none"); p.to == nil || p.to.Query().Get("error") != "login_required" {
+		t.Errorf("the session survived the password change: %v", p.to)
+	}
+}

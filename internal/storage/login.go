@@ -129,4 +129,9 @@ type Logins interface {
 	// before, and the families revoked before it, and reports how many
 	// rows of the three it deleted. Consents stay.
 	DeleteExpiredLogins(ctx context.Context, before time.Time) (int64, error)
+	// EndUserLogins deletes every session of the user and revokes (at at)
+	// every refresh token family of the user that is not revoked yet:
+	// after a password change the user logs in again everywhere. An
+	// unknown user has nothing to end.
+	EndUserLogins(ctx context.Context, userID string, at time.Time) error
 }

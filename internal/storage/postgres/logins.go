@@ -286,3 +286,19 @@ func (s *Store) DeleteExpiredLogins(ctx context.Context, before time.Time) (int6
 	}
 	return n, nil
 }
+
+// EndUserLogins deletes the user's sessions and revokes the user's refresh
+// token families, atomically.
+func (s *Store) EndUserLogins(ctx context.Context, userID string, at time.Time) error {
+	err := s.retry(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "DELETE FROM login_sessions WHERE user_id = $1", userID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "UPDATE refresh_families SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL", ts(at), userID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("end logins of user %q: %w", userID, err)
+	}
+	return nil
+}

@@ -340,3 +340,19 @@ func (s *Store) DeleteExpiredLogins(ctx context.Context, before time.Time) (int6
 	}
 	return n, nil
 }
+
+// EndUserLogins deletes the user's sessions and revokes the user's refresh
+// token families, atomically.
+func (s *Store) EndUserLogins(ctx context.Context, userID string, at time.Time) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM login_sessions WHERE user_id = ?", userID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "UPDATE refresh_families SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", toMicros(at), userID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("end logins of user %q: %w", userID, err)
+	}
+	return nil
+}

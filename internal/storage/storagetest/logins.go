@@ -308,3 +308,35 @@ func testDeleteExpiredLogins(t *testing.T, newStore func(t *testing.T) storage.S
 		t.Errorf("a second DeleteExpiredLogins deleted %d", n)
 	}
 }
+
+// testEndUserLogins: a user's sessions go and refresh families are
+// revoked; another user's stay, and an earlier revocation is kept.
+func testEndUserLogins(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+	ctx := t.Context()
+	s := newStore(t)
+	seedLogin(t, ctx, s)
+	must(t, "CreateUser", s.CreateUser(ctx, newUser("u2", "u2@example.com", 0)))
+	for _, u := range []string{"u1", "u2"} {
+		must(t, "CreateSession", s.CreateSession(ctx, storage.LoginSession{ID: "s-" + u, UserID: u, ExpiresAt: at(60)}))
+		must(t, "CreateRefreshFamily", s.CreateRefreshFamily(ctx, storage.RefreshFamily{ID: "f-" + u, ClientID: "cW", UserID: u, ExpiresAt: at(60)},
+			storage.RefreshToken{ID: "t-" + u, ExpiresAt: at(60)}))
+	}
+	must(t, "CreateRefreshFamily", s.CreateRefreshFamily(ctx, storage.RefreshFamily{ID: "f-old", ClientID: "cW", UserID: "u1", ExpiresAt: at(60)},
+		storage.RefreshToken{ID: "t-old", ExpiresAt: at(60)}))
+	must(t, "RevokeRefreshFamily", s.RevokeRefreshFamily(ctx, "f-old", at(1)))
+
+	must(t, "EndUserLogins", s.EndUserLogins(ctx, "u1", at(5)))
+	_, err := s.GetSession(ctx, "s-u1")
+	wantErr(t, "u1's session", err, storage.ErrNotFound)
+	if _, err := s.GetSession(ctx, "s-u2"); err != nil {
+		t.Errorf("u2's session: %v", err)
+	}
+	for id, want := range map[string]time.Time{"t-u1": at(5), "t-old": at(1), "t-u2": {}} {
+		_, f, err := s.GetRefreshToken(ctx, id)
+		must(t, "GetRefreshToken", err)
+		if !normTime(f.RevokedAt).Equal(normTime(want)) {
+			t.Errorf("family of %s revoked at %v, want %v", id, f.RevokedAt, want)
+		}
+	}
+	must(t, "EndUserLogins of an unknown user", s.EndUserLogins(ctx, "nobody", at(5)))
+}

@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Consents", testConsents},
 		{"RefreshTokens", testRefreshTokens},
 		{"DeleteExpiredLogins", testDeleteExpiredLogins},
+		{"EndUserLogins", testEndUserLogins},
 		{"Audit", testAudit},
 	}
 	for _, tc := range tests {
