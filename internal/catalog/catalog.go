@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -231,28 +232,78 @@ func build(seq int64, apis []storage.API, clients []storage.Client, secrets []st
 }
 
 // newClient makes the catalog's client of its record, secrets and grants:
-// exactly sized copies of the slices, shared strings interned.
+// exactly sized copies of the slices, shared strings interned, and the
+// strings and hashes proper to the client packed into one allocation each.
+// A client with one secret and one grant, the usual case, is then four
+// objects (the client with its secret and grant, its strings, its hash and
+// its grant types) where the rows it came from were a dozen: less memory,
+// and less for the garbage collector to mark on every cycle.
 func newClient(cl storage.Client, secrets []storage.Secret, grants []storage.Grant) *Client {
-	cl.AppType = intern(cl.AppType)
-	cl.TokenEndpointAuthMethod = intern(cl.TokenEndpointAuthMethod)
-	cl.GrantTypes = internList(cl.GrantTypes)
-	out := &Client{Client: cl}
-	if len(secrets) > 0 {
-		out.Secrets = make([]storage.Secret, len(secrets))
-		for i, s := range secrets {
-			s.ClientID = cl.ClientID
-			s.HashAlg = intern(s.HashAlg)
-			out.Secrets[i] = s
+	var out *Client
+	if len(secrets) == 1 && len(grants) == 1 {
+		blk := &struct {
+			c Client
+			s [1]storage.Secret
+			g [1]storage.Grant
+		}{}
+		out = &blk.c
+		out.Secrets, out.Grants = blk.s[:], blk.g[:]
+	} else {
+		out = &Client{}
+		if len(secrets) > 0 {
+			out.Secrets = make([]storage.Secret, len(secrets))
+		}
+		if len(grants) > 0 {
+			out.Grants = make([]storage.Grant, len(grants))
 		}
 	}
-	if len(grants) > 0 {
-		out.Grants = make([]storage.Grant, len(grants))
-		for i, g := range grants {
-			g.ClientID = cl.ClientID
-			g.Audience = intern(g.Audience)
-			g.Scope = internList(g.Scope)
-			out.Grants[i] = g
-		}
+	out.Client = cl
+	copy(out.Secrets, secrets)
+	copy(out.Grants, grants)
+
+	// The client's own strings, in one allocation.
+	var buf [8]*string
+	own := append(buf[:0], &out.ClientID, &out.Name, &out.Description)
+	hashLen := 0
+	for i := range out.Secrets {
+		own = append(own, &out.Secrets[i].ID, &out.Secrets[i].Hint)
+		hashLen += len(out.Secrets[i].Hash)
+	}
+	for i := range out.Grants {
+		own = append(own, &out.Grants[i].ID)
+	}
+	n := 0
+	for _, p := range own {
+		n += len(*p)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, p := range own {
+		b.WriteString(*p)
+	}
+	packed := b.String()
+	for _, p := range own {
+		l := len(*p)
+		*p, packed = packed[:l], packed[l:]
+	}
+
+	out.AppType = intern(out.AppType)
+	out.TokenEndpointAuthMethod = intern(out.TokenEndpointAuthMethod)
+	out.GrantTypes = internList(out.GrantTypes)
+	hashes := make([]byte, 0, hashLen)
+	for i := range out.Secrets {
+		s := &out.Secrets[i]
+		s.ClientID = out.ClientID
+		s.HashAlg = intern(s.HashAlg)
+		start := len(hashes)
+		hashes = append(hashes, s.Hash...)
+		s.Hash = hashes[start:len(hashes):len(hashes)]
+	}
+	for i := range out.Grants {
+		g := &out.Grants[i]
+		g.ClientID = out.ClientID
+		g.Audience = intern(g.Audience)
+		g.Scope = internList(g.Scope)
 	}
 	return out
 }

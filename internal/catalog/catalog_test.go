@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -190,7 +191,13 @@ func TestLoadIsBulk(t *testing.T) {
 				t.Errorf("client %s: secret %d is %+v", id, j, sec)
 			}
 		}
-		_, granted := c.Grant(api.Identifier)
+		if c.ClientID != id || c.Name != id || c.AppType != storage.AppTypeNonInteractive {
+			t.Errorf("client %s: record %+v", id, c.Client)
+		}
+		g, granted := c.Grant(api.Identifier)
+		if granted && (g.ID != id+"-g" || g.ClientID != id || !slices.Equal(g.Scope, []string{"read"})) {
+			t.Errorf("client %s: grant %+v", id, g)
+		}
 		if granted != (i%2 == 0) || len(c.Grants) > 1 {
 			t.Errorf("client %s: grants %v", id, c.Grants)
 		}
