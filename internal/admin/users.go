@@ -194,3 +194,36 @@ func (s *Service) SetUserPassword(ctx context.Context, ref, password string) (st
 	s.record(ctx, storage.AuditUserPasswordSet, u.UserID, nil)
 	return u, nil
 }
+
+// UserPatch changes some fields of a user; nil fields stay as they are.
+type UserPatch struct {
+	Name          *string
+	EmailVerified *bool
+}
+
+// UpdateUser applies p to the user (by ID or email) under the rules of
+// CreateUser and returns the user as stored.
+func (s *Service) UpdateUser(ctx context.Context, ref string, p UserPatch) (storage.User, error) {
+	u, err := s.GetUser(ctx, ref)
+	if err != nil {
+		return storage.User{}, err
+	}
+	if p.Name != nil {
+		u.Name = strings.TrimSpace(*p.Name)
+		if u.Name == "" {
+			u.Name = u.Email
+		}
+	}
+	if p.EmailVerified != nil {
+		u.EmailVerified = *p.EmailVerified
+	}
+	if problems := checkUser(u); len(problems) > 0 {
+		return storage.User{}, invalid("%s", strings.Join(problems, "; "))
+	}
+	u.UpdatedAt = s.now()
+	if err := s.Store.UpdateUser(ctx, u); err != nil {
+		return storage.User{}, notFound(err, "user", ref)
+	}
+	s.record(ctx, storage.AuditUserUpdated, u.UserID, nil)
+	return u, nil
+}

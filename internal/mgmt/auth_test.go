@@ -151,6 +151,10 @@ func routeScopes() map[string]string {
 		"DELETE /api/v2/client-grants/{id}":               "delete:client_grants",
 		"GET /api/v2/keys":                                "read:signing_keys",
 		"POST /api/v2/keys/rotate":                        "update:signing_keys",
+		"GET /api/v2/users":                               "read:users",
+		"POST /api/v2/users":                              "create:users",
+		"GET /api/v2/users/{id}":                          "read:users",
+		"PATCH /api/v2/users/{id}":                        "update:users",
 	}
 }
 
@@ -158,7 +162,7 @@ func routeScopes() map[string]string {
 // in Auth0's error shape, before looking at credentials.
 func TestRouting(t *testing.T) {
 	e := newEnv(t)
-	wantError(t, "unknown path", e.do(req{method: "GET", path: "/api/v2/users"}), 404, "inexistent_resource", "/api/v2/users")
+	wantError(t, "unknown path", e.do(req{method: "GET", path: "/api/v2/logs"}), 404, "inexistent_resource", "/api/v2/logs")
 	r := e.do(req{method: "PUT", path: "/api/v2/clients"})
 	wantError(t, "PUT /clients", r, 405, "method_not_allowed", "PUT")
 	if allow := r.header.Get("Allow"); !strings.Contains(allow, "GET") || !strings.Contains(allow, "POST") {

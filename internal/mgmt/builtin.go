@@ -31,6 +31,10 @@ const (
 	ScopeUpdateClientKeys     = "update:client_keys"
 	ScopeReadSigningKeys      = "read:signing_keys"
 	ScopeUpdateSigningKeys    = "update:signing_keys"
+	// Auth0's names for /users.
+	ScopeReadUsers   = "read:users"
+	ScopeCreateUsers = "create:users"
+	ScopeUpdateUsers = "update:users"
 )
 
 // Scopes are every scope of the management API with its description.
@@ -51,6 +55,9 @@ var Scopes = []storage.Scope{
 	{Value: ScopeUpdateClientKeys, Description: "Add, rotate and revoke client secrets"},
 	{Value: ScopeReadSigningKeys, Description: "Read signing keys"},
 	{Value: ScopeUpdateSigningKeys, Description: "Rotate signing keys"},
+	{Value: ScopeReadUsers, Description: "Read users"},
+	{Value: ScopeCreateUsers, Description: "Create users"},
+	{Value: ScopeUpdateUsers, Description: "Update users: name, email_verified, blocked, password"},
 }
 
 // ScopeValues returns the value of every scope in Scopes.

@@ -32,6 +32,8 @@ const (
 	codeInexistentResource = "inexistent_resource_server"
 	codeInexistentGrant    = "inexistent_client_grant"
 	codeInexistentSecret   = "inexistent_client_secret"
+	codeInexistentUser     = "inexistent_user"
+	CodeUserConflict       = "user_exists" // Auth0's errorCode for a taken email
 )
 
 // Error is a management API error: the status, Auth0's errorCode and a
@@ -92,6 +94,8 @@ func translate(err error, res resource) *Error {
 			code = codeInexistentGrant
 		case "secret":
 			code = codeInexistentSecret
+		case "user":
+			code = codeInexistentUser
 		}
 		return newError(http.StatusNotFound, code, err.Error())
 	case errors.Is(err, storage.ErrAlreadyExists) && res.conflict != "":

@@ -104,6 +104,11 @@ func New(cfg Config) (*Handler, error) {
 
 		{"GET", "/api/v2/keys", ScopeReadSigningKeys, h.listKeys},
 		{"POST", "/api/v2/keys/rotate", ScopeUpdateSigningKeys, h.rotateKeys},
+
+		{"GET", "/api/v2/users", ScopeReadUsers, h.listUsers},
+		{"POST", "/api/v2/users", ScopeCreateUsers, h.createUser},
+		{"GET", "/api/v2/users/{id}", ScopeReadUsers, h.getUser},
+		{"PATCH", "/api/v2/users/{id}", ScopeUpdateUsers, h.updateUser},
 	}
 	for _, rt := range h.routes {
 		h.mux.Handle(rt.method+" "+rt.pattern, h.wrap(rt))

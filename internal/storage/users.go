@@ -24,6 +24,7 @@ const (
 // Audit actions of users and the login flow (beside storage/audit.go's).
 const (
 	AuditUserCreated     = "user.created"
+	AuditUserUpdated     = "user.updated"
 	AuditUserDisabled    = "user.disabled"
 	AuditUserEnabled     = "user.enabled"
 	AuditUserPasswordSet = "user.password_set"
