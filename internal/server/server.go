@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync"
@@ -127,6 +128,11 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 	cat := catalog.New(store, log, opts.Now)
 	if err := cat.Load(ctx); err != nil {
 		return nil, fmt.Errorf("load catalog: %w", err)
+	}
+	if n, _ := cat.Snapshot().Len(); n >= 10_000 {
+		// The rows of a large load are garbage now, twice the catalog's
+		// size: give their pages back to the system before serving.
+		debug.FreeOSMemory()
 	}
 	s := &Server{cfg: cfg, opts: opts, log: log, store: store, keys: km, catalog: cat, usage: catalog.NewUsage(store, log), audit: rec}
 	srv = s
