@@ -28,7 +28,7 @@ const (
 
 // testDSN returns the DSN of the test server. Without one the test is
 // skipped, unless PostgreSQL is required: then it fails.
-func testDSN(t *testing.T) string {
+func testDSN(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv(envDSN)
 	if dsn == "" {
@@ -43,7 +43,7 @@ func testDSN(t *testing.T) string {
 // freshSchema creates a schema of its own for the test, dropped at cleanup,
 // and returns a pool configuration whose connections use it. A server that
 // cannot be reached fails the test, never skips it.
-func freshSchema(t *testing.T) (*pgxpool.Config, string) {
+func freshSchema(t testing.TB) (*pgxpool.Config, string) {
 	t.Helper()
 	dsn := testDSN(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -82,7 +82,7 @@ func freshSchema(t *testing.T) (*pgxpool.Config, string) {
 }
 
 // open opens a Store on cfg, closed at cleanup.
-func open(t *testing.T, cfg *pgxpool.Config) *postgres.Store {
+func open(t testing.TB, cfg *pgxpool.Config) *postgres.Store {
 	t.Helper()
 	s, err := postgres.OpenConfig(t.Context(), cfg.Copy())
 	if err != nil {
