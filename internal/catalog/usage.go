@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"hash/maphash"
 	"log/slog"
 	"sync"
 	"time"
@@ -12,18 +13,21 @@ type UsageStore interface {
 	TouchSecrets(ctx context.Context, lastUsed map[string]time.Time) error
 }
 
-// DefaultUsageResolution is how far behind a secret's stored last use may
-// be: Run writes a secret's time again only once it has moved on by this
-// much. With 100,000 clients in use that is one row each per minute instead
-// of every flush.
+// DefaultUsageResolution is, within a factor of two, how far behind a
+// secret's stored last use may be: Run writes a secret's time again only
+// once it has moved on by the secret's own period, between one and two
+// resolutions (a hash of its ID, so that secrets first used together are not
+// all due again at the same tick). With 100,000 clients in use that is one
+// row each every one to two minutes instead of every flush, spread evenly.
 const DefaultUsageResolution = time.Minute
 
 // Usage batches the last_used_at times of client secrets (DESIGN §3): the hot
 // path records a use in memory; Run writes the batch every interval. A
 // secret's first use is written at the next tick; after that Run writes it
-// again once its last use is a resolution past the time written, so the
-// stored time is never more than a resolution (and an interval) behind the
-// real one. Flush, and Run at shutdown, write every newer time.
+// again once its last use is its period (one to two resolutions) past the
+// time written, so the stored time is never more than two resolutions (and
+// an interval) behind the real one. Flush, and Run at shutdown, write every
+// newer time.
 type Usage struct {
 	store      UsageStore
 	log        *slog.Logger
@@ -34,14 +38,15 @@ type Usage struct {
 
 	// state is the flusher's own (Flush and Run are not run concurrently):
 	// per secret, the time last written and the newest not yet written.
-	state map[string]useState
+	state  map[string]useState
+	period func(secretID string) int64 // microseconds, in [resolution, 2×resolution)
 
 	flushFailed func(error) // set before Run; nil for none
 }
 
 // useState is what the flusher knows of one secret, in Unix microseconds
-// (0: none).
-type useState struct{ written, newest int64 }
+// (0: none), and its period.
+type useState struct{ written, newest, period int64 }
 
 // OnFlushFailure sets f to be called on every failed write of Run (a
 // storage error counter); call it before Run starts.
@@ -52,8 +57,17 @@ func NewUsage(store UsageStore, log *slog.Logger) *Usage {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Usage{store: store, log: log, resolution: DefaultUsageResolution,
+	u := &Usage{store: store, log: log, resolution: DefaultUsageResolution,
 		pending: map[string]time.Time{}, state: map[string]useState{}}
+	seed := maphash.MakeSeed()
+	u.period = func(id string) int64 {
+		res := u.resolution.Microseconds()
+		if res <= 0 {
+			return 0
+		}
+		return res + int64(maphash.String(seed, id)%uint64(res))
+	}
+	return u
 }
 
 // SetResolution replaces DefaultUsageResolution (0: write every newer time
@@ -91,18 +105,20 @@ func (u *Usage) flush(ctx context.Context, all bool) (wrote bool, err error) {
 	var latest int64
 	for id, t := range recorded {
 		us := t.UnixMicro()
-		st := u.state[id]
+		st, ok := u.state[id]
+		if !ok {
+			st.period = u.period(id)
+		}
 		st.newest = max(st.newest, us)
 		u.state[id] = st
 		latest = max(latest, us)
 	}
-	res := u.resolution.Microseconds()
 	batch := map[string]time.Time{}
 	for id, st := range u.state {
 		switch {
-		case st.newest > st.written && (all || st.written == 0 || st.newest-st.written >= res):
+		case st.newest > st.written && (all || st.written == 0 || st.newest-st.written >= st.period):
 			batch[id] = time.UnixMicro(st.newest)
-		case st.newest <= st.written && latest-st.written > res:
+		case st.newest <= st.written && latest-st.written > st.period:
 			// Any later use will be due at once: forget the secret.
 			delete(u.state, id)
 		}

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"testing"
 	"time"
@@ -25,6 +26,7 @@ func TestUsageResolution(t *testing.T) {
 		got = maps.Clone(m)
 		return nil
 	}), nil)
+	u.period = func(string) int64 { return time.Minute.Microseconds() } // no spread here: see TestUsagePeriods
 	t0 := time.Unix(1_000_000, 0)
 	sec := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Second) }
 	steps := []struct {
@@ -91,5 +93,29 @@ func TestUsageRecordDuringFlush(t *testing.T) {
 	}
 	if len(written) != 26 {
 		t.Fatalf("%d secrets written, want 26", len(written))
+	}
+}
+
+// TestUsagePeriods: each secret's period lies in [resolution, 2×resolution)
+// and the periods of many secrets spread over that range.
+func TestUsagePeriods(t *testing.T) {
+	u := NewUsage(touchFunc(func(context.Context, map[string]time.Time) error { return nil }), nil)
+	res := DefaultUsageResolution.Microseconds()
+	var buckets [10]int
+	for i := range 1000 {
+		p := u.period(fmt.Sprintf("sec_%d", i))
+		if p < res || p >= 2*res {
+			t.Fatalf("period %d µs outside [%d, %d)", p, res, 2*res)
+		}
+		buckets[(p-res)*10/res]++
+	}
+	for i, n := range buckets {
+		if n < 50 { // 100 expected in each tenth
+			t.Errorf("periods in tenth %d of the range: %d of 1000", i, n)
+		}
+	}
+	u.SetResolution(0)
+	if p := u.period("sec_1"); p != 0 {
+		t.Errorf("resolution 0: period %d, want 0", p)
 	}
 }
