@@ -466,9 +466,21 @@ func outage(t *testing.T, in instance, target string, style cutStyle, known clie
 	listening := waitListener(t, target, in, app, back, listenRecovery)
 	t.Logf("change listener back %s after the restore", listening.Round(time.Millisecond))
 
-	// The batched last-use times are written again: a use after the
-	// restore reaches the database (the batch is flushed every 5 s).
-	used := waitLastUse(t, in, known, back, usageRecovery)
+	// The batched last-use times are written again: the first use of a
+	// secret added after the restore reaches the database (a first use is
+	// due at the next flush, every 5 s; later ones only every 1-2 minutes,
+	// so the stream's own secret would prove nothing here).
+	added := in.admin(t, "client", "secret", "add", known.id)
+	fresh := known
+	fresh.secret, fresh.secretID = str(added, "client_secret"), str(added, "id")
+	within(t, time.Now(), afterRestore, "a secret added after the restore", []*proc{p}, func(p *proc) (bool, string) {
+		r, err := p.postToken(fresh, aud)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.status == http.StatusOK, r.String()
+	})
+	used := waitLastUse(t, in, fresh, back, usageRecovery)
 	t.Logf("last use recorded again %s after the restore", used.Round(time.Millisecond))
 
 	stop.Store(true)
