@@ -5,54 +5,17 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"regexp"
-	"sort"
-	"strconv"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one numbered schema migration.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-var migrationName = regexp.MustCompile(`^(\d+)_[a-z0-9_]+\.sql$`)
-
 // migrations returns the embedded migrations in version order.
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
-	if err != nil {
-		return nil, fmt.Errorf("read embedded migrations: %w", err)
-	}
-	var out []migration
-	seen := map[int]string{}
-	for _, e := range entries {
-		m := migrationName.FindStringSubmatch(e.Name())
-		if m == nil {
-			return nil, fmt.Errorf("embedded migration %s: name is not NNNN_name.sql", e.Name())
-		}
-		v, err := strconv.Atoi(m[1])
-		if err != nil || v <= 0 {
-			return nil, fmt.Errorf("embedded migration %s: bad version", e.Name())
-		}
-		if other, dup := seen[v]; dup {
-			return nil, fmt.Errorf("embedded migrations %s and %s: same version %d", other, e.Name(), v)
-		}
-		seen[v] = e.Name()
-		b, err := fs.ReadFile(migrationFiles, "migrations/"+e.Name())
-		if err != nil {
-			return nil, fmt.Errorf("read embedded migration %s: %w", e.Name(), err)
-		}
-		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out, nil
+func migrations() ([]storage.Migration, error) {
+	return storage.ReadMigrations(migrationFiles, "migrations")
 }
 
 // Migrate applies the embedded migrations that the database lacks, each in
@@ -78,23 +41,23 @@ func (s *Store) Migrate(ctx context.Context) (applied int, err error) {
 	for _, m := range ms {
 		did := false
 		err := s.write(ctx, func(tx *sql.Tx) error {
-			done, err := exists(ctx, tx, "SELECT 1 FROM schema_migrations WHERE version = ?", m.version)
+			done, err := exists(ctx, tx, "SELECT 1 FROM schema_migrations WHERE version = ?", m.Version)
 			if err != nil || done {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx,
 				"INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
-				m.version, time.Now().UnixMicro()); err != nil {
+				m.Version, time.Now().UnixMicro()); err != nil {
 				return err
 			}
 			did = true
 			return nil
 		})
 		if err != nil {
-			return applied, fmt.Errorf("migrate: apply %s: %w", m.name, err)
+			return applied, fmt.Errorf("migrate: apply %s: %w", m.Name, err)
 		}
 		if did {
 			applied++
@@ -132,5 +95,5 @@ func LatestSchemaVersion() (int, error) {
 	if len(ms) == 0 {
 		return 0, nil
 	}
-	return ms[len(ms)-1].version, nil
+	return ms[len(ms)-1].Version, nil
 }
