@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,17 +16,7 @@ import (
 // a token. Its packages are installed by `npm ci --prefix test/interop/node`;
 // without them the test skips, except under CI, where it fails.
 func TestAuth0ManagementSDK(t *testing.T) {
-	dir, err := filepath.Abs("node")
-	if err != nil {
-		t.Fatal(err)
-	}
-	node, err := exec.LookPath("node")
-	if _, statErr := os.Stat(filepath.Join(dir, "node_modules", "auth0")); err != nil || statErr != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("node or the auth0 package is missing (run npm ci --prefix test/interop/node): %v %v", err, statErr)
-		}
-		t.Skip("auth0 SDK not installed: run `npm ci --prefix test/interop/node`")
-	}
+	node, dir := nodePeer(t, "auth0")
 	in := newInstance(t.TempDir())
 	port, err := freePort()
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,17 +17,7 @@ import (
 // a real `gatehouse serve`, as a confidential web client and as a public
 // SPA. Without node's packages it skips, except under CI, where it fails.
 func TestOAuth4WebAPILogin(t *testing.T) {
-	dir, err := filepath.Abs("node")
-	if err != nil {
-		t.Fatal(err)
-	}
-	node, err := exec.LookPath("node")
-	if _, statErr := os.Stat(filepath.Join(dir, "node_modules", "oauth4webapi")); err != nil || statErr != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("node or oauth4webapi is missing (run npm ci --prefix test/interop/node): %v %v", err, statErr)
-		}
-		t.Skip("oauth4webapi not installed: run `npm ci --prefix test/interop/node`")
-	}
+	node, dir := nodePeer(t, "oauth4webapi")
 	in := newInstance(t.TempDir())
 	p := serve(t, "oauth4webapi login server", in, "--addr", "127.0.0.1:0")
 	api := unique("login")
@@ -72,6 +61,7 @@ func TestOAuth4WebAPILogin(t *testing.T) {
 		"LOGIN_PASSWORD="+password, "LOGIN_CLIENTS="+string(clients))
 	done := make(chan struct{})
 	var out []byte
+	var err error
 	go func() { out, err = cmd.CombinedOutput(); close(done) }()
 	select {
 	case <-done:

@@ -16,17 +16,7 @@ import (
 // test/interop/node` (.ci/run does it); without them the test skips, except
 // under CI, where it fails.
 func TestNodePeers(t *testing.T) {
-	dir, err := filepath.Abs("node")
-	if err != nil {
-		t.Fatal(err)
-	}
-	node, err := exec.LookPath("node")
-	if _, statErr := os.Stat(filepath.Join(dir, "node_modules", "oauth4webapi")); err != nil || statErr != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("node or its packages are missing (run npm ci --prefix test/interop/node): %v %v", err, statErr)
-		}
-		t.Skip("node peers not installed: run `npm ci --prefix test/interop/node`")
-	}
+	node, dir := nodePeer(t, "oauth4webapi")
 	srv, _ := sharedServers(t)
 	c := srv.newClient(t, "node-peers")
 	type api struct {
@@ -56,6 +46,7 @@ func TestNodePeers(t *testing.T) {
 		"GATEHOUSE_ISSUER="+srv.issuer, "GATEHOUSE_CLIENT_ID="+c.id, "GATEHOUSE_CLIENT_SECRET="+c.secret, "GATEHOUSE_APIS="+string(spec))
 	done := make(chan struct{})
 	var out []byte
+	var err error
 	go func() { out, err = cmd.CombinedOutput(); close(done) }()
 	select {
 	case <-done:
@@ -70,4 +61,24 @@ func TestNodePeers(t *testing.T) {
 	if !strings.Contains(string(out), `"expired refused"`) || strings.Count(string(out), "/rfc9068/") != 10 || strings.Count(string(out), "/auth0/") != 2 {
 		t.Fatalf("node peers did not run every check: %s", out)
 	}
+}
+
+// nodePeer returns node and the absolute path of test/interop/node, where
+// `npm ci --prefix test/interop/node` installs the JavaScript peers, once
+// node and the package pkg are there. Without them the test skips, except
+// under CI, where it fails: CI installs them.
+func nodePeer(t *testing.T, pkg string) (node, dir string) {
+	t.Helper()
+	dir, err := filepath.Abs("node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err = exec.LookPath("node")
+	if _, statErr := os.Stat(filepath.Join(dir, "node_modules", pkg)); err != nil || statErr != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("node or the npm package %s is missing (run npm ci --prefix test/interop/node): %v %v", pkg, err, statErr)
+		}
+		t.Skipf("%s not installed: run `npm ci --prefix test/interop/node`", pkg)
+	}
+	return node, dir
 }
