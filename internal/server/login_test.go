@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -331,5 +332,25 @@ func TestLoginFlow(t *testing.T) {
 	after := b.get(conf.AuthCodeURL("s2", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("prompt", "none")))
 	if after.to == nil || after.to.Query().Get("error") != "login_required" {
 		t.Errorf("after logout, prompt=none: %v %.200s", after.to, after.body)
+	}
+
+	// The user tokens went through the endpoint's shared issue step like
+	// every grant's: the code exchange and the refresh are token.issued
+	// events of the client, for the API, with the consented scope.
+	var issued []storage.AuditEvent
+	for deadline := time.Now().Add(5 * time.Second); len(issued) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		events, err := f.store.ListAudit(ctx, storage.AuditFilter{ClientID: f.web.ClientID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		issued = slices.DeleteFunc(events, func(e storage.AuditEvent) bool { return e.Action != storage.AuditTokenIssued })
+	}
+	if len(issued) != 2 {
+		t.Fatalf("%d token.issued events for the user tokens, want 2 (code exchange, refresh)", len(issued))
+	}
+	for _, e := range issued {
+		if e.Target != loginAPI || e.Details["audience"] != loginAPI || e.Details["scope"] != "openid profile email offline_access read" || e.Details["jti"] == "" {
+			t.Errorf("token.issued = %+v", e)
+		}
 	}
 }

@@ -139,6 +139,10 @@ type Response struct {
 	// (RFC 6749 §5.1, OIDC Core §3.1.3.3).
 	RefreshToken string `json:"refresh_token,omitempty"`
 	IDToken      string `json:"id_token,omitempty"`
+	// audience is the API the access token is for (the userinfo audience
+	// for a user token without one), for the endpoint's metrics and audit;
+	// it is not part of the response.
+	audience string
 }
 
 func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -226,7 +230,12 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 		if e.cfg.Trace {
 			traceRequestedAudience(r, snap, treq)
 		}
-		return is.Issue(r.Context(), &Request{TokenRequest: treq, Client: client}, snap, now)
+		resp, err := is.Issue(r.Context(), &Request{TokenRequest: treq, Client: client}, snap, now)
+		if err != nil {
+			return Response{}, err
+		}
+		e.issued(r, client, resp.audience, resp.Scope, resp.AccessToken, false, now)
+		return resp, nil
 	}
 	authz, err := grant.Authorize(r.Context(), &Request{TokenRequest: treq, Client: client})
 	if err != nil {
@@ -245,7 +254,7 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 		key = reuseKey{clientID: client.ClientID, subject: authz.Subject, audience: api.Identifier, scope: scope, grantType: treq.GrantType}
 		kid, _ = e.kids.CurrentKeyID(api.SigningAlg)
 		if tok, remaining, ok := e.reuse.get(key, client, api, kid, now.Unix()); ok {
-			e.issued(r, client, api, scope, tok, true, now)
+			e.issued(r, client, api.Identifier, scope, tok, true, now)
 			return Response{AccessToken: tok, TokenType: "Bearer", ExpiresIn: remaining, Scope: scope}, nil
 		}
 	}
@@ -260,7 +269,7 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 	if e.reuse != nil && kid != "" {
 		e.reuse.put(key, &reuseEntry{token: tok, iat: now.Unix(), exp: now.Unix() + lifetime, client: client, api: api, kid: kid}, now.Unix())
 	}
-	e.issued(r, client, api, scope, tok, false, now)
+	e.issued(r, client, api.Identifier, scope, tok, false, now)
 	return Response{AccessToken: tok, TokenType: "Bearer", ExpiresIn: lifetime, Scope: scope}, nil
 }
 

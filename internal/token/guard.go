@@ -56,18 +56,19 @@ func (e *Endpoint) authFailed(r *http.Request, client *catalog.Client, reason st
 	})
 }
 
-// issued counts and audits an issued token (reused: handed out again by
-// token reuse). The event takes the jti from tok later, off the hot path.
-func (e *Endpoint) issued(r *http.Request, client *catalog.Client, api *storage.API, scope, tok string, reused bool, now time.Time) {
+// issued counts and audits a token issued for audience, by every grant
+// (reused: handed out again by token reuse). The event takes the jti from
+// tok later, off the hot path.
+func (e *Endpoint) issued(r *http.Request, client *catalog.Client, audience, scope, tok string, reused bool, now time.Time) {
 	if e.cfg.Metrics != nil {
-		e.cfg.Metrics.Issued(client.ClientID, api.Identifier)
+		e.cfg.Metrics.Issued(client.ClientID, audience)
 	}
 	if e.cfg.Audit == nil {
 		return
 	}
 	ev := audit.Event{
-		Time: now, Actor: client.ClientID, Action: storage.AuditTokenIssued, Target: api.Identifier, Outcome: storage.OutcomeSuccess,
-		RemoteAddr: clientAddr(r), RequestID: requestid.FromContext(r.Context()), Audience: api.Identifier, Scope: scope, Reused: reused,
+		Time: now, Actor: client.ClientID, Action: storage.AuditTokenIssued, Target: audience, Outcome: storage.OutcomeSuccess,
+		RemoteAddr: clientAddr(r), RequestID: requestid.FromContext(r.Context()), Audience: audience, Scope: scope, Reused: reused,
 	}
 	ev.SetToken(tok)
 	e.cfg.Audit.Enqueue(ev)

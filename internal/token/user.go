@@ -408,7 +408,7 @@ func (u *UserTokens) issue(snap *catalog.Snapshot, g userGrant, now time.Time) (
 	if err != nil {
 		return Response{}, oauth.ServerError(fmt.Errorf("sign access token: %w", err))
 	}
-	resp := Response{AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(lifetime / time.Second), Scope: strings.Join(scope, " ")}
+	resp := Response{AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(lifetime / time.Second), Scope: strings.Join(scope, " "), audience: aud}
 	if slices.Contains(scope, scopeOpenID) {
 		if resp.IDToken, err = u.idToken(g, scope, at, now); err != nil {
 			return Response{}, oauth.ServerError(err)
