@@ -104,23 +104,12 @@ type keyView struct {
 	CreatedAt *string `json:"created_at"`
 }
 
-// viewKey shows a previous key whose tokens have all expired as retired,
-// which is what it is, whether or not a rotation has recorded it yet.
 func viewKey(k storage.SigningKey, now time.Time) keyView {
-	state := k.State
-	if state == storage.KeyPrevious && !k.RetireAt.IsZero() && !now.Before(k.RetireAt) {
-		state = storage.KeyRetired
-	}
-	return keyView{k.KID, k.Alg, state, ts(k.CreatedAt)}
+	return keyView{k.KID, k.Alg, admin.KeyState(k, now), ts(k.CreatedAt)}
 }
 
-func ts(t time.Time) *string {
-	if t.IsZero() {
-		return nil
-	}
-	s := t.UTC().Format(time.RFC3339)
-	return &s
-}
+// ts is a time as the views show it: admin.Timestamp.
+func ts(t time.Time) *string { return admin.Timestamp(t) }
 
 func orDash(p *string) string {
 	if p == nil {

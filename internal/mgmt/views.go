@@ -141,24 +141,12 @@ type SigningKey struct {
 	CreatedAt *string `json:"created_at"`
 }
 
-// viewKey shows a previous key whose tokens have all expired as retired,
-// which it is whether or not a rotation has recorded it yet (as the
-// command line does).
 func viewKey(k storage.SigningKey, now time.Time) SigningKey {
-	state := k.State
-	if state == storage.KeyPrevious && !k.RetireAt.IsZero() && !now.Before(k.RetireAt) {
-		state = storage.KeyRetired
-	}
-	return SigningKey{KID: k.KID, Alg: k.Alg, State: state, CreatedAt: ts(k.CreatedAt)}
+	return SigningKey{KID: k.KID, Alg: k.Alg, State: admin.KeyState(k, now), CreatedAt: ts(k.CreatedAt)}
 }
 
-func ts(t time.Time) *string {
-	if t.IsZero() {
-		return nil
-	}
-	s := t.UTC().Format(time.RFC3339)
-	return &s
-}
+// ts is a time as the wire shapes show it: admin.Timestamp.
+func ts(t time.Time) *string { return admin.Timestamp(t) }
 
 func mapAll[T, V any](items []T, f func(T) V) []V {
 	out := make([]V, len(items))
