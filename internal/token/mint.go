@@ -36,13 +36,10 @@ type Claims struct {
 type minter struct {
 	issuer string
 	signer Signer
-	rand   io.Reader
+	rand   io.Reader // nil: crypto/rand
 }
 
 func newMinter(issuer string, signer Signer, r io.Reader) *minter {
-	if r == nil {
-		r = rand.Reader
-	}
 	return &minter{issuer: issuer, signer: signer, rand: r}
 }
 
@@ -57,7 +54,7 @@ var payloadPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return 
 // else is the same (DESIGN §1).
 func (m *minter) mint(api *storage.API, clientID, subject, scope, grantType string, now time.Time) (string, error) {
 	var jti [16]byte
-	if _, err := io.ReadFull(m.rand, jti[:]); err != nil {
+	if err := m.random(jti[:]); err != nil {
 		return "", fmt.Errorf("read randomness: %w", err)
 	}
 	var jtiText [22]byte
@@ -90,6 +87,23 @@ func (m *minter) mint(api *storage.API, clientID, subject, scope, grantType stri
 		return "", fmt.Errorf("sign access token for %s: %w", api.Identifier, err)
 	}
 	return tok, nil
+}
+
+// random fills b from the injected reader, or from crypto/rand when none
+// was given. crypto/rand.Read keeps b on the stack; reading through an
+// io.Reader would move b to the heap, so an injected reader fills a heap
+// buffer of its own that is copied.
+func (m *minter) random(b []byte) error {
+	if m.rand == nil {
+		_, _ = rand.Read(b) // never fails (Go 1.24+)
+		return nil
+	}
+	buf := make([]byte, len(b))
+	if _, err := io.ReadFull(m.rand, buf); err != nil {
+		return err
+	}
+	copy(b, buf)
+	return nil
 }
 
 // appendClaims appends the JSON encoding of c to b, byte-for-byte what

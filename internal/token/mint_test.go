@@ -1,8 +1,13 @@
 package token
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
 // TestAppendClaimsIsJSONMarshal: the direct claims encoder writes exactly
@@ -66,5 +71,51 @@ func TestAppendClaimsIsJSONMarshal(t *testing.T) {
 		if string(got) != string(want) {
 			t.Errorf("suffix/jti:\n got %s\nwant %s", got, want)
 		}
+	}
+}
+
+// signerFunc is a Signer made of a func.
+type signerFunc func(alg, typ string, payload []byte) (string, error)
+
+func (f signerFunc) Sign(alg, typ string, payload []byte) (string, error) {
+	return f(alg, typ, payload)
+}
+
+// TestMintRandomness: the jti is read from the injected reader (all of its
+// 16 bytes), a failing reader fails the mint, and with none crypto/rand
+// gives each token its own jti.
+func TestMintRandomness(t *testing.T) {
+	var claims Claims
+	sign := signerFunc(func(_, _ string, payload []byte) (string, error) {
+		claims = Claims{}
+		return "tok", json.Unmarshal(payload, &claims)
+	})
+	api := &storage.API{Identifier: "https://api.example.com/", TokenLifetime: time.Hour, SigningAlg: "ES256"}
+	now := time.Unix(1767225600, 0)
+	seq := make([]byte, 16)
+	for i := range seq {
+		seq[i] = byte(i)
+	}
+	m := newMinter("https://issuer.test/", sign, bytes.NewReader(seq))
+	if _, err := m.mint(api, "c", "c", "", storage.GrantClientCredentials, now); err != nil {
+		t.Fatal(err)
+	}
+	if want := base64.RawURLEncoding.EncodeToString(seq); claims.JTI != want {
+		t.Errorf("jti %q, want %q from the injected reader", claims.JTI, want)
+	}
+	if _, err := m.mint(api, "c", "c", "", storage.GrantClientCredentials, now); err == nil {
+		t.Error("mint with an exhausted reader succeeded")
+	}
+
+	m = newMinter("https://issuer.test/", sign, nil)
+	seen := map[string]bool{}
+	for range 3 {
+		if _, err := m.mint(api, "c", "c", "", storage.GrantClientCredentials, now); err != nil {
+			t.Fatal(err)
+		}
+		if len(claims.JTI) != 22 || seen[claims.JTI] {
+			t.Fatalf("jti %q: not a fresh 16-byte value", claims.JTI)
+		}
+		seen[claims.JTI] = true
 	}
 }
