@@ -56,9 +56,6 @@ func (s *Server) startAudit(ctx context.Context, goFn func(func())) {
 	}
 }
 
-// Audit returns the server's audit recorder.
-func (s *Server) Audit() *audit.Recorder { return s.audit }
-
 // authThrottle is the brute-force protection of --auth-failure-limit and
 // --auth-failure-window (nil, none, when the limit is 0).
 func (s *Server) authThrottle() *throttle.Auth {
