@@ -48,6 +48,16 @@ type fixture struct {
 
 func newFixture(t testing.TB, mutate ...func(*config.Config)) *fixture {
 	t.Helper()
+	mutate = append([]func(*config.Config){func(c *config.Config) { c.SyncInterval = 20 * time.Millisecond }}, mutate...)
+	return setupFixture(t, server.Options{UsageFlushInterval: 50 * time.Millisecond}, true, mutate...)
+}
+
+// setupFixture is newFixture's store, APIs, granted client and server, built
+// with opts (its GenerateKey set to the test key generator) and serving over
+// httptest; start also runs the server's background work (catalog sync,
+// usage and audit flushes), which newTracedFixture leaves off.
+func setupFixture(t testing.TB, opts server.Options, start bool, mutate ...func(*config.Config)) *fixture {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dbPath := filepath.Join(t.TempDir(), "g.db")
 	store, err := sqlite.Open(ctx, dbPath)
@@ -58,12 +68,11 @@ func newFixture(t testing.TB, mutate ...func(*config.Config)) *fixture {
 	cfg := config.Default()
 	cfg.DB = "sqlite:" + dbPath
 	cfg.Issuer = "http://" + ts.Listener.Addr().String()
-	cfg.SyncInterval = 20 * time.Millisecond
 	for _, m := range mutate {
 		m(&cfg)
 	}
 	svc := &admin.Service{Store: store}
-	f := &fixture{t: t, ctx: ctx, store: store, admin: svc, issuer: cfg.Issuer}
+	f := &fixture{t: t, ctx: ctx, store: store, admin: svc, issuer: cfg.Issuer, db: cfg.DB}
 	if _, err := svc.CreateAPI(ctx, admin.APIInput{Identifier: audience, Scopes: scopes("read", "write", "admin")}); err != nil {
 		t.Fatal(err)
 	}
@@ -78,10 +87,10 @@ func newFixture(t testing.TB, mutate ...func(*config.Config)) *fixture {
 		t.Fatal(err)
 	}
 	f.clientID, f.secret = c.ClientID, sec.Plain
-	mk := make([]byte, 32)
-	_, _ = rand.Read(mk)
-	f.db, f.masterKey = cfg.DB, mk
-	f.srv, err = server.New(ctx, cfg, store, mk, server.Options{GenerateKey: testutil.KeyGenerator(), UsageFlushInterval: 50 * time.Millisecond})
+	f.masterKey = make([]byte, 32)
+	_, _ = rand.Read(f.masterKey)
+	opts.GenerateKey = testutil.KeyGenerator()
+	f.srv, err = server.New(ctx, cfg, store, f.masterKey, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +98,10 @@ func newFixture(t testing.TB, mutate ...func(*config.Config)) *fixture {
 	ts.Config.Handler = f.srv.Handler()
 	ts.Start()
 	f.http = ts
-	wait := f.srv.Start(ctx)
+	wait := func() {}
+	if start {
+		wait = f.srv.Start(ctx)
+	}
 	t.Cleanup(func() {
 		ts.Close()
 		cancel()

@@ -3,13 +3,11 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,58 +20,14 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
-	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
-	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlite"
-	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 )
 
 // newTracedFixture is newFixture's server with a tracer provider and a
 // logger: the same API, second API and granted client.
 func newTracedFixture(t testing.TB, tp trace.TracerProvider, log *slog.Logger) *fixture {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	dbPath := filepath.Join(t.TempDir(), "g.db")
-	store, err := sqlite.Open(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewUnstartedServer(nil)
-	cfg := config.Default()
-	cfg.DB = "sqlite:" + dbPath
-	cfg.Issuer = "http://" + ts.Listener.Addr().String()
-	svc := &admin.Service{Store: store}
-	f := &fixture{t: t, ctx: ctx, store: store, admin: svc, issuer: cfg.Issuer, db: cfg.DB}
-	if _, err := svc.CreateAPI(ctx, admin.APIInput{Identifier: audience, Scopes: scopes("read", "write")}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.CreateAPI(ctx, admin.APIInput{Identifier: other}); err != nil {
-		t.Fatal(err)
-	}
-	c, sec, err := svc.CreateClient(ctx, admin.ClientInput{Name: "svc"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.CreateGrant(ctx, c.ClientID, audience, []string{"read", "write"}); err != nil {
-		t.Fatal(err)
-	}
-	f.clientID, f.secret = c.ClientID, sec.Plain
-	f.masterKey = make([]byte, 32)
-	_, _ = rand.Read(f.masterKey)
-	f.srv, err = server.New(ctx, cfg, store, f.masterKey, server.Options{GenerateKey: testutil.KeyGenerator(), Logger: log, TracerProvider: tp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.Keys = f.srv.Keys()
-	ts.Config.Handler = f.srv.Handler()
-	ts.Start()
-	f.http = ts
-	t.Cleanup(func() {
-		ts.Close()
-		cancel()
-		store.Close()
-	})
-	return f
+	return setupFixture(t, server.Options{Logger: log, TracerProvider: tp}, false)
 }
 
 // lockedBuffer is a log sink the server's goroutines write to.
