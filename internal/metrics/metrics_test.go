@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -115,5 +116,31 @@ func TestTokenAuthFailed(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(tok.failures); n != len(reasons)+1 {
 		t.Fatalf("%d reason series, want %d (free-form reasons must not add series)", n, len(reasons)+1)
+	}
+}
+
+// TestTokenIssuedConcurrent: concurrent first uses of the same pairs make
+// one series each, count every token, and keep to the cap.
+func TestTokenIssuedConcurrent(t *testing.T) {
+	tok := newToken(4)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 100 {
+				tok.Issued(fmt.Sprintf("client%d", (g+i)%6), "https://api")
+			}
+		})
+	}
+	wg.Wait()
+	total := 0.0
+	for i := range 4 {
+		total += testutil.ToFloat64(tok.issued.WithLabelValues(fmt.Sprintf("client%d", i), "https://api"))
+	}
+	total += testutil.ToFloat64(tok.issued.WithLabelValues(Other, Other))
+	if n := testutil.CollectAndCount(tok.issued); n != 5 {
+		t.Fatalf("%d series, want the cap of 4 and other", n)
+	}
+	if total != 800 {
+		t.Fatalf("%v tokens counted, want 800", total)
 	}
 }

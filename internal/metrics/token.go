@@ -1,8 +1,6 @@
 package metrics
 
 import (
-	"sync"
-
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -43,8 +41,7 @@ type Token struct {
 	failures *prometheus.CounterVec
 	max      int
 
-	mu     sync.RWMutex
-	series map[pair]prometheus.Counter
+	series seriesCache[pair, prometheus.Counter]
 	other  prometheus.Counter
 }
 
@@ -60,8 +57,7 @@ func newToken(max int) *Token {
 			Namespace: Namespace, Name: "token_auth_failures_total",
 			Help: "Failed client authentications at the token endpoint, by reason class.",
 		}, []string{"reason"}),
-		max:    max,
-		series: map[pair]prometheus.Counter{},
+		max: max,
 	}
 	t.other = t.issued.WithLabelValues(Other, Other)
 	for _, r := range reasons {
@@ -77,23 +73,12 @@ func (t *Token) register(reg prometheus.Registerer) {
 
 // Issued counts one access token issued to clientID for audience.
 func (t *Token) Issued(clientID, audience string) {
-	k := pair{clientID, audience}
-	t.mu.RLock()
-	c, ok := t.series[k]
-	t.mu.RUnlock()
-	if !ok {
-		t.mu.Lock()
-		if c, ok = t.series[k]; !ok {
-			if len(t.series) >= t.max {
-				c = t.other
-			} else {
-				c = t.issued.WithLabelValues(clientID, audience)
-				t.series[k] = c
-			}
+	t.series.get(pair{clientID, audience}, func(held int) (prometheus.Counter, bool) {
+		if held >= t.max {
+			return t.other, false
 		}
-		t.mu.Unlock()
-	}
-	c.Inc()
+		return t.issued.WithLabelValues(clientID, audience), true
+	}).Inc()
 }
 
 // AuthFailed counts one failed client authentication; reason is one of the
