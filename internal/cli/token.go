@@ -17,8 +17,8 @@ import (
 )
 
 type tokenFlags struct {
-	issuer, tokenURL, clientID, clientSecret, audience, scope, auth string
-	decode                                                          bool
+	issuer, clientID, clientSecret, audience, scope, auth string
+	decode                                                bool
 }
 
 func (a *app) tokenCmd() *cobra.Command {
@@ -163,7 +163,7 @@ func verifyWithJWKS(ctx context.Context, hc *http.Client, jwksURI, tok string) (
 		return nil, nil, "", fmt.Errorf("jwks: %w", err)
 	}
 	algs := []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.PS256, jose.EdDSA}
-	jws, err := jose.ParseSigned(tok, algs)
+	jws, err := jose.ParseSignedCompact(tok, algs)
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("the access token is not a JWS: %w", err)
 	}

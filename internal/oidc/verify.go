@@ -82,7 +82,7 @@ var (
 // names, and its issuer, and returns its claims; with now not zero, also
 // that it has not expired.
 func (v *Verifier) Verify(token string, now time.Time) (Claims, error) {
-	jws, err := jose.ParseSigned(token, Algs)
+	jws, err := jose.ParseSignedCompact(token, Algs)
 	if err != nil || len(jws.Signatures) != 1 {
 		return Claims{}, ErrMalformed
 	}

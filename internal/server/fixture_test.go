@@ -195,7 +195,7 @@ func (f *fixture) verify(tok string) (jose.Header, map[string]any) {
 	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
 		f.t.Fatal(err)
 	}
-	jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.PS256, jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.PS256, jose.EdDSA})
 	if err != nil {
 		f.t.Fatalf("parse token: %v", err)
 	}

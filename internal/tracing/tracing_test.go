@@ -163,7 +163,7 @@ func TestResource(t *testing.T) {
 			}
 			got := map[string]string{}
 			for _, kv := range rec.spans[0].Resource().Attributes() {
-				got[string(kv.Key)] = kv.Value.Emit()
+				got[string(kv.Key)] = kv.Value.String()
 			}
 			for k, v := range tc.want {
 				if got[k] != v {
