@@ -97,10 +97,10 @@ func (e *Endpoint) checkQuota(client *catalog.Client, api *storage.API, now time
 		}
 	}
 	if aq != nil {
-		if v := aq.Check(key, now); !v.OK {
+		// Take checks first and spends nothing when refused.
+		if v := aq.Take(key, now); !v.OK {
 			return quotaSpent("the client's token quota of "+v.Policy.String()+" for this API is spent; retry later", aq.PolicyHeader(), v)
 		}
-		aq.Take(key, now)
 	}
 	if cq != nil {
 		cq.Take(client.ClientID, now)
