@@ -3,7 +3,6 @@ package metrics
 import (
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,9 +25,9 @@ type Metrics struct {
 	storage  *prometheus.CounterVec
 
 	// series caches the children of requests and duration per endpoint and
-	// status, so that a request costs a map lookup, not a label hash.
-	mu     sync.RWMutex
-	series map[routeStatus]*httpSeries
+	// status, so that a request costs a map lookup, not a label hash nor a
+	// lock.
+	series seriesCache[routeStatus, *httpSeries]
 
 	// Token is the token endpoint's part (tokens issued, authentication
 	// failures).
@@ -62,9 +61,8 @@ func New() *Metrics {
 			Namespace: Namespace, Name: "storage_errors_total",
 			Help: "Failed background storage operations, by operation (catalog_sync, usage_flush, audit_flush).",
 		}, []string{"operation"}),
-		Token:  newToken(DefaultMaxTokenSeries),
-		Audit:  newAudit(),
-		series: map[routeStatus]*httpSeries{},
+		Token: newToken(DefaultMaxTokenSeries),
+		Audit: newAudit(),
 	}
 	reg.MustRegister(m.requests, m.duration, m.storage,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -94,21 +92,12 @@ type httpSeries struct {
 // ObserveRequest counts one HTTP request. endpoint must be a route pattern
 // or Unmatched, never a raw path.
 func (m *Metrics) ObserveRequest(endpoint string, status int, d time.Duration) {
-	k := routeStatus{endpoint, status}
-	m.mu.RLock()
-	hs, ok := m.series[k]
-	m.mu.RUnlock()
-	if !ok {
-		m.mu.Lock()
-		if hs, ok = m.series[k]; !ok {
-			hs = &httpSeries{
-				requests: m.requests.WithLabelValues(endpoint, strconv.Itoa(status)),
-				duration: m.duration.WithLabelValues(endpoint),
-			}
-			m.series[k] = hs
-		}
-		m.mu.Unlock()
-	}
+	hs := m.series.get(routeStatus{endpoint, status}, func(int) (*httpSeries, bool) {
+		return &httpSeries{
+			requests: m.requests.WithLabelValues(endpoint, strconv.Itoa(status)),
+			duration: m.duration.WithLabelValues(endpoint),
+		}, true
+	})
 	hs.requests.Inc()
 	hs.duration.Observe(d.Seconds())
 }

@@ -9,8 +9,9 @@ import (
 // seriesCache maps label values to the collector children made for them,
 // so that the hot path neither builds label strings nor takes a lock: a
 // lookup is an atomic load and a map read. Adding a child copies the map
-// (copy on write), which happens at most once per series and the series
-// are capped, so the copies are bounded.
+// (copy on write), which happens at most once per series, and the series
+// are bounded (route patterns and statuses; client and audience pairs up
+// to their cap), so the copies are too.
 type seriesCache[K comparable, V any] struct {
 	mu sync.Mutex // serialises additions
 	m  atomic.Pointer[map[K]V]
