@@ -90,7 +90,8 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if s.tracer != nil {
 			parent, span = s.startSpan(r, id, ip)
 		}
-		ctx := &requestContext{Context: parent, id: id, ip: ip}
+		st := &requestState{ctx: requestContext{Context: parent, id: id, ip: ip}, rec: recorder{ResponseWriter: w}}
+		ctx, rec := &st.ctx, &st.rec
 		r2 := r.WithContext(ctx)
 		if r.Body != nil && r.Body != http.NoBody {
 			limit := int64(MaxOtherBodyBytes)
@@ -101,7 +102,6 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			// tells the server not to drain the rest of the body.
 			r2.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
-		rec := &recorder{ResponseWriter: w}
 		defer func() {
 			p := recover()
 			if p != nil {
@@ -157,8 +157,14 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	})
 }
 
-// requestContext carries a request's ID and client address in one
-// allocation; requestid.FromContext and clientip.FromContext read it.
+// requestState is what observe keeps per request, in one allocation.
+type requestState struct {
+	ctx requestContext
+	rec recorder
+}
+
+// requestContext carries a request's ID and client address;
+// requestid.FromContext and clientip.FromContext read it.
 type requestContext struct {
 	context.Context
 	id string
