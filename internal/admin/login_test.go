@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 	"github.com/gatehouse-dev/gatehouse/internal/users"
 )
 
@@ -131,13 +132,9 @@ func TestUpdatePublicClient(t *testing.T) {
 	}
 }
 
-// cheapHasher keeps the user tests fast; the real parameters are tested in
-// package users.
-var cheapHasher = users.Hasher{Params: users.Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}}
-
 func TestUsers(t *testing.T) {
 	svc := newService(t)
-	svc.Passwords = cheapHasher
+	svc.Passwords = testutil.CheapHasher()
 	ctx := t.Context()
 
 	u, err := svc.CreateUser(ctx, admin.UserInput{Email: " Alice@Example.com ", Password: "correct horse"})
@@ -147,7 +144,7 @@ func TestUsers(t *testing.T) {
 	if !strings.HasPrefix(u.UserID, "usr_") || u.Email != "Alice@Example.com" || u.Name != u.Email || u.CreatedAt.IsZero() {
 		t.Errorf("created %+v: want a usr_ ID, the trimmed email, the email as name, a creation time", u)
 	}
-	if ok, err := cheapHasher.Verify(u.PasswordHash, "correct horse"); !ok || err != nil {
+	if ok, err := testutil.CheapHasher().Verify(u.PasswordHash, "correct horse"); !ok || err != nil {
 		t.Errorf("stored hash does not verify the password: %v %v", ok, err)
 	}
 	if strings.Contains(u.PasswordHash, "correct horse") {
@@ -207,10 +204,10 @@ func TestUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := svc.GetUser(ctx, u.UserID)
-	if ok, _ := cheapHasher.Verify(got.PasswordHash, "a new passphrase"); !ok {
+	if ok, _ := testutil.CheapHasher().Verify(got.PasswordHash, "a new passphrase"); !ok {
 		t.Error("new password does not verify")
 	}
-	if ok, _ := cheapHasher.Verify(got.PasswordHash, "correct horse"); ok {
+	if ok, _ := testutil.CheapHasher().Verify(got.PasswordHash, "correct horse"); ok {
 		t.Error("old password still verifies")
 	}
 	if !got.Disabled {
@@ -222,7 +219,7 @@ func TestUsers(t *testing.T) {
 // with neither the password nor its hash nor a secret in them.
 func TestUserChangesAudited(t *testing.T) {
 	svc := newService(t)
-	svc.Passwords = cheapHasher
+	svc.Passwords = testutil.CheapHasher()
 	log := &auditLog{}
 	svc.Audit = log
 	ctx := t.Context()

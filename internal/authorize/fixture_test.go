@@ -20,11 +20,9 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/oauth"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlite"
+	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 	"github.com/gatehouse-dev/gatehouse/internal/users"
 )
-
-// cheap keeps argon2id fast in tests; package users tests the real cost.
-var cheap = users.Hasher{Params: users.Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}}
 
 const (
 	apiID     = "https://api.example.com/"
@@ -67,7 +65,7 @@ func newEnv(t testing.TB) *env {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	e := &env{t: t, store: st, now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
-	svc := &admin.Service{Store: st, Passwords: cheap, Now: e.clock}
+	svc := &admin.Service{Store: st, Passwords: testutil.CheapHasher(), Now: e.clock}
 	if _, err := svc.CreateAPI(ctx, admin.APIInput{Identifier: apiID, AllowOfflineAccess: true,
 		Scopes: []storage.Scope{{Value: "read:things", Description: "Read your things"}, {Value: "write:things"}}}); err != nil {
 		t.Fatal(err)
@@ -96,7 +94,7 @@ func newEnv(t testing.TB) *env {
 	t.Cleanup(e.srv.Close)
 	e.issuer = e.srv.URL + "/"
 	e.h, err = authorize.New(authorize.Config{
-		Issuer: e.issuer, Store: st, Catalog: cat, Passwords: cheap, Now: e.clock,
+		Issuer: e.issuer, Store: st, Catalog: cat, Passwords: testutil.CheapHasher(), Now: e.clock,
 		Throttle: users.NewThrottle(users.ThrottleConfig{MaxPerUser: 3, MaxPerAddress: 10, Window: time.Minute}),
 	})
 	if err != nil {

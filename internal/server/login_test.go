@@ -27,12 +27,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlite"
 	"github.com/gatehouse-dev/gatehouse/internal/testutil"
-	"github.com/gatehouse-dev/gatehouse/internal/users"
 )
-
-// cheapHash keeps the users' stored hashes cheap to verify (the login
-// reads the parameters from the hash); package users tests the real cost.
-var cheapHash = users.Hasher{Params: users.Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}}
 
 const (
 	loginAPI   = "https://api.test"
@@ -86,7 +81,7 @@ func newLoginFixture(t *testing.T, mutate ...func(*config.Config)) *loginFixture
 		m(&cfg)
 	}
 	f := &loginFixture{t: t, ctx: ctx, store: store, issuer: cfg.Issuer, now: time.Now().Truncate(time.Second)}
-	f.admin = &admin.Service{Store: store, Passwords: cheapHash, Now: f.clock}
+	f.admin = &admin.Service{Store: store, Passwords: testutil.CheapHasher(), Now: f.clock}
 	if _, err := f.admin.CreateAPI(ctx, admin.APIInput{Identifier: loginAPI, AllowOfflineAccess: true,
 		Scopes: []storage.Scope{{Value: "read", Description: "Read things"}, {Value: "write"}}}); err != nil {
 		t.Fatal(err)
