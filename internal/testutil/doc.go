@@ -1,5 +1,6 @@
 // Package testutil holds helpers shared by gatehouse's tests: a signing key
 // generator that hands out pre-generated RSA keys so that test binaries pay
 // for RSA key generation once, not once per server they start, and a
-// self-signed certificate writer for TLS tests.
+// self-signed certificate writer for TLS tests, and a cheap argon2id
+// password hasher for tests that log users in.
 package testutil
