@@ -344,7 +344,8 @@ func (e *Endpoint) authenticate(r *http.Request, snap *catalog.Snapshot, req *oa
 		if !known {
 			client = nil
 		}
-		return nil, e.failAs(r, client, reason, addr, now, fail("client authentication failed"))
+		e.authFailed(r, client, reason, addr, now)
+		return nil, fail("client authentication failed")
 	}
 	e.uses.record(matched.ID, now)
 	return client, nil

@@ -126,9 +126,3 @@ func methodAllowed(c *catalog.Client, method string) bool {
 // clientAddr is the request's client address as the server's middleware
 // resolved it (trusted proxies honoured; package clientip).
 func clientAddr(r *http.Request) netip.Addr { return clientip.FromRequest(r) }
-
-// failAs records a failed authentication and returns err.
-func (e *Endpoint) failAs(r *http.Request, client *catalog.Client, reason string, addr netip.Addr, now time.Time, err error) error {
-	e.authFailed(r, client, reason, addr, now)
-	return err
-}
