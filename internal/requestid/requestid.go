@@ -40,14 +40,26 @@ var enc = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(bas
 func New(rnd io.Reader) string {
 	var b [10]byte
 	if rnd == nil {
-		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	} else if _, err := io.ReadFull(rnd, b[:]); err != nil {
+		// crypto/rand.Read never fails (Go 1.24+) and keeps b on the stack.
+		_, _ = rand.Read(b[:])
+	} else if !readFull(rnd, b[:]) {
 		// A broken injected reader yields a constant rather than no ID.
 		return "0000000000000000"
 	}
 	var out [16]byte
 	enc.Encode(out[:], b[:])
 	return string(out[:])
+}
+
+// readFull fills b from rnd through a buffer of its own: handing b to an
+// io.Reader would move it to the heap on every call, crypto/rand's too.
+func readFull(rnd io.Reader, b []byte) bool {
+	buf := make([]byte, len(b))
+	if _, err := io.ReadFull(rnd, buf); err != nil {
+		return false
+	}
+	copy(b, buf)
+	return true
 }
 
 // FromHeader returns the incoming ID if it is sane, else a new one.

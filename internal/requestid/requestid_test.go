@@ -46,6 +46,12 @@ func TestNewAndFromHeader(t *testing.T) {
 	if fixed != "0000000000000000" {
 		t.Fatalf("New over zero bytes = %q", fixed)
 	}
+	if ones := requestid.New(bytes.NewReader(bytes.Repeat([]byte{0xff}, 10))); ones != "vvvvvvvvvvvvvvvv" {
+		t.Fatalf("New over 0xff bytes = %q: the injected reader was not used", ones)
+	}
+	if short := requestid.New(bytes.NewReader(make([]byte, 9))); short != "0000000000000000" {
+		t.Fatalf("New over a short reader = %q", short)
+	}
 	if got := requestid.FromHeader("lb-42", nil); got != "lb-42" {
 		t.Fatalf("a sane incoming ID was replaced: %q", got)
 	}
