@@ -25,14 +25,7 @@ func (s *Store) AppendAudit(ctx context.Context, events ...storage.AuditEvent) e
 		if err := storage.CheckAuditEvent(e); err != nil {
 			return fmt.Errorf("append audit: %w", err)
 		}
-		d := []byte("{}")
-		if len(e.Details) > 0 {
-			var err error
-			if d, err = json.Marshal(e.Details); err != nil {
-				return fmt.Errorf("append audit: %w", err)
-			}
-		}
-		details[i] = d
+		details[i] = storage.AppendDetailsJSON(nil, e.Details)
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}

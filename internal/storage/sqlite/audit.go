@@ -11,43 +11,61 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
-// auditRowsPerInsert bounds the rows of one INSERT (8 parameters each,
-// well under SQLite's limit of 32766).
-const auditRowsPerInsert = 200
+// auditRowsPerInsert is how many rows one prepared INSERT appends (8
+// parameters each, well under SQLite's limit of 32766); the rest of a batch
+// goes in one row at a time.
+const auditRowsPerInsert = 64
+
+const auditInsert = "INSERT INTO audit_events (at, actor, action, target, outcome, remote_addr, request_id, details) VALUES "
+
+// auditInsertMany is the INSERT of auditRowsPerInsert rows.
+var auditInsertMany = auditInsert + strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", auditRowsPerInsert-1) + "(?, ?, ?, ?, ?, ?, ?, ?)"
 
 // AppendAudit inserts events in one write transaction, in order, so their
 // IDs follow the order of events. It appends nothing to the change feed.
+// Under token load this runs once per flush of the audit recorder with
+// thousands of events: each statement is prepared once per transaction and
+// executed for 64 rows at a time, and every index of the table grows at its
+// end (migration 0008).
 func (s *Store) AppendAudit(ctx context.Context, events ...storage.AuditEvent) error {
 	if len(events) == 0 {
 		return nil
 	}
 	details := make([]string, len(events))
+	var buf []byte
 	for i, e := range events {
 		if err := storage.CheckAuditEvent(e); err != nil {
 			return fmt.Errorf("append audit: %w", err)
 		}
-		d, err := detailsJSON(e.Details)
-		if err != nil {
-			return fmt.Errorf("append audit: %w", err)
-		}
-		details[i] = d
+		buf = storage.AppendDetailsJSON(buf[:0], e.Details)
+		details[i] = string(buf)
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		// Many rows per statement: a batch of the hot path's events costs a
-		// few statements, not one per event.
-		for len(events) > 0 {
-			n := min(len(events), auditRowsPerInsert)
-			var q strings.Builder
-			q.WriteString("INSERT INTO audit_events (at, actor, action, target, outcome, remote_addr, request_id, details) VALUES ")
-			args := make([]any, 0, 8*n)
-			for i, e := range events[:n] {
-				if i > 0 {
-					q.WriteString(", ")
+		var many, one *sql.Stmt
+		defer func() {
+			for _, st := range []*sql.Stmt{many, one} {
+				if st != nil {
+					_ = st.Close()
 				}
-				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+			}
+		}()
+		args := make([]any, 0, 8*auditRowsPerInsert)
+		for len(events) > 0 {
+			n, st, q := auditRowsPerInsert, &many, auditInsertMany
+			if len(events) < n {
+				n, st, q = 1, &one, auditInsert+"(?, ?, ?, ?, ?, ?, ?, ?)"
+			}
+			if *st == nil {
+				var err error
+				if *st, err = tx.PrepareContext(ctx, q); err != nil {
+					return err
+				}
+			}
+			args = args[:0]
+			for i, e := range events[:n] {
 				args = append(args, e.Time.UnixMicro(), e.Actor, e.Action, e.Target, e.Outcome, e.RemoteAddr, e.RequestID, details[i])
 			}
-			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			if _, err := (*st).ExecContext(ctx, args...); err != nil {
 				return err
 			}
 			events, details = events[n:], details[n:]
@@ -128,13 +146,4 @@ func scanAudit(r rowScanner) (storage.AuditEvent, error) {
 		e.Details = nil
 	}
 	return e, nil
-}
-
-// detailsJSON encodes an event's details as a JSON object ({} for none).
-func detailsJSON(d map[string]string) (string, error) {
-	if len(d) == 0 {
-		return "{}", nil
-	}
-	b, err := json.Marshal(d)
-	return string(b), err
 }
