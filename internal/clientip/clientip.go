@@ -154,10 +154,17 @@ func NewContext(ctx context.Context, a netip.Addr) context.Context {
 	return context.WithValue(ctx, ContextKey, a)
 }
 
-// FromContext returns the client address stored by Middleware or NewContext.
+// FromContext returns the client address stored by Middleware or NewContext,
+// or answered as a *netip.Addr by a context that stores it without
+// allocating (the server's request context).
 func FromContext(ctx context.Context) (netip.Addr, bool) {
-	a, ok := ctx.Value(ContextKey).(netip.Addr)
-	return a, ok
+	switch a := ctx.Value(ContextKey).(type) {
+	case netip.Addr:
+		return a, true
+	case *netip.Addr:
+		return *a, true
+	}
+	return netip.Addr{}, false
 }
 
 // FromRequest returns the client address of req as Middleware resolved it,

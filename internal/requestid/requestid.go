@@ -83,8 +83,14 @@ func NewContext(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, ContextKey, id)
 }
 
-// FromContext returns the request ID stored in ctx, or "".
+// FromContext returns the request ID stored in ctx (a string, or a *string
+// that a context answers without allocating), or "".
 func FromContext(ctx context.Context) string {
-	id, _ := ctx.Value(ContextKey).(string)
-	return id
+	switch id := ctx.Value(ContextKey).(type) {
+	case string:
+		return id
+	case *string:
+		return *id
+	}
+	return ""
 }

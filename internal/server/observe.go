@@ -83,7 +83,6 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := requestid.FromHeader(r.Header.Get(requestid.Header), nil)
-		w.Header().Set(requestid.Header, id)
 		ip := s.ips.ClientIP(r)
 		parent := r.Context()
 		var span trace.Span // nil when tracing is off
@@ -91,6 +90,8 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			parent, span = s.startSpan(r, id, ip)
 		}
 		st := &requestState{ctx: requestContext{Context: parent, id: id, ip: ip}, rec: recorder{ResponseWriter: w}}
+		st.idHeader[0] = id
+		w.Header()[requestid.Header] = st.idHeader[:]
 		ctx, rec := &st.ctx, &st.rec
 		r2 := r.WithContext(ctx)
 		if r.Body != nil && r.Body != http.NoBody {
@@ -159,8 +160,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 
 // requestState is what observe keeps per request, in one allocation.
 type requestState struct {
-	ctx requestContext
-	rec recorder
+	ctx      requestContext
+	rec      recorder
+	idHeader [1]string // the X-Request-Id header's value
 }
 
 // requestContext carries a request's ID and client address;
@@ -171,14 +173,14 @@ type requestContext struct {
 	ip netip.Addr
 }
 
-// Value answers the request ID and client address keys and defers
-// everything else to the parent.
+// Value answers the request ID and client address keys, with pointers into
+// c so that no answer allocates, and defers everything else to the parent.
 func (c *requestContext) Value(key any) any {
 	switch key {
 	case requestid.ContextKey:
-		return c.id
+		return &c.id
 	case clientip.ContextKey:
-		return c.ip
+		return &c.ip
 	}
 	return c.Context.Value(key)
 }

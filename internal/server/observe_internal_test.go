@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -93,5 +94,45 @@ func TestTraceID(t *testing.T) {
 		if got := traceID(tp); got != want {
 			t.Errorf("traceID(%q) = %q, want %q", tp, got, want)
 		}
+	}
+}
+
+// TestRequestContextAnswersWithoutAllocating: the token path reads the
+// request ID and client address from the context several times per request.
+func TestRequestContextAnswersWithoutAllocating(t *testing.T) {
+	ip := netip.MustParseAddr("192.0.2.7")
+	c := &requestContext{Context: context.Background(), id: "req-1", ip: ip}
+	if got := requestid.FromContext(c); got != "req-1" {
+		t.Errorf("request ID = %q, want req-1", got)
+	}
+	if got, ok := clientip.FromContext(c); !ok || got != ip {
+		t.Errorf("client address = %v, %v; want %v, true", got, ok, ip)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = requestid.FromContext(c); _, _ = clientip.FromContext(c) }); n != 0 {
+		t.Errorf("reading the request context allocates %v times, want 0", n)
+	}
+}
+
+// TestSecurityHeadersShared: the headers every response carries are shared
+// values, not a new slice per response, and a handler can still replace one.
+func TestSecurityHeadersShared(t *testing.T) {
+	h := securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/healthz", nil)
+	h.ServeHTTP(rec, req)
+	for k, v := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"} {
+		if got := rec.Header().Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { h.ServeHTTP(rec, req) }); n != 0 {
+		t.Errorf("security headers allocate %v times per response, want 0", n)
+	}
+	public := securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=60")
+	}))
+	public.ServeHTTP(httptest.NewRecorder(), req)
+	if hdrNoStore[0] != "no-store" {
+		t.Errorf("a handler's Set changed the shared value to %q", hdrNoStore[0])
 	}
 }

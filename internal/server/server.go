@@ -219,15 +219,26 @@ func (s *Server) routes() http.Handler {
 // defaults to no-store (RFC 6749 §5.1 for token responses; error pages and
 // anything else a handler does not mark cacheable, as JWKS and discovery
 // do); HSTS (RFC 6797) is sent on TLS connections.
+var (
+	hdrNoSniff    = []string{"nosniff"}
+	hdrDeny       = []string{"DENY"}
+	hdrNoReferrer = []string{"no-referrer"}
+	hdrNoStore    = []string{"no-store"}
+	hdrHSTS       = []string{"max-age=31536000"}
+)
+
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Shared values, set under canonical keys: no allocation per
+		// response. A handler that Sets a key replaces the slice; one that
+		// Adds appends to a full slice, which copies.
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cache-Control", "no-store")
+		h["X-Content-Type-Options"] = hdrNoSniff
+		h["X-Frame-Options"] = hdrDeny
+		h["Referrer-Policy"] = hdrNoReferrer
+		h["Cache-Control"] = hdrNoStore
 		if r.TLS != nil {
-			h.Set("Strict-Transport-Security", "max-age=31536000")
+			h["Strict-Transport-Security"] = hdrHSTS
 		}
 		next.ServeHTTP(w, r)
 	})
