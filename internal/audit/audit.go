@@ -28,6 +28,8 @@ const (
 	// flushTimeout bounds each batch write, so that a database that stops
 	// answering holds neither the queue nor the shutdown forever.
 	flushTimeout = 5 * time.Second
+	// yieldEvery is how many events take converts between pauses.
+	yieldEvery = 64
 )
 
 // Config configures a Recorder. Store is required.
@@ -238,7 +240,9 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	}
 }
 
-// take removes up to BatchSize queued events, logging each.
+// take removes up to BatchSize queued events, logging each. It pauses for
+// waiting requests every yieldEvery events (storage.YieldCPU): converting a
+// full batch takes milliseconds on one core.
 func (r *Recorder) take() []storage.AuditEvent {
 	var batch []storage.AuditEvent
 	for len(batch) < r.cfg.BatchSize {
@@ -247,6 +251,9 @@ func (r *Recorder) take() []storage.AuditEvent {
 			s := e.Stored()
 			r.log(context.Background(), s)
 			batch = append(batch, s)
+			if len(batch)%yieldEvery == 0 {
+				storage.YieldCPU()
+			}
 		default:
 			return batch
 		}

@@ -25,20 +25,12 @@ var auditInsertMany = auditInsert + strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ",
 // IDs follow the order of events. It appends nothing to the change feed.
 // Under token load this runs once per flush of the audit recorder with
 // thousands of events: each statement is prepared once per transaction and
-// executed for 64 rows at a time, and every index of the table grows at its
-// end (migration 0008).
+// executed for 64 rows at a time, with a pause for waiting requests between
+// statements (storage.YieldCPU), and every index of the table grows at its
+// end (migration 0008). A bad event rolls the whole batch back.
 func (s *Store) AppendAudit(ctx context.Context, events ...storage.AuditEvent) error {
 	if len(events) == 0 {
 		return nil
-	}
-	details := make([]string, len(events))
-	var buf []byte
-	for i, e := range events {
-		if err := storage.CheckAuditEvent(e); err != nil {
-			return fmt.Errorf("append audit: %w", err)
-		}
-		buf = storage.AppendDetailsJSON(buf[:0], e.Details)
-		details[i] = string(buf)
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var many, one *sql.Stmt
@@ -50,6 +42,7 @@ func (s *Store) AppendAudit(ctx context.Context, events ...storage.AuditEvent) e
 			}
 		}()
 		args := make([]any, 0, 8*auditRowsPerInsert)
+		var buf []byte
 		for len(events) > 0 {
 			n, st, q := auditRowsPerInsert, &many, auditInsertMany
 			if len(events) < n {
@@ -62,13 +55,20 @@ func (s *Store) AppendAudit(ctx context.Context, events ...storage.AuditEvent) e
 				}
 			}
 			args = args[:0]
-			for i, e := range events[:n] {
-				args = append(args, e.Time.UnixMicro(), e.Actor, e.Action, e.Target, e.Outcome, e.RemoteAddr, e.RequestID, details[i])
+			for _, e := range events[:n] {
+				if err := storage.CheckAuditEvent(e); err != nil {
+					return err
+				}
+				buf = storage.AppendDetailsJSON(buf[:0], e.Details)
+				args = append(args, e.Time.UnixMicro(), e.Actor, e.Action, e.Target, e.Outcome, e.RemoteAddr, e.RequestID, string(buf))
 			}
 			if _, err := (*st).ExecContext(ctx, args...); err != nil {
 				return err
 			}
-			events, details = events[n:], details[n:]
+			events = events[n:]
+			if n > 1 {
+				storage.YieldCPU()
+			}
 		}
 		return nil
 	})

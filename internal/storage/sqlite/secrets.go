@@ -179,6 +179,9 @@ func (s *Store) TouchSecrets(ctx context.Context, lastUsed map[string]time.Time)
 		}); err != nil {
 			return fmt.Errorf("touch secrets: %w", err)
 		}
+		if len(ids) > 0 {
+			storage.YieldCPU()
+		}
 	}
 	return nil
 }
