@@ -215,10 +215,7 @@ func (s *Server) routes() http.Handler {
 	return s.observe(securityHeaders(mux))
 }
 
-// securityHeaders sets the headers every response carries. Cache-Control
-// defaults to no-store (RFC 6749 §5.1 for token responses; error pages and
-// anything else a handler does not mark cacheable, as JWKS and discovery
-// do); HSTS (RFC 6797) is sent on TLS connections.
+// The values securityHeaders sets, shared by every response.
 var (
 	hdrNoSniff    = []string{"nosniff"}
 	hdrDeny       = []string{"DENY"}
@@ -227,6 +224,10 @@ var (
 	hdrHSTS       = []string{"max-age=31536000"}
 )
 
+// securityHeaders sets the headers every response carries. Cache-Control
+// defaults to no-store (RFC 6749 §5.1 for token responses; error pages and
+// anything else a handler does not mark cacheable, as JWKS and discovery
+// do); HSTS (RFC 6797) is sent on TLS connections.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Shared values, set under canonical keys: no allocation per
