@@ -77,7 +77,11 @@ type API struct {
 	// AllowOfflineAccess lets a user's login for this API come with a
 	// refresh token (offline_access, OIDC Core §11), as Auth0's setting.
 	AllowOfflineAccess bool
-	CreatedAt          time.Time
+	// TokenReuse gives a client that asks again for this API's token (same
+	// scope and grant) the one it was already issued while more than half
+	// of its lifetime remains. Off by default.
+	TokenReuse bool
+	CreatedAt  time.Time
 }
 
 // Client is an application that authenticates to the token endpoint.

@@ -10,7 +10,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
-const apiColumns = "identifier, name, scopes, token_lifetime, signing_alg, token_dialect, allow_offline_access, created_at"
+const apiColumns = "identifier, name, scopes, token_lifetime, signing_alg, token_dialect, allow_offline_access, token_reuse, created_at"
 
 // CreateAPI stores a new API; storage.ErrAlreadyExists if the identifier is
 // taken. The token lifetime is stored in whole seconds.
@@ -21,9 +21,9 @@ func (s *Store) CreateAPI(ctx context.Context, api storage.API) error {
 	}
 	err = s.write(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx,
-			"INSERT INTO apis ("+apiColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+			"INSERT INTO apis ("+apiColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
 			api.Identifier, api.Name, scopes, int64(api.TokenLifetime/time.Second),
-			api.SigningAlg, api.TokenDialect, api.AllowOfflineAccess, ts(api.CreatedAt)); err != nil {
+			api.SigningAlg, api.TokenDialect, api.AllowOfflineAccess, api.TokenReuse, ts(api.CreatedAt)); err != nil {
 			return translate(err)
 		}
 		return appendChange(ctx, tx, storage.EntityAPI, api.Identifier)
@@ -62,8 +62,8 @@ func (s *Store) UpdateAPI(ctx context.Context, api storage.API) error {
 	}
 	err = s.write(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx,
-			"UPDATE apis SET name = $1, scopes = $2, token_lifetime = $3, signing_alg = $4, token_dialect = $5, allow_offline_access = $6 WHERE identifier = $7",
-			api.Name, scopes, int64(api.TokenLifetime/time.Second), api.SigningAlg, api.TokenDialect, api.AllowOfflineAccess, api.Identifier)
+			"UPDATE apis SET name = $1, scopes = $2, token_lifetime = $3, signing_alg = $4, token_dialect = $5, allow_offline_access = $6, token_reuse = $7 WHERE identifier = $8",
+			api.Name, scopes, int64(api.TokenLifetime/time.Second), api.SigningAlg, api.TokenDialect, api.AllowOfflineAccess, api.TokenReuse, api.Identifier)
 		if err != nil {
 			return err
 		}
@@ -112,7 +112,7 @@ func scanAPI(r pgx.Row) (storage.API, error) {
 		created  *time.Time
 	)
 	if err := r.Scan(&api.Identifier, &api.Name, &scopes, &lifetime,
-		&api.SigningAlg, &api.TokenDialect, &api.AllowOfflineAccess, &created); err != nil {
+		&api.SigningAlg, &api.TokenDialect, &api.AllowOfflineAccess, &api.TokenReuse, &created); err != nil {
 		return storage.API{}, err
 	}
 	var err error

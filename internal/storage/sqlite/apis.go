@@ -10,7 +10,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
-const apiColumns = "identifier, name, scopes, token_lifetime, signing_alg, token_dialect, allow_offline_access, created_at"
+const apiColumns = "identifier, name, scopes, token_lifetime, signing_alg, token_dialect, allow_offline_access, token_reuse, created_at"
 
 // CreateAPI stores a new API; storage.ErrAlreadyExists if the identifier is
 // taken. The token lifetime is stored in whole seconds.
@@ -21,9 +21,9 @@ func (s *Store) CreateAPI(ctx context.Context, api storage.API) error {
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx,
-			"INSERT INTO apis ("+apiColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			"INSERT INTO apis ("+apiColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			api.Identifier, api.Name, scopes, int64(api.TokenLifetime/time.Second),
-			api.SigningAlg, api.TokenDialect, api.AllowOfflineAccess, toMicros(api.CreatedAt)); err != nil {
+			api.SigningAlg, api.TokenDialect, api.AllowOfflineAccess, api.TokenReuse, toMicros(api.CreatedAt)); err != nil {
 			return translate(err)
 		}
 		return appendChange(ctx, tx, storage.EntityAPI, api.Identifier)
@@ -65,8 +65,8 @@ func (s *Store) UpdateAPI(ctx context.Context, api storage.API) error {
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
-			"UPDATE apis SET name = ?, scopes = ?, token_lifetime = ?, signing_alg = ?, token_dialect = ?, allow_offline_access = ? WHERE identifier = ?",
-			api.Name, scopes, int64(api.TokenLifetime/time.Second), api.SigningAlg, api.TokenDialect, api.AllowOfflineAccess, api.Identifier)
+			"UPDATE apis SET name = ?, scopes = ?, token_lifetime = ?, signing_alg = ?, token_dialect = ?, allow_offline_access = ?, token_reuse = ? WHERE identifier = ?",
+			api.Name, scopes, int64(api.TokenLifetime/time.Second), api.SigningAlg, api.TokenDialect, api.AllowOfflineAccess, api.TokenReuse, api.Identifier)
 		if err != nil {
 			return err
 		}
@@ -122,7 +122,7 @@ func scanAPI(r rowScanner) (storage.API, error) {
 		created  sql.NullInt64
 	)
 	if err := r.Scan(&api.Identifier, &api.Name, &scopes, &lifetime,
-		&api.SigningAlg, &api.TokenDialect, &api.AllowOfflineAccess, &created); err != nil {
+		&api.SigningAlg, &api.TokenDialect, &api.AllowOfflineAccess, &api.TokenReuse, &created); err != nil {
 		return storage.API{}, err
 	}
 	var err error

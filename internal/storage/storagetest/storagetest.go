@@ -42,7 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"LeaseRace", testLeaseRace},
 		{"Users", testUsers},
 		{"LoginClients", testLoginClients},
-		{"APIOfflineAccess", testAPIOfflineAccess},
+		{"APIFlags", testAPIFlags},
 		{"LoginSessions", testLoginSessions},
 		{"AuthCodes", testAuthCodes},
 		{"Consents", testConsents},

@@ -156,20 +156,31 @@ func testLoginClients(t *testing.T, newStore func(t *testing.T) storage.Storage)
 	sameClients(t, "GetClient after SetClientDisabled", []storage.Client{get[storage.Client](t, "GetClient")(s.GetClient(ctx, "cS"))}, spa)
 }
 
-// testAPIOfflineAccess: an API's allow_offline_access round trips through
-// create, update and list, and defaults to false.
-func testAPIOfflineAccess(t *testing.T, newStore func(t *testing.T) storage.Storage) {
-	ctx := t.Context()
-	s := newStore(t)
-	on := newAPI(apiA)
-	on.AllowOfflineAccess = true
-	off := newAPI(apiB)
-	must(t, "CreateAPI", s.CreateAPI(ctx, on))
-	must(t, "CreateAPI", s.CreateAPI(ctx, off))
-	sameAPIs(t, "ListAPIs", get[[]storage.API](t, "ListAPIs")(s.ListAPIs(ctx)), on, off)
-	on.AllowOfflineAccess, off.AllowOfflineAccess = false, true
-	must(t, "UpdateAPI", s.UpdateAPI(ctx, on))
-	must(t, "UpdateAPI", s.UpdateAPI(ctx, off))
-	sameAPIs(t, "GetAPI after update", []storage.API{get[storage.API](t, "GetAPI")(s.GetAPI(ctx, apiA))}, on)
-	sameAPIs(t, "GetAPI after update", []storage.API{get[storage.API](t, "GetAPI")(s.GetAPI(ctx, apiB))}, off)
+// testAPIFlags: each of an API's switches (allow_offline_access,
+// token_reuse) round trips through create, update and list on its own, and
+// defaults to false.
+func testAPIFlags(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+	for _, flag := range []struct {
+		name string
+		set  func(*storage.API, bool)
+	}{
+		{"allow_offline_access", func(a *storage.API, v bool) { a.AllowOfflineAccess = v }},
+		{"token_reuse", func(a *storage.API, v bool) { a.TokenReuse = v }},
+	} {
+		t.Run(flag.name, func(t *testing.T) {
+			ctx := t.Context()
+			s := newStore(t)
+			on, off := newAPI(apiA), newAPI(apiB)
+			flag.set(&on, true)
+			must(t, "CreateAPI", s.CreateAPI(ctx, on))
+			must(t, "CreateAPI", s.CreateAPI(ctx, off))
+			sameAPIs(t, "ListAPIs", get[[]storage.API](t, "ListAPIs")(s.ListAPIs(ctx)), on, off)
+			flag.set(&on, false)
+			flag.set(&off, true)
+			must(t, "UpdateAPI", s.UpdateAPI(ctx, on))
+			must(t, "UpdateAPI", s.UpdateAPI(ctx, off))
+			sameAPIs(t, "GetAPI after update", []storage.API{get[storage.API](t, "GetAPI")(s.GetAPI(ctx, apiA))}, on)
+			sameAPIs(t, "GetAPI after update", []storage.API{get[storage.API](t, "GetAPI")(s.GetAPI(ctx, apiB))}, off)
+		})
+	}
 }
