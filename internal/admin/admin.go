@@ -80,6 +80,9 @@ type APIInput struct {
 	// AllowOfflineAccess lets users' logins for the API come with refresh
 	// tokens (offline_access).
 	AllowOfflineAccess bool
+	// TokenReuse hands a client asking again the token it was already
+	// issued for the API while over half its lifetime remains.
+	TokenReuse bool
 }
 
 // CreateAPI validates in and stores the API, reporting every problem at once.
@@ -87,7 +90,7 @@ func (s *Service) CreateAPI(ctx context.Context, in APIInput) (storage.API, erro
 	api := storage.API{
 		Identifier: in.Identifier, Name: in.Name, Scopes: in.Scopes,
 		TokenLifetime: in.TokenLifetime, SigningAlg: in.SigningAlg, TokenDialect: in.TokenDialect,
-		AllowOfflineAccess: in.AllowOfflineAccess, CreatedAt: s.now(),
+		AllowOfflineAccess: in.AllowOfflineAccess, TokenReuse: in.TokenReuse, CreatedAt: s.now(),
 	}
 	if api.Name == "" {
 		api.Name = api.Identifier
@@ -143,6 +146,8 @@ type APIPatch struct {
 	TokenDialect  *string
 	// AllowOfflineAccess turns refresh tokens for users' logins on or off.
 	AllowOfflineAccess *bool
+	// TokenReuse turns token reuse for the API on or off.
+	TokenReuse *bool
 }
 
 // UpdateAPI applies p to the API under the rules of CreateAPI and returns
@@ -176,6 +181,9 @@ func (s *Service) UpdateAPI(ctx context.Context, identifier string, p APIPatch) 
 	}
 	if p.AllowOfflineAccess != nil {
 		api.AllowOfflineAccess = *p.AllowOfflineAccess
+	}
+	if p.TokenReuse != nil {
+		api.TokenReuse = *p.TokenReuse
 	}
 	problems := checkAPI(api)
 	if p.Scopes != nil && len(problems) == 0 {

@@ -68,8 +68,9 @@ type Config struct {
 	Grants []Grant
 	// TokenReuse gives a client that asks again for the same audience,
 	// scope and grant the token it was already issued, while more than half
-	// of its lifetime remains, with expires_in lowered to match. It needs a
-	// Signer that is also a KeyIDer. Off by default.
+	// of its lifetime remains, with expires_in lowered to match, for every
+	// API; an API's own TokenReuse turns it on for that API alone. It needs
+	// a Signer that is also a KeyIDer. Off by default.
 	TokenReuse bool
 	// ReuseEntries caps the reuse cache (default DefaultReuseEntries).
 	ReuseEntries int
@@ -100,7 +101,7 @@ type Endpoint struct {
 	cfg    Config
 	grants map[string]Grant
 	mint   *minter
-	reuse  *reuseCache // nil unless Config.TokenReuse
+	reuse  *reuseCache // nil when the signer cannot tell its current key
 	kids   KeyIDer
 	uses   *useThrottle
 }
@@ -120,7 +121,7 @@ func NewEndpoint(cfg Config) *Endpoint {
 	for _, g := range cfg.Grants {
 		e.grants[g.Type()] = g
 	}
-	if k, ok := cfg.Signer.(KeyIDer); ok && cfg.TokenReuse {
+	if k, ok := cfg.Signer.(KeyIDer); ok {
 		e.reuse, e.kids = newReuseCache(cfg.ReuseEntries), k
 	} else if cfg.TokenReuse {
 		e.cfg.Logger.Warn("token reuse is off: the signer cannot tell its current key")
@@ -250,7 +251,8 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 	}
 	var key reuseKey
 	var kid string
-	if e.reuse != nil {
+	reuse := e.reuse != nil && (e.cfg.TokenReuse || api.TokenReuse)
+	if reuse {
 		key = reuseKey{clientID: client.ClientID, subject: authz.Subject, audience: api.Identifier, scope: scope, grantType: treq.GrantType}
 		kid, _ = e.kids.CurrentKeyID(api.SigningAlg)
 		if tok, remaining, ok := e.reuse.get(key, client, api, kid, now.Unix()); ok {
@@ -266,7 +268,7 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 		return Response{}, oauth.ServerError(err)
 	}
 	lifetime := int64(api.TokenLifetime / time.Second)
-	if e.reuse != nil && kid != "" {
+	if reuse && kid != "" {
 		e.reuse.put(key, &reuseEntry{token: tok, iat: now.Unix(), exp: now.Unix() + lifetime, client: client, api: api, kid: kid}, now.Unix())
 	}
 	e.issued(r, client, api.Identifier, scope, tok, false, now)

@@ -149,6 +149,33 @@ func TestTokenReuseOffByDefault(t *testing.T) {
 	}
 }
 
+// TestTokenReusePerAPI: with the server-wide switch off, an API's own
+// token_reuse turns reuse on for that API, and off again.
+func TestTokenReusePerAPI(t *testing.T) {
+	e := newReuseEnv(t, false, 0)
+	setReuse := func(on bool) {
+		t.Helper()
+		if _, err := e.admin.UpdateAPI(e.ctx, reuseAud, admin.APIPatch{TokenReuse: &on}); err != nil {
+			t.Fatal(err)
+		}
+		e.sync()
+	}
+	if a, b := e.ok(e.client, e.secret, ""), e.ok(e.client, e.secret, ""); a.AccessTok == b.AccessTok {
+		t.Fatal("the same token twice before the API turned reuse on")
+	}
+	setReuse(true)
+	a := e.ok(e.client, e.secret, "")
+	e.advance(time.Minute)
+	if b := e.ok(e.client, e.secret, ""); b.AccessTok != a.AccessTok || b.ExpiresIn != 3540 {
+		t.Errorf("with the API's token_reuse on: same token %v, expires_in %d; want the same token, 3540", b.AccessTok == a.AccessTok, b.ExpiresIn)
+	}
+	setReuse(false)
+	c, d := e.ok(e.client, e.secret, ""), e.ok(e.client, e.secret, "")
+	if c.AccessTok == a.AccessTok || c.AccessTok == d.AccessTok {
+		t.Error("a token reused after the API turned reuse off")
+	}
+}
+
 // TestTokenReuse: with reuse on, a client asking again for the same
 // audience and scope gets the same token with expires_in lowered, while more
 // than half its lifetime remains; anything that could change the token —
