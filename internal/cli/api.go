@@ -43,6 +43,7 @@ func (a *app) apiCmd() *cobra.Command {
 	f.StringVar(&in.SigningAlg, "signing-alg", "RS256", "RS256, ES256, PS256 or EdDSA")
 	f.StringVar(&in.TokenDialect, "token-dialect", storage.DialectRFC9068, "rfc9068 or auth0")
 	f.BoolVar(&in.AllowOfflineAccess, "allow-offline-access", false, "users' logins for this API may get refresh tokens (offline_access)")
+	f.BoolVar(&in.TokenReuse, "token-reuse", false, "a client asking again gets the token it was already issued while over half its lifetime remains")
 	_ = create.MarkFlagRequired("identifier")
 
 	list := &cobra.Command{
@@ -81,18 +82,18 @@ func (a *app) apiCmd() *cobra.Command {
 
 func (a *app) apiUpdateCmd() *cobra.Command {
 	var name, alg, dialect string
-	var offline bool
+	var offline, reuse bool
 	var lifetime time.Duration
 	var scopes []string
 	cmd := &cobra.Command{
-		Use:   "update URI [--name N] [--scope VALUE]... [--token-lifetime D] [--signing-alg ALG] [--token-dialect D]",
+		Use:   "update URI [--name N] [--scope VALUE]... [--token-lifetime D] [--signing-alg ALG] [--token-dialect D] [--allow-offline-access] [--token-reuse]",
 		Short: "Change an API: only the flags given; --scope replaces the whole list (a granted scope cannot be dropped)",
 		Args:  exactArgs("URI"),
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
 			f := cmd.Flags()
 			if !f.Changed("name") && !f.Changed("scope") && !f.Changed("token-lifetime") && !f.Changed("signing-alg") && !f.Changed("token-dialect") &&
-				!f.Changed("allow-offline-access") {
-				return fmt.Errorf("nothing to change: give --name, --scope, --token-lifetime, --signing-alg, --token-dialect or --allow-offline-access")
+				!f.Changed("allow-offline-access") && !f.Changed("token-reuse") {
+				return fmt.Errorf("nothing to change: give --name, --scope, --token-lifetime, --signing-alg, --token-dialect, --allow-offline-access or --token-reuse")
 			}
 			if f.Changed("token-lifetime") && lifetime <= 0 {
 				return fmt.Errorf("--token-lifetime %s must be whole seconds from 1s to 720h (30 days)", lifetime)
@@ -124,6 +125,9 @@ func (a *app) apiUpdateCmd() *cobra.Command {
 			if f.Changed("allow-offline-access") {
 				p.AllowOfflineAccess = &offline
 			}
+			if f.Changed("token-reuse") {
+				p.TokenReuse = &reuse
+			}
 			api, err := m.UpdateAPI(cmd.Context(), args[0], p)
 			if err != nil {
 				return err
@@ -138,6 +142,7 @@ func (a *app) apiUpdateCmd() *cobra.Command {
 	f.StringVar(&alg, "signing-alg", "", "RS256, ES256, PS256 or EdDSA")
 	f.StringVar(&dialect, "token-dialect", "", "rfc9068 or auth0")
 	f.BoolVar(&offline, "allow-offline-access", false, "users' logins for this API may get refresh tokens (--allow-offline-access=false turns it off)")
+	f.BoolVar(&reuse, "token-reuse", false, "a client asking again gets the token it was already issued while over half its lifetime remains (--token-reuse=false turns it off)")
 	return cmd
 }
 

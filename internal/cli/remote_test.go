@@ -85,6 +85,15 @@ func TestRemoteMode(t *testing.T) {
 		if str(api, "identifier") != "https://orders.test" || api["token_lifetime"] != "3600" && api["token_lifetime"] != nil && str(api, "token_dialect") != "auth0" {
 			t.Errorf("remote api create = %v", api)
 		}
+		if v := h.json("api", "create", "--identifier", "https://reuse.test", "--token-reuse").(map[string]any); v["token_reuse"] != true {
+			t.Errorf("remote api create --token-reuse = %v", v)
+		}
+		if v := h.json("api", "update", "https://reuse.test", "--token-reuse=false").(map[string]any); v["token_reuse"] != nil {
+			t.Errorf("remote api update --token-reuse=false = %v", v)
+		}
+		if v := h.json("api", "update", "https://orders.test", "--token-reuse").(map[string]any); v["token_reuse"] != true {
+			t.Errorf("remote api update --token-reuse = %v", v)
+		}
 		c = h.object("client", "create", "--name", "billing", "--description", "bills")
 		if !strings.HasPrefix(str(c, "client_secret"), "gths_") {
 			t.Errorf("remote client create = %v", c)

@@ -134,18 +134,29 @@ func TestCreateLoginClientCommand(t *testing.T) {
 	}
 }
 
-func TestAPIAllowOfflineAccess(t *testing.T) {
-	h := newHarness(t)
-	api := h.json("api", "create", "--identifier", "https://offline.example.com", "--allow-offline-access").(map[string]any)
-	if api["allow_offline_access"] != true {
-		t.Errorf("api create --allow-offline-access = %v", api)
-	}
-	api = h.json("api", "update", "https://offline.example.com", "--allow-offline-access=false").(map[string]any)
-	if _, ok := api["allow_offline_access"]; ok {
-		t.Errorf("api update --allow-offline-access=false = %v: want the field gone (false)", api)
-	}
-	if plain := h.json("api", "create", "--identifier", "https://plain.example.com").(map[string]any); len(plain) != 7 {
-		t.Errorf("an API's JSON changed shape: %v", plain)
+// TestAPISwitches: api create and update set and clear each of an API's
+// switches; --json shows one only when on.
+func TestAPISwitches(t *testing.T) {
+	for _, field := range []string{"allow_offline_access", "token_reuse"} {
+		t.Run(field, func(t *testing.T) {
+			h := newHarness(t)
+			flag := "--" + strings.ReplaceAll(field, "_", "-")
+			api := h.json("api", "create", "--identifier", "https://on.example.com", flag).(map[string]any)
+			if api[field] != true {
+				t.Errorf("api create %s = %v", flag, api)
+			}
+			api = h.json("api", "update", "https://on.example.com", flag+"=false").(map[string]any)
+			if _, ok := api[field]; ok {
+				t.Errorf("api update %s=false = %v: want the field gone (false)", flag, api)
+			}
+			api = h.json("api", "update", "https://on.example.com", flag).(map[string]any)
+			if api[field] != true {
+				t.Errorf("api update %s = %v", flag, api)
+			}
+			if plain := h.json("api", "create", "--identifier", "https://plain.example.com").(map[string]any); len(plain) != 7 {
+				t.Errorf("an API's JSON changed shape: %v", plain)
+			}
+		})
 	}
 }
 

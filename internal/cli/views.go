@@ -25,6 +25,8 @@ type apiView struct {
 	CreatedAt     *string         `json:"created_at"`
 	// AllowOfflineAccess is shown when on (login flow refresh tokens).
 	AllowOfflineAccess bool `json:"allow_offline_access,omitempty"`
+	// TokenReuse is shown when on.
+	TokenReuse bool `json:"token_reuse,omitempty"`
 }
 
 func viewAPI(a storage.API) apiView {
@@ -32,7 +34,7 @@ func viewAPI(a storage.API) apiView {
 	if scopes == nil {
 		scopes = []storage.Scope{}
 	}
-	return apiView{a.Identifier, a.Name, scopes, int64(a.TokenLifetime / time.Second), a.SigningAlg, a.TokenDialect, ts(a.CreatedAt), a.AllowOfflineAccess}
+	return apiView{a.Identifier, a.Name, scopes, int64(a.TokenLifetime / time.Second), a.SigningAlg, a.TokenDialect, ts(a.CreatedAt), a.AllowOfflineAccess, a.TokenReuse}
 }
 
 type clientView struct {

@@ -224,7 +224,7 @@ func parseTS(s *string) time.Time {
 func (v ResourceServer) api() storage.API {
 	return storage.API{Identifier: v.Identifier, Name: v.Name, Scopes: v.Scopes, TokenLifetime: time.Duration(v.TokenLifetime) * time.Second,
 		SigningAlg: v.SigningAlg, TokenDialect: dialectFromWire[v.TokenDialect], AllowOfflineAccess: v.AllowOfflineAccess,
-		CreatedAt: parseTS(v.CreatedAt)}
+		TokenReuse: v.TokenReuse, CreatedAt: parseTS(v.CreatedAt)}
 }
 
 func (v Client) client() storage.Client {
@@ -296,6 +296,9 @@ func (m *Remote) CreateAPI(ctx context.Context, in admin.APIInput) (storage.API,
 	if in.AllowOfflineAccess {
 		body["allow_offline_access"] = true
 	}
+	if in.TokenReuse {
+		body["token_reuse"] = true
+	}
 	var v ResourceServer
 	if err := m.do(ctx, http.MethodPost, "/api/v2/resource-servers", nil, body, &v); err != nil {
 		return storage.API{}, err
@@ -349,6 +352,9 @@ func (m *Remote) UpdateAPI(ctx context.Context, identifier string, p admin.APIPa
 	}
 	if p.AllowOfflineAccess != nil {
 		body["allow_offline_access"] = *p.AllowOfflineAccess
+	}
+	if p.TokenReuse != nil {
+		body["token_reuse"] = *p.TokenReuse
 	}
 	var v ResourceServer
 	if err := m.do(ctx, http.MethodPatch, "/api/v2/resource-servers/"+url.PathEscape(identifier), nil, body, &v); err != nil {

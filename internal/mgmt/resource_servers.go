@@ -29,6 +29,9 @@ type apiInput struct {
 	// AllowOfflineAccess is Auth0's switch for refresh tokens of users'
 	// logins for the API.
 	AllowOfflineAccess *bool `json:"allow_offline_access"`
+	// TokenReuse is gatehouse's: a client asking again gets the token it
+	// was already issued for the API while over half its lifetime remains.
+	TokenReuse *bool `json:"token_reuse"`
 }
 
 func (h *Handler) listAPIs(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
@@ -66,6 +69,9 @@ func (h *Handler) createAPI(r *http.Request, w http.ResponseWriter) (int, any, *
 	if p.AllowOfflineAccess != nil {
 		api.AllowOfflineAccess = *p.AllowOfflineAccess
 	}
+	if p.TokenReuse != nil {
+		api.TokenReuse = *p.TokenReuse
+	}
 	created, err := h.svc().CreateAPI(r.Context(), api)
 	if err != nil {
 		return 0, nil, translate(err, apiRes)
@@ -80,6 +86,7 @@ func (in apiInput) patch() (admin.APIPatch, []string) {
 	var problems []string
 	p.Name = in.Name
 	p.AllowOfflineAccess = in.AllowOfflineAccess
+	p.TokenReuse = in.TokenReuse
 	if in.Scopes != nil {
 		scopes := make([]storage.Scope, len(*in.Scopes))
 		for i, s := range *in.Scopes {

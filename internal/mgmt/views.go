@@ -28,9 +28,12 @@ type ResourceServer struct {
 	TokenLifetime int64           `json:"token_lifetime"`
 	TokenDialect  string          `json:"token_dialect"`
 	// AllowOfflineAccess: users' logins for the API may get refresh tokens.
-	AllowOfflineAccess bool    `json:"allow_offline_access"`
-	IsSystem           bool    `json:"is_system"`
-	CreatedAt          *string `json:"created_at"`
+	AllowOfflineAccess bool `json:"allow_offline_access"`
+	// TokenReuse (gatehouse's): a client asking again gets the token it
+	// was already issued while over half its lifetime remains.
+	TokenReuse bool    `json:"token_reuse"`
+	IsSystem   bool    `json:"is_system"`
+	CreatedAt  *string `json:"created_at"`
 }
 
 // ResourceServerID is the id of the API with that identifier: stable, as
@@ -48,7 +51,7 @@ func (h *Handler) viewAPI(a storage.API) ResourceServer {
 	return ResourceServer{
 		ID: ResourceServerID(a.Identifier), Name: a.Name, Identifier: a.Identifier, Scopes: scopes,
 		SigningAlg: a.SigningAlg, TokenLifetime: int64(a.TokenLifetime / time.Second),
-		TokenDialect: dialectToAuth0[a.TokenDialect], AllowOfflineAccess: a.AllowOfflineAccess,
+		TokenDialect: dialectToAuth0[a.TokenDialect], AllowOfflineAccess: a.AllowOfflineAccess, TokenReuse: a.TokenReuse,
 		IsSystem: a.Identifier == h.audience, CreatedAt: ts(a.CreatedAt),
 	}
 }
