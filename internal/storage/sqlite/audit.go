@@ -18,7 +18,10 @@ const auditRowsPerInsert = 64
 
 const auditInsert = "INSERT INTO audit_events (at, actor, action, target, outcome, remote_addr, request_id, details) VALUES "
 
-// auditInsertMany is the INSERT of auditRowsPerInsert rows.
+// auditInsertOne and auditInsertMany are the INSERTs of one row and of
+// auditRowsPerInsert rows.
+const auditInsertOne = auditInsert + "(?, ?, ?, ?, ?, ?, ?, ?)"
+
 var auditInsertMany = auditInsert + strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", auditRowsPerInsert-1) + "(?, ?, ?, ?, ?, ?, ?, ?)"
 
 // AppendAudit inserts events in one write transaction, in order, so their
@@ -46,7 +49,7 @@ func (s *Store) AppendAudit(ctx context.Context, events ...storage.AuditEvent) e
 		for len(events) > 0 {
 			n, st, q := auditRowsPerInsert, &many, auditInsertMany
 			if len(events) < n {
-				n, st, q = 1, &one, auditInsert+"(?, ?, ?, ?, ?, ?, ?, ?)"
+				n, st, q = 1, &one, auditInsertOne
 			}
 			if *st == nil {
 				var err error

@@ -106,6 +106,16 @@ func testAudit(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 			t.Errorf("AppendAudit with an event of %s: no error", tc.name)
 		}
 	}
+	// A bad event late in a large batch, after the backend may have
+	// written rows of it: still nothing of the batch is stored.
+	late := make([]storage.AuditEvent, 300)
+	for i := range late {
+		late[i] = ev(9, "a", "fine", fmt.Sprint(i))
+	}
+	late[len(late)-1].Actor = ""
+	if err := s.AppendAudit(ctx, late...); err == nil {
+		t.Error("AppendAudit with a bad 300th event: no error")
+	}
 	if n := len(get[[]storage.AuditEvent](t, "ListAudit")(s.ListAudit(ctx, storage.AuditFilter{}))); n != 4 {
 		t.Errorf("after refused appends: %d events, want 4 (all or none)", n)
 	}
