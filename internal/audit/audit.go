@@ -291,7 +291,12 @@ func (r *Recorder) Run(ctx context.Context, interval time.Duration) {
 			}
 			n := min(len(pending), r.cfg.BatchSize)
 			if err := r.write(ctx, pending[:n]); err != nil {
-				if r.cfg.FlushFailed != nil && ctx.Err() == nil {
+				if ctx.Err() != nil {
+					// Shutting down: the last drain, with a deadline
+					// of its own, writes the batch.
+					return
+				}
+				if r.cfg.FlushFailed != nil {
 					r.cfg.FlushFailed(err)
 				}
 				if !failing {

@@ -136,6 +136,54 @@ func TestAuditFillsFromContext(t *testing.T) {
 	}
 }
 
+// ctxStore is a Store whose AppendAudit is a func given the write's context.
+type ctxStore struct {
+	append func(ctx context.Context, events []storage.AuditEvent) error
+}
+
+func (f ctxStore) AppendAudit(ctx context.Context, events ...storage.AuditEvent) error {
+	return f.append(ctx, events)
+}
+
+// TestShutdownDuringAWrite: a write cut short by the shutdown is neither a
+// failure (no warning, no FlushFailed) nor a loss: the shutdown's own drain
+// stores the batch.
+func TestShutdownDuringAWrite(t *testing.T) {
+	var (
+		stored  atomic.Int64
+		failed  atomic.Int64
+		calls   atomic.Int64
+		started = make(chan struct{}, 1)
+	)
+	store := ctxStore{append: func(ctx context.Context, events []storage.AuditEvent) error {
+		if calls.Add(1) == 1 { // the first write waits for the shutdown
+			started <- struct{}{}
+			<-ctx.Done()
+			return fmt.Errorf("append audit: %w", ctx.Err())
+		}
+		stored.Add(int64(len(events)))
+		return nil
+	}}
+	var logs bytes.Buffer
+	warnings := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	r := audit.New(audit.Config{Store: store, Logger: warnings, BatchSize: 10, FlushFailed: func(error) { failed.Add(1) }})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { r.Run(ctx, time.Hour); close(done) }()
+	for i := range 10 { // a full batch wakes the writer
+		r.Enqueue(issued(i))
+	}
+	<-started
+	cancel()
+	<-done
+	if stored.Load() != 10 || r.Dropped() != 0 || failed.Load() != 0 {
+		t.Errorf("stored %d, dropped %d, failed writes %d; want 10, 0, 0", stored.Load(), r.Dropped(), failed.Load())
+	}
+	if logs.Len() > 0 {
+		t.Errorf("a shutdown warned: %s", logs.String())
+	}
+}
+
 func TestRunRetriesAFailedBatch(t *testing.T) {
 	var (
 		fail   atomic.Bool
