@@ -48,6 +48,16 @@ type Config struct {
 	Dropped func(n int)
 	// FlushFailed, if set, is told of every failed batch write.
 	FlushFailed func(error)
+	// LogBatch, if set, is held while the writer logs a batch of queued
+	// events, so that their lines reach the log in one write instead of a
+	// system call per token (a *logbatch.Writer under Logger's handler).
+	LogBatch LineBatcher
+}
+
+// LineBatcher gathers the lines written between Hold and Release.
+type LineBatcher interface {
+	Hold()
+	Release()
 }
 
 // Event is one audit event as the hot path records it: plain values, no
@@ -240,10 +250,15 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	}
 }
 
-// take removes up to BatchSize queued events, logging each. It pauses for
+// take removes up to BatchSize queued events, logging each (under one
+// LogBatch hold). It pauses for
 // waiting requests every yieldEvery events (storage.YieldCPU): converting a
 // full batch takes milliseconds on one core.
 func (r *Recorder) take() []storage.AuditEvent {
+	if r.cfg.LogBatch != nil {
+		r.cfg.LogBatch.Hold()
+		defer r.cfg.LogBatch.Release()
+	}
 	var batch []storage.AuditEvent
 	for len(batch) < r.cfg.BatchSize {
 		select {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/clientip"
+	"github.com/gatehouse-dev/gatehouse/internal/logbatch"
 	"github.com/gatehouse-dev/gatehouse/internal/requestid"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlite"
@@ -133,6 +134,43 @@ func TestAuditFillsFromContext(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"action":"client.created"`) {
 		t.Errorf("no JSON log line: %s", logs.String())
+	}
+}
+
+// countingWriter counts the writes it is given.
+type countingWriter struct {
+	writes int
+	bytes.Buffer
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.writes++
+	return w.Buffer.Write(p)
+}
+
+// TestBatchLogsInOneWrite: with a LogBatch, the lines of a batch of queued
+// events reach the log in one write, not one system call per token.
+func TestBatchLogsInOneWrite(t *testing.T) {
+	var out countingWriter
+	lb := logbatch.New(&out)
+	r := audit.New(audit.Config{Store: fakeStore{append: func([]storage.AuditEvent) error { return nil }},
+		Logger: slog.New(slog.NewTextHandler(lb, nil)), LogBatch: lb, BatchSize: 100})
+	for i := range 250 {
+		r.Enqueue(issued(i))
+	}
+	if err := r.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), "msg=audit"); n != 250 || out.writes != 3 {
+		t.Errorf("%d audit lines in %d writes, want 250 in 3 (batches of 100)", n, out.writes)
+	}
+	// Events recorded one at a time (Audit) are logged at once.
+	if err := r.Audit(t.Context(), storage.AuditEvent{Time: t0, Actor: "admin", Action: storage.AuditClientCreated,
+		Target: "client-1", Outcome: storage.OutcomeSuccess}); err != nil {
+		t.Fatal(err)
+	}
+	if out.writes != 4 {
+		t.Errorf("%d writes after Audit, want 4", out.writes)
 	}
 }
 

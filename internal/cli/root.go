@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/gatehouse-dev/gatehouse/internal/logbatch"
 	"io"
 	"log/slog"
 	"os"
@@ -107,13 +108,21 @@ func (a *app) config(cmd *cobra.Command) (config.Config, error) {
 }
 
 func (a *app) logger(cfg config.Config) *slog.Logger {
+	log, _ := a.batchLogger(cfg)
+	return log
+}
+
+// batchLogger is logger with its lines written through a logbatch.Writer,
+// which the server's audit writer holds while it logs a batch of events.
+func (a *app) batchLogger(cfg config.Config) (*slog.Logger, *logbatch.Writer) {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
+	w := logbatch.New(a.env.Stderr)
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(a.env.Stderr, opts))
+		return slog.New(slog.NewJSONHandler(w, opts)), w
 	}
-	return slog.New(slog.NewTextHandler(a.env.Stderr, opts))
+	return slog.New(slog.NewTextHandler(w, opts)), w
 }
 
 // session is an open database for one admin command.

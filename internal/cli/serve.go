@@ -34,7 +34,7 @@ func (a *app) runServe(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	log := a.logger(cfg)
+	log, logBatch := a.batchLogger(cfg)
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	tp, shutdownTracing, err := tracing.Setup(ctx, a.env.Getenv, log)
@@ -74,7 +74,7 @@ func (a *app) runServe(cmd *cobra.Command, _ []string) error {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
-	srv, err := server.New(ctx, cfg, store, mk, server.Options{Logger: log, TracerProvider: tp})
+	srv, err := server.New(ctx, cfg, store, mk, server.Options{Logger: log, LogBatch: logBatch, TracerProvider: tp})
 	if err != nil {
 		return err
 	}

@@ -18,9 +18,9 @@ const retentionInterval = time.Hour
 // newAuditRecorder returns the server's audit trail: queued token events,
 // admin changes and key rotations, counted into the metrics m returns once
 // the server has them.
-func newAuditRecorder(store storage.Storage, log *slog.Logger, now func() time.Time, m func() *metrics.Metrics) *audit.Recorder {
+func newAuditRecorder(store storage.Storage, log *slog.Logger, lb audit.LineBatcher, now func() time.Time, m func() *metrics.Metrics) *audit.Recorder {
 	return audit.New(audit.Config{
-		Store: store, Logger: log, Now: now,
+		Store: store, Logger: log, LogBatch: lb, Now: now,
 		Dropped: func(n int) {
 			if mm := m(); mm != nil {
 				mm.Audit.Dropped(n)

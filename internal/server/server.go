@@ -61,6 +61,10 @@ type Options struct {
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout replace
 	// the listener limits when positive (tests shorten them).
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// LogBatch, when set, is held while the audit writer logs a batch of
+	// token events, so that their lines go out in one write (the
+	// *logbatch.Writer under Logger's handler).
+	LogBatch audit.LineBatcher
 	// TracerProvider, when set and not a no-op provider, gets one server
 	// span per request (package tracing builds it from OTEL_*); nil or
 	// no-op means no tracing work at all per request.
@@ -101,7 +105,7 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 		opts.UsageFlushInterval = 5 * time.Second
 	}
 	var srv *Server // set below: the audit recorder counts into its metrics
-	rec := newAuditRecorder(store, log, opts.Now, func() *metrics.Metrics {
+	rec := newAuditRecorder(store, log, opts.LogBatch, opts.Now, func() *metrics.Metrics {
 		if srv == nil {
 			return nil
 		}
