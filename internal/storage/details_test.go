@@ -16,12 +16,8 @@ func TestAppendDetailsJSON(t *testing.T) {
 		{"empty", map[string]string{}},
 		{"token issued", map[string]string{"client_id": "c1", "audience": "https://api.example.com/", "scope": "read:a write:b", "jti": "AbC-_9"}},
 		{"keys sorted", map[string]string{"z": "1", "a": "2", "m": "3", "b": "", "y": "5", "c": "6", "x": "7", "d": "8", "w": "9"}},
-		{"quotes and backslashes", map[string]string{`k"\`: `v"\"\\`}},
-		{"control characters", map[string]string{"c": "\x00\x01\b\f\n\r\t\x1f\x7f"}},
-		{"html", map[string]string{"<k>": "a<b>&c"}},
-		{"line separators", map[string]string{"s": "a\u2028b\u2029c"}},
+		{"escaped keys and values (jsonenc)", map[string]string{"<k>": "a<b>&c", `k"\`: "\x00\u2028"}},
 		{"invalid utf-8", map[string]string{"s": "a\xffb\xc3", "\xe2\x82": "x"}},
-		{"multibyte", map[string]string{"ключ": "値 🔑 é"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

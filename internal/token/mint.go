@@ -3,13 +3,13 @@ package token
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/jsonenc"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
@@ -144,25 +144,11 @@ func appendClaims(b []byte, c *Claims, subjectSuffix string, jti []byte) []byte 
 }
 
 // appendString appends s+suffix as a JSON string the way encoding/json
-// writes it: printable ASCII other than '"', '\\', '<', '>' and '&' is copied,
-// anything else (rare in claims) goes through encoding/json.
+// writes it (jsonenc). suffix is ASCII, so escaping the two apart is
+// escaping them joined.
 func appendString(b []byte, s, suffix string) []byte {
-	if !plain(s) || !plain(suffix) {
-		enc, _ := json.Marshal(s + suffix) // a string always encodes
-		return append(b, enc...)
-	}
 	b = append(b, '"')
-	b = append(b, s...)
-	b = append(b, suffix...)
+	b = jsonenc.AppendEscaped(b, s)
+	b = jsonenc.AppendEscaped(b, suffix)
 	return append(b, '"')
-}
-
-func plain(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return false
-		}
-	}
-	return true
 }
