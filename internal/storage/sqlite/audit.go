@@ -83,6 +83,16 @@ func (s *Store) AppendAudit(ctx context.Context, events ...storage.AuditEvent) e
 
 // ListAudit returns the events that match f, newest first.
 func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage.AuditEvent, error) {
+	q, args := listAuditQuery(f)
+	out, err := queryAll(ctx, s.db, scanAudit, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list audit: %w", err)
+	}
+	return out, nil
+}
+
+// listAuditQuery is ListAudit's SELECT for f and its arguments.
+func listAuditQuery(f storage.AuditFilter) (string, []any) {
 	var (
 		where []string
 		args  []any
@@ -108,11 +118,7 @@ func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
-	out, err := queryAll(ctx, s.db, scanAudit, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list audit: %w", err)
-	}
-	return out, nil
+	return q, args
 }
 
 // DeleteAuditBefore deletes the events older than t.

@@ -352,7 +352,8 @@ func TestAuditAppendsAtTheEnd(t *testing.T) {
 		t.Errorf("indexes on audit_events = %v, want %v", indexes, want)
 	}
 	var plan []string
-	rows, err = s.DB().QueryContext(t.Context(), "EXPLAIN QUERY PLAN SELECT id FROM audit_events WHERE (actor = ? OR target = ?) AND at >= ? ORDER BY at DESC, id DESC LIMIT ?", "c", "c", 0, 10)
+	q, args := sqlite.ListAuditQuery(storage.AuditFilter{ClientID: "c", Since: time.Unix(0, 0), Limit: 10})
+	rows, err = s.DB().QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
