@@ -250,10 +250,9 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	}
 }
 
-// take removes up to BatchSize queued events, logging each (under one
-// LogBatch hold). It pauses for
-// waiting requests every yieldEvery events (storage.YieldCPU): converting a
-// full batch takes milliseconds on one core.
+// take removes up to BatchSize queued events, logging each under one
+// LogBatch hold. It pauses for waiting requests every yieldEvery events
+// (storage.YieldCPU): converting a full batch takes milliseconds on one core.
 func (r *Recorder) take() []storage.AuditEvent {
 	if r.cfg.LogBatch != nil {
 		r.cfg.LogBatch.Hold()
