@@ -3,6 +3,7 @@ package storage
 import (
 	"fmt"
 	"io/fs"
+	"path"
 	"regexp"
 	"sort"
 	"strconv"
@@ -41,7 +42,7 @@ func ReadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
 			return nil, fmt.Errorf("embedded migrations %s and %s: same version %d", other, e.Name(), v)
 		}
 		seen[v] = e.Name()
-		b, err := fs.ReadFile(fsys, dir+"/"+e.Name())
+		b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
 		if err != nil {
 			return nil, fmt.Errorf("read embedded migration %s: %w", e.Name(), err)
 		}

@@ -14,6 +14,12 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrAlreadyExists is returned when a record with the same unique key exists.
 	ErrAlreadyExists = errors.New("already exists")
+	// ErrUnavailable marks a failure of the database rather than of the
+	// request: it cannot be reached, refused or dropped the connection, is
+	// shutting down, or stayed locked or failed its I/O. Backends wrap the
+	// driver's error with it, so errors.Is finds both; a server answers
+	// such a failure with 503 and the caller may try again later.
+	ErrUnavailable = errors.New("storage unavailable")
 )
 
 // Token dialects (DESIGN §1).
@@ -171,6 +177,29 @@ type Change struct {
 	ID     string
 }
 
+// Instance is what one running gatehouse instance records of itself: the
+// max-age (Cache-Control, RFC 9111 §5.2.2.1) of the JWKS it serves, in
+// whole seconds, as of SeenAt.
+type Instance struct {
+	ID         string
+	JWKSMaxAge time.Duration
+	SeenAt     time.Time
+}
+
+// CheckInstance reports what makes in unfit to record: an empty ID, a
+// negative max-age or a zero time.
+func CheckInstance(in Instance) error {
+	switch {
+	case in.ID == "":
+		return errors.New("instance: the id is empty")
+	case in.JWKSMaxAge < 0:
+		return fmt.Errorf("instance %q: jwks max-age %s is negative", in.ID, in.JWKSMaxAge)
+	case in.SeenAt.IsZero():
+		return fmt.Errorf("instance %q: the time is zero", in.ID)
+	}
+	return nil
+}
+
 // GrantFilter narrows ListGrants; empty fields match everything.
 type GrantFilter struct {
 	ClientID string
@@ -307,6 +336,17 @@ type Storage interface {
 	// DeleteAuditBefore deletes every event older than t (the retention
 	// cleanup) and returns how many it deleted.
 	DeleteAuditBefore(ctx context.Context, t time.Time) (int64, error)
+
+	// RecordInstance stores what the running instance in.ID serves (its
+	// JWKS max-age) as of in.SeenAt, replacing its earlier record. ID must
+	// not be empty, JWKSMaxAge not negative, SeenAt not zero. It appends
+	// nothing to the change feed.
+	RecordInstance(ctx context.Context, in Instance) error
+	// MaxJWKSMaxAge returns the longest JWKS max-age recorded by an
+	// instance seen at or after since (0 if none): how long a relying
+	// party may keep serving a JWKS it fetched from any live instance,
+	// which a key rotation must wait out before a new key signs.
+	MaxJWKSMaxAge(ctx context.Context, since time.Time) (time.Duration, error)
 
 	// Ping checks that the database is reachable.
 	Ping(ctx context.Context) error

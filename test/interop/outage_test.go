@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 )
 
 // cutStyle is how pgProxy cuts the connection to PostgreSQL.
@@ -225,7 +226,7 @@ func viaProxy(t *testing.T, dsn, proxyAddr string, params url.Values) string {
 	t.Helper()
 	u, err := url.Parse(dsn)
 	if err != nil || u.Host == "" {
-		t.Fatalf("%s must be a postgres:// URL with a host for the outage test", envPostgres)
+		t.Fatalf("%s must be a postgres:// URL with a host for the outage test", testutil.EnvPostgres)
 	}
 	u.Host = proxyAddr
 	q := u.Query()
@@ -239,9 +240,9 @@ func viaProxy(t *testing.T, dsn, proxyAddr string, params url.Values) string {
 // postgresAddr is host:port of the test PostgreSQL.
 func postgresAddr(t *testing.T) string {
 	t.Helper()
-	u, err := url.Parse(os.Getenv(envPostgres))
+	u, err := url.Parse(testutil.PostgresDSN(t))
 	if err != nil || u.Host == "" {
-		t.Fatalf("%s must be a postgres:// URL with a host for the outage test", envPostgres)
+		t.Fatalf("%s must be a postgres:// URL with a host for the outage test", testutil.EnvPostgres)
 	}
 	if u.Port() == "" {
 		return net.JoinHostPort(u.Hostname(), "5432")

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -15,27 +14,17 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/jackc/pgx/v5"
-)
 
-// Environment that selects the PostgreSQL server of the tests.
-const (
-	envPostgres        = "GATEHOUSE_TEST_POSTGRES"
-	envRequirePostgres = "GATEHOUSE_REQUIRE_POSTGRES"
+	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 )
 
 // postgresInstance returns a deployment on a schema of its own in the test
-// PostgreSQL, dropped at cleanup: the DSN carries it as search_path. Without
-// GATEHOUSE_TEST_POSTGRES the test is skipped, unless
-// GATEHOUSE_REQUIRE_POSTGRES=1; an unreachable server fails it.
+// PostgreSQL, dropped at cleanup: the DSN carries it as search_path. The
+// server is testutil.PostgresDSN's: without one the test is skipped, unless
+// GATEHOUSE_REQUIRE_POSTGRES=1; a server named but unreachable fails it.
 func postgresInstance(t *testing.T) instance {
 	t.Helper()
-	dsn := os.Getenv(envPostgres)
-	if dsn == "" {
-		if os.Getenv(envRequirePostgres) == "1" {
-			t.Fatalf("%s=1 but %s is empty: the PostgreSQL tests cannot run", envRequirePostgres, envPostgres)
-		}
-		t.Skipf("%s is not set", envPostgres)
-	}
+	dsn := testutil.PostgresDSN(t)
 	exec := func(sql string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -51,7 +40,7 @@ func postgresInstance(t *testing.T) instance {
 	_, _ = rand.Read(b)
 	schema := "gh_interop_" + hex.EncodeToString(b)
 	if err := exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema in the test PostgreSQL (%s): %v", envPostgres, err)
+		t.Fatalf("create schema in the test PostgreSQL (%s): %v", dsn, err)
 	}
 	t.Cleanup(func() {
 		if err := exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {

@@ -1,14 +1,19 @@
-// Package postgres is the PostgreSQL backend of gatehouse's storage contract
-// (storage.Storage), built on jackc/pgx/v5 and its connection pool: the
-// scale-out backend, where any number of gatehouse instances share one
-// database (DESIGN §3).
+// Package postgres is the PostgreSQL dialect of gatehouse's storage contract
+// (storage.Storage): the scale-out backend, where any number of gatehouse
+// instances share one database (DESIGN §3). The queries are the shared ones
+// of package sqlstore, run through pgx's database/sql driver over a pgx
+// connection pool; this package opens the pool, holds the PostgreSQL
+// migrations (migrations/*.sql) and the PostgreSQL Flavor, and keeps the
+// tools PostgreSQL has beyond the shared SQL: LISTEN/NOTIFY for the change
+// feed and COPY for audit batches (on pgx's own connection, taken from the
+// database/sql pool), arrays for last-use batches.
 //
-// Open runs the embedded, numbered schema migrations (migrations/*.sql,
-// recorded in a schema_migrations table), each in its own transaction under
-// an advisory lock, so that instances starting at once migrate safely. The
-// tables live in the connection's current schema (search_path), and the
-// advisory locks are keyed by that schema, so separate deployments or test
-// runs may share a database.
+// Open runs the numbered schema migrations, each in its own transaction
+// under an advisory lock, so that instances starting at once migrate safely,
+// and refuses a schema newer than it knows. The tables live in the
+// connection's current schema (search_path), and the advisory locks are
+// keyed by that schema, so separate deployments or test runs may share a
+// database.
 //
 // Every write that changes what the token endpoint may answer is one
 // transaction that also appends its rows to the change feed. Change
@@ -18,8 +23,11 @@
 // commit in sequence order, and a follower never sees change N after N+1.
 // Each write also sends pg_notify on Channel, delivered on commit;
 // Notifications turns those into wake-ups for a follower, which keeps
-// polling as the fallback. Constraint violations are translated by SQLSTATE
-// into storage.ErrAlreadyExists (23505) and storage.ErrNotFound (23503).
+// polling as the fallback. Writes are retried after a serialization
+// failure or a deadlock. Errors are translated by SQLSTATE into
+// storage.ErrAlreadyExists (23505) and storage.ErrNotFound (23503); a
+// connection refused, reset or lost, a connection exception (class 08) or
+// a server shutting down (57P01-57P03) into storage.ErrUnavailable.
 //
 // Times are stored as timestamptz and come back as UTC time.Time values
 // truncated to the microsecond; the zero time.Time is stored as NULL.

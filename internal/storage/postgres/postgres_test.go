@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
+	"io"
+	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,27 +19,19 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 	"github.com/gatehouse-dev/gatehouse/internal/storage/postgres"
+	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlstore"
 	"github.com/gatehouse-dev/gatehouse/internal/storage/storagetest"
+	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 )
 
-// Environment that selects the PostgreSQL server of the tests.
-const (
-	envDSN     = "GATEHOUSE_TEST_POSTGRES"
-	envRequire = "GATEHOUSE_REQUIRE_POSTGRES"
-)
+// envDSN names the test server's DSN in errors.
+const envDSN = testutil.EnvPostgres
 
-// testDSN returns the DSN of the test server. Without one the test is
-// skipped, unless PostgreSQL is required: then it fails.
+// testDSN returns the DSN of the test server (testutil.PostgresDSN): the
+// test skips without one, unless PostgreSQL is required.
 func testDSN(t testing.TB) string {
 	t.Helper()
-	dsn := os.Getenv(envDSN)
-	if dsn == "" {
-		if os.Getenv(envRequire) == "1" {
-			t.Fatalf("%s=1 but %s is empty: the PostgreSQL tests cannot run", envRequire, envDSN)
-		}
-		t.Skipf("%s is not set", envDSN)
-	}
-	return dsn
+	return testutil.PostgresDSN(t)
 }
 
 // freshSchema creates a schema of its own for the test, dropped at cleanup,
@@ -441,4 +435,127 @@ func TestSaveKeysUpdateOrder(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	// A schema a newer gatehouse migrated: this binary does not know its
+	// tables, and says which version it found and which it knows.
+	ctx := t.Context()
+	cfg, _ := freshSchema(t)
+	s := open(t, cfg)
+	latest, err := postgres.LatestSchemaVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().ExecContext(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", latest+1); err != nil {
+		t.Fatal(err)
+	}
+	_, migrateErr := s.Migrate(ctx)
+	reopened, openErr := postgres.OpenConfig(ctx, cfg.Copy())
+	if openErr == nil {
+		_ = reopened.Close()
+	}
+	for name, err := range map[string]error{"Migrate": migrateErr, "Open": openErr} {
+		if !errors.Is(err, sqlstore.ErrSchemaTooNew) {
+			t.Fatalf("%s of a newer schema: %v, want ErrSchemaTooNew", name, err)
+		}
+		msg := err.Error()
+		if want := fmt.Sprintf("schema version %d found, the newest this binary knows is %d", latest+1, latest); !strings.Contains(msg, want) || strings.Contains(msg, "\n") {
+			t.Errorf("%s: error %q, want one line with %q", name, msg, want)
+		}
+	}
+}
+
+// proxy forwards TCP connections to a PostgreSQL server until stopped.
+type proxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(u, c); _ = u.Close() }()
+			go func() { _, _ = io.Copy(c, u); _ = c.Close() }()
+		}
+	}()
+	t.Cleanup(p.stop)
+	return p
+}
+
+// stop refuses new connections and resets the live ones: the server is gone.
+func (p *proxy) stop() {
+	_ = p.ln.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		_ = c.Close()
+	}
+	p.conns = nil
+}
+
+func TestUnavailable(t *testing.T) {
+	// A server that refuses, or drops its connections, fails the calls with
+	// storage.ErrUnavailable (a 503, try again), the driver's error kept.
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	t.Run("refused at open", func(t *testing.T) {
+		s, err := postgres.Open(ctx, "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=2")
+		if err == nil {
+			_ = s.Close()
+			t.Fatal("Open of a closed port succeeded")
+		}
+		if !errors.Is(err, storage.ErrUnavailable) {
+			t.Errorf("Open of a closed port: %v, want ErrUnavailable", err)
+		}
+	})
+	t.Run("gone after open", func(t *testing.T) {
+		cfg, _ := freshSchema(t)
+		p := newProxy(t, net.JoinHostPort(cfg.ConnConfig.Host, fmt.Sprint(cfg.ConnConfig.Port)))
+		host, port, _ := net.SplitHostPort(p.ln.Addr().String())
+		cfg.ConnConfig.Host = host
+		fmt.Sscan(port, &cfg.ConnConfig.Port)
+		cfg.ConnConfig.ConnectTimeout = 2 * time.Second
+		s := open(t, cfg)
+		if err := s.CreateClient(ctx, storage.Client{ClientID: "c"}); err != nil {
+			t.Fatal(err)
+		}
+		p.stop()
+		calls := map[string]func() error{
+			"GetClient":    func() error { _, err := s.GetClient(ctx, "c"); return err },
+			"CreateClient": func() error { return s.CreateClient(ctx, storage.Client{ClientID: "d"}) },
+			"ListClients":  func() error { _, err := s.ListClients(ctx); return err },
+			"AppendAudit": func() error {
+				return s.AppendAudit(ctx, storage.AuditEvent{Time: time.Now(), Actor: "a", Action: "x", Outcome: storage.OutcomeSuccess})
+			},
+			"Ping": func() error { return s.Ping(ctx) },
+		}
+		for name, call := range calls {
+			if err := call(); !errors.Is(err, storage.ErrUnavailable) {
+				t.Errorf("%s with the server gone: %v, want ErrUnavailable", name, err)
+			}
+		}
+	})
 }

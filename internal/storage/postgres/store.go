@@ -2,17 +2,26 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlstore"
 )
 
 // Advisory lock classes (the first key of the two-key advisory locks); the
@@ -30,14 +39,13 @@ const (
 // appends to the change feed announces its newest sequence number.
 const Channel = "gatehouse_changes"
 
-// writeRetries is how often a write transaction that failed with a
-// serialization failure or a deadlock is run again.
-const writeRetries = 3
-
-// Store is a storage.Storage on a PostgreSQL database, through a pgx
-// connection pool. It is safe for concurrent use, and any number of Stores
-// (in one or several processes) may share one database and schema.
+// Store is a storage.Storage on a PostgreSQL database: the shared SQL store
+// in the PostgreSQL flavor, over a pgx connection pool through pgx's
+// database/sql driver, plus the change feed's notifications. It is safe for
+// concurrent use, and any number of Stores (in one or several processes)
+// may share one database and schema.
 type Store struct {
+	*sqlstore.Store
 	pool     *pgxpool.Pool
 	connConf *pgx.ConnConfig // for the listener's own connections
 
@@ -47,6 +55,42 @@ type Store struct {
 }
 
 var _ storage.Storage = (*Store)(nil)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// flavor is how PostgreSQL differs: times as timestamptz, lists as text[],
+// writes retried after a serialization failure or a deadlock, the change
+// feed's writers serialised by an advisory lock and announced by
+// pg_notify, rows locked FOR UPDATE, and COPY and arrays for the batches.
+var flavor = &sqlstore.Flavor{
+	Name:       "postgres",
+	Migrations: must(fs.Sub(migrationFiles, "migrations")),
+	CreateMigrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    integer     NOT NULL PRIMARY KEY,
+		applied_at timestamptz NOT NULL DEFAULT now()
+	)`,
+	HasMigrationsTable: "SELECT 1 WHERE to_regclass('schema_migrations') IS NOT NULL",
+	MigrationLock:      fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, hashtext(current_schema()))", lockMigrate),
+	Retryable:          retryable,
+	ReadTx:             &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
+	ChangeLock:         fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, hashtext(current_schema()))", lockChanges),
+	AnnounceChange:     "SELECT pg_notify('" + Channel + "', COALESCE(max(seq), 0)::text) FROM changes",
+	ForUpdate:          " FOR UPDATE",
+	Time:               ts,
+	List:               textArray,
+	ScanList:           scanTextArray,
+	Classify:           classify,
+	AppendAudit:        copyAudit,
+	TouchSecrets:       touchSecrets,
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
 
 // defaultConnectTimeout bounds each connection attempt when the DSN sets no
 // connect_timeout, so that a command against an unreachable server fails
@@ -61,12 +105,13 @@ const defaultConnectTimeout = 10 * time.Second
 const defaultPingTimeout = 2 * time.Second
 
 // Open connects to the PostgreSQL database that dsn names (a postgres:// or
-// postgresql:// URL, or key=value pairs, as pgx accepts them) and migrates
-// its schema to the newest version. The tables live in the connection's
-// current schema: a search_path parameter in the DSN selects another one.
-// Without a connect_timeout in the DSN each connection attempt gives up
-// after ten seconds; without a pool_ping_timeout the pool's liveness ping of
-// an idle connection after two.
+// postgresql:// URL, or key=value pairs, as pgx accepts them, pgxpool's
+// pool_* parameters included) and migrates its schema to the newest
+// version. The tables live in the connection's current schema: a
+// search_path parameter in the DSN selects another one. Without a
+// connect_timeout in the DSN each connection attempt gives up after ten
+// seconds; without a pool_ping_timeout the pool's liveness ping of an idle
+// connection after two.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
@@ -82,40 +127,45 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 }
 
 // OpenConfig is Open with a parsed pool configuration; cfg must not be
-// changed afterwards.
+// changed afterwards. The pgx pool serves database/sql's: database/sql
+// gives an idle connection back to it after a second, so that the pool's
+// liveness ping (of a connection idle for over a second) runs before one
+// is used again.
 func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 	where := fmt.Sprintf("%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres database %s: %w", where, err)
 	}
+	db := stdlib.OpenDBFromPool(pool, stdlib.OptionShouldPing(func(context.Context, stdlib.ShouldPingParams) bool {
+		return false // the pool pings
+	}))
+	db.SetMaxOpenConns(int(cfg.MaxConns))
+	db.SetMaxIdleConns(int(cfg.MaxConns))
+	db.SetConnMaxIdleTime(time.Second)
 	life, stop := context.WithCancel(context.Background())
-	s := &Store{pool: pool, connConf: cfg.ConnConfig.Copy(), life: life, stop: stop}
-	if err := s.init(ctx); err != nil {
+	s := &Store{Store: sqlstore.New(db, flavor), pool: pool, connConf: cfg.ConnConfig.Copy(), life: life, stop: stop}
+	if err := s.init(ctx, db); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("open postgres database %s: %w", where, err)
 	}
 	return s, nil
 }
 
-func (s *Store) init(ctx context.Context) error {
-	var schema *string
-	if err := s.pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
-		return err
+// LatestSchemaVersion returns the version of the newest embedded migration:
+// the schema version this binary migrates to.
+func LatestSchemaVersion() (int, error) { return flavor.LatestSchemaVersion() }
+
+func (s *Store) init(ctx context.Context, db *sql.DB) error {
+	var schema sql.NullString
+	if err := db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return sqlstore.Unavailable(flavor, err)
 	}
-	if schema == nil {
+	if !schema.Valid {
 		return errors.New("no schema: the search_path names no existing schema")
 	}
 	_, err := s.Migrate(ctx)
 	return err
-}
-
-// Ping checks that the database can be queried.
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("ping postgres: %w", err)
-	}
-	return nil
 }
 
 // Close stops the change listeners and closes the pool once the queries in
@@ -123,85 +173,59 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.stop()
 	s.wg.Wait()
+	err := s.Store.Close()
 	s.pool.Close()
-	return nil
+	return err
 }
 
-// Pool exposes the connection pool, for tests and diagnostics.
+// Pool exposes the pgx connection pool under the Store's database/sql
+// pool, for tests and diagnostics.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// write runs fn in a write transaction that appends to the change feed, and
-// commits it, or rolls it back if fn fails. The transaction first takes the
-// change lock, which it holds until it commits: the writers of every
-// instance take their sequence numbers and commit one after another, so a
-// follower never sees a change before an earlier one. It announces the
-// newest change on Channel; the notification is delivered on commit.
-func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return s.retry(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx,
-			"SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))", lockChanges); err != nil {
-			return fmt.Errorf("take change lock: %w", err)
-		}
-		if err := fn(tx); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx,
-			"SELECT pg_notify($1, COALESCE(max(seq), 0)::text) FROM changes", Channel); err != nil {
-			return fmt.Errorf("notify: %w", err)
-		}
-		return nil
-	})
-}
-
-// retry runs fn in a transaction and commits it, running it again after a
-// serialization failure or a deadlock.
-func (s *Store) retry(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	for attempt := 0; ; attempt++ {
-		err := pgx.BeginFunc(ctx, s.pool, fn)
-		if err == nil || attempt >= writeRetries || !retryable(err) || ctx.Err() != nil {
-			return err
-		}
-	}
-}
-
-// read runs fn in a read-only repeatable-read transaction, so that its
-// queries see one snapshot of the database.
-func (s *Store) read(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
-}
-
-// appendChange records a change of the entity in the change feed. It must
-// run inside write.
-func appendChange(ctx context.Context, tx pgx.Tx, entity, id string) error {
-	if _, err := tx.Exec(ctx, "INSERT INTO changes (entity, id) VALUES ($1, $2)", entity, id); err != nil {
-		return fmt.Errorf("record change: %w", err)
-	}
-	return nil
-}
-
-// SQLSTATE codes that write and translate look at.
+// SQLSTATE codes that classify and retryable look at.
 const (
 	codeUniqueViolation      = "23505"
 	codeForeignKeyViolation  = "23503"
 	codeSerializationFailure = "40001"
 	codeDeadlockDetected     = "40P01"
+	codeAdminShutdown        = "57P01"
+	codeCrashShutdown        = "57P02"
+	codeCannotConnectNow     = "57P03"
 )
 
-// translate maps constraint violations to the storage sentinels: unique
-// violations to ErrAlreadyExists, foreign key violations (a missing client
-// or API) to ErrNotFound. Other errors are returned as they are.
-func translate(err error) error {
+// classify maps SQLSTATEs and connection failures: a unique violation to
+// storage.ErrAlreadyExists, a foreign key violation (a missing client or
+// API) to storage.ErrNotFound; a failed connection attempt (refused, timed
+// out, rejected), a connection reset or lost, a connection exception
+// (class 08) and a server shutting down or starting (57P01-57P03) to
+// storage.ErrUnavailable.
+func classify(err error) error {
 	var pe *pgconn.PgError
-	if !errors.As(err, &pe) {
-		return err
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case codeUniqueViolation:
+			return storage.ErrAlreadyExists
+		case codeForeignKeyViolation:
+			return storage.ErrNotFound
+		case codeAdminShutdown, codeCrashShutdown, codeCannotConnectNow:
+			return storage.ErrUnavailable
+		}
+		if strings.HasPrefix(pe.Code, "08") {
+			return storage.ErrUnavailable
+		}
+		return nil
 	}
-	switch pe.Code {
-	case codeUniqueViolation:
-		return storage.ErrAlreadyExists
-	case codeForeignKeyViolation:
-		return storage.ErrNotFound
+	var (
+		ce *pgconn.ConnectError
+		ne *net.OpError
+	)
+	switch {
+	case errors.As(err, &ce), errors.As(err, &ne),
+		errors.Is(err, driver.ErrBadConn), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return storage.ErrUnavailable
 	}
-	return err
+	return nil
 }
 
 // retryable reports whether err is a serialization failure or a deadlock,
@@ -211,92 +235,113 @@ func retryable(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == codeSerializationFailure || pe.Code == codeDeadlockDetected)
 }
 
-// mustAffect returns ErrNotFound unless tag reports at least one changed row.
-func mustAffect(tag pgconn.CommandTag) error {
-	if tag.RowsAffected() == 0 {
-		return storage.ErrNotFound
-	}
-	return nil
-}
-
-// exists reports whether query, a SELECT of one row, finds a row.
-func exists(ctx context.Context, q querier, query string, args ...any) (bool, error) {
-	var one int
-	err := q.QueryRow(ctx, query, args...).Scan(&one)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return false, nil
-	case err != nil:
-		return false, err
-	}
-	return true, nil
-}
-
-// querier is what *pgxpool.Pool and pgx.Tx share for reads.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// queryAll runs query and scans every row with scan.
-func queryAll[T any](ctx context.Context, q querier, scan func(pgx.Row) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := q.Query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
-}
-
-// queryOne runs query, which selects at most one row, and scans it with
-// scan; storage.ErrNotFound if there is none.
-func queryOne[T any](ctx context.Context, q querier, scan func(pgx.Row) (T, error), query string, args ...any) (T, error) {
-	v, err := scan(q.QueryRow(ctx, query, args...))
-	if errors.Is(err, pgx.ErrNoRows) {
-		err = storage.ErrNotFound
-	}
-	return v, err
-}
-
 // ts encodes t for a timestamptz column: truncated to the microsecond, NULL
 // for the zero time.
-func ts(t time.Time) *time.Time {
+func ts(t time.Time) any {
 	if t.IsZero() {
 		return nil
 	}
-	u := t.Truncate(time.Microsecond).UTC()
-	return &u
+	return t.Truncate(time.Microsecond).UTC()
 }
 
-// fromTS decodes what ts encoded, as a UTC time.
-func fromTS(t *time.Time) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return t.UTC()
-}
-
-// toJSON encodes a list as a JSON array; a nil list becomes [].
-func toJSON[T any](v []T) ([]byte, error) {
+// textArray encodes a list for a text[] column; nil becomes the empty
+// array, which pgx would otherwise send as NULL.
+func textArray(v []string) any {
 	if v == nil {
-		v = []T{}
-	}
-	return json.Marshal(v)
-}
-
-// fromJSON decodes a JSON array into a list.
-func fromJSON[T any](b []byte) ([]T, error) {
-	v := []T{}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return nil, err
-	}
-	return v, nil
-}
-
-// list returns v, or an empty non-nil slice for nil, which pgx would
-// otherwise send as NULL.
-func list[T any](v []T) []T {
-	if v == nil {
-		return []T{}
+		return []string{}
 	}
 	return v
+}
+
+// scanTextArray decodes a one-dimensional text[] in PostgreSQL's text
+// output format, as database/sql receives it ({a,b,"c d","e\"f"}: array_out
+// quotes an element that is empty, is NULL or holds a space, a quote, a
+// backslash, a comma or a brace, and escapes quotes and backslashes in it).
+// A NULL element is refused: no list column holds one.
+func scanTextArray(src any, dst *[]string) error {
+	var s string
+	switch v := src.(type) {
+	case string:
+		s = v
+	case []byte:
+		s = string(v)
+	default:
+		return fmt.Errorf("scan %T into a list", src)
+	}
+	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
+		return fmt.Errorf("scan %q: not a one-dimensional array", s)
+	}
+	body, out := s[1:len(s)-1], []string{}
+	for i := 0; i < len(body); {
+		var elem string
+		if body[i] == '"' {
+			var b strings.Builder
+			for i++; i < len(body) && body[i] != '"'; i++ {
+				if body[i] == '\\' && i+1 < len(body) {
+					i++
+				}
+				b.WriteByte(body[i])
+			}
+			if i >= len(body) {
+				return fmt.Errorf("scan %q: unterminated element", s)
+			}
+			i++
+			elem = b.String()
+		} else {
+			j := strings.IndexByte(body[i:], ',')
+			if j < 0 {
+				j = len(body) - i
+			}
+			elem, i = body[i:i+j], i+j
+			if elem == "" || strings.EqualFold(elem, "NULL") {
+				return fmt.Errorf("scan %q: empty or NULL element", s)
+			}
+		}
+		out = append(out, elem)
+		if i < len(body) {
+			if body[i] != ',' || i+1 == len(body) {
+				return fmt.Errorf("scan %q: malformed at byte %d", s, i+1)
+			}
+			i++
+		}
+	}
+	*dst = out
+	return nil
+}
+
+// copyAudit inserts events with one COPY (atomic, like any statement), in
+// order, so that their IDs follow the order of events: under token load
+// the recorder's batches of thousands cost one round trip and no per-row
+// statement. It runs on pgx's own connection under database/sql's.
+func copyAudit(ctx context.Context, db *sql.DB, events []storage.AuditEvent) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		var buf []byte
+		rows := pgx.CopyFromSlice(len(events), func(i int) ([]any, error) {
+			var row []any
+			row, buf = sqlstore.AuditRow(ts, make([]any, 0, len(sqlstore.AuditColumns)), buf, events[i])
+			return row, nil
+		})
+		_, err := dc.(*stdlib.Conn).Conn().CopyFrom(ctx, pgx.Identifier{"audit_events"}, sqlstore.AuditColumns, rows)
+		return err
+	})
+}
+
+// touchSecrets moves the last use times of the secrets ids forward to ats
+// in two statements whatever the size of the batch: one locks the rows in
+// ID order, so that two instances flushing at once do not deadlock, and
+// one updates them from arrays (UPDATE … FROM unnest).
+func touchSecrets(ctx context.Context, tx *sql.Tx, ids []string, ats []time.Time) error {
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM client_secrets WHERE id = ANY($1::text[])
+		ORDER BY id FOR UPDATE`, ids); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE client_secrets AS s SET last_used_at = t.at
+		FROM unnest($1::text[], $2::timestamptz[]) AS t(id, at)
+		WHERE s.id = t.id AND (s.last_used_at IS NULL OR s.last_used_at < t.at)`, ids, ats)
+	return err
 }

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlite"
+	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlstore"
 	"github.com/gatehouse-dev/gatehouse/internal/storage/storagetest"
 )
 
@@ -327,48 +329,68 @@ func TestProcesses(t *testing.T) {
 	}
 }
 
-// TestAuditAppendsAtTheEnd guards the audit table's write cost under token
-// load (migration 0008): its only index is by time, which grows at its end,
-// and a client's events are found by walking it newest first, not by a scan
-// and a sort of the whole table.
-func TestAuditAppendsAtTheEnd(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "g.db"))
-	rows, err := s.DB().QueryContext(t.Context(), "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_events' AND sql IS NOT NULL ORDER BY name")
+func TestRefusesNewerSchema(t *testing.T) {
+	// A database a newer gatehouse migrated: this binary does not know its
+	// tables, and says which version it found and which it knows.
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "g.db")
+	s := open(t, path)
+	latest, err := sqlite.LatestSchemaVersion()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var indexes []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		indexes = append(indexes, n)
-	}
-	if err := rows.Close(); err != nil {
+	if _, err := s.DB().ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)", latest+1); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"audit_events_at"}; !slices.Equal(indexes, want) {
-		t.Errorf("indexes on audit_events = %v, want %v", indexes, want)
+	_, migrateErr := s.Migrate(ctx)
+	reopened, openErr := sqlite.Open(ctx, path)
+	if openErr == nil {
+		_ = reopened.Close()
 	}
-	var plan []string
-	q, args := sqlite.ListAuditQuery(storage.AuditFilter{ClientID: "c", Since: time.Unix(0, 0), Limit: 10})
-	rows, err = s.DB().QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, args...)
+	for name, err := range map[string]error{"Migrate": migrateErr, "Open": openErr} {
+		if !errors.Is(err, sqlstore.ErrSchemaTooNew) {
+			t.Fatalf("%s of a newer schema: %v, want ErrSchemaTooNew", name, err)
+		}
+		msg := err.Error()
+		if want := fmt.Sprintf("schema version %d found, the newest this binary knows is %d", latest+1, latest); !strings.Contains(msg, want) || strings.Contains(msg, "\n") {
+			t.Errorf("%s: error %q, want one line with %q", name, msg, want)
+		}
+	}
+	if v, err := s.SchemaVersion(ctx); err != nil || v != latest+1 {
+		t.Errorf("SchemaVersion after the refusal = %d, %v; want %d (nothing changed)", v, err, latest+1)
+	}
+}
+
+func TestBusyIsUnavailable(t *testing.T) {
+	// Another process holds the write lock past the busy timeout: the write
+	// fails with storage.ErrUnavailable (a 503, try again), not a 500.
+	if testing.Short() {
+		t.Skip("waits for the busy timeout")
+	}
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "g.db")
+	s := open(t, path)
+	other, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for rows.Next() {
-		var id, parent, notused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	if err := rows.Close(); err != nil {
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if len(plan) != 1 || !strings.Contains(plan[0], "USING INDEX audit_events_at") {
-		t.Errorf("plan of a client's events = %q, want one walk of audit_events_at", plan)
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	err = s.CreateClient(ctx, storage.Client{ClientID: "c"})
+	if !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("CreateClient while another process writes: %v, want ErrUnavailable", err)
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateClient(ctx, storage.Client{ClientID: "c"}); err != nil {
+		t.Errorf("CreateClient once the lock is released: %v", err)
 	}
 }

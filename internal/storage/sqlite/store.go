@@ -3,9 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"time"
 
@@ -13,24 +15,51 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlstore"
 )
 
 // busyTimeout is how long a connection waits for another connection or
 // process to release a lock before it gives up with SQLITE_BUSY.
 const busyTimeout = 5 * time.Second
 
-// Store is a storage.Storage on one SQLite database file. It is safe for
-// concurrent use, and several Stores (in one or several processes) may share
-// the same file.
+// Store is a storage.Storage on one SQLite database file: the shared SQL
+// store in the SQLite flavor. It is safe for concurrent use, and several
+// Stores (in one or several processes) may share the same file.
 type Store struct {
-	db *sql.DB
-	// writeSem serializes this Store's write transactions, so that writers
-	// of one process queue here instead of polling SQLite's busy handler;
-	// writers of other processes are still kept apart by BEGIN IMMEDIATE.
-	writeSem chan struct{}
+	*sqlstore.Store
 }
 
 var _ storage.Storage = (*Store)(nil)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// flavor is how SQLite differs: times as unix microseconds, lists as JSON
+// arrays, one writer at a time (queued in process, BEGIN IMMEDIATE across
+// processes), prepared multi-row INSERTs for the audit trail.
+var flavor = &sqlstore.Flavor{
+	Name:       "sqlite",
+	Migrations: must(fs.Sub(migrationFiles, "migrations")),
+	CreateMigrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER NOT NULL PRIMARY KEY,
+		applied_at INTEGER NOT NULL
+	) STRICT`,
+	HasMigrationsTable: "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'",
+	SingleWriter:       true,
+	ReadTx:             &sql.TxOptions{ReadOnly: true},
+	Time:               micros,
+	List:               jsonList,
+	ScanList:           scanJSONList,
+	Classify:           classify,
+	BindByPosition:     true,
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
 
 // Open opens the SQLite database file at path, creating it if needed, and
 // migrates its schema to the newest version. Every connection runs in WAL
@@ -48,26 +77,28 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	// Each new connection runs the pragmas again; keep a few idle ones.
 	db.SetMaxIdleConns(4)
-	s := &Store{db: db, writeSem: make(chan struct{}, 1)}
-	if err := s.init(ctx); err != nil {
+	s := &Store{sqlstore.New(db, flavor)}
+	if err := s.init(ctx, db); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
 	}
 	return s, nil
 }
 
-func (s *Store) init(ctx context.Context) error {
-	mode, err := s.journalMode(ctx)
+// LatestSchemaVersion returns the version of the newest embedded migration:
+// the schema version this binary migrates to.
+func LatestSchemaVersion() (int, error) { return flavor.LatestSchemaVersion() }
+
+func (s *Store) init(ctx context.Context, db *sql.DB) error {
+	mode, err := journalMode(ctx, db)
 	if err != nil {
-		return fmt.Errorf("read journal mode: %w", err)
+		return fmt.Errorf("read journal mode: %w", sqlstore.Unavailable(flavor, err))
 	}
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("journal mode is %q, want wal (is the file on a file system without shared memory?)", mode)
 	}
-	if _, err := s.Migrate(ctx); err != nil {
-		return err
-	}
-	return nil
+	_, err = s.Migrate(ctx)
+	return err
 }
 
 // journalMode opens the first connection, which runs the pragmas, and
@@ -75,12 +106,12 @@ func (s *Store) init(ctx context.Context) error {
 // WAL, and SQLite answers a connection that races with that conversion with
 // SQLITE_BUSY at once, without waiting for the busy timeout: retry for as long
 // as the busy timeout would have waited.
-func (s *Store) journalMode(ctx context.Context) (string, error) {
+func journalMode(ctx context.Context, db *sql.DB) (string, error) {
 	deadline := time.Now().Add(busyTimeout)
 	delay := 5 * time.Millisecond
 	for {
 		var mode string
-		err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode)
+		err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode)
 		if err == nil || !isBusy(err) || time.Now().After(deadline) {
 			return mode, err
 		}
@@ -114,77 +145,15 @@ func dsn(path string) string {
 		"&_txlock=immediate"
 }
 
-// Ping checks that the database can be queried.
-func (s *Store) Ping(ctx context.Context) error {
-	var one int
-	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return fmt.Errorf("ping sqlite: %w", err)
-	}
-	return nil
-}
-
-// Close closes the database once the queries in flight have finished;
-// calling it again is harmless.
-func (s *Store) Close() error {
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("close sqlite: %w", err)
-	}
-	return nil
-}
-
-// write runs fn in a write transaction (BEGIN IMMEDIATE) and commits it, or
-// rolls it back if fn fails.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	select {
-	case s.writeSem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-s.writeSem }()
-
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
-// read runs fn in a read-only (deferred) transaction, so that its queries
-// see one snapshot of the database.
-func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	return fn(tx)
-}
-
-// appendChange records a change of the entity in the change feed.
-func appendChange(ctx context.Context, tx *sql.Tx, entity, id string) error {
-	if _, err := tx.ExecContext(ctx,
-		"INSERT INTO changes (entity, id, changed_at) VALUES (?, ?, ?)",
-		entity, id, time.Now().UnixMicro()); err != nil {
-		return fmt.Errorf("record change: %w", err)
-	}
-	return nil
-}
-
-// translate maps constraint violations to the storage sentinels: unique and
-// primary key violations to ErrAlreadyExists, foreign key violations (a
-// missing client or API) to ErrNotFound. Other errors are returned as they
-// are.
-func translate(err error) error {
+// classify maps SQLite's result codes: unique and primary key violations
+// to storage.ErrAlreadyExists, foreign key violations (a missing client or
+// API) to storage.ErrNotFound, and a database that stayed busy or locked
+// past the busy timeout, failed its I/O, is full or cannot be opened to
+// storage.ErrUnavailable.
+func classify(err error) error {
 	var se *msqlite.Error
 	if !errors.As(err, &se) {
-		return err
+		return nil
 	}
 	switch se.Code() {
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -192,104 +161,41 @@ func translate(err error) error {
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 		return storage.ErrNotFound
 	}
-	return err
-}
-
-// mustAffect returns ErrNotFound unless res reports at least one changed row.
-func mustAffect(res sql.Result) error {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return storage.ErrNotFound
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN:
+		return storage.ErrUnavailable
 	}
 	return nil
 }
 
-// exists reports whether query, a SELECT of one row, finds a row.
-func exists(ctx context.Context, tx *sql.Tx, query string, args ...any) (bool, error) {
-	var one int
-	err := tx.QueryRowContext(ctx, query, args...).Scan(&one)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return false, nil
-	case err != nil:
-		return false, err
-	}
-	return true, nil
-}
-
-// rowScanner is a *sql.Row or *sql.Rows.
-type rowScanner interface {
-	Scan(dest ...any) error
-}
-
-// querier is what *sql.DB and *sql.Tx share for reads.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-// queryAll runs query and scans every row with scan.
-func queryAll[T any](ctx context.Context, q querier, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
-// toMicros encodes t as unix microseconds, NULL for the zero time.
-func toMicros(t time.Time) sql.NullInt64 {
+// micros encodes t as unix microseconds, NULL for the zero time.
+func micros(t time.Time) any {
 	if t.IsZero() {
-		return sql.NullInt64{}
+		return nil
 	}
-	return sql.NullInt64{Int64: t.UnixMicro(), Valid: true}
+	return t.UnixMicro()
 }
 
-// fromMicros decodes what toMicros encoded, as a UTC time.
-func fromMicros(v sql.NullInt64) time.Time {
-	if !v.Valid {
-		return time.Time{}
-	}
-	return time.UnixMicro(v.Int64).UTC()
-}
-
-// toJSON encodes a list as a JSON array; a nil list becomes [].
-func toJSON[T any](v []T) (string, error) {
+// jsonList encodes a list as a JSON array; a nil list becomes [].
+func jsonList(v []string) any {
 	if v == nil {
-		v = []T{}
+		return "[]"
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
+	b, _ := json.Marshal(v) // a []string always encodes
+	return string(b)
 }
 
-// fromJSON decodes a JSON array into a list (empty, not nil, for []).
-func fromJSON[T any](s string) ([]T, error) {
-	v := []T{}
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		return nil, err
+// scanJSONList decodes what jsonList encoded (empty, not nil, for []).
+func scanJSONList(src any, dst *[]string) error {
+	var b []byte
+	switch v := src.(type) {
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return fmt.Errorf("scan %T into a list", src)
 	}
-	return v, nil
-}
-
-// blob returns b, or an empty non-nil slice for nil, which the driver would
-// otherwise bind as NULL.
-func blob(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
+	*dst = []string{}
+	return json.Unmarshal(b, dst)
 }

@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"DeleteExpiredLogins", testDeleteExpiredLogins},
 		{"EndUserLogins", testEndUserLogins},
 		{"Audit", testAudit},
+		{"Instances", testInstances},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })

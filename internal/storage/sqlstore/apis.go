@@ -1,0 +1,128 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+const apiColumns = "identifier, name, scopes, token_lifetime, signing_alg, token_dialect, allow_offline_access, token_reuse, created_at"
+
+// CreateAPI stores a new API; storage.ErrAlreadyExists if the identifier is
+// taken. The token lifetime is stored in whole seconds, the scopes as a
+// JSON array.
+func (s *Store) CreateAPI(ctx context.Context, api storage.API) error {
+	scopes, err := jsonList(api.Scopes)
+	if err != nil {
+		return fmt.Errorf("create api %q: encode scopes: %w", api.Identifier, err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			"INSERT INTO apis ("+apiColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+			api.Identifier, api.Name, scopes, int64(api.TokenLifetime/time.Second), api.SigningAlg, api.TokenDialect,
+			api.AllowOfflineAccess, api.TokenReuse, s.f.Time(api.CreatedAt)); err != nil {
+			return s.translate(err)
+		}
+		return s.appendChange(ctx, tx, storage.EntityAPI, api.Identifier)
+	})
+	if err != nil {
+		return fmt.Errorf("create api %q: %w", api.Identifier, err)
+	}
+	return nil
+}
+
+// GetAPI returns the API with that identifier or storage.ErrNotFound.
+func (s *Store) GetAPI(ctx context.Context, identifier string) (storage.API, error) {
+	return selectOne(ctx, s, fmt.Sprintf("get api %q", identifier), scanAPI,
+		"SELECT "+apiColumns+" FROM apis WHERE identifier = $1", identifier)
+}
+
+// ListAPIs returns every API ordered by identifier (byte order).
+func (s *Store) ListAPIs(ctx context.Context) ([]storage.API, error) {
+	return selectAll(ctx, s, "list apis", scanAPI, "SELECT "+apiColumns+" FROM apis ORDER BY identifier")
+}
+
+// UpdateAPI replaces every field of the API but its identifier and
+// creation time, or returns storage.ErrNotFound.
+func (s *Store) UpdateAPI(ctx context.Context, api storage.API) error {
+	scopes, err := jsonList(api.Scopes)
+	if err != nil {
+		return fmt.Errorf("update api %q: encode scopes: %w", api.Identifier, err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if err := mustAffect(tx.ExecContext(ctx, `UPDATE apis SET name = $1, scopes = $2, token_lifetime = $3, signing_alg = $4,
+			token_dialect = $5, allow_offline_access = $6, token_reuse = $7 WHERE identifier = $8`,
+			api.Name, scopes, int64(api.TokenLifetime/time.Second), api.SigningAlg, api.TokenDialect,
+			api.AllowOfflineAccess, api.TokenReuse, api.Identifier)); err != nil {
+			return err
+		}
+		return s.appendChange(ctx, tx, storage.EntityAPI, api.Identifier)
+	})
+	if err != nil {
+		return fmt.Errorf("update api %q: %w", api.Identifier, err)
+	}
+	return nil
+}
+
+// DeleteAPI deletes the API and every grant for it, or returns
+// storage.ErrNotFound. Besides the API's change it records a change of every
+// client that had a grant for it.
+func (s *Store) DeleteAPI(ctx context.Context, identifier string) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		// The grants go with the API (ON DELETE CASCADE): their clients change.
+		clients, err := queryAll(ctx, tx, scanString,
+			"SELECT client_id FROM client_grants WHERE audience = $1 ORDER BY client_id", identifier)
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(tx.ExecContext(ctx, "DELETE FROM apis WHERE identifier = $1", identifier)); err != nil {
+			return err
+		}
+		if err := s.appendChange(ctx, tx, storage.EntityAPI, identifier); err != nil {
+			return err
+		}
+		for _, id := range clients {
+			if err := s.appendChange(ctx, tx, storage.EntityClient, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete api %q: %w", identifier, err)
+	}
+	return nil
+}
+
+func scanAPI(r rowScanner) (storage.API, error) {
+	var (
+		api    storage.API
+		scopes []byte
+	)
+	if err := r.Scan(&api.Identifier, &api.Name, &scopes, seconds{&api.TokenLifetime},
+		&api.SigningAlg, &api.TokenDialect, &api.AllowOfflineAccess, &api.TokenReuse, at(&api.CreatedAt)); err != nil {
+		return storage.API{}, err
+	}
+	api.Scopes = []storage.Scope{}
+	if err := json.Unmarshal(scopes, &api.Scopes); err != nil {
+		return storage.API{}, fmt.Errorf("decode scopes of api %q: %w", api.Identifier, err)
+	}
+	return api, nil
+}
+
+// scanString scans a row of one text column.
+func scanString(r rowScanner) (v string, err error) { return v, r.Scan(&v) }
+
+// jsonList encodes a list as a JSON array (a nil list as []), as a string,
+// which both a TEXT and a jsonb column take.
+func jsonList[T any](v []T) (string, error) {
+	if v == nil {
+		v = []T{}
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
+}
