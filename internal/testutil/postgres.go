@@ -2,7 +2,10 @@ package testutil
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -56,4 +59,41 @@ func PostgresDSN(t testing.TB) string {
 	}
 	t.Skipf("no PostgreSQL: %s is not set and no server answers at %s within %s (%v)", EnvPostgres, DefaultPostgresDSN, probeTimeout, err)
 	return ""
+}
+
+// PostgresSchema creates a schema of its own for t in the test PostgreSQL
+// (PostgresDSN's, so t may be skipped), named prefix and 16 random hex
+// digits, dropped with everything in it when t ends, and returns a DSN
+// whose connections use it (search_path) and the schema's name. A server
+// that cannot be reached fails t.
+func PostgresSchema(t testing.TB, prefix string) (dsn, schema string) {
+	t.Helper()
+	base := PostgresDSN(t)
+	exec := func(sql string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.Background())
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	schema = prefix + hex.EncodeToString(b)
+	if err := exec("CREATE SCHEMA " + pgx.Identifier{schema}.Sanitize()); err != nil {
+		t.Fatalf("create schema %s in the test PostgreSQL: %v", schema, err)
+	}
+	t.Cleanup(func() {
+		if err := exec("DROP SCHEMA " + pgx.Identifier{schema}.Sanitize() + " CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + "search_path=" + schema, schema
 }

@@ -1,9 +1,6 @@
 package interop_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -13,7 +10,6 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 )
@@ -24,34 +20,8 @@ import (
 // GATEHOUSE_REQUIRE_POSTGRES=1; a server named but unreachable fails it.
 func postgresInstance(t *testing.T) instance {
 	t.Helper()
-	dsn := testutil.PostgresDSN(t)
-	exec := func(sql string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(context.Background())
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	schema := "gh_interop_" + hex.EncodeToString(b)
-	if err := exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema in the test PostgreSQL (%s): %v", dsn, err)
-	}
-	t.Cleanup(func() {
-		if err := exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return instance{db: dsn + sep + "search_path=" + schema, masterKey: newMasterKey()}
+	dsn, _ := testutil.PostgresSchema(t, "gh_interop_")
+	return instance{db: dsn, masterKey: newMasterKey()}
 }
 
 // within polls cond on every server until it holds on all of them, and

@@ -2,14 +2,11 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,7 +16,6 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 	"github.com/gatehouse-dev/gatehouse/internal/storage/postgres"
-	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlstore"
 	"github.com/gatehouse-dev/gatehouse/internal/storage/storagetest"
 	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 )
@@ -34,43 +30,16 @@ func testDSN(t testing.TB) string {
 	return testutil.PostgresDSN(t)
 }
 
-// freshSchema creates a schema of its own for the test, dropped at cleanup,
-// and returns a pool configuration whose connections use it. A server that
-// cannot be reached fails the test, never skips it.
+// freshSchema creates a schema of its own for the test, dropped at cleanup
+// (testutil.PostgresSchema), and returns a pool configuration whose
+// connections use it, named after it (application_name).
 func freshSchema(t testing.TB) (*pgxpool.Config, string) {
 	t.Helper()
-	dsn := testDSN(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect to the test PostgreSQL (%s): %v", envDSN, err)
-	}
-	defer conn.Close(context.Background())
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	schema := "gh_test_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
-		t.Fatalf("create schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
+	dsn, schema := testutil.PostgresSchema(t, "gh_test_")
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		t.Fatalf("parse %s: %v", envDSN, err)
 	}
-	cfg.ConnConfig.RuntimeParams["search_path"] = schema
 	cfg.ConnConfig.RuntimeParams["application_name"] = schema
 	return cfg, schema
 }
@@ -109,58 +78,6 @@ func TestConformance(t *testing.T) {
 		cfg, _ := freshSchema(t)
 		return open(t, cfg)
 	})
-}
-
-func TestMigrate(t *testing.T) {
-	ctx := t.Context()
-	cfg, _ := freshSchema(t)
-	latest, err := postgres.LatestSchemaVersion()
-	if err != nil || latest < 1 {
-		t.Fatalf("LatestSchemaVersion = %d, %v; want >= 1", latest, err)
-	}
-
-	s1 := open(t, cfg)
-	if v, err := s1.SchemaVersion(ctx); err != nil || v != latest {
-		t.Fatalf("SchemaVersion after Open = %d, %v; want %d", v, err, latest)
-	}
-	if n, err := s1.Migrate(ctx); err != nil || n != 0 {
-		t.Errorf("Migrate on a migrated schema = %d, %v; want 0, nil", n, err)
-	}
-	s2 := open(t, cfg)
-	if v, err := s2.SchemaVersion(ctx); err != nil || v != latest {
-		t.Errorf("SchemaVersion of a second Store = %d, %v; want %d", v, err, latest)
-	}
-}
-
-func TestConcurrentOpen(t *testing.T) {
-	// Instances starting at once on an empty schema: one applies the
-	// migrations, the others wait for its lock and find them applied.
-	ctx := t.Context()
-	cfg, _ := freshSchema(t)
-	const n = 6
-	stores := make([]*postgres.Store, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { stores[i], errs[i] = postgres.OpenConfig(ctx, cfg.Copy()) })
-	}
-	wg.Wait()
-	for i := range n {
-		if errs[i] != nil {
-			t.Fatalf("Open #%d: %v", i, errs[i])
-		}
-		t.Cleanup(func() { _ = stores[i].Close() })
-	}
-	latest, _ := postgres.LatestSchemaVersion()
-	for i, s := range stores {
-		if v, err := s.SchemaVersion(ctx); err != nil || v != latest {
-			t.Errorf("store #%d: SchemaVersion = %d, %v; want %d", i, v, err, latest)
-		}
-	}
-	var rows int
-	if err := stores[0].Pool().QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&rows); err != nil || rows != latest {
-		t.Errorf("schema_migrations rows = %d, %v; want %d", rows, err, latest)
-	}
 }
 
 func TestOpenErrors(t *testing.T) {
@@ -434,35 +351,6 @@ func TestSaveKeysUpdateOrder(t *testing.T) {
 				t.Errorf("states = %v, want %v", got, want)
 			}
 		})
-	}
-}
-
-func TestRefusesNewerSchema(t *testing.T) {
-	// A schema a newer gatehouse migrated: this binary does not know its
-	// tables, and says which version it found and which it knows.
-	ctx := t.Context()
-	cfg, _ := freshSchema(t)
-	s := open(t, cfg)
-	latest, err := postgres.LatestSchemaVersion()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.DB().ExecContext(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", latest+1); err != nil {
-		t.Fatal(err)
-	}
-	_, migrateErr := s.Migrate(ctx)
-	reopened, openErr := postgres.OpenConfig(ctx, cfg.Copy())
-	if openErr == nil {
-		_ = reopened.Close()
-	}
-	for name, err := range map[string]error{"Migrate": migrateErr, "Open": openErr} {
-		if !errors.Is(err, sqlstore.ErrSchemaTooNew) {
-			t.Fatalf("%s of a newer schema: %v, want ErrSchemaTooNew", name, err)
-		}
-		msg := err.Error()
-		if want := fmt.Sprintf("schema version %d found, the newest this binary knows is %d", latest+1, latest); !strings.Contains(msg, want) || strings.Contains(msg, "\n") {
-			t.Errorf("%s: error %q, want one line with %q", name, msg, want)
-		}
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"strings"
 	"sync"
@@ -65,7 +64,7 @@ var migrationFiles embed.FS
 // pg_notify, rows locked FOR UPDATE, and COPY and arrays for the batches.
 var flavor = &sqlstore.Flavor{
 	Name:       "postgres",
-	Migrations: must(fs.Sub(migrationFiles, "migrations")),
+	Migrations: migrationFiles,
 	CreateMigrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    integer     NOT NULL PRIMARY KEY,
 		applied_at timestamptz NOT NULL DEFAULT now()
@@ -79,17 +78,10 @@ var flavor = &sqlstore.Flavor{
 	ForUpdate:          " FOR UPDATE",
 	Time:               ts,
 	List:               textArray,
-	ScanList:           scanTextArray,
+	ListDest:           func(dst *[]string) sql.Scanner { return textArrayDest{dst} },
 	Classify:           classify,
 	AppendAudit:        copyAudit,
 	TouchSecrets:       touchSecrets,
-}
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
 }
 
 // defaultConnectTimeout bounds each connection attempt when the DSN sets no
@@ -253,11 +245,16 @@ func textArray(v []string) any {
 	return v
 }
 
-// scanTextArray decodes a one-dimensional text[] in PostgreSQL's text
+// textArrayDest decodes a one-dimensional text[] in PostgreSQL's text
 // output format, as database/sql receives it ({a,b,"c d","e\"f"}: array_out
 // quotes an element that is empty, is NULL or holds a space, a quote, a
 // backslash, a comma or a brace, and escapes quotes and backslashes in it).
 // A NULL element is refused: no list column holds one.
+type textArrayDest struct{ dst *[]string }
+
+func (d textArrayDest) Scan(src any) error { return scanTextArray(src, d.dst) }
+
+// scanTextArray decodes src, a text[] in text format, into *dst.
 func scanTextArray(src any, dst *[]string) error {
 	var s string
 	switch v := src.(type) {

@@ -10,13 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlite"
-	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlstore"
 	"github.com/gatehouse-dev/gatehouse/internal/storage/storagetest"
 )
 
@@ -38,69 +36,6 @@ func TestConformance(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T) storage.Storage {
 		return open(t, filepath.Join(t.TempDir(), "g.db"))
 	})
-}
-
-func TestMigrateIdempotent(t *testing.T) {
-	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "g.db")
-
-	s1, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	v1, err := s1.SchemaVersion(ctx)
-	if err != nil || v1 < 1 {
-		t.Fatalf("SchemaVersion after Open = %d, %v; want >= 1", v1, err)
-	}
-	if n, err := s1.Migrate(ctx); err != nil || n != 0 {
-		t.Errorf("Migrate on a migrated database = %d, %v; want 0, nil", n, err)
-	}
-	if err := s1.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-
-	s2 := open(t, path)
-	if v2, err := s2.SchemaVersion(ctx); err != nil || v2 != v1 {
-		t.Errorf("SchemaVersion after reopening = %d, %v; want %d", v2, err, v1)
-	}
-	if n, err := s2.Migrate(ctx); err != nil || n != 0 {
-		t.Errorf("Migrate after reopening = %d, %v; want 0, nil", n, err)
-	}
-}
-
-func TestConcurrentOpen(t *testing.T) {
-	// Two processes starting at once on a new file: both migrate, one
-	// applies the migrations, the other sees them applied.
-	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "g.db")
-	const n = 4
-	stores := make([]*sqlite.Store, n)
-	errs := make([]error, n)
-	done := make(chan int)
-	for i := range n {
-		go func() {
-			stores[i], errs[i] = sqlite.Open(ctx, path)
-			done <- i
-		}()
-	}
-	for range n {
-		<-done
-	}
-	for i := range n {
-		if errs[i] != nil {
-			t.Fatalf("Open #%d: %v", i, errs[i])
-		}
-		t.Cleanup(func() { _ = stores[i].Close() })
-	}
-	want, err := stores[0].SchemaVersion(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, s := range stores {
-		if v, err := s.SchemaVersion(ctx); err != nil || v != want {
-			t.Errorf("store #%d: SchemaVersion = %d, %v; want %d", i, v, err, want)
-		}
-	}
 }
 
 func TestTwoStoresOneFile(t *testing.T) {
@@ -326,38 +261,6 @@ func TestProcesses(t *testing.T) {
 	clients, err := s.ListClients(ctx)
 	if err != nil || len(clients) != total {
 		t.Errorf("ListClients: %d clients, %v; want %d", len(clients), err, total)
-	}
-}
-
-func TestRefusesNewerSchema(t *testing.T) {
-	// A database a newer gatehouse migrated: this binary does not know its
-	// tables, and says which version it found and which it knows.
-	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "g.db")
-	s := open(t, path)
-	latest, err := sqlite.LatestSchemaVersion()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.DB().ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)", latest+1); err != nil {
-		t.Fatal(err)
-	}
-	_, migrateErr := s.Migrate(ctx)
-	reopened, openErr := sqlite.Open(ctx, path)
-	if openErr == nil {
-		_ = reopened.Close()
-	}
-	for name, err := range map[string]error{"Migrate": migrateErr, "Open": openErr} {
-		if !errors.Is(err, sqlstore.ErrSchemaTooNew) {
-			t.Fatalf("%s of a newer schema: %v, want ErrSchemaTooNew", name, err)
-		}
-		msg := err.Error()
-		if want := fmt.Sprintf("schema version %d found, the newest this binary knows is %d", latest+1, latest); !strings.Contains(msg, want) || strings.Contains(msg, "\n") {
-			t.Errorf("%s: error %q, want one line with %q", name, msg, want)
-		}
-	}
-	if v, err := s.SchemaVersion(ctx); err != nil || v != latest+1 {
-		t.Errorf("SchemaVersion after the refusal = %d, %v; want %d (nothing changed)", v, err, latest+1)
 	}
 }
 

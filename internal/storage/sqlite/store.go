@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 	"time"
 
@@ -39,7 +38,7 @@ var migrationFiles embed.FS
 // processes), prepared multi-row INSERTs for the audit trail.
 var flavor = &sqlstore.Flavor{
 	Name:       "sqlite",
-	Migrations: must(fs.Sub(migrationFiles, "migrations")),
+	Migrations: migrationFiles,
 	CreateMigrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER NOT NULL PRIMARY KEY,
 		applied_at INTEGER NOT NULL
@@ -49,16 +48,9 @@ var flavor = &sqlstore.Flavor{
 	ReadTx:             &sql.TxOptions{ReadOnly: true},
 	Time:               micros,
 	List:               jsonList,
-	ScanList:           scanJSONList,
+	ListDest:           func(dst *[]string) sql.Scanner { return jsonListDest{dst} },
 	Classify:           classify,
 	BindByPosition:     true,
-}
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
 }
 
 // Open opens the SQLite database file at path, creating it if needed, and
@@ -185,8 +177,11 @@ func jsonList(v []string) any {
 	return string(b)
 }
 
-// scanJSONList decodes what jsonList encoded (empty, not nil, for []).
-func scanJSONList(src any, dst *[]string) error {
+// jsonListDest decodes what jsonList encoded into *dst (empty, not nil,
+// for []).
+type jsonListDest struct{ dst *[]string }
+
+func (d jsonListDest) Scan(src any) error {
 	var b []byte
 	switch v := src.(type) {
 	case string:
@@ -196,6 +191,6 @@ func scanJSONList(src any, dst *[]string) error {
 	default:
 		return fmt.Errorf("scan %T into a list", src)
 	}
-	*dst = []string{}
-	return json.Unmarshal(b, dst)
+	*d.dst = []string{}
+	return json.Unmarshal(b, d.dst)
 }

@@ -151,4 +151,4 @@ func (s *Store) scanClient(r rowScanner) (storage.Client, error) {
 }
 
 // list is the destination of a list column.
-func (s *Store) list(dst *[]string) listScanner { return listScanner{s.f, dst} }
+func (s *Store) list(dst *[]string) sql.Scanner { return s.f.ListDest(dst) }

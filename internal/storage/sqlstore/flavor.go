@@ -21,8 +21,9 @@ type Flavor struct {
 	// Name names the database in errors ("sqlite", "postgres").
 	Name string
 
-	// Migrations holds the flavor's numbered schema migrations
-	// (NNNN_name.sql) at its root: the schema's source of truth.
+	// Migrations holds the flavor's numbered schema migrations in its
+	// folder migrations/ (migrations/NNNN_name.sql, as a dialect package
+	// embeds them): the schema's source of truth.
 	Migrations fs.FS
 	// CreateMigrationsTable creates schema_migrations (version, applied_at)
 	// if it does not exist.
@@ -59,8 +60,10 @@ type Flavor struct {
 	Time func(time.Time) any
 	// List encodes a list of strings for a list column (never NULL).
 	List func([]string) any
-	// ScanList decodes a list column's value (as the driver returns it).
-	ScanList func(src any, dst *[]string) error
+	// ListDest returns the destination of a list column, which decodes
+	// the driver's value into *dst (a type the size of a pointer, so that
+	// scanning a row allocates nothing for it).
+	ListDest func(dst *[]string) sql.Scanner
 	// Classify maps a driver error to storage.ErrAlreadyExists (a unique
 	// violation), storage.ErrNotFound (a foreign key violation) or
 	// storage.ErrUnavailable (the database cannot be reached or is not
@@ -109,14 +112,6 @@ func (s timeScanner) Scan(src any) error {
 
 // at is the destination of a time column.
 func at(t *time.Time) timeScanner { return timeScanner{t} }
-
-// listScanner reads a list column into *dst with its flavor's ScanList.
-type listScanner struct {
-	f   *Flavor
-	dst *[]string
-}
-
-func (s listScanner) Scan(src any) error { return s.f.ScanList(src, s.dst) }
 
 // seconds is the destination of a duration column stored in whole seconds.
 type seconds struct{ d *time.Duration }

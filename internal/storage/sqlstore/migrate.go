@@ -16,7 +16,7 @@ var ErrSchemaTooNew = errors.New("the database schema is newer than this gatehou
 
 // migrations returns the flavor's migrations in version order.
 func (f *Flavor) migrations() ([]storage.Migration, error) {
-	return storage.ReadMigrations(f.Migrations, ".")
+	return storage.ReadMigrations(f.Migrations, "migrations")
 }
 
 // LatestSchemaVersion returns the version of the flavor's newest
