@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -161,19 +160,6 @@ func (s *Store) DeleteAuditBefore(ctx context.Context, t time.Time) (int64, erro
 	return n, nil
 }
 
-func scanAudit(r rowScanner) (storage.AuditEvent, error) {
-	var (
-		e       storage.AuditEvent
-		details []byte
-	)
-	if err := r.Scan(&e.ID, at(&e.Time), &e.Actor, &e.Action, &e.Target, &e.Outcome, &e.RemoteAddr, &e.RequestID, &details); err != nil {
-		return storage.AuditEvent{}, err
-	}
-	if err := json.Unmarshal(details, &e.Details); err != nil {
-		return storage.AuditEvent{}, fmt.Errorf("audit event %d: details: %w", e.ID, err)
-	}
-	if len(e.Details) == 0 {
-		e.Details = nil
-	}
-	return e, nil
+func scanAudit(r rowScanner) (e storage.AuditEvent, err error) {
+	return e, r.Scan(&e.ID, at(&e.Time), &e.Actor, &e.Action, &e.Target, &e.Outcome, &e.RemoteAddr, &e.RequestID, object{&e.Details})
 }

@@ -131,23 +131,10 @@ func authMethod(c storage.Client) string {
 	return c.TokenEndpointAuthMethod
 }
 
-func (s *Store) scanClient(r rowScanner) (storage.Client, error) {
-	var (
-		c        storage.Client
-		metadata []byte
-	)
-	if err := r.Scan(&c.ClientID, &c.Name, &c.Description, &c.AppType, s.list(&c.GrantTypes), &metadata,
+func (s *Store) scanClient(r rowScanner) (c storage.Client, err error) {
+	return c, r.Scan(&c.ClientID, &c.Name, &c.Description, &c.AppType, s.list(&c.GrantTypes), object{&c.Metadata},
 		&c.TokenEndpointAuthMethod, s.list(&c.RedirectURIs), s.list(&c.AllowedLogoutURLs), &c.FirstParty, &c.Disabled,
-		at(&c.CreatedAt), at(&c.UpdatedAt)); err != nil {
-		return storage.Client{}, err
-	}
-	if err := json.Unmarshal(metadata, &c.Metadata); err != nil {
-		return storage.Client{}, fmt.Errorf("decode metadata of client %q: %w", c.ClientID, err)
-	}
-	if len(c.Metadata) == 0 {
-		c.Metadata = nil
-	}
-	return c, nil
+		at(&c.CreatedAt), at(&c.UpdatedAt))
 }
 
 // list is the destination of a list column.

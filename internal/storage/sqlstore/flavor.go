@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"strconv"
@@ -122,6 +123,32 @@ func (s seconds) Scan(src any) error {
 		return fmt.Errorf("scan %T into seconds", src)
 	}
 	*s.d = time.Duration(v) * time.Second
+	return nil
+}
+
+// object is the destination of a JSON object column of strings (a client's
+// metadata, an event's details): {} and NULL become a nil map.
+type object struct{ m *map[string]string }
+
+func (o object) Scan(src any) error {
+	*o.m = nil
+	var b []byte
+	switch v := src.(type) {
+	case nil:
+		return nil
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return fmt.Errorf("scan %T into a JSON object", src)
+	}
+	if err := json.Unmarshal(b, o.m); err != nil {
+		return err
+	}
+	if len(*o.m) == 0 {
+		*o.m = nil
+	}
 	return nil
 }
 
