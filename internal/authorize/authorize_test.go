@@ -2,6 +2,7 @@ package authorize_test
 
 import (
 	"net/http"
+	"regexp"
 	"net/url"
 	"strings"
 	"testing"
@@ -354,7 +355,18 @@ func TestReauthentication(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.wantRedirect(t, b.get(authorize.Path, spa(func(v url.Values) { v.Set("prompt", "none") })), spaCB, "login_required", "st-123")
-	if r := b.logIn(b.get(authorize.Path, spa(nil)), "alice@example.com", password); r.status != http.StatusForbidden || !strings.Contains(r.body, "disabled") {
-		t.Errorf("disabled user's login: %d %s", r.status, r.body)
+	// A blocked account's page confirms no password: the right one is
+	// answered as a wrong one.
+	right := b.logIn(b.get(authorize.Path, spa(nil)), "alice@example.com", password)
+	wrong := b.logIn(b.get(authorize.Path, spa(nil)), "alice@example.com", "not it")
+	if right.status != http.StatusUnauthorized || !strings.Contains(right.body, "Wrong email or password.") || strings.Contains(right.body, "disabled") ||
+		wrong.status != right.status || stripCSRF(wrong.body) != stripCSRF(right.body) {
+		t.Errorf("disabled user's login with the right password: %d %s\nwith a wrong one: %d", right.status, right.body, wrong.status)
 	}
 }
+
+var csrfValueRE = regexp.MustCompile(`name="csrf_token" value="[^"]*"`)
+
+// stripCSRF removes the page's CSRF token, the one part of two pages of
+// one browser that may differ.
+func stripCSRF(body string) string { return csrfValueRE.ReplaceAllString(body, "") }

@@ -56,7 +56,7 @@ func (e *env) advance(d time.Duration) {
 	e.now = e.now.Add(d)
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB, mods ...func(*authorize.Config)) *env {
 	t.Helper()
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "g.db"))
@@ -93,10 +93,15 @@ func newEnv(t testing.TB) *env {
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(e.srv.Close)
 	e.issuer = e.srv.URL + "/"
-	e.h, err = authorize.New(authorize.Config{
+	cfg := authorize.Config{
 		Issuer: e.issuer, Store: st, Catalog: cat, Passwords: testutil.CheapHasher(), Now: e.clock,
-		Throttle: users.NewThrottle(users.ThrottleConfig{MaxPerUser: 3, MaxPerAddress: 10, Window: time.Minute}),
-	})
+		Throttle: users.NewThrottle(users.ThrottleConfig{MaxPerPair: 3, MaxPerUser: 3, MaxPerAddress: 10, Window: time.Minute,
+			StepUpDelay: time.Millisecond, MaxStepUpDelay: 4 * time.Millisecond}),
+	}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	e.h, err = authorize.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
+	"github.com/gatehouse-dev/gatehouse/internal/clientip"
 	"github.com/gatehouse-dev/gatehouse/internal/secret"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 	"github.com/gatehouse-dev/gatehouse/internal/users"
@@ -38,6 +39,7 @@ const (
 	DefaultCodeLifetime    = time.Minute
 	DefaultSessionLifetime = 24 * time.Hour
 	DefaultMaxHashes       = 4
+	DefaultMaxHashQueue    = 16
 	maxFormBytes           = 64 << 10
 )
 
@@ -75,17 +77,19 @@ type Config struct {
 	Catalog   Catalog
 	Passwords PasswordVerifier // nil: users.Hasher{} (argon2id, RFC 9106)
 	Throttle  *users.Throttle  // nil: users.NewThrottle(users.DefaultThrottle)
-	// ClientIP names the client's address for throttling; nil: the
-	// connection's remote address.
-	ClientIP        func(*http.Request) string
+	// ClientIP names the client's address for throttling; nil:
+	// clientip.FromRequest (the server's resolution, else the peer).
+	ClientIP        func(*http.Request) netip.Addr
 	Now             func() time.Time
 	Rand            io.Reader
 	Logger          *slog.Logger
 	CodeLifetime    time.Duration
 	SessionLifetime time.Duration
 	// MaxHashes bounds concurrent password checks (each argon2id takes
-	// 64 MiB); more wait.
-	MaxHashes int
+	// 64 MiB); up to MaxHashQueue more wait (clean addresses first), and
+	// past that a login is answered 503 with Retry-After (users.Gate).
+	MaxHashes    int
+	MaxHashQueue int
 	// IDTokenHint checks logout's id_token_hint; nil: a hint is refused.
 	IDTokenHint IDTokenHint
 	// Audit, if set, records logins (successful or not, never the email or
@@ -116,7 +120,7 @@ type Handler struct {
 	cfg       Config
 	base      string // the issuer without a trailing slash
 	origin    string // the issuer's scheme://host
-	hashes    chan struct{}
+	hashes    *users.Gate
 	dummyOnce sync.Once
 	dummy     string
 }
@@ -154,20 +158,21 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.MaxHashes <= 0 {
 		cfg.MaxHashes = DefaultMaxHashes
 	}
+	if cfg.MaxHashQueue <= 0 {
+		cfg.MaxHashQueue = DefaultMaxHashQueue
+	}
 	if cfg.ClientIP == nil {
-		cfg.ClientIP = func(r *http.Request) string {
-			host, _, err := net.SplitHostPort(r.RemoteAddr)
-			if err != nil {
-				return r.RemoteAddr
-			}
-			return host
-		}
+		cfg.ClientIP = clientip.FromRequest
 	}
 	return &Handler{
 		cfg: cfg, base: strings.TrimRight(cfg.Issuer, "/"), origin: u.Scheme + "://" + u.Host,
-		hashes: make(chan struct{}, cfg.MaxHashes),
+		hashes: users.NewGate(cfg.MaxHashes, cfg.MaxHashQueue),
 	}, nil
 }
+
+// HashingStats returns the password checks running now, the most that ran
+// at once, and the logins waiting for one (users.Gate.Stats).
+func (h *Handler) HashingStats() (busy, peak, waiting int) { return h.hashes.Stats() }
 
 // ServeHTTP routes the three paths.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -301,42 +306,55 @@ func (h *Handler) fromForm(w http.ResponseWriter, r *http.Request) (*request, ur
 }
 
 // login is POST /authorize/login: it checks the password, throttled per
-// user and per address, starts a new session and goes back to /authorize.
+// user and address and per address (users.Throttle), starts a new session
+// and goes back to /authorize.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	req, form, ok := h.fromForm(w, r)
 	if !ok {
 		return
 	}
 	email, password := strings.TrimSpace(form.Get("email")), form.Get("password")
-	now := h.cfg.Now()
 	key, addr := storage.NormalizeEmail(email), h.cfg.ClientIP(r)
-	if ok, wait := h.cfg.Throttle.Allowed(key, addr, now); !ok {
+	v := h.cfg.Throttle.Check(key, addr, h.cfg.Now())
+	if !v.OK {
 		h.audit(r.Context(), ActorAnonymous, storage.AuditUserLogin, req.client.ClientID, storage.OutcomeFailure, map[string]string{"reason": "throttled"})
 		h.loginPage(w, r, req, http.StatusTooManyRequests,
-			fmt.Sprintf("Too many failed attempts. Try again in %s.", wait.Round(time.Second)), email, wait)
+			fmt.Sprintf("Too many failed attempts from your network. Try again in %s.", v.RetryAfter.Round(time.Second)), email, v.RetryAfter)
 		return
 	}
-	user, known, err := h.checkPassword(r.Context(), email, password)
-	if err != nil {
+	if v.Delay > 0 && !sleep(r.Context(), v.Delay) {
+		return // the browser left
+	}
+	user, known, err := h.checkPassword(r.Context(), email, password, v.Clean)
+	switch {
+	case errors.Is(err, users.ErrBusy):
+		h.cfg.Throttle.Busy(addr, h.cfg.Now())
+		h.loginPage(w, r, req, http.StatusServiceUnavailable, "Too many logins are being checked right now. Try again in a moment.", email, busyRetry)
+		return
+	case err != nil && r.Context().Err() != nil:
+		return // the browser left: its password is not checked
+	case err != nil:
 		h.fail(w, r, req, err)
 		return
 	}
-	if user == nil {
+	now := h.cfg.Now()
+	if user == nil || user.Disabled {
 		actor, reason := ActorAnonymous, "unknown_user"
 		if known != "" {
 			actor, reason = known, "wrong_password"
 		}
+		msg, status := "Wrong email or password.", http.StatusUnauthorized
+		if user != nil {
+			// Disabled: the same answer as for a wrong password, so that the
+			// page confirms no password of a blocked account.
+			actor, reason = user.UserID, "disabled"
+		}
 		h.audit(r.Context(), actor, storage.AuditUserLogin, req.client.ClientID, storage.OutcomeFailure, map[string]string{"reason": reason})
 		h.cfg.Throttle.Failed(key, addr, now)
-		h.loginPage(w, r, req, http.StatusUnauthorized, "Wrong email or password.", email, 0)
+		h.loginPage(w, r, req, status, msg, email, 0)
 		return
 	}
-	h.cfg.Throttle.Succeeded(key)
-	if user.Disabled {
-		h.audit(r.Context(), user.UserID, storage.AuditUserLogin, req.client.ClientID, storage.OutcomeFailure, map[string]string{"reason": "disabled"})
-		h.loginPage(w, r, req, http.StatusForbidden, "This account is disabled.", email, 0)
-		return
-	}
+	h.cfg.Throttle.Succeeded(key, addr)
 	// A new session on every login (no session fixation); the old one ends.
 	if c, err := r.Cookie(h.cookieName(r, sessionCookie)); err == nil {
 		_ = h.cfg.Store.DeleteSession(r.Context(), digest(c.Value))
@@ -356,10 +374,28 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, h.base+Path+"?"+req.again("login"), http.StatusSeeOther)
 }
 
+// busyRetry is the Retry-After of a login refused because every password
+// check slot and the queue were taken: about one check's time.
+const busyRetry = time.Second
+
+// sleep waits d or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
 // checkPassword returns the user whose email and password these are, or
 // nil and, when the email names a user, that user's ID. An unknown email
-// costs one argon2id like a known one.
-func (h *Handler) checkPassword(ctx context.Context, email, password string) (*storage.User, string, error) {
+// costs one argon2id like a known one. The check waits for a slot of the
+// hashing gate (clean: the address has no recent failures) and is not
+// started once ctx ended; users.ErrBusy when the gate's queue is full.
+func (h *Handler) checkPassword(ctx context.Context, email, password string, clean bool) (*storage.User, string, error) {
 	user, err := h.cfg.Store.GetUserByEmail(ctx, email)
 	found := err == nil
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
@@ -369,13 +405,16 @@ func (h *Handler) checkPassword(ctx context.Context, email, password string) (*s
 	if !found {
 		hash = h.dummyHash()
 	}
-	select {
-	case h.hashes <- struct{}{}:
-	case <-ctx.Done():
-		return nil, "", ctx.Err()
+	release, err := h.hashes.Acquire(ctx, clean)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := ctx.Err(); err != nil {
+		release()
+		return nil, "", err
 	}
 	ok, verr := h.cfg.Passwords.Verify(hash, password)
-	<-h.hashes
+	release()
 	if verr != nil && found {
 		return nil, "", fmt.Errorf("verify password of user %s: %w", user.UserID, verr)
 	}

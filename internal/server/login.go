@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/authorize"
-	"github.com/gatehouse-dev/gatehouse/internal/clientip"
 	"github.com/gatehouse-dev/gatehouse/internal/discovery"
 	"github.com/gatehouse-dev/gatehouse/internal/oidc"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
@@ -34,9 +33,9 @@ func (s *Server) mountLogin(mux *http.ServeMux, ut *token.UserTokens) {
 		Issuer: s.cfg.Issuer, Store: s.store, Catalog: s.catalog, Now: s.opts.Now, Rand: s.opts.Rand, Logger: s.log, Audit: s.audit,
 		CodeLifetime: s.cfg.LoginCodeLifetime, SessionLifetime: s.cfg.LoginSessionLifetime,
 		Throttle: users.NewThrottle(users.ThrottleConfig{
-			MaxPerUser: s.cfg.LoginFailureLimit, MaxPerAddress: 4 * s.cfg.LoginFailureLimit, Window: s.cfg.LoginFailureWindow,
+			MaxPerPair: s.cfg.LoginFailureLimit, MaxPerUser: s.cfg.LoginFailureLimit, MaxPerAddress: 4 * s.cfg.LoginFailureLimit,
+			Window: s.cfg.LoginFailureWindow,
 		}),
-		ClientIP: func(r *http.Request) string { return clientip.FromRequest(r).String() },
 		IDTokenHint: func(idToken string) (string, []string, error) {
 			c, err := verifier.Verify(idToken, time.Time{}) // an expired hint still names its user (RP-Initiated Logout §2)
 			return c.Subject, c.Audience, err
