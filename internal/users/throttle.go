@@ -86,7 +86,7 @@ func NewThrottle(cfg ThrottleConfig) *Throttle {
 }
 
 func userKey(email string) string { return "u\x00" + email }
-func addrKey(a netip.Addr) string  { return "a\x00" + clientip.Group(a).String() }
+func addrKey(a netip.Addr) string { return "a\x00" + clientip.Group(a).String() }
 func pairKey(email string, a netip.Addr) string {
 	return "p\x00" + clientip.Group(a).String() + "\x00" + email
 }
