@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -38,10 +39,16 @@ const (
 	// most ten minutes; a browser redirect takes a second.
 	DefaultCodeLifetime    = time.Minute
 	DefaultSessionLifetime = 24 * time.Hour
-	DefaultMaxHashes       = 4
-	DefaultMaxHashQueue    = 16
 	maxFormBytes           = 64 << 10
 )
+
+// DefaultMaxHashes is how many password checks run at once by default: one
+// per two CPUs, at least one and at most four. Each argon2id check (p=4)
+// keeps four lanes busy, so more at once only makes every check slower
+// (and takes 64 MiB more) without checking more per second; the queue
+// (Config.MaxHashQueue) is as long by default, so that a login waits for
+// at most about two checks' time.
+func DefaultMaxHashes() int { return min(4, max(1, runtime.GOMAXPROCS(0)/2)) }
 
 // Store is what the endpoint reads and writes (storage.Storage).
 type Store interface {
@@ -86,8 +93,9 @@ type Config struct {
 	CodeLifetime    time.Duration
 	SessionLifetime time.Duration
 	// MaxHashes bounds concurrent password checks (each argon2id takes
-	// 64 MiB); up to MaxHashQueue more wait (clean addresses first), and
-	// past that a login is answered 503 with Retry-After (users.Gate).
+	// 64 MiB; default DefaultMaxHashes); up to MaxHashQueue more wait
+	// (default as many; clean addresses first), and past that a login is
+	// answered 503 with Retry-After (users.Gate).
 	MaxHashes    int
 	MaxHashQueue int
 	// IDTokenHint checks logout's id_token_hint; nil: a hint is refused.
@@ -156,10 +164,10 @@ func New(cfg Config) (*Handler, error) {
 		cfg.SessionLifetime = DefaultSessionLifetime
 	}
 	if cfg.MaxHashes <= 0 {
-		cfg.MaxHashes = DefaultMaxHashes
+		cfg.MaxHashes = DefaultMaxHashes()
 	}
 	if cfg.MaxHashQueue <= 0 {
-		cfg.MaxHashQueue = DefaultMaxHashQueue
+		cfg.MaxHashQueue = cfg.MaxHashes
 	}
 	if cfg.ClientIP == nil {
 		cfg.ClientIP = clientip.FromRequest
@@ -396,6 +404,12 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // hashing gate (clean: the address has no recent failures) and is not
 // started once ctx ended; users.ErrBusy when the gate's queue is full.
 func (h *Handler) checkPassword(ctx context.Context, email, password string, clean bool) (*storage.User, string, error) {
+	// The slot first: a login refused for want of one costs no database read.
+	release, err := h.hashes.Acquire(ctx, clean)
+	if err != nil {
+		return nil, "", err
+	}
+	defer release()
 	user, err := h.cfg.Store.GetUserByEmail(ctx, email)
 	found := err == nil
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
@@ -405,16 +419,10 @@ func (h *Handler) checkPassword(ctx context.Context, email, password string, cle
 	if !found {
 		hash = h.dummyHash()
 	}
-	release, err := h.hashes.Acquire(ctx, clean)
-	if err != nil {
-		return nil, "", err
-	}
 	if err := ctx.Err(); err != nil {
-		release()
 		return nil, "", err
 	}
 	ok, verr := h.cfg.Passwords.Verify(hash, password)
-	release()
 	if verr != nil && found {
 		return nil, "", fmt.Errorf("verify password of user %s: %w", user.UserID, verr)
 	}

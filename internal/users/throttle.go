@@ -110,7 +110,7 @@ type Verdict struct {
 // (503) an address may have within the window and still count as clean: a
 // person retries a few times, a flood retries at once and so loses its
 // precedence before its first password is even checked.
-const MaxBusyWhileClean = 4
+const MaxBusyWhileClean = 3
 
 func busyKey(a netip.Addr) string { return "b\x00" + clientip.Group(a).String() }
 
