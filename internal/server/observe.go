@@ -73,8 +73,10 @@ var quietPaths = map[string]bool{"/healthz": true, "/readyz": true, PathMetrics:
 // closed instead of drained), assigns the request ID (echoed in
 // X-Request-Id), resolves the client address, stores both in the context,
 // turns a handler panic into a 500, and when the handler is done counts the
-// request by route pattern and writes one access log line: method, path
-// (never the query), route, status, duration, bytes, client IP, request ID,
+// request by route pattern and writes one access log line: method, route
+// pattern (never the request's own path, which may hold a token pasted in
+// the wrong place or an email address in /api/v2/users/{id}, and never the
+// query), status, duration, bytes, client IP, request ID,
 // and the W3C trace ID when a valid traceparent came with the request (or
 // the trace the request's span started). When tracing is on, it also wraps
 // the request in one server span (trace.go). It never logs a body or a
@@ -137,7 +139,6 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			}
 			attrs := []slog.Attr{
 				slog.String("method", r.Method),
-				slog.String("path", logPath(r.URL.Path)),
 				slog.String("route", route),
 				slog.Int("status", status),
 				slog.Duration("duration", d),
@@ -222,7 +223,17 @@ func routeLabel(pattern string) string {
 	return pattern
 }
 
-// logPath bounds what a caller-chosen path can put in a log line.
+// routePath returns the request's path when it is the route pattern itself
+// (a route without wildcards), else "": the path of a subtree or
+// parameterised route, or of none, is the caller's to fill.
+func routePath(route, path string) string {
+	if route == path {
+		return path
+	}
+	return ""
+}
+
+// logPath bounds what a caller-chosen string can put in a log line.
 func logPath(p string) string {
 	const max = 256
 	if len(p) > max {
