@@ -2,8 +2,9 @@ package authorize
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
-	"crypto/subtle"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -100,6 +101,10 @@ type Config struct {
 	MaxHashQueue int
 	// IDTokenHint checks logout's id_token_hint; nil: a hint is refused.
 	IDTokenHint IDTokenHint
+	// CSRFKey is the HMAC key of the forms' CSRF tokens (32 bytes or
+	// more), the same on every instance behind one load balancer; nil: a
+	// random key of this process.
+	CSRFKey []byte
 	// Audit, if set, records logins (successful or not, never the email or
 	// password typed), consents and logouts (package audit).
 	Audit Auditor
@@ -129,6 +134,7 @@ type Handler struct {
 	base      string // the issuer without a trailing slash
 	origin    string // the issuer's scheme://host
 	hashes    *users.Gate
+	csrfKey   []byte
 	dummyOnce sync.Once
 	dummy     string
 }
@@ -172,9 +178,18 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.ClientIP == nil {
 		cfg.ClientIP = clientip.FromRequest
 	}
+	key := cfg.CSRFKey
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		if _, err := io.ReadFull(rand.Reader, key); err != nil {
+			return nil, fmt.Errorf("authorize: CSRF key: %w", err)
+		}
+	} else if len(key) < 32 {
+		return nil, errors.New("authorize: the CSRF key must have at least 32 bytes")
+	}
 	return &Handler{
 		cfg: cfg, base: strings.TrimRight(cfg.Issuer, "/"), origin: u.Scheme + "://" + u.Host,
-		hashes: users.NewGate(cfg.MaxHashes, cfg.MaxHashQueue),
+		hashes: users.NewGate(cfg.MaxHashes, cfg.MaxHashQueue), csrfKey: key,
 	}, nil
 }
 
@@ -697,31 +712,59 @@ func (h *Handler) session(r *http.Request, now time.Time) (storage.LoginSession,
 	return s, &u, nil
 }
 
-// csrfToken returns the browser's CSRF token, setting a new one when it
-// has none: a double-submit token, a random value in a cookie that the
-// form repeats. A cross-site page can neither read the cookie nor, with
-// __Host-, set it.
+// csrfToken returns the CSRF token of the browser's forms, setting the
+// browser's CSRF cookie (256 random bits) when it has none. The token is
+// an HMAC-SHA256, under the server's CSRF key, of that cookie and of the
+// login session's cookie when there is one: a page elsewhere can neither
+// read the cookies nor, without the key, make a token that matches them
+// (a naive double submit accepts any value the attacker sets in both), and
+// a token of one session is worthless in another. The cookie carries the
+// binding before any session exists, which is when login CSRF happens.
 func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request) (string, error) {
 	if c, err := r.Cookie(h.cookieName(r, csrfCookie)); err == nil && len(c.Value) == 43 {
-		return c.Value, nil
+		return h.csrfMAC(c.Value, h.sessionValue(r)), nil
 	}
 	v, err := h.random()
 	if err != nil {
 		return "", err
 	}
 	h.setCookie(w, r, csrfCookie, v, h.cfg.SessionLifetime)
-	return v, nil
+	return h.csrfMAC(v, h.sessionValue(r)), nil
 }
 
-// checkCSRF checks the form's token against the cookie and, when the
-// browser says where the form came from, that it was this issuer.
+func (h *Handler) sessionValue(r *http.Request) string {
+	if c, err := r.Cookie(h.cookieName(r, sessionCookie)); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+func (h *Handler) csrfMAC(browser, session string) string {
+	m := hmac.New(sha256.New, h.csrfKey)
+	m.Write([]byte("gatehouse csrf v1\x00"))
+	m.Write([]byte(browser))
+	m.Write([]byte{0})
+	m.Write([]byte(session))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// checkCSRF checks a state-changing form: the browser must not say it came
+// from elsewhere (Origin, when sent, is this issuer's, and "null" — a
+// sandboxed or privacy-redirected context — is refused; without Origin,
+// Sec-Fetch-Site, when sent, is same-origin), and its token must be the
+// HMAC of this browser's cookies (csrfToken).
 func (h *Handler) checkCSRF(r *http.Request, form url.Values) bool {
-	if o := r.Header.Get("Origin"); o != "" && o != "null" && o != h.origin {
+	if o, ok := r.Header["Origin"]; ok {
+		if len(o) != 1 || o[0] != h.origin {
+			return false
+		}
+	} else if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
 		return false
 	}
 	c, err := r.Cookie(h.cookieName(r, csrfCookie))
 	if err != nil || len(c.Value) != 43 {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(c.Value), []byte(form.Get("csrf_token"))) == 1
+	want := h.csrfMAC(c.Value, h.sessionValue(r))
+	return hmac.Equal([]byte(want), []byte(form.Get("csrf_token")))
 }
