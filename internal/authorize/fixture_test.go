@@ -42,6 +42,7 @@ type env struct {
 	h      *authorize.Handler
 	web    storage.Client // third party, regular_web
 	spa    storage.Client // first party, public
+	native storage.Client // first party, public, loopback and private-use redirect URIs
 	m2m    storage.Client
 	user   storage.User
 	mu     sync.Mutex
@@ -77,6 +78,10 @@ func newEnv(t testing.TB, mods ...func(*authorize.Config)) *env {
 		t.Fatal(err)
 	}
 	if e.spa, _, err = svc.CreateLoginClient(ctx, admin.LoginClientInput{Name: "SPA", AppType: "spa", RedirectURIs: []string{spaCB}, FirstParty: true}); err != nil {
+		t.Fatal(err)
+	}
+	if e.native, _, err = svc.CreateLoginClient(ctx, admin.LoginClientInput{Name: "CLI", AppType: "native", FirstParty: true,
+		RedirectURIs: []string{"http://127.0.0.1/cb", "http://[::1]/cb?app=1", "com.example.app:/cb"}}); err != nil {
 		t.Fatal(err)
 	}
 	if e.m2m, _, err = svc.CreateClient(ctx, admin.ClientInput{Name: "svc"}); err != nil {

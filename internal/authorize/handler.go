@@ -8,8 +8,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
 	"net/netip"
@@ -567,24 +569,39 @@ func (h *Handler) random() (string, error) {
 }
 
 // redirect sends the browser to the request's redirect URI with params,
-// state and iss added to its query (RFC 6749 §4.1.2, RFC 9207 §2), keeping
-// the query the registered URI has (RFC 6749 §3.1.2).
+// state and iss (RFC 6749 §4.1.2, RFC 9207 §2) in the request's response
+// mode: added to the query, keeping the query the registered URI has (RFC
+// 6749 §3.1.2); in the fragment; or posted by an auto-submitting form
+// (OAuth 2.0 Form Post Response Mode §2), which keeps the code out of
+// the URL, the history and the Referer.
 func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, req *request, params url.Values) {
 	u, err := url.Parse(req.redirectURI)
 	if err != nil { // registered URIs parse: admin checks them
 		errorPage(w, http.StatusInternalServerError, "The application's redirect URI is broken.")
 		return
 	}
+	if req.state != "" {
+		params.Set("state", req.state)
+	}
+	params.Set("iss", h.cfg.Issuer)
+	w.Header().Set("Cache-Control", "no-store")
+	switch req.mode {
+	case ModeFormPost:
+		p := page{Title: "Back to " + req.client.Name, ClientName: req.client.Name, PostTo: template.URL(req.redirectURI)}
+		for _, k := range slices.Sorted(maps.Keys(params)) {
+			p.Fields = append(p.Fields, field{k, params.Get(k)})
+		}
+		renderCSP(w, http.StatusOK, "formpost", p, 0, formPostCSP)
+		return
+	case ModeFragment:
+		http.Redirect(w, r, u.String()+"#"+params.Encode(), http.StatusFound)
+		return
+	}
 	q := u.Query()
 	for k, vs := range params {
 		q[k] = vs
 	}
-	if req.state != "" {
-		q.Set("state", req.state)
-	}
-	q.Set("iss", h.cfg.Issuer)
 	u.RawQuery = q.Encode()
-	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, u.String(), http.StatusFound)
 }
 

@@ -33,7 +33,9 @@ func csrfKey(masterKey []byte) []byte {
 
 // loginMetadata adds the login flow to the discovery document.
 func loginMetadata(m discovery.Metadata) discovery.Metadata {
-	return discovery.WithLogin(m, []string{storage.GrantAuthorizationCode, storage.GrantRefreshToken}, authorize.OIDCScopes)
+	m = discovery.WithLogin(m, []string{storage.GrantAuthorizationCode, storage.GrantRefreshToken}, authorize.OIDCScopes)
+	m.ResponseModesSupported = authorize.ResponseModes
+	return m
 }
 
 // mountLogin mounts the Authorization Code flow's browser endpoints
