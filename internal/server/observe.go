@@ -63,6 +63,26 @@ func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 // metricsOnMain reports whether GET /metrics is served on the main listener.
 func (s *Server) metricsOnMain() bool { return s.cfg.MetricsAddr == "" }
 
+// localOnly serves next to requests from the host itself and answers
+// everyone else 404, as if the path did not exist: /metrics on the main
+// listener lists every client ID and API, which the public has no business
+// reading. A request is from the host when its client address is loopback
+// and it came through no proxy (no X-Forwarded-For or Forwarded header): a
+// reverse proxy on the host relays the public, trusted or not, so a proxy
+// peer proves nothing. Scrapers elsewhere use --metrics-addr on a private
+// address.
+func localOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, xff := r.Header["X-Forwarded-For"]
+		_, fwd := r.Header["Forwarded"]
+		if !clientip.FromRequest(r).IsLoopback() || xff || fwd {
+			http.NotFound(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // quietPaths are logged at debug, not info: probes and scrapes arrive every
 // few seconds and would drown the log.
 var quietPaths = map[string]bool{"/healthz": true, "/readyz": true, PathMetrics: true}

@@ -215,7 +215,7 @@ func (s *Server) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.serveReady)
 	if s.metricsOnMain() {
-		mux.Handle("GET "+PathMetrics, s.metrics.Handler())
+		mux.Handle("GET "+PathMetrics, localOnly(s.metrics.Handler()))
 	}
 	mux.Handle(mgmt.Prefix, s.mgmt)
 	return s.observe(securityHeaders(mux))
