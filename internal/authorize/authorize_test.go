@@ -3,6 +3,7 @@ package authorize_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -271,8 +272,9 @@ func TestLoginThrottled(t *testing.T) {
 	}
 }
 
-// TestCSRF: the login and consent forms need the CSRF token of the
-// browser's cookie and, when sent, this origin.
+// TestCSRF: the login and consent forms need the CSRF token bound to the
+// browser's cookie and session under the server's key, and, when the
+// browser says where the form came from, this origin.
 func TestCSRF(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
@@ -299,8 +301,63 @@ func TestCSRF(t *testing.T) {
 	if r := b.do(req); r.status != http.StatusForbidden {
 		t.Errorf("login from another origin: %d", r.status)
 	}
-	if r := b.post(authorize.PathLogin, f); r.status != http.StatusOK {
-		t.Errorf("the genuine form: %d %s", r.status, r.body)
+	// The browser says the form came from elsewhere: refused whatever the
+	// token (Origin: null is a sandboxed frame or a privacy redirect).
+	for _, hdr := range []map[string]string{
+		{"Origin": "null"},
+		{"Sec-Fetch-Site": "cross-site"},
+		{"Sec-Fetch-Site": "same-site"},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+authorize.PathLogin, strings.NewReader(f.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		if r := b.do(req); r.status != http.StatusForbidden {
+			t.Errorf("login with %v: %d, want 403", hdr, r.status)
+		}
+	}
+	// A naive double submit: the attacker plants a cookie of its choosing
+	// (a sibling host can, without __Host-) and sends the same value.
+	forged := e.browser()
+	u, _ := url.Parse(e.srv.URL)
+	planted := strings.Repeat("A", 43)
+	forged.jar.SetCookies(u, []*http.Cookie{{Name: "gatehouse_csrf", Value: planted, Path: "/"}})
+	ff := url.Values{}
+	for k, v := range f {
+		ff[k] = v
+	}
+	ff.Set("csrf_token", planted)
+	if r := forged.post(authorize.PathLogin, ff); r.status != http.StatusForbidden {
+		t.Errorf("a forged double submit: %d, want 403", r.status)
+	}
+	// One browser's token in another browser (another session).
+	other := e.browser()
+	other.get(authorize.Path, e.authz(nil)) // its own CSRF cookie
+	if r := other.post(authorize.PathLogin, f); r.status != http.StatusForbidden {
+		t.Errorf("another browser's token: %d, want 403", r.status)
+	}
+	req, _ = http.NewRequest(http.MethodPost, e.srv.URL+authorize.PathLogin, strings.NewReader(f.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	if r := b.do(req); r.status != http.StatusOK {
+		t.Errorf("the genuine form (Sec-Fetch-Site: same-origin): %d %s", r.status, r.body)
+	}
+	// After the login the session is part of the binding: the login
+	// page's token is worthless for the consent form.
+	consent := b.get(authorize.Path, e.authz(nil))
+	cf := form(consent.body)
+	cf.Set("decision", "allow")
+	stale := url.Values{}
+	for k, v := range cf {
+		stale[k] = v
+	}
+	stale.Set("csrf_token", f.Get("csrf_token"))
+	if r := b.post(authorize.PathConsent, stale); r.status != http.StatusForbidden {
+		t.Errorf("the consent form with the token from before the login: %d, want 403", r.status)
+	}
+	if r := b.post(authorize.PathConsent, cf); r.status != http.StatusFound {
+		t.Errorf("the consent form with its own token: %d", r.status)
 	}
 	// The cookies are HttpOnly and SameSite=Lax (the jar hides attributes:
 	// read the raw header).
@@ -354,7 +411,18 @@ func TestReauthentication(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.wantRedirect(t, b.get(authorize.Path, spa(func(v url.Values) { v.Set("prompt", "none") })), spaCB, "login_required", "st-123")
-	if r := b.logIn(b.get(authorize.Path, spa(nil)), "alice@example.com", password); r.status != http.StatusForbidden || !strings.Contains(r.body, "disabled") {
-		t.Errorf("disabled user's login: %d %s", r.status, r.body)
+	// A blocked account's page confirms no password: the right one is
+	// answered as a wrong one.
+	right := b.logIn(b.get(authorize.Path, spa(nil)), "alice@example.com", password)
+	wrong := b.logIn(b.get(authorize.Path, spa(nil)), "alice@example.com", "not it")
+	if right.status != http.StatusUnauthorized || !strings.Contains(right.body, "Wrong email or password.") || strings.Contains(right.body, "disabled") ||
+		wrong.status != right.status || stripCSRF(wrong.body) != stripCSRF(right.body) {
+		t.Errorf("disabled user's login with the right password: %d %s\nwith a wrong one: %d", right.status, right.body, wrong.status)
 	}
 }
+
+var csrfValueRE = regexp.MustCompile(`name="csrf_token" value="[^"]*"`)
+
+// stripCSRF removes the page's CSRF token, the one part of two pages of
+// one browser that may differ.
+func stripCSRF(body string) string { return csrfValueRE.ReplaceAllString(body, "") }

@@ -42,6 +42,7 @@ type env struct {
 	h      *authorize.Handler
 	web    storage.Client // third party, regular_web
 	spa    storage.Client // first party, public
+	native storage.Client // first party, public, loopback and private-use redirect URIs
 	m2m    storage.Client
 	user   storage.User
 	mu     sync.Mutex
@@ -56,7 +57,7 @@ func (e *env) advance(d time.Duration) {
 	e.now = e.now.Add(d)
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB, mods ...func(*authorize.Config)) *env {
 	t.Helper()
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "g.db"))
@@ -79,6 +80,10 @@ func newEnv(t testing.TB) *env {
 	if e.spa, _, err = svc.CreateLoginClient(ctx, admin.LoginClientInput{Name: "SPA", AppType: "spa", RedirectURIs: []string{spaCB}, FirstParty: true}); err != nil {
 		t.Fatal(err)
 	}
+	if e.native, _, err = svc.CreateLoginClient(ctx, admin.LoginClientInput{Name: "CLI", AppType: "native", FirstParty: true,
+		RedirectURIs: []string{"http://127.0.0.1/cb", "http://[::1]/cb?app=1", "com.example.app:/cb"}}); err != nil {
+		t.Fatal(err)
+	}
 	if e.m2m, _, err = svc.CreateClient(ctx, admin.ClientInput{Name: "svc"}); err != nil {
 		t.Fatal(err)
 	}
@@ -93,10 +98,15 @@ func newEnv(t testing.TB) *env {
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(e.srv.Close)
 	e.issuer = e.srv.URL + "/"
-	e.h, err = authorize.New(authorize.Config{
+	cfg := authorize.Config{
 		Issuer: e.issuer, Store: st, Catalog: cat, Passwords: testutil.CheapHasher(), Now: e.clock,
-		Throttle: users.NewThrottle(users.ThrottleConfig{MaxPerUser: 3, MaxPerAddress: 10, Window: time.Minute}),
-	})
+		Throttle: users.NewThrottle(users.ThrottleConfig{MaxPerPair: 3, MaxPerUser: 3, MaxPerAddress: 10, Window: time.Minute,
+			StepUpDelay: time.Millisecond, MaxStepUpDelay: 4 * time.Millisecond}),
+	}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	e.h, err = authorize.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

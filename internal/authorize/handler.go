@@ -2,23 +2,28 @@ package authorize
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
-	"crypto/subtle"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
+	"github.com/gatehouse-dev/gatehouse/internal/clientip"
 	"github.com/gatehouse-dev/gatehouse/internal/secret"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 	"github.com/gatehouse-dev/gatehouse/internal/users"
@@ -37,9 +42,16 @@ const (
 	// most ten minutes; a browser redirect takes a second.
 	DefaultCodeLifetime    = time.Minute
 	DefaultSessionLifetime = 24 * time.Hour
-	DefaultMaxHashes       = 4
 	maxFormBytes           = 64 << 10
 )
+
+// DefaultMaxHashes is how many password checks run at once by default: one
+// per two CPUs, at least one and at most four. Each argon2id check (p=4)
+// keeps four lanes busy, so more at once only makes every check slower
+// (and takes 64 MiB more) without checking more per second; the queue
+// (Config.MaxHashQueue) is as long by default, so that a login waits for
+// at most about two checks' time.
+func DefaultMaxHashes() int { return min(4, max(1, runtime.GOMAXPROCS(0)/2)) }
 
 // Store is what the endpoint reads and writes (storage.Storage).
 type Store interface {
@@ -75,19 +87,26 @@ type Config struct {
 	Catalog   Catalog
 	Passwords PasswordVerifier // nil: users.Hasher{} (argon2id, RFC 9106)
 	Throttle  *users.Throttle  // nil: users.NewThrottle(users.DefaultThrottle)
-	// ClientIP names the client's address for throttling; nil: the
-	// connection's remote address.
-	ClientIP        func(*http.Request) string
+	// ClientIP names the client's address for throttling; nil:
+	// clientip.FromRequest (the server's resolution, else the peer).
+	ClientIP        func(*http.Request) netip.Addr
 	Now             func() time.Time
 	Rand            io.Reader
 	Logger          *slog.Logger
 	CodeLifetime    time.Duration
 	SessionLifetime time.Duration
 	// MaxHashes bounds concurrent password checks (each argon2id takes
-	// 64 MiB); more wait.
-	MaxHashes int
+	// 64 MiB; default DefaultMaxHashes); up to MaxHashQueue more wait
+	// (default as many; clean addresses first), and past that a login is
+	// answered 503 with Retry-After (users.Gate).
+	MaxHashes    int
+	MaxHashQueue int
 	// IDTokenHint checks logout's id_token_hint; nil: a hint is refused.
 	IDTokenHint IDTokenHint
+	// CSRFKey is the HMAC key of the forms' CSRF tokens (32 bytes or
+	// more), the same on every instance behind one load balancer; nil: a
+	// random key of this process.
+	CSRFKey []byte
 	// Audit, if set, records logins (successful or not, never the email or
 	// password typed), consents and logouts (package audit).
 	Audit Auditor
@@ -116,7 +135,8 @@ type Handler struct {
 	cfg       Config
 	base      string // the issuer without a trailing slash
 	origin    string // the issuer's scheme://host
-	hashes    chan struct{}
+	hashes    *users.Gate
+	csrfKey   []byte
 	dummyOnce sync.Once
 	dummy     string
 }
@@ -152,22 +172,32 @@ func New(cfg Config) (*Handler, error) {
 		cfg.SessionLifetime = DefaultSessionLifetime
 	}
 	if cfg.MaxHashes <= 0 {
-		cfg.MaxHashes = DefaultMaxHashes
+		cfg.MaxHashes = DefaultMaxHashes()
+	}
+	if cfg.MaxHashQueue <= 0 {
+		cfg.MaxHashQueue = cfg.MaxHashes
 	}
 	if cfg.ClientIP == nil {
-		cfg.ClientIP = func(r *http.Request) string {
-			host, _, err := net.SplitHostPort(r.RemoteAddr)
-			if err != nil {
-				return r.RemoteAddr
-			}
-			return host
+		cfg.ClientIP = clientip.FromRequest
+	}
+	key := cfg.CSRFKey
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		if _, err := io.ReadFull(rand.Reader, key); err != nil {
+			return nil, fmt.Errorf("authorize: CSRF key: %w", err)
 		}
+	} else if len(key) < 32 {
+		return nil, errors.New("authorize: the CSRF key must have at least 32 bytes")
 	}
 	return &Handler{
 		cfg: cfg, base: strings.TrimRight(cfg.Issuer, "/"), origin: u.Scheme + "://" + u.Host,
-		hashes: make(chan struct{}, cfg.MaxHashes),
+		hashes: users.NewGate(cfg.MaxHashes, cfg.MaxHashQueue), csrfKey: key,
 	}, nil
 }
+
+// HashingStats returns the password checks running now, the most that ran
+// at once, and the logins waiting for one (users.Gate.Stats).
+func (h *Handler) HashingStats() (busy, peak, waiting int) { return h.hashes.Stats() }
 
 // ServeHTTP routes the three paths.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -301,42 +331,55 @@ func (h *Handler) fromForm(w http.ResponseWriter, r *http.Request) (*request, ur
 }
 
 // login is POST /authorize/login: it checks the password, throttled per
-// user and per address, starts a new session and goes back to /authorize.
+// user and address and per address (users.Throttle), starts a new session
+// and goes back to /authorize.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	req, form, ok := h.fromForm(w, r)
 	if !ok {
 		return
 	}
 	email, password := strings.TrimSpace(form.Get("email")), form.Get("password")
-	now := h.cfg.Now()
 	key, addr := storage.NormalizeEmail(email), h.cfg.ClientIP(r)
-	if ok, wait := h.cfg.Throttle.Allowed(key, addr, now); !ok {
+	v := h.cfg.Throttle.Check(key, addr, h.cfg.Now())
+	if !v.OK {
 		h.audit(r.Context(), ActorAnonymous, storage.AuditUserLogin, req.client.ClientID, storage.OutcomeFailure, map[string]string{"reason": "throttled"})
 		h.loginPage(w, r, req, http.StatusTooManyRequests,
-			fmt.Sprintf("Too many failed attempts. Try again in %s.", wait.Round(time.Second)), email, wait)
+			fmt.Sprintf("Too many failed attempts from your network. Try again in %s.", v.RetryAfter.Round(time.Second)), email, v.RetryAfter)
 		return
 	}
-	user, known, err := h.checkPassword(r.Context(), email, password)
-	if err != nil {
+	if v.Delay > 0 && !sleep(r.Context(), v.Delay) {
+		return // the browser left
+	}
+	user, known, err := h.checkPassword(r.Context(), email, password, v.Clean)
+	switch {
+	case errors.Is(err, users.ErrBusy):
+		h.cfg.Throttle.Busy(addr, h.cfg.Now())
+		h.loginPage(w, r, req, http.StatusServiceUnavailable, "Too many logins are being checked right now. Try again in a moment.", email, busyRetry)
+		return
+	case err != nil && r.Context().Err() != nil:
+		return // the browser left: its password is not checked
+	case err != nil:
 		h.fail(w, r, req, err)
 		return
 	}
-	if user == nil {
+	now := h.cfg.Now()
+	if user == nil || user.Disabled {
 		actor, reason := ActorAnonymous, "unknown_user"
 		if known != "" {
 			actor, reason = known, "wrong_password"
 		}
+		msg, status := "Wrong email or password.", http.StatusUnauthorized
+		if user != nil {
+			// Disabled: the same answer as for a wrong password, so that the
+			// page confirms no password of a blocked account.
+			actor, reason = user.UserID, "disabled"
+		}
 		h.audit(r.Context(), actor, storage.AuditUserLogin, req.client.ClientID, storage.OutcomeFailure, map[string]string{"reason": reason})
 		h.cfg.Throttle.Failed(key, addr, now)
-		h.loginPage(w, r, req, http.StatusUnauthorized, "Wrong email or password.", email, 0)
+		h.loginPage(w, r, req, status, msg, email, 0)
 		return
 	}
-	h.cfg.Throttle.Succeeded(key)
-	if user.Disabled {
-		h.audit(r.Context(), user.UserID, storage.AuditUserLogin, req.client.ClientID, storage.OutcomeFailure, map[string]string{"reason": "disabled"})
-		h.loginPage(w, r, req, http.StatusForbidden, "This account is disabled.", email, 0)
-		return
-	}
+	h.cfg.Throttle.Succeeded(key, addr)
 	// A new session on every login (no session fixation); the old one ends.
 	if c, err := r.Cookie(h.cookieName(r, sessionCookie)); err == nil {
 		_ = h.cfg.Store.DeleteSession(r.Context(), digest(c.Value))
@@ -356,10 +399,34 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, h.base+Path+"?"+req.again("login"), http.StatusSeeOther)
 }
 
+// busyRetry is the Retry-After of a login refused because every password
+// check slot and the queue were taken: about one check's time.
+const busyRetry = time.Second
+
+// sleep waits d or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
 // checkPassword returns the user whose email and password these are, or
 // nil and, when the email names a user, that user's ID. An unknown email
-// costs one argon2id like a known one.
-func (h *Handler) checkPassword(ctx context.Context, email, password string) (*storage.User, string, error) {
+// costs one argon2id like a known one. The check waits for a slot of the
+// hashing gate (clean: the address has no recent failures) and is not
+// started once ctx ended; users.ErrBusy when the gate's queue is full.
+func (h *Handler) checkPassword(ctx context.Context, email, password string, clean bool) (*storage.User, string, error) {
+	// The slot first: a login refused for want of one costs no database read.
+	release, err := h.hashes.Acquire(ctx, clean)
+	if err != nil {
+		return nil, "", err
+	}
+	defer release()
 	user, err := h.cfg.Store.GetUserByEmail(ctx, email)
 	found := err == nil
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
@@ -369,13 +436,10 @@ func (h *Handler) checkPassword(ctx context.Context, email, password string) (*s
 	if !found {
 		hash = h.dummyHash()
 	}
-	select {
-	case h.hashes <- struct{}{}:
-	case <-ctx.Done():
-		return nil, "", ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
 	}
 	ok, verr := h.cfg.Passwords.Verify(hash, password)
-	<-h.hashes
 	if verr != nil && found {
 		return nil, "", fmt.Errorf("verify password of user %s: %w", user.UserID, verr)
 	}
@@ -505,24 +569,39 @@ func (h *Handler) random() (string, error) {
 }
 
 // redirect sends the browser to the request's redirect URI with params,
-// state and iss added to its query (RFC 6749 §4.1.2, RFC 9207 §2), keeping
-// the query the registered URI has (RFC 6749 §3.1.2).
+// state and iss (RFC 6749 §4.1.2, RFC 9207 §2) in the request's response
+// mode: added to the query, keeping the query the registered URI has (RFC
+// 6749 §3.1.2); in the fragment; or posted by an auto-submitting form
+// (OAuth 2.0 Form Post Response Mode §2), which keeps the code out of
+// the URL, the history and the Referer.
 func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, req *request, params url.Values) {
 	u, err := url.Parse(req.redirectURI)
 	if err != nil { // registered URIs parse: admin checks them
 		errorPage(w, http.StatusInternalServerError, "The application's redirect URI is broken.")
 		return
 	}
+	if req.state != "" {
+		params.Set("state", req.state)
+	}
+	params.Set("iss", h.cfg.Issuer)
+	w.Header().Set("Cache-Control", "no-store")
+	switch req.mode {
+	case ModeFormPost:
+		p := page{Title: "Back to " + req.client.Name, ClientName: req.client.Name, PostTo: template.URL(req.redirectURI)}
+		for _, k := range slices.Sorted(maps.Keys(params)) {
+			p.Fields = append(p.Fields, field{k, params.Get(k)})
+		}
+		renderCSP(w, http.StatusOK, "formpost", p, 0, formPostCSP)
+		return
+	case ModeFragment:
+		http.Redirect(w, r, u.String()+"#"+params.Encode(), http.StatusFound)
+		return
+	}
 	q := u.Query()
 	for k, vs := range params {
 		q[k] = vs
 	}
-	if req.state != "" {
-		q.Set("state", req.state)
-	}
-	q.Set("iss", h.cfg.Issuer)
 	u.RawQuery = q.Encode()
-	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, u.String(), http.StatusFound)
 }
 
@@ -650,31 +729,59 @@ func (h *Handler) session(r *http.Request, now time.Time) (storage.LoginSession,
 	return s, &u, nil
 }
 
-// csrfToken returns the browser's CSRF token, setting a new one when it
-// has none: a double-submit token, a random value in a cookie that the
-// form repeats. A cross-site page can neither read the cookie nor, with
-// __Host-, set it.
+// csrfToken returns the CSRF token of the browser's forms, setting the
+// browser's CSRF cookie (256 random bits) when it has none. The token is
+// an HMAC-SHA256, under the server's CSRF key, of that cookie and of the
+// login session's cookie when there is one: a page elsewhere can neither
+// read the cookies nor, without the key, make a token that matches them
+// (a naive double submit accepts any value the attacker sets in both), and
+// a token of one session is worthless in another. The cookie carries the
+// binding before any session exists, which is when login CSRF happens.
 func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request) (string, error) {
 	if c, err := r.Cookie(h.cookieName(r, csrfCookie)); err == nil && len(c.Value) == 43 {
-		return c.Value, nil
+		return h.csrfMAC(c.Value, h.sessionValue(r)), nil
 	}
 	v, err := h.random()
 	if err != nil {
 		return "", err
 	}
 	h.setCookie(w, r, csrfCookie, v, h.cfg.SessionLifetime)
-	return v, nil
+	return h.csrfMAC(v, h.sessionValue(r)), nil
 }
 
-// checkCSRF checks the form's token against the cookie and, when the
-// browser says where the form came from, that it was this issuer.
+func (h *Handler) sessionValue(r *http.Request) string {
+	if c, err := r.Cookie(h.cookieName(r, sessionCookie)); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+func (h *Handler) csrfMAC(browser, session string) string {
+	m := hmac.New(sha256.New, h.csrfKey)
+	m.Write([]byte("gatehouse csrf v1\x00"))
+	m.Write([]byte(browser))
+	m.Write([]byte{0})
+	m.Write([]byte(session))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// checkCSRF checks a state-changing form: the browser must not say it came
+// from elsewhere (Origin, when sent, is this issuer's, and "null" — a
+// sandboxed or privacy-redirected context — is refused; without Origin,
+// Sec-Fetch-Site, when sent, is same-origin), and its token must be the
+// HMAC of this browser's cookies (csrfToken).
 func (h *Handler) checkCSRF(r *http.Request, form url.Values) bool {
-	if o := r.Header.Get("Origin"); o != "" && o != "null" && o != h.origin {
+	if o, ok := r.Header["Origin"]; ok {
+		if len(o) != 1 || o[0] != h.origin {
+			return false
+		}
+	} else if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
 		return false
 	}
 	c, err := r.Cookie(h.cookieName(r, csrfCookie))
 	if err != nil || len(c.Value) != 43 {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(c.Value), []byte(form.Get("csrf_token"))) == 1
+	want := h.csrfMAC(c.Value, h.sessionValue(r))
+	return hmac.Equal([]byte(want), []byte(form.Get("csrf_token")))
 }

@@ -2,6 +2,8 @@ package authorize
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"html/template"
 	"net/http"
 	"strconv"
@@ -9,7 +11,8 @@ import (
 )
 
 // The hosted pages: server-rendered with html/template (contextual
-// escaping), no script, usable without a mouse; every field has a label and
+// escaping), no script but the form_post page's one line (which works
+// without it: a button submits the same form), usable without a mouse; every field has a label and
 // errors are announced (role="alert").
 var pages = template.Must(template.New("").Parse(`
 {{define "head"}}<!doctype html>
@@ -85,6 +88,16 @@ button:focus,input:focus{outline:3px solid #f5a623;outline-offset:1px}
 <p role="status">You can close this window.</p>
 {{template "foot" .}}{{end}}
 
+{{define "formpost"}}{{template "head" .}}
+<h1>Back to {{.ClientName}}</h1>
+<form method="post" action="{{.PostTo}}">
+{{range .Fields}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
+{{end}}<p>If you are not sent on at once, press Continue.</p>
+<button type="submit">Continue</button>
+</form>
+<script>` + formPostScript + `</script>
+{{template "foot" .}}{{end}}
+
 {{define "error"}}{{template "head" .}}
 <h1>Something went wrong</h1>
 <p class="alert" role="alert">{{.Error}}</p>
@@ -92,7 +105,24 @@ button:focus,input:focus{outline:3px solid #f5a623;outline-offset:1px}
 {{template "foot" .}}{{end}}
 `))
 
+// formPostScript submits the form_post page's form; the page's CSP allows
+// this script alone, by its digest.
+const formPostScript = "document.forms[0].submit()"
+
+// formPostCSP is the form_post page's Content-Security-Policy: the hosted
+// pages' own, plus the one script.
+var formPostCSP = func() string {
+	sum := sha256.Sum256([]byte(formPostScript))
+	return "default-src 'none'; script-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+}()
+
+const pagesCSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+
+type field struct{ Name, Value string }
+
 type page struct {
+	PostTo     template.URL // form_post: the client's registered redirect URI
+	Fields     []field      // form_post: the response's parameters
 	Title      string
 	ClientName string
 	Error      string
@@ -109,6 +139,10 @@ type page struct {
 // §10.13), load nothing but their inline style, and send a Referer only to
 // this origin, so that the browser keeps sending Origin on their forms.
 func render(w http.ResponseWriter, status int, name string, p page, retryAfter time.Duration) {
+	renderCSP(w, status, name, p, retryAfter, pagesCSP)
+}
+
+func renderCSP(w http.ResponseWriter, status int, name string, p page, retryAfter time.Duration, csp string) {
 	var b bytes.Buffer
 	if err := pages.ExecuteTemplate(&b, name, p); err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -119,7 +153,7 @@ func render(w http.ResponseWriter, status int, name string, p page, retryAfter t
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", csp)
 	h.Set("Referrer-Policy", "same-origin")
 	if retryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(int((retryAfter+time.Second-1)/time.Second)))

@@ -63,8 +63,21 @@ type request struct {
 	prompt      []string
 	maxAge      int // -1: not given
 	loginHint   string
+	mode        string     // the response mode: ModeQuery, ModeFragment or ModeFormPost
 	params      url.Values // the known parameters, to come back to /authorize with
 }
+
+// Response modes (OAuth 2.0 Multiple Response Type Encoding Practices §2.1,
+// OAuth 2.0 Form Post Response Mode §2): how the authorization response's
+// parameters reach the redirect URI.
+const (
+	ModeQuery    = "query"
+	ModeFragment = "fragment"
+	ModeFormPost = "form_post"
+)
+
+// ResponseModes are the response modes supported, as discovery lists them.
+var ResponseModes = []string{ModeQuery, ModeFragment, ModeFormPost}
 
 func (r *request) hasPrompt(p string) bool { return slices.Contains(r.prompt, p) }
 
@@ -99,10 +112,65 @@ func identify(v url.Values, snap *catalog.Snapshot) (*request, string) {
 			return nil, "The request has no redirect_uri, and the application registered more than one."
 		}
 		uri = c.RedirectURIs[0]
-	} else if !slices.Contains(c.RedirectURIs, given) {
+	} else if !registered(c, given) {
 		return nil, "The redirect_uri is not registered for this application, so you are not sent there."
 	}
-	return &request{client: c, redirectURI: uri, givenURI: given, maxAge: -1}, ""
+	return &request{client: c, redirectURI: uri, givenURI: given, maxAge: -1, mode: ModeQuery}, ""
+}
+
+// registered reports whether uri is one of the client's redirect URIs:
+// the same string, or — for a native client's loopback URI — the same but
+// for the port, which the operating system picks when the app listens
+// (RFC 8252 §7.3: the server MUST allow any port). Only http on the
+// loopback IP literals 127.0.0.1 and [::1] is matched so; scheme, host,
+// path and query must still be identical, and no other client or URI is
+// relaxed.
+func registered(c *catalog.Client, uri string) bool {
+	if slices.Contains(c.RedirectURIs, uri) {
+		return true
+	}
+	if c.AppType != storage.AppTypeNative {
+		return false
+	}
+	given, ok := loopback(uri)
+	if !ok {
+		return false
+	}
+	for _, r := range c.RedirectURIs {
+		if reg, ok := loopback(r); ok && reg == given {
+			return true
+		}
+	}
+	return false
+}
+
+// loopback returns uri without its port when it is an http URI on a
+// loopback IP literal (compared as text, so that nothing but the port may
+// differ: not the encoding of the path, not the case).
+func loopback(uri string) (string, bool) {
+	rest, ok := strings.CutPrefix(uri, "http://")
+	if !ok {
+		return "", false
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	authority, tail := rest[:end], rest[end:]
+	for _, host := range []string{"127.0.0.1", "[::1]"} {
+		port, ok := strings.CutPrefix(authority, host)
+		if !ok {
+			continue
+		}
+		if port != "" {
+			n, err := strconv.Atoi(strings.TrimPrefix(port, ":"))
+			if port[0] != ':' || err != nil || n < 1 || n > 65535 || ":"+strconv.Itoa(n) != port {
+				return "", false
+			}
+		}
+		return "http://" + host + tail, !strings.Contains(tail, "#")
+	}
+	return "", false
 }
 
 // validate checks the rest of the request; its errors go to the redirect URI.
@@ -114,6 +182,15 @@ func validate(req *request, v url.Values, snap *catalog.Snapshot) *authzError {
 		if len(v[p]) > 1 && p != "resource" {
 			return &authzError{ErrInvalidRequest, "the parameter " + p + " was given more than once"}
 		}
+	}
+	// The response mode first, so that the errors below use it; an unknown
+	// one is refused in the default mode, never ignored.
+	switch m := v.Get("response_mode"); m {
+	case "":
+	case ModeQuery, ModeFragment, ModeFormPost:
+		req.mode = m
+	default:
+		return &authzError{ErrInvalidRequest, "response_mode must be query, fragment or form_post"}
 	}
 	if v.Get("request") != "" {
 		return &authzError{ErrRequestNotSupported, "request objects are not supported"}

@@ -175,3 +175,17 @@ func FromRequest(req *http.Request) netip.Addr {
 	}
 	return peerAddr(req.RemoteAddr)
 }
+
+// Group returns the address a throttle counts a itself under: an IPv4
+// address as it is, an IPv6 address as its /64 prefix. One IPv6 subscriber
+// is usually given a whole /64 (RFC 6177, RFC 7934 §6 recommend at least
+// one per host or link), and may pick any address in it: counted per /128
+// it would be 2^64 fresh addresses to a throttle.
+func Group(a netip.Addr) netip.Addr {
+	a = a.Unmap()
+	if !a.Is6() {
+		return a
+	}
+	p, _ := a.WithZone("").Prefix(64)
+	return p.Addr()
+}

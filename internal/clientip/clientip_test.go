@@ -113,3 +113,22 @@ func TestMiddlewareAndFromRequest(t *testing.T) {
 		t.Fatalf("FromRequest without middleware = %s", got)
 	}
 }
+
+func TestGroup(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"192.0.2.7", "192.0.2.7"},
+		{"::ffff:192.0.2.7", "192.0.2.7"},
+		{"2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::"},
+		{"2001:db8:1:2::1", "2001:db8:1:2::"},
+		{"fe80::1%eth0", "fe80::"},
+		{"::1", "::"},
+	}
+	for _, tc := range tests {
+		if got := clientip.Group(netip.MustParseAddr(tc.in)); got.String() != tc.want {
+			t.Errorf("Group(%s) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+	if clientip.Group(netip.Addr{}).IsValid() {
+		t.Error("the zero Addr grouped into a valid one")
+	}
+}

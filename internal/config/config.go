@@ -127,7 +127,7 @@ func (c *Config) fields() []field {
 		{name: "tls-cert", usage: "PEM certificate (chain) file: serve HTTPS (TLS 1.2+, reloaded when the file changes); needs --tls-key", str: &c.TLSCert},
 		{name: "tls-key", usage: "PEM private key file of --tls-cert", str: &c.TLSKey},
 		{name: "trusted-proxies", usage: "comma-separated CIDR prefixes or IPs of reverse proxies whose X-Forwarded-For names the client address", str: &c.TrustedProxies},
-		{name: "metrics-addr", usage: "where to serve Prometheus /metrics: empty for the main listener, host:port for a separate one, off for none", str: &c.MetricsAddr},
+		{name: "metrics-addr", usage: "where to serve Prometheus /metrics: empty for the main listener, to the host itself only (loopback, through no proxy), host:port for a separate listener open to whoever reaches it, off for none", str: &c.MetricsAddr},
 		{name: "audit-retention", usage: "how long audit events are kept before a periodic cleanup deletes them (one instance at a time); 0 keeps them forever", dur: &c.AuditRetention},
 		{name: "auth-failure-limit", usage: "failed client authentications allowed per client_id and source address per --auth-failure-window (ten times as many per address over all client IDs), then 429 until the window refills; 0 turns throttling off", num: &c.AuthFailureLimit},
 		{name: "auth-failure-window", usage: "the window of --auth-failure-limit", dur: &c.AuthFailureWindow},

@@ -2,11 +2,12 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"net/http"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/authorize"
-	"github.com/gatehouse-dev/gatehouse/internal/clientip"
 	"github.com/gatehouse-dev/gatehouse/internal/discovery"
 	"github.com/gatehouse-dev/gatehouse/internal/oidc"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
@@ -21,9 +22,20 @@ func (s *Server) userTokens() *token.UserTokens {
 		RefreshIdle: s.cfg.RefreshTokenIdle, RefreshAbsolute: s.cfg.RefreshTokenLifetime}
 }
 
+// csrfKey derives the login forms' CSRF key from the master key (an HMAC
+// under it, labelled), so that every instance sharing the master key
+// accepts the others' forms and the key itself is never stored.
+func csrfKey(masterKey []byte) []byte {
+	m := hmac.New(sha256.New, masterKey)
+	m.Write([]byte("gatehouse login CSRF key v1"))
+	return m.Sum(nil)
+}
+
 // loginMetadata adds the login flow to the discovery document.
 func loginMetadata(m discovery.Metadata) discovery.Metadata {
-	return discovery.WithLogin(m, []string{storage.GrantAuthorizationCode, storage.GrantRefreshToken}, authorize.OIDCScopes)
+	m = discovery.WithLogin(m, []string{storage.GrantAuthorizationCode, storage.GrantRefreshToken}, authorize.OIDCScopes)
+	m.ResponseModesSupported = authorize.ResponseModes
+	return m
 }
 
 // mountLogin mounts the Authorization Code flow's browser endpoints
@@ -32,11 +44,11 @@ func (s *Server) mountLogin(mux *http.ServeMux, ut *token.UserTokens) {
 	verifier := &oidc.Verifier{Issuer: s.cfg.Issuer, Keys: s.keys}
 	az, err := authorize.New(authorize.Config{
 		Issuer: s.cfg.Issuer, Store: s.store, Catalog: s.catalog, Now: s.opts.Now, Rand: s.opts.Rand, Logger: s.log, Audit: s.audit,
-		CodeLifetime: s.cfg.LoginCodeLifetime, SessionLifetime: s.cfg.LoginSessionLifetime,
+		CodeLifetime: s.cfg.LoginCodeLifetime, SessionLifetime: s.cfg.LoginSessionLifetime, CSRFKey: s.csrfKey,
 		Throttle: users.NewThrottle(users.ThrottleConfig{
-			MaxPerUser: s.cfg.LoginFailureLimit, MaxPerAddress: 4 * s.cfg.LoginFailureLimit, Window: s.cfg.LoginFailureWindow,
+			MaxPerPair: s.cfg.LoginFailureLimit, MaxPerUser: s.cfg.LoginFailureLimit, MaxPerAddress: 4 * s.cfg.LoginFailureLimit,
+			Window: s.cfg.LoginFailureWindow,
 		}),
-		ClientIP: func(r *http.Request) string { return clientip.FromRequest(r).String() },
 		IDTokenHint: func(idToken string) (string, []string, error) {
 			c, err := verifier.Verify(idToken, time.Time{}) // an expired hint still names its user (RP-Initiated Logout §2)
 			return c.Subject, c.Audience, err

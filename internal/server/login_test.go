@@ -124,6 +124,9 @@ func newLoginFixture(t *testing.T, mutate ...func(*config.Config)) *loginFixture
 type browser struct {
 	f *loginFixture
 	c *http.Client
+	// from, when set, is sent as X-Forwarded-For (the fixture must trust
+	// the loopback proxy): the browser's address.
+	from string
 }
 
 func (f *loginFixture) browser() *browser {
@@ -145,6 +148,9 @@ type page struct {
 
 func (b *browser) do(req *http.Request) page {
 	b.f.t.Helper()
+	if b.from != "" {
+		req.Header.Set("X-Forwarded-For", b.from)
+	}
 	r, err := b.c.Do(req)
 	if err != nil {
 		b.f.t.Fatal(err)

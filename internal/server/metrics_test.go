@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -181,5 +182,41 @@ func TestMetricsStorageErrors(t *testing.T) {
 			t.Fatalf("storage errors not counted: sync %v, usage %v", got[`gatehouse_storage_errors_total{operation="catalog_sync"}`], got[`gatehouse_storage_errors_total{operation="usage_flush"}`])
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestMetricsNotPublic is the /metrics finding of issue 16: on the main
+// listener it lists every client ID and audience to anyone. It is now
+// served only to the host itself (a loopback client that came through no
+// proxy); everyone else, a proxy on the host included, gets 404.
+func TestMetricsNotPublic(t *testing.T) {
+	f := newFixture(t, trustLoopback)
+	tests := []struct {
+		name   string
+		remote string
+		header map[string]string
+		want   int
+	}{
+		{"loopback scraper", "127.0.0.1:50000", nil, 200},
+		{"IPv6 loopback scraper", "[::1]:50000", nil, 200},
+		{"public address", "203.0.113.5:40000", nil, 404},
+		{"private address", "10.1.2.3:40000", nil, 404},
+		{"through the trusted proxy on the host", "127.0.0.1:50000", map[string]string{"X-Forwarded-For": "203.0.113.5"}, 404},
+		{"through a proxy naming loopback", "127.0.0.1:50000", map[string]string{"X-Forwarded-For": "127.0.0.1"}, 404},
+		{"through an RFC 7239 proxy", "127.0.0.1:50000", map[string]string{"Forwarded": "for=203.0.113.5"}, 404},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+			req.RemoteAddr = tc.remote
+			for k, v := range tc.header {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			f.srv.Handler().ServeHTTP(rec, req)
+			if rec.Code != tc.want || tc.want == 404 && strings.Contains(rec.Body.String(), f.clientID) {
+				t.Errorf("GET /metrics from %s %v: %d, want %d", tc.remote, tc.header, rec.Code, tc.want)
+			}
+		})
 	}
 }

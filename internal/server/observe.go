@@ -63,6 +63,26 @@ func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 // metricsOnMain reports whether GET /metrics is served on the main listener.
 func (s *Server) metricsOnMain() bool { return s.cfg.MetricsAddr == "" }
 
+// localOnly serves next to requests from the host itself and answers
+// everyone else 404, as if the path did not exist: /metrics on the main
+// listener lists every client ID and API, which the public has no business
+// reading. A request is from the host when its client address is loopback
+// and it came through no proxy (no X-Forwarded-For or Forwarded header): a
+// reverse proxy on the host relays the public, trusted or not, so a proxy
+// peer proves nothing. Scrapers elsewhere use --metrics-addr on a private
+// address.
+func localOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, xff := r.Header["X-Forwarded-For"]
+		_, fwd := r.Header["Forwarded"]
+		if !clientip.FromRequest(r).IsLoopback() || xff || fwd {
+			http.NotFound(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // quietPaths are logged at debug, not info: probes and scrapes arrive every
 // few seconds and would drown the log.
 var quietPaths = map[string]bool{"/healthz": true, "/readyz": true, PathMetrics: true}
@@ -73,8 +93,10 @@ var quietPaths = map[string]bool{"/healthz": true, "/readyz": true, PathMetrics:
 // closed instead of drained), assigns the request ID (echoed in
 // X-Request-Id), resolves the client address, stores both in the context,
 // turns a handler panic into a 500, and when the handler is done counts the
-// request by route pattern and writes one access log line: method, path
-// (never the query), route, status, duration, bytes, client IP, request ID,
+// request by route pattern and writes one access log line: method, route
+// pattern (never the request's own path, which may hold a token pasted in
+// the wrong place or an email address in /api/v2/users/{id}, and never the
+// query), status, duration, bytes, client IP, request ID,
 // and the W3C trace ID when a valid traceparent came with the request (or
 // the trace the request's span started). When tracing is on, it also wraps
 // the request in one server span (trace.go). It never logs a body or a
@@ -137,7 +159,6 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			}
 			attrs := []slog.Attr{
 				slog.String("method", r.Method),
-				slog.String("path", logPath(r.URL.Path)),
 				slog.String("route", route),
 				slog.Int("status", status),
 				slog.Duration("duration", d),
@@ -222,7 +243,17 @@ func routeLabel(pattern string) string {
 	return pattern
 }
 
-// logPath bounds what a caller-chosen path can put in a log line.
+// routePath returns the request's path when it is the route pattern itself
+// (a route without wildcards), else "": the path of a subtree or
+// parameterised route, or of none, is the caller's to fill.
+func routePath(route, path string) string {
+	if route == path {
+		return path
+	}
+	return ""
+}
+
+// logPath bounds what a caller-chosen string can put in a log line.
 func logPath(p string) string {
 	const max = 256
 	if len(p) > max {

@@ -88,6 +88,7 @@ type Server struct {
 
 	rotation *keys.Scheduler // nil when key-rotation-period is 0
 	tracer   trace.Tracer    // nil when tracing is off
+	csrfKey  []byte          // the login forms' CSRF key, from the master key
 }
 
 // New opens the pieces a server needs: the signing keys (created on first
@@ -138,7 +139,8 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 		// size: give their pages back to the system before serving.
 		debug.FreeOSMemory()
 	}
-	s := &Server{cfg: cfg, opts: opts, log: log, store: store, keys: km, catalog: cat, usage: catalog.NewUsage(store, log), audit: rec}
+	s := &Server{cfg: cfg, opts: opts, log: log, store: store, keys: km, catalog: cat, usage: catalog.NewUsage(store, log), audit: rec,
+		csrfKey: csrfKey(masterKey)}
 	srv = s
 	if err := s.ensureKeys(ctx); err != nil {
 		return nil, err
@@ -213,7 +215,7 @@ func (s *Server) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.serveReady)
 	if s.metricsOnMain() {
-		mux.Handle("GET "+PathMetrics, s.metrics.Handler())
+		mux.Handle("GET "+PathMetrics, localOnly(s.metrics.Handler()))
 	}
 	mux.Handle(mgmt.Prefix, s.mgmt)
 	return s.observe(securityHeaders(mux))

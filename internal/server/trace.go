@@ -69,14 +69,18 @@ func (s *Server) startSpan(r *http.Request, id string, ip netip.Addr) (context.C
 
 // endSpan names the span by its route pattern (bounded cardinality: the
 // path of a matched ServeMux pattern, never the request's own path), adds
-// the route, the path (bounded; only when a route matched, so a path that
-// no route serves, which is the client's to choose, is never recorded) and
+// the route, the path (only when it is the route pattern itself, so a path
+// that no route serves or the rest of a subtree's, which is the client's to
+// choose, is never recorded) and
 // the status, marks 5xx answers as errors (client errors are not the
 // server's, by the conventions) and ends it.
 func endSpan(span trace.Span, r *http.Request, route string, status int, panicked bool) {
 	method := spanMethod(r.Method)
 	if route != metrics.Unmatched {
-		span.SetAttributes(semconv.HTTPRoute(route), semconv.URLPath(logPath(r.URL.Path)))
+		span.SetAttributes(semconv.HTTPRoute(route))
+		if p := routePath(route, r.URL.Path); p != "" {
+			span.SetAttributes(semconv.URLPath(p))
+		}
 		span.SetName(spanName(method, route))
 	}
 	span.SetAttributes(semconv.HTTPResponseStatusCode(status))

@@ -128,6 +128,11 @@ func TestTracing(t *testing.T) {
 				absent: []attribute.Key{"http.route", "url.path"}},
 		},
 		{
+			name: "a parameterised route's path is not recorded", method: http.MethodGet, path: "/api/v2/users/" + f.secret,
+			want: want{name: "GET /api/v2/users/{id}", status: 401, attrs: map[attribute.Key]any{"http.route": "/api/v2/users/{id}"},
+				absent: []attribute.Key{"url.path"}},
+		},
+		{
 			name: "discovery", method: http.MethodGet, path: "/.well-known/openid-configuration", mod: withTraceparent,
 			want: want{name: "GET /.well-known/openid-configuration", status: 200, attrs: map[attribute.Key]any{
 				"http.route": "/.well-known/openid-configuration",

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/clientip"
 )
 
 // Defaults of AuthConfig.
@@ -40,7 +42,8 @@ type AuthConfig struct {
 // failing against its ID (RFC 6819 §5.1.4.2.3 warns of exactly that),
 // while a real client from its own address is never throttled by failures
 // that others make elsewhere. Guessing a 256-bit secret from many addresses
-// stays futile, each address being held to the same rate.
+// stays futile, each address being held to the same rate. An IPv6 address
+// counts as its /64 (clientip.Group), which one subscriber holds whole.
 type Auth struct {
 	pairs *Buckets[pairKey]
 	addrs *Buckets[netip.Addr]
@@ -95,6 +98,7 @@ func (a *Auth) Check(clientID string, addr netip.Addr, now time.Time, known bool
 	if a == nil {
 		return true, 0
 	}
+	addr = clientip.Group(addr)
 	okA, waitA := a.addrs.Check(addr, now)
 	okP, waitP := a.pairs.Check(key(clientID, addr, known), now)
 	return okA && okP, max(waitA, waitP)
@@ -106,6 +110,7 @@ func (a *Auth) Failed(clientID string, addr netip.Addr, now time.Time, known boo
 	if a == nil {
 		return
 	}
+	addr = clientip.Group(addr)
 	k := key(clientID, addr, known)
 	if len(k.client) > 0 {
 		k.client = strings.Clone(k.client) // not the request body's memory

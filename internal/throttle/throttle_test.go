@@ -168,3 +168,30 @@ func TestAPIQuota(t *testing.T) {
 		t.Error("no policies, yet a quota")
 	}
 }
+
+// TestAuthGroupsIPv6By64: an IPv6 client picks any address of its /64, so
+// every throttle counts the /64 as one address; IPv4 addresses stay apart.
+func TestAuthGroupsIPv6By64(t *testing.T) {
+	a := throttle.NewAuth(throttle.AuthConfig{Limit: 3, AddressLimit: 5, Window: time.Minute})
+	for i := range 3 {
+		a.Failed("victim", netip.MustParseAddr(fmt.Sprintf("2001:db8:7:7::%x", i+1)), t0, true)
+	}
+	if ok, _ := a.Check("victim", netip.MustParseAddr("2001:db8:7:7:ffff::1"), t0, true); ok {
+		t.Error("a fresh address of the same /64 is not throttled for the pair")
+	}
+	if ok, _ := a.Check("victim", netip.MustParseAddr("2001:db8:7:8::1"), t0, true); !ok {
+		t.Error("another /64 is throttled")
+	}
+	for i := range 5 {
+		a.Failed(fmt.Sprintf("random-%d", i), netip.MustParseAddr(fmt.Sprintf("2001:db8:9:9::%x", i+1)), t0, true)
+	}
+	if ok, _ := a.Check("fresh-id", netip.MustParseAddr("2001:db8:9:9::abcd"), t0, true); ok {
+		t.Error("the per-address limit does not hold over a /64")
+	}
+	for i := range 3 {
+		a.Failed("v4", netip.MustParseAddr(fmt.Sprintf("198.51.100.%d", i+1)), t0, true)
+	}
+	if ok, _ := a.Check("v4", netip.MustParseAddr("198.51.100.4"), t0, true); !ok {
+		t.Error("IPv4 neighbours share a limit")
+	}
+}
