@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"encoding/json"
@@ -73,6 +74,10 @@ type Options struct {
 	// ReadyCheckInterval is how often the background readiness check pings
 	// the database (default DefaultReadyCheckInterval).
 	ReadyCheckInterval time.Duration
+	// FeedMarkInterval, FeedPruneInterval and FeedReaderTTL time the
+	// change feed's upkeep (defaults DefaultFeedMarkInterval,
+	// DefaultFeedPruneInterval, DefaultFeedReaderTTL).
+	FeedMarkInterval, FeedPruneInterval, FeedReaderTTL time.Duration
 }
 
 // Readiness check timing: /readyz answers from the latest background
@@ -103,6 +108,7 @@ type Server struct {
 	rotation *keys.Scheduler // nil when key-rotation-period is 0
 	tracer   trace.Tracer    // nil when tracing is off
 	ready    atomic.Pointer[storageCheck]
+	instance string // this process among the instances (change feed upkeep)
 }
 
 // storageCheck is the outcome of one background ping of the database.
@@ -128,6 +134,9 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 	if opts.ReadyCheckInterval <= 0 {
 		opts.ReadyCheckInterval = DefaultReadyCheckInterval
 	}
+	opts.FeedMarkInterval = cmp.Or(max(opts.FeedMarkInterval, 0), DefaultFeedMarkInterval)
+	opts.FeedPruneInterval = cmp.Or(max(opts.FeedPruneInterval, 0), DefaultFeedPruneInterval)
+	opts.FeedReaderTTL = cmp.Or(max(opts.FeedReaderTTL, 0), DefaultFeedReaderTTL)
 	var srv *Server // set below: the audit recorder counts into its metrics
 	rec := newAuditRecorder(store, log, opts.LogBatch, opts.Now, func() *metrics.Metrics {
 		if srv == nil {
@@ -164,6 +173,7 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 	}
 	s := &Server{cfg: cfg, opts: opts, log: log, store: store, keys: km, catalog: cat, usage: catalog.NewUsage(store, log), audit: rec}
 	srv = s
+	s.instance = instanceName()
 	// The keys and the catalog were just read: the database answered.
 	s.ready.Store(&storageCheck{at: opts.Now()})
 	if err := s.ensureKeys(ctx); err != nil {
@@ -361,6 +371,8 @@ func (s *Server) Start(ctx context.Context) (wait func()) {
 	wg.Go(func() { s.catalog.Follow(ctx, s.cfg.SyncInterval, s.afterSync) })
 	wg.Go(func() { s.usage.Run(ctx, s.opts.UsageFlushInterval) })
 	wg.Go(func() { s.checkStorage(ctx) })
+	wg.Go(func() { s.markFeed(ctx) })
+	wg.Go(func() { s.pruneFeed(ctx) })
 	s.startAudit(ctx, wg.Go)
 	s.startLoginCleanup(ctx, wg.Go)
 	if s.rotation != nil {

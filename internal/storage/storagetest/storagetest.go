@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"KeyRotation", testKeyRotation},
 		{"ChangeFeed", testChangeFeed},
 		{"ChangeFeedPaging", testChangeFeedPaging},
+		{"FeedPruning", testFeedPruning},
 		{"Concurrent", testConcurrent},
 		{"Leases", testLeases},
 		{"LeaseRace", testLeaseRace},
