@@ -407,6 +407,20 @@ type Storage interface {
 	// which a key rotation must wait out before a new key signs.
 	MaxJWKSMaxAge(ctx context.Context, since time.Time) (time.Duration, error)
 
+	// DeleteTokenEventsBefore deletes the events of TokenActions older than
+	// t (their short retention) and returns how many it deleted.
+	DeleteTokenEventsBefore(ctx context.Context, t time.Time) (int64, error)
+	// AddTokenCounts adds each count to the stored count of its hour,
+	// client and audience (creating it at zero), all in one transaction
+	// (each must pass CheckTokenCount). It appends nothing to the feed.
+	AddTokenCounts(ctx context.Context, counts ...TokenCount) error
+	// ListTokenCounts returns the counts that match f, newest hour first,
+	// then by client and audience.
+	ListTokenCounts(ctx context.Context, f TokenCountFilter) ([]TokenCount, error)
+	// DeleteTokenCountsBefore deletes the counts of hours that start
+	// before t and returns how many it deleted.
+	DeleteTokenCountsBefore(ctx context.Context, t time.Time) (int64, error)
+
 	// Ping checks that the database is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the backend's resources.

@@ -52,6 +52,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"EndUserLogins", testEndUserLogins},
 		{"Audit", testAudit},
 		{"Instances", testInstances},
+		{"TokenRetention", testTokenRetention},
+		{"TokenCounts", testTokenCounts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })
