@@ -222,8 +222,9 @@ func (s *keySet) fetch(ctx context.Context) (map[string][]jose.JSONWebKey, time.
 }
 
 // age is how long to use a key set: its Cache-Control max-age (RFC 9111
-// §5.2.2.1) within [JWKSMinAge, JWKSMaxAge]; no-store or no-cache mean the
-// minimum; none means DefaultJWKSAge.
+// §5.2.2.1) within [JWKSMinAge, JWKSMaxAge] (by default as the issuer
+// says, down to a floor of one second against a zero); no-store or
+// no-cache mean the minimum; none means DefaultJWKSAge.
 func (s *keySet) age(h http.Header) time.Duration {
 	age := DefaultJWKSAge
 	for d := range strings.SplitSeq(h.Get("Cache-Control"), ",") {

@@ -30,13 +30,16 @@ const (
 
 // Defaults and limits of [Config].
 const (
-	DefaultLeeway          = 30 * time.Second
-	MaxLeeway              = 5 * time.Minute
-	DefaultMaxTokenSize    = 8 << 10
-	DefaultJWKSMinAge      = time.Minute
+	DefaultLeeway       = 30 * time.Second
+	MaxLeeway           = 5 * time.Minute
+	DefaultMaxTokenSize = 8 << 10
+	// DefaultJWKSMinAge is a floor against a max-age of 0 or no-cache
+	// only: the issuer's max-age is honoured down to it, since the issuer
+	// publishes a next key only that long before it signs.
+	DefaultJWKSMinAge      = time.Second
 	DefaultJWKSMaxAge      = 24 * time.Hour
 	DefaultJWKSAge         = 5 * time.Minute // without Cache-Control max-age
-	DefaultRefetchInterval = 10 * time.Second
+	DefaultRefetchInterval = time.Second
 )
 
 // DefaultAlgorithms are the algorithms gatehouse signs with.
@@ -72,11 +75,16 @@ type Config struct {
 	// expire; 0 disables the cache.
 	CacheSize int
 	// JWKSMinAge and JWKSMaxAge bound how long a fetched key set is used
-	// (defaults 1 min and 24 h) whatever its Cache-Control says; without a
-	// max-age it is used for DefaultJWKSAge.
+	// (defaults 1 s and 24 h) whatever its Cache-Control says; without a
+	// max-age it is used for DefaultJWKSAge. A JWKSMinAge above the
+	// issuer's max-age makes tokens of a newly rotated key fail until the
+	// next refetch: gatehouse publishes a next key only its max-age before
+	// it signs.
 	JWKSMinAge, JWKSMaxAge time.Duration
 	// RefetchInterval is the least time between two fetches of the key set
-	// caused by an unknown `kid` (default 10 s).
+	// caused by an unknown `kid` (default 1 s): a kid the issuer has just
+	// started signing with is picked up within it, and a flood of forged
+	// kids costs the issuer one request per interval.
 	RefetchInterval time.Duration
 	// Realm is the realm of the WWW-Authenticate challenge (RFC 6750 §3);
 	// default the Audience.

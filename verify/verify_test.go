@@ -242,11 +242,14 @@ func TestUnknownKidRefetchOnceThenReject(t *testing.T) {
 		want    error
 		fetches int // total after the step
 	}{
-		{"unknown kid right after a fetch: refused", time.Second, forged, ErrUnknownKey, 1},
-		{"unknown kid: one refetch, then refused", 9 * time.Second, forged, ErrUnknownKey, 2},
-		{"again at once: no refetch", time.Second, forged, ErrUnknownKey, 2},
-		{"known kid meanwhile: no fetch", time.Second, sign(t, old, "at+jwt", claims()), nil, 2},
-		{"after the refetch interval: one more", 10 * time.Second, forged, ErrUnknownKey, 3},
+		{"unknown kid right after a fetch: refused", 600 * time.Millisecond, forged, ErrUnknownKey, 1},
+		{"unknown kid a second after the fetch: one refetch, then refused", 400 * time.Millisecond, forged, ErrUnknownKey, 2},
+		{"again at once: no refetch", 100 * time.Millisecond, forged, ErrUnknownKey, 2},
+		{"known kid meanwhile: no fetch", 100 * time.Millisecond, sign(t, old, "at+jwt", claims()), nil, 2},
+		{"after the refetch interval: one more", 800 * time.Millisecond, forged, ErrUnknownKey, 3},
+	}
+	if DefaultRefetchInterval != time.Second {
+		t.Fatalf("DefaultRefetchInterval %s: the steps assume 1s", DefaultRefetchInterval)
 	}
 	for _, s := range steps {
 		clk.Add(s.advance)
@@ -260,7 +263,7 @@ func TestUnknownKidRefetchOnceThenReject(t *testing.T) {
 	}
 	// A key rotation: the issuer publishes the new key and signs with it.
 	f.publish(old, next)
-	clk.Add(10 * time.Second)
+	clk.Add(DefaultRefetchInterval)
 	if _, err := v.Verify(t.Context(), sign(t, next, "at+jwt", claims())); err != nil {
 		t.Fatalf("token of the rotated-in key: %v", err)
 	}
@@ -310,7 +313,8 @@ func TestJWKSCacheLifetime(t *testing.T) {
 		fresh        time.Duration // no refetch until then
 	}{
 		{"max-age", "public, max-age=120", 120 * time.Second},
-		{"max-age under the minimum", "max-age=1", DefaultJWKSMinAge},
+		{"a short max-age, as the issuer says", "max-age=2", 2 * time.Second},
+		{"max-age=0: the floor", "max-age=0", DefaultJWKSMinAge},
 		{"max-age over the maximum", "max-age=999999999", DefaultJWKSMaxAge},
 		{"no-cache", "no-cache", DefaultJWKSMinAge},
 		{"no header", "", DefaultJWKSAge},

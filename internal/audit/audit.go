@@ -2,9 +2,11 @@ package audit
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,9 +15,10 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
-// Store is where a Recorder writes events.
+// Store is where a Recorder writes events and the hourly token counts.
 type Store interface {
 	AppendAudit(ctx context.Context, events ...storage.AuditEvent) error
+	AddTokenCounts(ctx context.Context, counts ...storage.TokenCount) error
 }
 
 var _ Store = storage.Storage(nil)
@@ -30,6 +33,10 @@ const (
 	flushTimeout = 5 * time.Second
 	// yieldEvery is how many events take converts between pauses.
 	yieldEvery = 64
+	// DefaultCountInterval is how often the hourly token counts gathered
+	// from the written events are added to the store: one upsert per
+	// client and API per interval, whatever the token rate.
+	DefaultCountInterval = 10 * time.Second
 )
 
 // Config configures a Recorder. Store is required.
@@ -52,6 +59,9 @@ type Config struct {
 	// events, so that their lines reach the log in one write instead of a
 	// system call per token (a *logbatch.Writer under Logger's handler).
 	LogBatch LineBatcher
+	// CountInterval is how often Run adds the token counts
+	// (DefaultCountInterval).
+	CountInterval time.Duration
 }
 
 // LineBatcher gathers the lines written between Hold and Release.
@@ -101,6 +111,15 @@ type Recorder struct {
 	queue   chan Event
 	wake    chan struct{}
 	dropped atomic.Int64
+
+	countsMu sync.Mutex
+	counts   map[countKey]storage.TokenCount // written events not yet counted in the store
+}
+
+// countKey is the hour, client and audience of a storage.TokenCount.
+type countKey struct {
+	hour             time.Time
+	client, audience string
 }
 
 // New returns a Recorder for cfg; call Run to write queued events.
@@ -116,6 +135,9 @@ func New(cfg Config) *Recorder {
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = DefaultBatchSize
+	}
+	if cfg.CountInterval <= 0 {
+		cfg.CountInterval = DefaultCountInterval
 	}
 	return &Recorder{cfg: cfg, queue: make(chan Event, cfg.QueueSize), wake: make(chan struct{}, 1)}
 }
@@ -237,12 +259,13 @@ func (r *Recorder) log(ctx context.Context, e storage.AuditEvent) {
 	r.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "audit", attrs...)
 }
 
-// Flush writes every queued event now, in batches.
+// Flush writes every queued event now, in batches, and adds their token
+// counts.
 func (r *Recorder) Flush(ctx context.Context) error {
 	for {
 		batch := r.take()
 		if len(batch) == 0 {
-			return nil
+			return r.addCounts(ctx)
 		}
 		if err := r.write(ctx, batch); err != nil {
 			return err
@@ -278,7 +301,81 @@ func (r *Recorder) take() []storage.AuditEvent {
 func (r *Recorder) write(ctx context.Context, batch []storage.AuditEvent) error {
 	wctx, cancel := context.WithTimeout(ctx, flushTimeout)
 	defer cancel()
-	return r.cfg.Store.AppendAudit(wctx, batch...)
+	if err := r.cfg.Store.AppendAudit(wctx, batch...); err != nil {
+		return err
+	}
+	r.count(batch)
+	return nil
+}
+
+// count adds the token events of a written batch to the hourly counts:
+// token.issued (and reused) per client and audience, auth.failed as
+// refused per client.
+func (r *Recorder) count(batch []storage.AuditEvent) {
+	r.countsMu.Lock()
+	defer r.countsMu.Unlock()
+	for i := range batch {
+		e := &batch[i]
+		var k countKey
+		switch e.Action {
+		case storage.AuditTokenIssued:
+			k = countKey{e.Time.UTC().Truncate(time.Hour), e.Actor, e.Target}
+		case storage.AuditAuthFailed:
+			k = countKey{e.Time.UTC().Truncate(time.Hour), e.Actor, ""}
+		default:
+			continue
+		}
+		if r.counts == nil {
+			r.counts = map[countKey]storage.TokenCount{}
+		}
+		c, ok := r.counts[k]
+		if !ok {
+			c = storage.TokenCount{Hour: k.hour, ClientID: k.client, Audience: k.audience}
+		}
+		switch {
+		case e.Action == storage.AuditAuthFailed:
+			c.Refused++
+		case e.Details["reused"] == "true":
+			c.Issued++
+			c.Reused++
+		default:
+			c.Issued++
+		}
+		r.counts[k] = c
+	}
+}
+
+// addCounts adds the gathered token counts to the store in one call; on
+// failure they are kept, to be added with the next ones.
+func (r *Recorder) addCounts(ctx context.Context) error {
+	r.countsMu.Lock()
+	pending := r.counts
+	r.counts = nil
+	r.countsMu.Unlock()
+	if len(pending) == 0 {
+		return nil
+	}
+	list := make([]storage.TokenCount, 0, len(pending))
+	for _, c := range pending {
+		list = append(list, c)
+	}
+	wctx, cancel := context.WithTimeout(ctx, flushTimeout)
+	defer cancel()
+	err := r.cfg.Store.AddTokenCounts(wctx, list...)
+	if err == nil {
+		return nil
+	}
+	r.countsMu.Lock()
+	defer r.countsMu.Unlock()
+	for k, c := range r.counts { // counted meanwhile
+		p, ok := pending[k]
+		if ok {
+			c.Issued, c.Reused, c.Refused = c.Issued+p.Issued, c.Reused+p.Reused, c.Refused+p.Refused
+		}
+		pending[k] = c
+	}
+	r.counts = pending
+	return fmt.Errorf("add token counts: %w", err)
 }
 
 // Run writes queued events every interval (DefaultFlushInterval when not
@@ -293,6 +390,20 @@ func (r *Recorder) Run(ctx context.Context, interval time.Duration) {
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	counted := time.NewTicker(r.cfg.CountInterval)
+	defer counted.Stop()
+	countsFailing := false
+	addCounts := func(ctx context.Context) {
+		err := r.addCounts(ctx)
+		switch {
+		case err != nil && !countsFailing && ctx.Err() == nil:
+			countsFailing = true
+			r.cfg.Logger.Warn("could not store the hourly token counts; will retry", "error", err)
+		case err == nil && countsFailing:
+			countsFailing = false
+			r.cfg.Logger.Info("storing the hourly token counts again")
+		}
+	}
 	var pending []storage.AuditEvent // failed batches, oldest first
 	failing := false
 	drain := func(ctx context.Context) {
@@ -335,6 +446,7 @@ func (r *Recorder) Run(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
 			drain(fctx)
+			addCounts(fctx)
 			cancel()
 			if len(pending) > 0 {
 				r.cfg.Logger.Warn("audit events lost at shutdown", "count", len(pending))
@@ -345,6 +457,8 @@ func (r *Recorder) Run(ctx context.Context, interval time.Duration) {
 			drain(ctx)
 		case <-r.wake:
 			drain(ctx)
+		case <-counted.C:
+			addCounts(ctx)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -32,13 +33,21 @@ func openStore(t *testing.T) *sqlite.Store {
 	return s
 }
 
-// fakeStore is a Store whose AppendAudit is a func.
+// fakeStore is a Store whose methods are funcs; a nil add stores no counts.
 type fakeStore struct {
 	append func(events []storage.AuditEvent) error
+	add    func(counts []storage.TokenCount) error
 }
 
 func (f fakeStore) AppendAudit(_ context.Context, events ...storage.AuditEvent) error {
 	return f.append(events)
+}
+
+func (f fakeStore) AddTokenCounts(_ context.Context, counts ...storage.TokenCount) error {
+	if f.add == nil {
+		return nil
+	}
+	return f.add(counts)
 }
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("CET", 3600))
@@ -182,6 +191,8 @@ type ctxStore struct {
 func (f ctxStore) AppendAudit(ctx context.Context, events ...storage.AuditEvent) error {
 	return f.append(ctx, events)
 }
+
+func (ctxStore) AddTokenCounts(context.Context, ...storage.TokenCount) error { return nil }
 
 // TestShutdownDuringAWrite: a write cut short by the shutdown is neither a
 // failure (no warning, no FlushFailed) nor a loss: the shutdown's own drain
@@ -334,5 +345,90 @@ func TestJTIFromTheToken(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), tok) || strings.Contains(fmt.Sprint(got), tok) {
 		t.Error("the token itself was recorded")
+	}
+}
+
+// TestTokenCounts: the written token events are counted per hour, client
+// and audience — issued, reused and refused (auth.failed, audience "") —
+// and admin events are not; counts that could not be added are kept and
+// added with the next ones.
+func TestTokenCounts(t *testing.T) {
+	var stored []storage.TokenCount
+	failAdd := true
+	store := fakeStore{append: func([]storage.AuditEvent) error { return nil }, add: func(c []storage.TokenCount) error {
+		if failAdd {
+			return errors.New("database is gone")
+		}
+		stored = append(stored, c...)
+		return nil
+	}}
+	r := audit.New(audit.Config{Store: store})
+	hour := t0.UTC().Truncate(time.Hour)
+	reused := issued(1)
+	reused.Reused = true
+	other := issued(2)
+	other.Audience, other.Target = "https://other.example.com/", "https://other.example.com/"
+	later := issued(3)
+	later.Time = hour.Add(time.Hour)
+	failed := audit.Event{Time: t0, Actor: "unknown", Action: storage.AuditAuthFailed, Target: "unknown", Outcome: storage.OutcomeFailure, Reason: "unknown_client"}
+	admin := audit.Event{Time: t0, Actor: "cli", Action: storage.AuditClientCreated, Target: "client-1", Outcome: storage.OutcomeSuccess}
+	for _, e := range []audit.Event{issued(0), reused, other, later, failed, failed, admin} {
+		r.Enqueue(e)
+	}
+	if err := r.Flush(t.Context()); err == nil {
+		t.Fatal("Flush with a failing AddTokenCounts: no error")
+	}
+	failAdd = false
+	r.Enqueue(issued(4))
+	if err := r.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	want := []storage.TokenCount{
+		{Hour: hour, ClientID: "client-1", Audience: "https://api.example.com/", Issued: 3, Reused: 1},
+		{Hour: hour, ClientID: "client-1", Audience: "https://other.example.com/", Issued: 1},
+		{Hour: hour, ClientID: "unknown", Refused: 2},
+		{Hour: hour.Add(time.Hour), ClientID: "client-1", Audience: "https://api.example.com/", Issued: 1},
+	}
+	if got := storage.SortTokenCounts(stored); !slices.Equal(got, want) {
+		t.Errorf("token counts\n got %v\nwant %v", got, want)
+	}
+}
+
+// TestRetentionKeepsTokenEventsShort: with a token retention of 7 days
+// and a retention of 90, an 8-day-old token.issued and auth.failed go, an
+// 8-day-old admin change and a 6-day-old token event stay, and hourly
+// counts go only after 90 days.
+func TestRetentionKeepsTokenEventsShort(t *testing.T) {
+	store := openStore(t)
+	now := t0.Add(100 * 24 * time.Hour)
+	ctx := t.Context()
+	day := 24 * time.Hour
+	ev := func(age time.Duration, action string) storage.AuditEvent {
+		return storage.AuditEvent{Time: now.Add(-age), Actor: "c1", Action: action, Target: "x", Outcome: storage.OutcomeSuccess}
+	}
+	if err := store.AppendAudit(ctx, ev(8*day, storage.AuditTokenIssued), ev(8*day, storage.AuditAuthFailed),
+		ev(8*day, storage.AuditClientCreated), ev(6*day, storage.AuditTokenIssued)); err != nil {
+		t.Fatal(err)
+	}
+	hour := func(age time.Duration) time.Time { return now.Add(-age).UTC().Truncate(time.Hour) }
+	if err := store.AddTokenCounts(ctx, storage.TokenCount{Hour: hour(91 * day), ClientID: "c1", Audience: "x", Issued: 5},
+		storage.TokenCount{Hour: hour(8 * day), ClientID: "c1", Audience: "x", Issued: 1}); err != nil {
+		t.Fatal(err)
+	}
+	c := &audit.Retention{Store: store, Keep: 90 * day, TokenKeep: 7 * day, Now: func() time.Time { return now }, Holder: "A"}
+	if n, ran, err := c.Clean(ctx); err != nil || !ran || n != 2 {
+		t.Fatalf("Clean = %d, %v, %v; want the 2 old token events", n, ran, err)
+	}
+	var left []string
+	events, _ := store.ListAudit(ctx, storage.AuditFilter{})
+	for _, e := range events {
+		left = append(left, e.Action)
+	}
+	if !slices.Equal(left, []string{storage.AuditTokenIssued, storage.AuditClientCreated}) {
+		t.Errorf("left %v, want the young token event and the old admin change", left)
+	}
+	counts, _ := store.ListTokenCounts(ctx, storage.TokenCountFilter{})
+	if len(counts) != 1 || !counts[0].Hour.Equal(hour(8*day)) {
+		t.Errorf("counts left %v, want the 8-day-old hour only", counts)
 	}
 }

@@ -21,21 +21,32 @@ const RetentionLease = "audit-retention"
 // DefaultRetention is how long audit events are kept unless configured.
 const DefaultRetention = 90 * 24 * time.Hour
 
+// DefaultTokenRetention is how long the per-token events (token.issued,
+// auth.failed: one per request of the token endpoint) are kept unless
+// configured; their hourly counts are kept for the Retention.
+const DefaultTokenRetention = 7 * 24 * time.Hour
+
 // RetentionStore is the part of storage.Storage the cleanup needs.
 type RetentionStore interface {
 	DeleteAuditBefore(ctx context.Context, t time.Time) (int64, error)
+	DeleteTokenEventsBefore(ctx context.Context, t time.Time) (int64, error)
+	DeleteTokenCountsBefore(ctx context.Context, t time.Time) (int64, error)
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration, now time.Time) (bool, error)
 	ReleaseLease(ctx context.Context, name, holder string) error
 }
 
 var _ RetentionStore = storage.Storage(nil)
 
-// Retention deletes audit events older than Keep, under RetentionLease.
+// Retention deletes audit events and hourly token counts older than Keep,
+// and the per-token events older than TokenKeep, under RetentionLease.
 type Retention struct {
 	Store RetentionStore
-	// Keep is how long events are kept; it must be positive (a retention of
-	// zero, keep forever, runs no cleanup at all).
+	// Keep is how long events and token counts are kept; zero keeps them
+	// forever.
 	Keep time.Duration
+	// TokenKeep is how long the events of storage.TokenActions are kept;
+	// zero keeps them as long as the others.
+	TokenKeep time.Duration
 	// Recorder, if set, records each cleanup that deleted something
 	// (audit.retention, actor system).
 	Recorder *Recorder
@@ -58,22 +69,44 @@ func (c *Retention) Clean(ctx context.Context) (deleted int64, ran bool, err err
 		return 0, false, err
 	}
 	defer func() { _ = c.Store.ReleaseLease(context.WithoutCancel(ctx), RetentionLease, holder) }()
-	cutoff := now.Add(-c.Keep)
-	n, err := c.Store.DeleteAuditBefore(ctx, cutoff)
-	if err != nil {
-		return 0, true, err
-	}
-	if n > 0 {
-		c.logger().Info("audit events past retention deleted", "count", n, "before", cutoff.UTC().Format(time.RFC3339))
-		if c.Recorder != nil {
-			_ = c.Recorder.Audit(ctx, storage.AuditEvent{
-				Time: now, Actor: storage.ActorSystem, Action: storage.AuditRetentionCleanup, Target: "audit_events",
-				Outcome: storage.OutcomeSuccess,
-				Details: map[string]string{"deleted": strconv.FormatInt(n, 10), "before": cutoff.UTC().Format(time.RFC3339)},
-			})
+	if c.Keep > 0 {
+		cutoff := now.Add(-c.Keep)
+		n, err := c.Store.DeleteAuditBefore(ctx, cutoff)
+		if err != nil {
+			return deleted, true, err
+		}
+		deleted += n
+		c.cleaned(ctx, now, "audit_events", n, cutoff)
+		if _, err := c.Store.DeleteTokenCountsBefore(ctx, cutoff); err != nil {
+			return deleted, true, err
 		}
 	}
-	return n, true, nil
+	if c.TokenKeep > 0 && (c.Keep == 0 || c.TokenKeep < c.Keep) {
+		cutoff := now.Add(-c.TokenKeep)
+		n, err := c.Store.DeleteTokenEventsBefore(ctx, cutoff)
+		if err != nil {
+			return deleted, true, err
+		}
+		deleted += n
+		c.cleaned(ctx, now, "token_events", n, cutoff)
+	}
+	return deleted, true, nil
+}
+
+// cleaned logs and records a cleanup of what that deleted n events older
+// than cutoff, if it deleted any.
+func (c *Retention) cleaned(ctx context.Context, now time.Time, what string, n int64, cutoff time.Time) {
+	if n == 0 {
+		return
+	}
+	c.logger().Info("audit events past retention deleted", "what", what, "count", n, "before", cutoff.UTC().Format(time.RFC3339))
+	if c.Recorder != nil {
+		_ = c.Recorder.Audit(ctx, storage.AuditEvent{
+			Time: now, Actor: storage.ActorSystem, Action: storage.AuditRetentionCleanup, Target: what,
+			Outcome: storage.OutcomeSuccess,
+			Details: map[string]string{"deleted": strconv.FormatInt(n, 10), "before": cutoff.UTC().Format(time.RFC3339)},
+		})
+	}
 }
 
 // Run cleans at start and then every interval until ctx is done; failures

@@ -177,6 +177,11 @@ func (c *Catalog) LastSync() time.Time {
 func (c *Catalog) Load(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.load(ctx)
+}
+
+// load is Load with c.mu held.
+func (c *Catalog) load(ctx context.Context) error {
 	seq, err := c.store.LatestChange(ctx)
 	if err != nil {
 		return fmt.Errorf("read change sequence: %w", err)
@@ -329,6 +334,26 @@ func internList(l []string) []string {
 	return c
 }
 
+// FeedReader is the part of storage.Storage through which a follower
+// marks its position in the change feed, so that the feed can be pruned
+// behind every instance (storage.Storage.PruneChanges).
+type FeedReader interface {
+	MarkFeedRead(ctx context.Context, reader string, seq int64, now time.Time) (prunedThrough int64, err error)
+}
+
+var _ FeedReader = storage.Storage(nil)
+
+// Mark records, as reader, that the catalog has applied the change feed up
+// to its snapshot's position, so that the feed can be pruned up to there.
+// A follower cut off for longer than the pruning waits for it finds the
+// changes it missed gone: Sync then loads everything again.
+func (c *Catalog) Mark(ctx context.Context, feed FeedReader, reader string) error {
+	if _, err := feed.MarkFeedRead(ctx, reader, c.cur.Load().Seq, c.now()); err != nil {
+		return fmt.Errorf("mark the change feed read: %w", err)
+	}
+	return nil
+}
+
 // batch is how many changes one read of the feed takes.
 const batch = 500
 
@@ -344,6 +369,15 @@ func (c *Catalog) Sync(ctx context.Context) (keysChanged bool, err error) {
 		changes, err := call(c, ctx, func(ctx context.Context) ([]storage.Change, error) {
 			return c.store.ChangesSince(ctx, old.Seq, batch)
 		})
+		if errors.Is(err, storage.ErrFeedPruned) {
+			// Cut off for longer than the pruning waits: what changed since
+			// is gone from the feed, so everything is read again, keys too.
+			c.log.Warn("the change feed was pruned past this instance's position; loading the catalog again", "position", old.Seq)
+			if err := c.load(ctx); err != nil {
+				return true, err
+			}
+			return true, nil
+		}
 		if err != nil {
 			return keysChanged, fmt.Errorf("read changes: %w", err)
 		}

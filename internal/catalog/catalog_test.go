@@ -266,3 +266,56 @@ func TestUsageBatchesAndRetries(t *testing.T) {
 		t.Fatalf("second flush rewrote %v", st.got)
 	}
 }
+
+// TestReloadWhenPrunedPast: two instances follow one feed; B stops (down
+// longer than the pruning waits for it) while A keeps reading and the feed
+// is pruned behind A. B's next sync finds the changes it missed gone: it
+// loads everything again and has them (and reports a key change, so that
+// the keys are read again too), where reading on from its old position
+// would have missed them for good.
+func TestReloadWhenPrunedPast(t *testing.T) {
+	ctx := t.Context()
+	st := newStore(t)
+	now := time.Now()
+	a, b := catalog.New(st, nil, func() time.Time { return now }), catalog.New(st, nil, func() time.Time { return now })
+	for i, c := range []*catalog.Catalog{a, b} {
+		if err := c.Load(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Mark(ctx, st, fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"x", "y", "z"} {
+		if err := st.CreateClient(ctx, client(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.DeleteClient(ctx, "y"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Hour)
+	if err := a.Mark(ctx, st, "0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, deleted, err := st.PruneChanges(ctx, now.Add(-time.Minute)); err != nil || deleted != 3 {
+		t.Fatalf("PruneChanges: %d deleted, %v; want 3 (all but the newest)", deleted, err)
+	}
+	keys, err := b.Sync(ctx)
+	if err != nil || !keys {
+		t.Fatalf("B's sync after the pruning: keys changed %v, %v; want a reload that reports keys", keys, err)
+	}
+	snap := b.Snapshot()
+	_, x := snap.Client("x")
+	_, y := snap.Client("y")
+	_, z := snap.Client("z")
+	if !x || y || !z {
+		t.Errorf("B after the reload has x %v, y %v, z %v; want x and z", x, y, z)
+	}
+	if snap.Seq != a.Snapshot().Seq {
+		t.Errorf("B at %d after the reload, A at %d", snap.Seq, a.Snapshot().Seq)
+	}
+}

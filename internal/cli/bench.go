@@ -28,6 +28,8 @@ type benchFlags struct {
 	requests                                int64
 	rate                                    float64
 	quiet                                   bool
+	sampleInterval                          time.Duration
+	metricsURL                              string
 }
 
 func (a *app) benchCmd() *cobra.Command {
@@ -67,6 +69,8 @@ func (a *app) benchCmd() *cobra.Command {
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "timeout of one request")
 	fl.DurationVar(&f.readyTimeout, "ready-timeout", 60*time.Second, "with --clients: how long to wait for the server to know the new clients")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress line")
+	fl.DurationVar(&f.sampleInterval, "sample-interval", 0, "for a soak: every this long, report that interval's tokens/s, p50, p99 and max (a line on stderr, \"samples\" in --json)")
+	fl.StringVar(&f.metricsURL, "metrics-url", "", "with --sample-interval: the server's Prometheus /metrics, whose RSS, goroutines and open file descriptors each sample reads")
 	return cmd
 }
 
@@ -135,6 +139,17 @@ func (f *benchFlags) validate(cmd *cobra.Command) error {
 	if f.readyTimeout <= 0 {
 		p = append(p, fmt.Sprintf("--ready-timeout %s must be positive", f.readyTimeout))
 	}
+	if f.sampleInterval < 0 || (f.sampleInterval > 0 && f.sampleInterval < 100*time.Millisecond) {
+		p = append(p, fmt.Sprintf("--sample-interval %s must be at least 100ms", f.sampleInterval))
+	}
+	if f.metricsURL != "" {
+		if u, err := url.Parse(f.metricsURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p = append(p, fmt.Sprintf("--metrics-url %q must be an absolute http or https URL", f.metricsURL))
+		}
+		if f.sampleInterval == 0 {
+			p = append(p, "--metrics-url needs --sample-interval")
+		}
+	}
 	if len(p) > 0 {
 		return errors.New(strings.Join(p, "; "))
 	}
@@ -189,11 +204,17 @@ func (a *app) runBench(cmd *cobra.Command, f benchFlags) error {
 				p.Elapsed.Seconds(), p.Requests, p.Rate, p.Errors)
 		}
 	}
+	var soak *soakSampler
+	if f.sampleInterval > 0 {
+		soak = &soakSampler{hc: hc, metricsURL: f.metricsURL, log: a.env.Stderr, quiet: f.quiet}
+		cfg.SampleInterval = f.sampleInterval
+		cfg.Sample = func(s loadtest.Sample) { soak.sample(ctx, s) }
+	}
 	res, err := loadtest.Run(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if err := a.printBench(tokenURL, f.audience, res); err != nil {
+	if err := a.printBench(tokenURL, f.audience, res, soak); err != nil {
 		return err
 	}
 	if res.OK == 0 && res.Requests > 0 {
@@ -306,22 +327,29 @@ type benchJSON struct {
 	TokenURL string `json:"token_url"`
 	Audience string `json:"audience"`
 	loadtest.Summary
+	Samples []soakSample `json:"samples,omitempty"`
 }
 
-func (a *app) printBench(tokenURL, audience string, res *loadtest.Result) error {
+func (a *app) printBench(tokenURL, audience string, res *loadtest.Result, soak *soakSampler) error {
 	s := res.Summary()
 	ms := func(v float64) string { return fmt.Sprintf("%.3fms", v) }
-	return a.out().fields(benchJSON{TokenURL: tokenURL, Audience: audience, Summary: s},
-		[2]string{"token url", tokenURL},
-		[2]string{"audience", audience},
-		[2]string{"workers", fmt.Sprint(s.Workers)},
-		[2]string{"clients", fmt.Sprint(s.Clients)},
-		[2]string{"elapsed", fmt.Sprintf("%.2fs", s.ElapsedSeconds)},
-		[2]string{"requests", fmt.Sprint(s.Requests)},
-		[2]string{"tokens", fmt.Sprint(s.Tokens)},
-		[2]string{"tokens/s", fmt.Sprintf("%.1f", s.TokensPerSecond)},
-		[2]string{"latency", fmt.Sprintf("mean %s  p50 %s  p90 %s  p99 %s  max %s",
+	out := benchJSON{TokenURL: tokenURL, Audience: audience, Summary: s}
+	var soakLine [][2]string
+	if soak != nil {
+		out.Samples = soak.samples
+		soakLine = append(soakLine, [2]string{"samples", soak.summary()})
+	}
+	return a.out().fields(out, append([][2]string{
+		{"token url", tokenURL},
+		{"audience", audience},
+		{"workers", fmt.Sprint(s.Workers)},
+		{"clients", fmt.Sprint(s.Clients)},
+		{"elapsed", fmt.Sprintf("%.2fs", s.ElapsedSeconds)},
+		{"requests", fmt.Sprint(s.Requests)},
+		{"tokens", fmt.Sprint(s.Tokens)},
+		{"tokens/s", fmt.Sprintf("%.1f", s.TokensPerSecond)},
+		{"latency", fmt.Sprintf("mean %s  p50 %s  p90 %s  p99 %s  max %s",
 			ms(s.LatencyMS.Mean), ms(s.LatencyMS.P50), ms(s.LatencyMS.P90), ms(s.LatencyMS.P99), ms(s.LatencyMS.Max))},
-		[2]string{"errors", errorList(res)},
-	)
+		{"errors", errorList(res)},
+	}, soakLine...)...)
 }

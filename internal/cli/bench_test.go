@@ -56,6 +56,9 @@ func TestBenchBadFlags(t *testing.T) {
 		{"bad auth", append(base, "--auth", "jwt"), "--auth"},
 		{"timeout 0", append(base, "--timeout", "0s"), "--timeout"},
 		{"negative rate", append(base, "--rate", "-5"), "--rate -5"},
+		{"sample interval too short", append(base, "--sample-interval", "10ms"), "--sample-interval 10ms must be at least 100ms"},
+		{"metrics url without samples", append(base, "--metrics-url", "http://127.0.0.1:1/metrics"), "--metrics-url needs --sample-interval"},
+		{"relative metrics url", append(base, "--sample-interval", "1s", "--metrics-url", "/metrics"), "--metrics-url \"/metrics\" must be an absolute"},
 		{"unknown flag", append(base, "--frobnicate"), "unknown flag"},
 		{"positional argument", append(base, "extra"), "unknown command"},
 		{"missing credentials file", []string{"bench", "--token-url", u, "--audience", "x", "--credentials", filepath.Join(h.dir, "none")}, "credentials"},
@@ -181,5 +184,49 @@ func TestBenchAgainstServer(t *testing.T) {
 	r = h.run("bench", "--json", "--quiet", "--token-url", ts.URL+"/oauth/token", "--audience", "https://bench.test", "--credentials", wrong, "--requests", "9")
 	if r.code == 0 || !strings.Contains(r.stderr, "no request got a token (401: 9)") {
 		t.Errorf("wrong secrets: %s", r)
+	}
+}
+
+// TestBenchSoakSamples: --sample-interval reports each interval on its own,
+// with the server's RSS, goroutines and open files read from its /metrics,
+// as a line on stderr each and "samples" in --json; the samples' tokens
+// add up to the run's.
+func TestBenchSoakSamples(t *testing.T) {
+	h := newHarness(t)
+	ts := benchServer(t, h)
+	r := h.run("bench", "--json", "--issuer", ts.URL, "--audience", "https://bench.test", "--clients", "2",
+		"--workers", "2", "--duration", "1100ms", "--rate", "200", "--sample-interval", "250ms", "--metrics-url", ts.URL+"/metrics")
+	if r.code != 0 {
+		t.Fatalf("bench: %s", r)
+	}
+	var got struct {
+		benchOut
+		Samples []struct {
+			ElapsedSeconds float64 `json:"elapsed_seconds"`
+			Tokens         int64
+			P99MS          float64 `json:"p99_ms"`
+			RSSBytes       float64 `json:"rss_bytes"`
+			Goroutines     float64
+			OpenFDs        float64 `json:"open_fds"`
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("bench --json: %v: %q", err, r.stdout)
+	}
+	if len(got.Samples) < 4 || len(got.Samples) > 6 {
+		t.Fatalf("%d samples of 250ms in 1.1s: %+v", len(got.Samples), got.Samples)
+	}
+	var tokens int64
+	for i, s := range got.Samples {
+		tokens += s.Tokens
+		if s.RSSBytes < 1<<20 || s.Goroutines < 1 || s.OpenFDs < 3 || s.P99MS <= 0 {
+			t.Errorf("sample %d: %+v, want the process figures and a p99", i, s)
+		}
+	}
+	if tokens != got.Tokens {
+		t.Errorf("the samples count %d tokens, the run %d", tokens, got.Tokens)
+	}
+	if n := strings.Count(r.stderr, "bench: sample "); n != len(got.Samples) || !strings.Contains(r.stderr, "goroutines") {
+		t.Errorf("%d sample lines on stderr for %d samples: %q", n, len(got.Samples), r.stderr)
 	}
 }

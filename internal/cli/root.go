@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -50,12 +51,24 @@ func Main(args []string, env Env) int {
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	if err := root.ExecuteContext(env.Context); err != nil {
-		msg := strings.ReplaceAll(err.Error(), "\n", "; ")
-		fmt.Fprintln(env.Stderr, "gatehouse: "+msg)
+		fmt.Fprintln(env.Stderr, errorLine(err))
 		return 1
 	}
 	return 0
 }
+
+// errorLine is err as the one line Main prints. An unreachable database
+// (storage.ErrUnavailable, locally or as the server answered) says so
+// first, so that the reader knows to retry rather than fix the command.
+func errorLine(err error) string {
+	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	if errors.Is(err, storage.ErrUnavailable) && !strings.HasPrefix(msg, unreachable) {
+		msg = unreachable + ": " + msg
+	}
+	return "gatehouse: " + msg
+}
+
+const unreachable = "the database is unreachable"
 
 type app struct {
 	env        *Env

@@ -30,6 +30,9 @@ func (c *Config) validateAbuse() []error {
 	if c.AuditRetention != 0 && c.AuditRetention < time.Hour {
 		bad("audit-retention %s must be 0 (keep forever) or at least 1h", c.AuditRetention)
 	}
+	if c.AuditTokenRetention != 0 && (c.AuditTokenRetention < time.Hour || (c.AuditRetention != 0 && c.AuditTokenRetention > c.AuditRetention)) {
+		bad("audit-token-retention %s must be 0 (as audit-retention) or at least 1h and at most audit-retention (%s)", c.AuditTokenRetention, c.AuditRetention)
+	}
 	if c.AuthFailureLimit < 0 || c.AuthFailureLimit > 1_000_000 {
 		bad("auth-failure-limit %d must be between 0 (off) and 1000000", c.AuthFailureLimit)
 	}

@@ -55,6 +55,10 @@ type Config struct {
 
 	// AuditRetention is how long audit events are kept; 0 keeps them forever.
 	AuditRetention time.Duration
+	// AuditTokenRetention is how long the per-token events (token.issued,
+	// auth.failed) are kept, their hourly counts for AuditRetention; 0
+	// keeps them as long as the other events.
+	AuditTokenRetention time.Duration
 	// AuthFailureLimit failed client authentications are allowed per
 	// client_id and source address per AuthFailureWindow (ten times as many
 	// per address over all client IDs); 0 turns the throttling off.
@@ -87,9 +91,10 @@ func Default() Config {
 
 		KeyRotationPeriod: 2160 * time.Hour, // 90 days
 
-		AuditRetention:    2160 * time.Hour, // 90 days
-		AuthFailureLimit:  10,
-		AuthFailureWindow: time.Minute,
+		AuditRetention:      2160 * time.Hour, // 90 days
+		AuditTokenRetention: 168 * time.Hour,  // 7 days
+		AuthFailureLimit:    10,
+		AuthFailureWindow:   time.Minute,
 
 		LoginCodeLifetime:    time.Minute,
 		LoginSessionLifetime: 24 * time.Hour,
@@ -129,6 +134,7 @@ func (c *Config) fields() []field {
 		{name: "trusted-proxies", usage: "comma-separated CIDR prefixes or IPs of reverse proxies whose X-Forwarded-For names the client address", str: &c.TrustedProxies},
 		{name: "metrics-addr", usage: "where to serve Prometheus /metrics: empty for the main listener, to the host itself only (loopback, through no proxy), host:port for a separate listener open to whoever reaches it, off for none", str: &c.MetricsAddr},
 		{name: "audit-retention", usage: "how long audit events are kept before a periodic cleanup deletes them (one instance at a time); 0 keeps them forever", dur: &c.AuditRetention},
+		{name: "audit-token-retention", usage: "how long the per-token audit events (token.issued, auth.failed) are kept; their hourly counts per client and API are kept for audit-retention; 0 keeps them as long as the others", dur: &c.AuditTokenRetention},
 		{name: "auth-failure-limit", usage: "failed client authentications allowed per client_id and source address per --auth-failure-window (ten times as many per address over all client IDs), then 429 until the window refills; 0 turns throttling off", num: &c.AuthFailureLimit},
 		{name: "auth-failure-window", usage: "the window of --auth-failure-limit", dur: &c.AuthFailureWindow},
 		{name: "token-quota", usage: "tokens each client may be issued, as N/s, N/m, N/h or N/d, comma-separated (e.g. 100/m,5000/d); empty for no quota", str: &c.TokenQuota},
@@ -182,7 +188,7 @@ var Common = Flags{"db", "master-key-file"}
 
 // Serve are the settings of gatehouse serve beyond Common.
 var Serve = Flags{"addr", "issuer", "dev", "default-audience", "jwks-max-age", "key-rotation-period", "token-reuse", "sync-interval", "log-level", "log-format", "shutdown-timeout", "tls-cert", "tls-key", "trusted-proxies", "metrics-addr",
-	"audit-retention", "auth-failure-limit", "auth-failure-window", "token-quota", "token-quota-per-api",
+	"audit-retention", "audit-token-retention", "auth-failure-limit", "auth-failure-window", "token-quota", "token-quota-per-api",
 	"login-code-lifetime", "login-session-lifetime", "refresh-token-idle", "refresh-token-lifetime", "login-failure-limit", "login-failure-window"}
 
 // Bind registers the named settings as flags on fs, with their defaults.

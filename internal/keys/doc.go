@@ -9,6 +9,8 @@
 // every token it signed has expired, and is finally "retired". Rotation refuses
 // to promote a next key that has been published for less than one JWKS cache
 // lifetime, so no verifier that honours Cache-Control meets an unknown kid.
+// At most [MaxPreviousKeys] previous keys of an algorithm are published, so
+// the JWKS stays small however often the keys rotate.
 //
 // A key's kid is its RFC 7638 JWK thumbprint (SHA-256, base64url). Private keys
 // are stored as PKCS #8 DER sealed with AES-256-GCM under a 32-byte master key,

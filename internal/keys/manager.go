@@ -31,6 +31,17 @@ const DefaultJWKSMaxAge = 5 * time.Minute
 // long when RotateOptions.MaxTokenLifetime is zero.
 const DefaultMaxTokenLifetime = 30 * 24 * time.Hour
 
+// MaxPreviousKeys is how many previous keys of one algorithm the JWKS
+// carries at most, so that it stays small however often the keys rotate:
+// with a next and a current key, at most MaxPreviousKeys+2 keys per
+// algorithm. A previous key stays published until every token it signed
+// has expired, so rotating more often than every MaxPreviousKeys-th of the
+// longest token lifetime would exceed it: Rotate refuses that rotation
+// unless forced (which retires the oldest previous key early; verifiers
+// then refuse the tokens it signed), and the Scheduler holds a due
+// rotation until the oldest previous key retires.
+const MaxPreviousKeys = 8
+
 // Errors callers may test with errors.Is.
 var (
 	// ErrMasterKeyMismatch means a stored private key does not decrypt under
@@ -87,7 +98,10 @@ type RotateOptions struct {
 	// has a current key.
 	Algs []string
 	// Force rotates even if the next key has been published for less than
-	// the JWKS cache lifetime, at the risk of verifiers meeting an unknown kid.
+	// the JWKS cache lifetime, at the risk of verifiers meeting an unknown
+	// kid, and even if MaxPreviousKeys previous keys are published: the
+	// oldest is then retired at once, and the tokens it signed that have
+	// not expired are refused by verifiers once they refetch the JWKS.
 	Force bool
 	// MaxTokenLifetime is how long tokens signed by the outgoing current key
 	// may live: that key stays published as previous until now plus this
@@ -561,14 +575,31 @@ func (m *Manager) Rotate(ctx context.Context, opts RotateOptions) ([]storage.Sig
 				alg, next.KID, age.Round(time.Second), m.jwksMaxAge, (m.jwksMaxAge-age).Round(time.Second)))
 		}
 	}
+	for _, alg := range algs {
+		live := livePrevious(s.rows, alg, now)
+		if len(live) < MaxPreviousKeys || opts.Force {
+			continue
+		}
+		refusals = append(refusals, fmt.Sprintf(
+			"the JWKS already carries %d previous %s keys, the most it may: the oldest, %s, retires at %s (when the last token it signed expires); wait until then or use --force, which retires it now and makes verifiers refuse the tokens it signed",
+			len(live), alg, live[0].KID, live[0].RetireAt.Format(time.RFC3339)))
+	}
 	if len(refusals) > 0 {
 		return nil, fmt.Errorf("rotate signing keys: %w: %s", ErrRotateTooSoon, strings.Join(refusals, "; "))
 	}
 
 	var create, update []storage.SigningKey
 	for _, alg := range algs {
+		live := livePrevious(s.rows, alg, now)
+		// Forced at the cap: the oldest previous keys retire now.
+		early := live[:max(0, len(live)-(MaxPreviousKeys-1))]
 		for _, r := range s.rows {
-			if r.Alg == alg && r.State == storage.KeyPrevious && !r.RetireAt.IsZero() && !now.Before(r.RetireAt) {
+			expired := r.Alg == alg && r.State == storage.KeyPrevious && !r.RetireAt.IsZero() && !now.Before(r.RetireAt)
+			if expired || slices.ContainsFunc(early, func(e storage.SigningKey) bool { return e.KID == r.KID }) {
+				if !expired {
+					m.log.Warn("previous signing key retired before its tokens expire: the JWKS carries at most MaxPreviousKeys previous keys",
+						"kid", r.KID, "alg", alg, "retire_at", r.RetireAt, "max_previous_keys", MaxPreviousKeys)
+				}
 				r.State = storage.KeyRetired
 				update = append(update, r)
 			}
@@ -654,6 +685,20 @@ func (m *Manager) newKey(alg, state string, now time.Time) (storage.SigningKey, 
 		k.ActivatedAt = now
 	}
 	return k, nil
+}
+
+// livePrevious returns the previous keys of alg in rows that are still
+// published at now (before their RetireAt, or without one), the one that
+// retires first first.
+func livePrevious(rows []storage.SigningKey, alg string, now time.Time) []storage.SigningKey {
+	var out []storage.SigningKey
+	for _, r := range rows {
+		if r.Alg == alg && r.State == storage.KeyPrevious && (r.RetireAt.IsZero() || now.Before(r.RetireAt)) {
+			out = append(out, r)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b storage.SigningKey) int { return a.RetireAt.Compare(b.RetireAt) })
+	return out
 }
 
 // find returns the first key of alg in state.

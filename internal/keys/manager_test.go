@@ -822,3 +822,45 @@ func TestConcurrentUse(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// TestRotateAtMostMaxPreviousKeys rotates by hand faster than tokens
+// expire: once MaxPreviousKeys previous keys are published, Rotate refuses
+// and names the oldest and when it retires; forced, it retires the oldest
+// at once (its tokens stop verifying: it leaves the JWKS) and the JWKS
+// keeps MaxPreviousKeys previous keys.
+func TestRotateAtMostMaxPreviousKeys(t *testing.T) {
+	e := newEnv()
+	m := e.manager(t, nil)
+	if err := m.Ensure(ctx, ES256); err != nil {
+		t.Fatal(err)
+	}
+	opts := RotateOptions{Algs: []string{ES256}, MaxTokenLifetime: 24 * time.Hour}
+	for range MaxPreviousKeys {
+		e.clock.Advance(DefaultJWKSMaxAge)
+		if _, err := m.Rotate(ctx, opts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	previous := byState(e.store.snapshot(), ES256, storage.KeyPrevious)
+	oldest := previous[0]
+	e.clock.Advance(DefaultJWKSMaxAge)
+	_, err := m.Rotate(ctx, opts)
+	if !errors.Is(err, ErrRotateTooSoon) || !strings.Contains(err.Error(), oldest.KID) ||
+		!strings.Contains(err.Error(), oldest.RetireAt.Format(time.RFC3339)) {
+		t.Fatalf("Rotate with %d previous keys published: %v, want ErrRotateTooSoon naming %s and when it retires", len(previous), err, oldest.KID)
+	}
+	opts.Force = true
+	if _, err := m.Rotate(ctx, opts); err != nil {
+		t.Fatalf("forced: %v", err)
+	}
+	published, _ := jwksKids(t, m, ES256)
+	stillThere := strings.Contains(strings.Join(published, " "), oldest.KID)
+	if len(published) != MaxPreviousKeys+2 || stillThere {
+		t.Errorf("after the forced rotation the JWKS has %d keys (want %d), the oldest previous key %s published: %v",
+			len(published), MaxPreviousKeys+2, oldest.KID, stillThere)
+	}
+	got := byState(e.store.snapshot(), ES256, storage.KeyRetired)
+	if len(got) != 1 || got[0].KID != oldest.KID {
+		t.Errorf("retired keys %v, want the oldest previous key %s", got, oldest.KID)
+	}
+}

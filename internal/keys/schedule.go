@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
@@ -96,6 +97,9 @@ type Scheduler struct {
 	lifetime func(ctx context.Context) (time.Duration, error)
 	now      func() time.Time
 	log      *slog.Logger
+
+	heldMu sync.Mutex
+	held   map[string]string // alg → the kid of the oldest previous key it waits for, as last logged
 }
 
 // NewScheduler checks cfg and returns a Scheduler; call Run, or Check.
@@ -278,7 +282,10 @@ func (s *Scheduler) Check(ctx context.Context) ([]storage.SigningKey, error) {
 }
 
 // due returns, in SupportedAlgs order, the algorithms whose current key in
-// rows became current at least a period before now.
+// rows became current at least a period before now. An algorithm whose
+// JWKS carries MaxPreviousKeys previous keys is held, not due, until the
+// oldest retires: the period is then effectively the longest token
+// lifetime divided by MaxPreviousKeys.
 func (s *Scheduler) due(rows []storage.SigningKey, now time.Time) []string {
 	var out []string
 	for _, k := range rows {
@@ -289,14 +296,38 @@ func (s *Scheduler) due(rows []storage.SigningKey, now time.Time) []string {
 		if since.IsZero() {
 			since = k.CreatedAt
 		}
-		if !now.Before(since.Add(s.period)) {
-			out = append(out, k.Alg)
+		if now.Before(since.Add(s.period)) {
+			continue
 		}
+		if live := livePrevious(rows, k.Alg, now); len(live) >= MaxPreviousKeys {
+			s.hold(k.Alg, live[0])
+			continue
+		}
+		s.hold(k.Alg, storage.SigningKey{})
+		out = append(out, k.Alg)
 	}
 	slices.SortFunc(out, func(a, b string) int {
 		return slices.Index(SupportedAlgs, a) - slices.Index(SupportedAlgs, b)
 	})
 	return out
+}
+
+// hold logs, once per oldest key, that alg's rotation waits for oldest to
+// retire; a zero oldest ends the hold.
+func (s *Scheduler) hold(alg string, oldest storage.SigningKey) {
+	s.heldMu.Lock()
+	defer s.heldMu.Unlock()
+	if s.held[alg] == oldest.KID {
+		return
+	}
+	if s.held == nil {
+		s.held = map[string]string{}
+	}
+	s.held[alg] = oldest.KID
+	if oldest.KID != "" {
+		s.log.Warn("key rotation due but held: the JWKS carries the most previous keys it may; it rotates when the oldest retires (lengthen --key-rotation-period, or shorten the longest token lifetime)",
+			"alg", alg, "period", s.period.String(), "max_previous_keys", MaxPreviousKeys, "oldest_kid", oldest.KID, "retire_at", oldest.RetireAt)
+	}
 }
 
 // findKey returns the first of rows of alg in state.

@@ -599,3 +599,79 @@ func (b *syncBuffer) Bytes() []byte {
 }
 
 func (b *syncBuffer) String() string { return string(b.Bytes()) }
+
+// jwksKids returns the kids of alg that m publishes, and the JWKS's size.
+func jwksKids(t *testing.T, m *Manager, alg string) ([]string, int) {
+	t.Helper()
+	raw := m.JWKS()
+	var set struct {
+		Keys []struct{ Kid, Alg string }
+	}
+	if err := json.Unmarshal(raw, &set); err != nil {
+		t.Fatal(err)
+	}
+	var kids []string
+	for _, k := range set.Keys {
+		if k.Alg == alg {
+			kids = append(kids, k.Kid)
+		}
+	}
+	return kids, len(raw)
+}
+
+// TestScheduleKeepsTheJWKSBounded rotates every 2 hours while tokens live
+// a day (the shortest longest lifetime serve computes: 24 h plus its
+// margin), which would publish 13 keys at a time: the JWKS carries at most
+// MaxPreviousKeys previous keys, no key is dropped while its tokens live
+// (the rotation is held instead, once logged), and rotation resumes as the
+// oldest previous key retires.
+func TestScheduleKeepsTheJWKSBounded(t *testing.T) {
+	const (
+		period   = 2 * time.Hour
+		lifetime = 24*time.Hour + 5*time.Minute
+	)
+	e := newSchedEnv(t)
+	e.ensure(t, ES256)
+	in := e.instance(t, "A", nil)
+	sched, err := NewScheduler(ScheduleConfig{
+		Keys: in.keys, Leases: e.store, Period: period, Holder: "A", Now: e.clock.Now, Logger: slog.New(slog.NewJSONHandler(in.log, nil)),
+		MaxTokenLifetime: func(context.Context) (time.Duration, error) { return lifetime, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotations, most := 0, 0
+	for step := range 60 { // 120 hours: five token lifetimes
+		e.clock.Advance(period)
+		changed, err := sched.Check(t.Context())
+		if err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+		if len(changed) > 0 {
+			rotations++
+		}
+		now := e.clock.Now()
+		kids, size := jwksKids(t, in.keys, ES256)
+		most = max(most, size)
+		if len(kids) > MaxPreviousKeys+2 {
+			t.Fatalf("step %d: the JWKS carries %d ES256 keys (%d bytes), want at most %d", step, len(kids), size, MaxPreviousKeys+2)
+		}
+		for _, k := range e.keys(t) {
+			switch {
+			case k.State == storage.KeyRetired && now.Before(k.RetireAt):
+				t.Fatalf("step %d: key %s retired before its tokens expire (%v)", step, k.KID, k.RetireAt)
+			case k.State != storage.KeyRetired && now.Before(k.RetireAt) && !slices.Contains(kids, k.KID):
+				t.Fatalf("step %d: key %s, whose tokens live until %v, is not published", step, k.KID, k.RetireAt)
+			}
+		}
+	}
+	// Unbounded, a rotation every period: 60. Bounded, one every
+	// lifetime/MaxPreviousKeys (about 3 h) once the cap is reached.
+	if rotations >= 60 || rotations < 35 {
+		t.Errorf("%d rotations in 60 periods, want fewer than 60 (held at the cap) and at least 35", rotations)
+	}
+	if held := in.logged(t, "key rotation due but held: the JWKS carries the most previous keys it may; it rotates when the oldest retires (lengthen --key-rotation-period, or shorten the longest token lifetime)"); len(held) == 0 || len(held) > rotations {
+		t.Errorf("%d hold log records for %d rotations, want some, at most one per held rotation", len(held), rotations)
+	}
+	t.Logf("%d rotations in 60 periods; the largest JWKS %d bytes", rotations, most)
+}

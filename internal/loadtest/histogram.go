@@ -85,6 +85,12 @@ func (h *Histogram) Merge(o *Histogram) {
 	h.sum += o.sum
 }
 
+// reset forgets every value, keeping the buckets' memory.
+func (h *Histogram) reset() {
+	clear(h.counts)
+	h.n, h.min, h.max, h.sum = 0, 0, 0, 0
+}
+
 // Count returns the number of recorded values.
 func (h *Histogram) Count() uint64 { return h.n }
 

@@ -57,6 +57,12 @@ type Config struct {
 	// while the run lasts, from one goroutine.
 	Progress         func(Progress)
 	ProgressInterval time.Duration
+	// SampleInterval, when positive, has Run call Sample every interval,
+	// from one goroutine, with what was answered in that interval alone
+	// (and once more for the last, shorter one): a soak's trend, where a
+	// run's overall percentiles would hide a tail that grows with time.
+	SampleInterval time.Duration
+	Sample         func(Sample)
 	// Transport replaces the default keep-alive transport (tests).
 	Transport http.RoundTripper
 	// Now is the clock; default time.Now.
@@ -71,6 +77,25 @@ type Progress struct {
 	Errors   int64
 	// Rate is the tokens per second over the last interval.
 	Rate float64
+}
+
+// Sample is what one SampleInterval saw.
+type Sample struct {
+	// Elapsed is the time from the start to the end of the interval;
+	// Interval its length.
+	Elapsed, Interval time.Duration
+	// OK and Errors count the requests answered in the interval.
+	OK, Errors int64
+	// Latency is of the requests answered in the interval.
+	Latency *Histogram
+}
+
+// Rate is OK per second of the interval.
+func (s Sample) Rate() float64 {
+	if s.Interval <= 0 {
+		return 0
+	}
+	return float64(s.OK) / s.Interval.Seconds()
 }
 
 // Error keys in Result.Errors besides HTTP status codes.
@@ -185,6 +210,9 @@ func (c *Config) Validate() error {
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("timeout %s is negative", c.Timeout))
 	}
+	if c.SampleInterval < 0 || (c.SampleInterval > 0) != (c.Sample != nil) {
+		errs = append(errs, fmt.Errorf("sample interval %s needs a Sample function, and one only with a positive interval", c.SampleInterval))
+	}
 	return errors.Join(errs...)
 }
 
@@ -285,6 +313,10 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 			r.report(start, done)
 		}()
 	}
+	if c.Sample != nil {
+		r.workers = workers
+		pwg.Go(func() { r.sample(start, done) })
+	}
 	wg.Wait()
 	elapsed := c.Now().Sub(start)
 	close(done)
@@ -311,6 +343,8 @@ type runner struct {
 	stop   atomic.Bool
 	ok     atomic.Int64 // live counts for progress
 	failed atomic.Int64
+
+	workers []*worker // for sample
 }
 
 // ticket claims the next request, or reports that the run is over.
@@ -346,6 +380,35 @@ func (r *runner) report(start time.Time, done <-chan struct{}) {
 	}
 }
 
+// sample calls Sample every SampleInterval and once more when done is
+// closed, with the requests answered since the last call.
+func (r *runner) sample(start time.Time, done <-chan struct{}) {
+	t := time.NewTicker(r.cfg.SampleInterval)
+	defer t.Stop()
+	last, lastOK, lastFailed := start, int64(0), int64(0)
+	for final := false; !final; {
+		select {
+		case <-done:
+			final = true
+		case <-t.C:
+		}
+		now := r.cfg.Now()
+		h := &Histogram{}
+		for _, w := range r.workers {
+			w.windowMu.Lock()
+			h.Merge(&w.window)
+			w.window.reset()
+			w.windowMu.Unlock()
+		}
+		ok, failed := r.ok.Load(), r.failed.Load()
+		if final && ok == lastOK && failed == lastFailed {
+			return
+		}
+		r.cfg.Sample(Sample{Elapsed: now.Sub(start), Interval: now.Sub(last), OK: ok - lastOK, Errors: failed - lastFailed, Latency: h})
+		last, lastOK, lastFailed = now, ok, failed
+	}
+}
+
 type worker struct {
 	r        *runner
 	requests int64
@@ -353,6 +416,9 @@ type worker struct {
 	errors   map[string]int64
 	latency  Histogram
 	buf      bytes.Buffer
+
+	windowMu sync.Mutex // with Config.Sample: the current interval's latencies
+	window   Histogram
 }
 
 // tokenMarker is what a successful token response must contain (RFC 6749
@@ -413,7 +479,13 @@ func (w *worker) run(ctx context.Context) {
 			w.fail(ErrTransport)
 			continue
 		}
-		w.latency.Record(r.cfg.Now().Sub(t0))
+		took := r.cfg.Now().Sub(t0)
+		w.latency.Record(took)
+		if r.cfg.Sample != nil {
+			w.windowMu.Lock()
+			w.window.Record(took)
+			w.windowMu.Unlock()
+		}
 		switch {
 		case resp.StatusCode != http.StatusOK:
 			w.fail(strconv.Itoa(resp.StatusCode))

@@ -343,3 +343,49 @@ func TestRate(t *testing.T) {
 		t.Error("a negative rate was accepted")
 	}
 }
+
+// TestSamples: with a SampleInterval each sample holds only its own
+// interval's answers — the counts add up to the run's, and a server that
+// turns slow half-way shows in the later samples' p99 and not in the
+// earlier ones'.
+func TestSamples(t *testing.T) {
+	start := time.Now()
+	const slowAfter = 400 * time.Millisecond
+	ts := newTokenServer(t, func(w http.ResponseWriter, r *http.Request) bool {
+		if time.Since(start) > slowAfter {
+			time.Sleep(40 * time.Millisecond)
+		}
+		return false
+	})
+	var samples []Sample // one goroutine calls Sample
+	res, err := Run(context.Background(), Config{
+		TokenURL: ts.URL, Credentials: creds("a", "wrong"), Workers: 2, Duration: 900 * time.Millisecond,
+		SampleInterval: 150 * time.Millisecond, Sample: func(s Sample) { samples = append(samples, s) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(samples) < 5 || len(samples) > 8 {
+		t.Fatalf("%d samples of 150ms in a 900ms run", len(samples))
+	}
+	var ok, failed int64
+	var elapsed time.Duration
+	for i, s := range samples {
+		ok += s.OK
+		failed += s.Errors
+		elapsed += s.Interval
+		if n := int64(s.Latency.Count()); n != s.OK+s.Errors {
+			t.Errorf("sample %d: %d latencies for %d answers", i, n, s.OK+s.Errors)
+		}
+		if s.Elapsed != elapsed {
+			t.Errorf("sample %d: elapsed %s, want the sum of the intervals %s", i, s.Elapsed, elapsed)
+		}
+	}
+	if ok != res.OK || ok+failed != res.Requests {
+		t.Errorf("samples count %d tokens and %d errors, the run %d and %d", ok, failed, res.OK, res.Requests-res.OK)
+	}
+	first, last := samples[0].Latency.Quantile(0.99), samples[len(samples)-1].Latency.Quantile(0.99)
+	if first >= 40*time.Millisecond || last < 40*time.Millisecond {
+		t.Errorf("p99 of the first sample %s, of the last %s: want under and over 40ms", first, last)
+	}
+}

@@ -24,6 +24,7 @@ const (
 	CodeNotSupported       = "operation_not_supported"
 	CodeRotationRefused    = "rotation_refused"
 	CodeServerError        = "internal_error"
+	CodeUnavailable        = "temporarily_unavailable"
 	CodeClientConflict     = "client_conflict"
 	CodeResourceConflict   = "resource_server_conflict"
 	CodeGrantConflict      = "client_grant_conflict"
@@ -73,14 +74,24 @@ type resource struct {
 	conflict string
 }
 
+// RetryAfter is the Retry-After (RFC 9110 §10.2.3) of a 503 answered while
+// the database is unreachable, in seconds: outages of a restart or a
+// failover end within seconds.
+const RetryAfter = "2"
+
 // translate turns an error of the admin service or the store into an
-// *Error: invalid input is 400, not found 404, already exists 409, and
-// anything else a 500 whose cause is logged only.
+// *Error: invalid input is 400, not found 404, already exists 409, an
+// unreachable database 503 with Retry-After, and anything else a 500
+// whose cause is logged only.
 func translate(err error, res resource) *Error {
 	var e *Error
 	switch {
 	case errors.As(err, &e):
 		return e
+	case errors.Is(err, storage.ErrUnavailable):
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+			Message: "the database is unreachable; try again later",
+			Header:  http.Header{"Retry-After": {RetryAfter}}, Cause: err}
 	case errors.Is(err, admin.ErrInvalid):
 		return badBody(err.Error())
 	case errors.Is(err, storage.ErrNotFound):

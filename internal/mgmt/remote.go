@@ -120,7 +120,16 @@ func (e *RemoteError) Error() string {
 	case http.StatusBadRequest, http.StatusNotFound, http.StatusConflict:
 		return e.Message
 	}
+	if e.unavailable() {
+		return "the database is unreachable (the management API answered 503); try again later"
+	}
 	return fmt.Sprintf("the management API answered %d: %s", e.Status, e.Message)
+}
+
+// unavailable reports whether the server answered that its database is
+// unreachable.
+func (e *RemoteError) unavailable() bool {
+	return e.Status == http.StatusServiceUnavailable && e.Code == CodeUnavailable
 }
 
 // remoteInvalid is input refused before it is sent, as the server would.
@@ -137,6 +146,9 @@ func (e *RemoteError) Unwrap() error {
 		return storage.ErrAlreadyExists
 	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
 		return admin.ErrInvalid
+	}
+	if e.unavailable() {
+		return storage.ErrUnavailable
 	}
 	return nil
 }

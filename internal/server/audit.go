@@ -47,11 +47,14 @@ func keysRotated(rec *audit.Recorder) func(ctx context.Context, changed []storag
 }
 
 // startAudit runs the audit writer and, when a retention is configured, the
-// cleanup (one instance at a time, under audit.RetentionLease).
+// cleanup (one instance at a time, under audit.RetentionLease): the
+// per-token events after --audit-token-retention, the rest and the hourly
+// token counts after --audit-retention.
 func (s *Server) startAudit(ctx context.Context, goFn func(func())) {
 	goFn(func() { s.audit.Run(ctx, s.opts.AuditFlushInterval) })
-	if s.cfg.AuditRetention > 0 {
-		r := &audit.Retention{Store: s.store, Keep: s.cfg.AuditRetention, Recorder: s.audit, Logger: s.log, Now: s.opts.Now}
+	if s.cfg.AuditRetention > 0 || s.cfg.AuditTokenRetention > 0 {
+		r := &audit.Retention{Store: s.store, Keep: s.cfg.AuditRetention, TokenKeep: s.cfg.AuditTokenRetention,
+			Recorder: s.audit, Logger: s.log, Now: s.opts.Now}
 		goFn(func() { r.Run(ctx, retentionInterval) })
 	}
 }

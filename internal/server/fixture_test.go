@@ -49,7 +49,13 @@ type fixture struct {
 func newFixture(t testing.TB, mutate ...func(*config.Config)) *fixture {
 	t.Helper()
 	mutate = append([]func(*config.Config){func(c *config.Config) { c.SyncInterval = 20 * time.Millisecond }}, mutate...)
-	return setupFixture(t, server.Options{UsageFlushInterval: 50 * time.Millisecond}, true, mutate...)
+	return setupFixture(t, fixtureOptions(), true, mutate...)
+}
+
+// fixtureOptions are newFixture's server options: background work at a
+// test's pace.
+func fixtureOptions() server.Options {
+	return server.Options{UsageFlushInterval: 50 * time.Millisecond, ReadyCheckInterval: 50 * time.Millisecond}
 }
 
 // setupFixture is newFixture's store, APIs, granted client and server, built
@@ -57,6 +63,13 @@ func newFixture(t testing.TB, mutate ...func(*config.Config)) *fixture {
 // httptest; start also runs the server's background work (catalog sync,
 // usage and audit flushes), which newTracedFixture leaves off.
 func setupFixture(t testing.TB, opts server.Options, start bool, mutate ...func(*config.Config)) *fixture {
+	t.Helper()
+	return setupFixtureOn(t, nil, opts, start, mutate...)
+}
+
+// setupFixtureOn is setupFixture with the server on wrap(store) instead of
+// the store itself, when wrap is not nil.
+func setupFixtureOn(t testing.TB, wrap func(*sqlite.Store) server.Store, opts server.Options, start bool, mutate ...func(*config.Config)) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dbPath := filepath.Join(t.TempDir(), "g.db")
@@ -90,7 +103,11 @@ func setupFixture(t testing.TB, opts server.Options, start bool, mutate ...func(
 	f.masterKey = make([]byte, 32)
 	_, _ = rand.Read(f.masterKey)
 	opts.GenerateKey = testutil.KeyGenerator()
-	f.srv, err = server.New(ctx, cfg, store, f.masterKey, opts)
+	var served server.Store = store
+	if wrap != nil {
+		served = wrap(store)
+	}
+	f.srv, err = server.New(ctx, cfg, served, f.masterKey, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

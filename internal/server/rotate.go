@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
 	"github.com/gatehouse-dev/gatehouse/internal/keys"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
 // rotationScheduler returns the scheduler that rotates the signing keys every
@@ -35,6 +36,16 @@ func (s *Server) rotationScheduler() (*keys.Scheduler, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	apis := s.catalog.Snapshot().APIs()
+	list := make([]storage.API, len(apis))
+	for i, a := range apis {
+		list[i] = *a
+	}
+	if lifetime := admin.RotationMaxTokenLifetime(list); s.cfg.KeyRotationPeriod*keys.MaxPreviousKeys < lifetime {
+		s.log.Warn("key-rotation-period is shorter than the longest token lifetime divided by the previous keys a JWKS may carry: rotations will wait for the oldest previous key to retire",
+			"period", s.cfg.KeyRotationPeriod.String(), "max_token_lifetime", lifetime.String(),
+			"max_previous_keys", keys.MaxPreviousKeys, "effective_period", (lifetime / keys.MaxPreviousKeys).String())
 	}
 	return sched, nil
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -69,7 +71,24 @@ type Options struct {
 	// span per request (package tracing builds it from OTEL_*); nil or
 	// no-op means no tracing work at all per request.
 	TracerProvider trace.TracerProvider
+	// ReadyCheckInterval is how often the background readiness check pings
+	// the database (default DefaultReadyCheckInterval).
+	ReadyCheckInterval time.Duration
+	// FeedMarkInterval, FeedPruneInterval and FeedReaderTTL time the
+	// change feed's upkeep (defaults DefaultFeedMarkInterval,
+	// DefaultFeedPruneInterval, DefaultFeedReaderTTL).
+	FeedMarkInterval, FeedPruneInterval, FeedReaderTTL time.Duration
 }
+
+// Readiness check timing: /readyz answers from the latest background
+// check, never waiting for the database itself.
+const (
+	// DefaultReadyCheckInterval is how often the database is pinged.
+	DefaultReadyCheckInterval = time.Second
+	// ReadyPingTimeout bounds one ping: a database that does not answer
+	// within it is reported unreachable.
+	ReadyPingTimeout = 2 * time.Second
+)
 
 // Server is a running gatehouse instance.
 type Server struct {
@@ -89,6 +108,14 @@ type Server struct {
 	rotation *keys.Scheduler // nil when key-rotation-period is 0
 	tracer   trace.Tracer    // nil when tracing is off
 	csrfKey  []byte          // the login forms' CSRF key, from the master key
+	ready    atomic.Pointer[storageCheck]
+	instance string // this process among the instances (change feed upkeep)
+}
+
+// storageCheck is the outcome of one background ping of the database.
+type storageCheck struct {
+	at  time.Time // when it ended
+	err error
 }
 
 // New opens the pieces a server needs: the signing keys (created on first
@@ -105,6 +132,12 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 	if opts.UsageFlushInterval <= 0 {
 		opts.UsageFlushInterval = 5 * time.Second
 	}
+	if opts.ReadyCheckInterval <= 0 {
+		opts.ReadyCheckInterval = DefaultReadyCheckInterval
+	}
+	opts.FeedMarkInterval = cmp.Or(max(opts.FeedMarkInterval, 0), DefaultFeedMarkInterval)
+	opts.FeedPruneInterval = cmp.Or(max(opts.FeedPruneInterval, 0), DefaultFeedPruneInterval)
+	opts.FeedReaderTTL = cmp.Or(max(opts.FeedReaderTTL, 0), DefaultFeedReaderTTL)
 	var srv *Server // set below: the audit recorder counts into its metrics
 	rec := newAuditRecorder(store, log, opts.LogBatch, opts.Now, func() *metrics.Metrics {
 		if srv == nil {
@@ -142,6 +175,9 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 	s := &Server{cfg: cfg, opts: opts, log: log, store: store, keys: km, catalog: cat, usage: catalog.NewUsage(store, log), audit: rec,
 		csrfKey: csrfKey(masterKey)}
 	srv = s
+	s.instance = instanceName()
+	// The keys and the catalog were just read: the database answered.
+	s.ready.Store(&storageCheck{at: opts.Now()})
 	if err := s.ensureKeys(ctx); err != nil {
 		return nil, err
 	}
@@ -262,12 +298,20 @@ func (s *Server) serveJWKS(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write(s.keys.JWKS())
 }
 
-func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
+// serveReady reports whether this instance should get traffic: the
+// database answered the latest background check (checkStorage), the
+// signing keys are loaded and the catalog is fresh. It answers at once,
+// whatever the database does.
+func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
 	var problems []string
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := s.store.Ping(ctx); err != nil {
+	last := s.ready.Load()
+	switch {
+	case last.err != nil:
 		problems = append(problems, "storage unreachable")
+	case s.opts.Now().Sub(last.at) > 2*s.opts.ReadyCheckInterval+ReadyPingTimeout:
+		// The check itself is stuck (or not running): say so rather than
+		// repeat its last answer.
+		problems = append(problems, "storage check overdue")
 	}
 	if !s.keys.HasCurrent(DefaultAlg) {
 		problems = append(problems, "signing keys not loaded")
@@ -290,6 +334,28 @@ func writeStatus(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// checkStorage pings the database at once and then every
+// ReadyCheckInterval until ctx is done, each ping bounded by
+// ReadyPingTimeout, and keeps the outcome for serveReady.
+func (s *Server) checkStorage(ctx context.Context) {
+	t := time.NewTicker(s.opts.ReadyCheckInterval)
+	defer t.Stop()
+	for {
+		pctx, cancel := context.WithTimeout(ctx, ReadyPingTimeout)
+		err := s.store.Ping(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		s.ready.Store(&storageCheck{at: s.opts.Now(), err: err})
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // Handler returns the HTTP handler (for tests and embedding).
 func (s *Server) Handler() http.Handler { return s.handler }
 
@@ -306,6 +372,9 @@ func (s *Server) Start(ctx context.Context) (wait func()) {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.catalog.Follow(ctx, s.cfg.SyncInterval, s.afterSync) })
 	wg.Go(func() { s.usage.Run(ctx, s.opts.UsageFlushInterval) })
+	wg.Go(func() { s.checkStorage(ctx) })
+	wg.Go(func() { s.markFeed(ctx) })
+	wg.Go(func() { s.pruneFeed(ctx) })
 	s.startAudit(ctx, wg.Go)
 	s.startLoginCleanup(ctx, wg.Go)
 	if s.rotation != nil {

@@ -98,8 +98,12 @@ func TestHealthAndReadiness(t *testing.T) {
 	// With the database gone, readiness reports the fault and issuance for
 	// known clients goes on from memory.
 	f.store.Close()
-	if resp := getJSON(t, f, "/readyz", &r); resp.StatusCode != 503 {
-		t.Fatalf("readyz with a closed store: %d %v", resp.StatusCode, r)
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if resp := getJSON(t, f, "/readyz", &r); resp.StatusCode == 503 {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("readyz with a closed store: %d %v", resp.StatusCode, r)
+		}
 	}
 	mustContain(t, strings.Join(strings.Fields(toString(r["problems"])), " "), "storage")
 	if tok := f.postForm("grant_type", "client_credentials", "client_id", f.clientID, "client_secret", f.secret, "audience", audience); tok.status != 200 {

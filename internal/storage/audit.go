@@ -1,8 +1,11 @@
 package storage
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -83,4 +86,55 @@ func CheckAuditEvent(e AuditEvent) error {
 		return fmt.Errorf("audit event %s: the outcome is empty", e.Action)
 	}
 	return nil
+}
+
+// TokenActions are the audit actions of the token endpoint's hot path, one
+// event per request: they are kept for a short retention
+// (DeleteTokenEventsBefore), their hourly counts (TokenCount) for long.
+var TokenActions = []string{AuditTokenIssued, AuditAuthFailed}
+
+// TokenCount is the token endpoint's activity for one client and one API in
+// one hour: tokens issued (Reused of them handed out again by token reuse)
+// and requests refused (a failed client authentication, whose Audience is
+// empty: it is refused before the audience is read). ClientID is the
+// token.UnknownActor "unknown" for a client_id that names no client.
+type TokenCount struct {
+	Hour                    time.Time // the start of the hour, UTC
+	ClientID                string
+	Audience                string
+	Issued, Reused, Refused int64
+}
+
+// TokenCountFilter narrows ListTokenCounts: ClientID and Audience match
+// exactly when not empty; Since is inclusive and Until exclusive (zero: no
+// bound), compared with the hour's start.
+type TokenCountFilter struct {
+	ClientID string
+	Audience string
+	Since    time.Time
+	Until    time.Time
+}
+
+// CheckTokenCount reports what makes c unfit to store: an hour that is not
+// the start of a UTC hour, an empty client, or a negative count.
+func CheckTokenCount(c TokenCount) error {
+	switch {
+	case c.Hour.IsZero() || !c.Hour.Equal(c.Hour.Truncate(time.Hour)):
+		return fmt.Errorf("token count: %s is not the start of an hour", c.Hour)
+	case c.ClientID == "":
+		return errors.New("token count: the client is empty")
+	case c.Issued < 0 || c.Reused < 0 || c.Refused < 0 || c.Reused > c.Issued:
+		return fmt.Errorf("token count of %s: issued %d, reused %d, refused %d", c.ClientID, c.Issued, c.Reused, c.Refused)
+	}
+	return nil
+}
+
+// SortTokenCounts returns counts ordered by hour, client and audience,
+// the order in which a backend that locks rows should add them.
+func SortTokenCounts(counts []TokenCount) []TokenCount {
+	out := slices.Clone(counts)
+	slices.SortFunc(out, func(a, b TokenCount) int {
+		return cmp.Or(a.Hour.Compare(b.Hour), strings.Compare(a.ClientID, b.ClientID), strings.Compare(a.Audience, b.Audience))
+	})
+	return out
 }

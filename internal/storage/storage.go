@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -20,6 +21,10 @@ var (
 	// driver's error with it, so errors.Is finds both; a server answers
 	// such a failure with 503 and the caller may try again later.
 	ErrUnavailable = errors.New("storage unavailable")
+	// ErrFeedPruned is returned by ChangesSince when changes after the
+	// position asked for have been pruned (PruneChanges): a follower that
+	// was cut off that long must load everything again.
+	ErrFeedPruned = errors.New("change feed pruned past this position")
 )
 
 // Token dialects (DESIGN §1).
@@ -177,6 +182,45 @@ type Change struct {
 	ID     string
 }
 
+// CheckFeedReader reports what makes a MarkFeedRead call unfit to store:
+// an empty reader, a negative position or a zero time.
+func CheckFeedReader(reader string, seq int64, now time.Time) error {
+	switch {
+	case reader == "":
+		return errors.New("feed reader: the name is empty")
+	case seq < 0:
+		return fmt.Errorf("feed reader %s: position %d is negative", reader, seq)
+	case now.IsZero():
+		return fmt.Errorf("feed reader %s: the time is zero", reader)
+	}
+	return nil
+}
+
+// PruneThrough is the change up to which PruneChanges deletes: the least
+// position of the live readers (least, NULL when none remains), or else
+// every change, but never the newest (latest), and never below the current
+// prune mark.
+func PruneThrough(least sql.NullInt64, latest, mark int64) int64 {
+	through := latest - 1
+	if least.Valid {
+		through = min(through, least.Int64)
+	}
+	return max(through, mark)
+}
+
+// PrunedRow is the sequence number of the row a backend's ChangesSince
+// query puts first when the feed was pruned past the position asked for.
+const PrunedRow = -1
+
+// CheckPruned returns changes, or ErrFeedPruned when they start with the
+// PrunedRow marker.
+func CheckPruned(seq int64, changes []Change) ([]Change, error) {
+	if len(changes) > 0 && changes[0].Seq == PrunedRow {
+		return nil, fmt.Errorf("changes since %d: %w", seq, ErrFeedPruned)
+	}
+	return changes, nil
+}
+
 // Instance is what one running gatehouse instance records of itself: the
 // max-age (Cache-Control, RFC 9111 §5.2.2.1) of the JWKS it serves, in
 // whole seconds, as of SeenAt.
@@ -307,7 +351,22 @@ type Storage interface {
 	// order. A change becomes visible only with the commit of its write, and
 	// a follower must never see seq N after having seen a later one: backends
 	// whose sequences are taken before commit must serialise change inserts.
+	// It returns ErrFeedPruned when seq is below the prune mark.
 	ChangesSince(ctx context.Context, seq int64, limit int) ([]Change, error)
+
+	// MarkFeedRead records that reader (an instance following the feed)
+	// has applied every change up to seq, as of now, and returns the feed's
+	// prune mark: the changes with Seq at or below it may have been deleted
+	// (PruneChanges), so a reader whose position is below it has missed
+	// some and must load everything again. It appends nothing to the feed.
+	MarkFeedRead(ctx context.Context, reader string, seq int64, now time.Time) (prunedThrough int64, err error)
+	// PruneChanges forgets the readers last marked before liveSince, then
+	// deletes the changes that every remaining reader has read (all of them
+	// when none remains), always keeping the newest change so that
+	// LatestChange stays right, and raises the prune mark to the last
+	// change deleted. It returns the mark and how many changes it deleted,
+	// and appends nothing to the feed.
+	PruneChanges(ctx context.Context, liveSince time.Time) (prunedThrough, deleted int64, err error)
 
 	// AcquireLease takes the lease name for holder until now+ttl (ttl > 0,
 	// name and holder not empty, now not zero: see CheckLease) and reports whether it did. It succeeds
@@ -347,6 +406,20 @@ type Storage interface {
 	// party may keep serving a JWKS it fetched from any live instance,
 	// which a key rotation must wait out before a new key signs.
 	MaxJWKSMaxAge(ctx context.Context, since time.Time) (time.Duration, error)
+
+	// DeleteTokenEventsBefore deletes the events of TokenActions older than
+	// t (their short retention) and returns how many it deleted.
+	DeleteTokenEventsBefore(ctx context.Context, t time.Time) (int64, error)
+	// AddTokenCounts adds each count to the stored count of its hour,
+	// client and audience (creating it at zero), all in one transaction
+	// (each must pass CheckTokenCount). It appends nothing to the feed.
+	AddTokenCounts(ctx context.Context, counts ...TokenCount) error
+	// ListTokenCounts returns the counts that match f, newest hour first,
+	// then by client and audience.
+	ListTokenCounts(ctx context.Context, f TokenCountFilter) ([]TokenCount, error)
+	// DeleteTokenCountsBefore deletes the counts of hours that start
+	// before t and returns how many it deleted.
+	DeleteTokenCountsBefore(ctx context.Context, t time.Time) (int64, error)
 
 	// Ping checks that the database is reachable.
 	Ping(ctx context.Context) error

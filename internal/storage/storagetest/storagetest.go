@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"KeyRotation", testKeyRotation},
 		{"ChangeFeed", testChangeFeed},
 		{"ChangeFeedPaging", testChangeFeedPaging},
+		{"FeedPruning", testFeedPruning},
 		{"Concurrent", testConcurrent},
 		{"Leases", testLeases},
 		{"LeaseRace", testLeaseRace},
@@ -51,6 +52,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"EndUserLogins", testEndUserLogins},
 		{"Audit", testAudit},
 		{"Instances", testInstances},
+		{"TokenRetention", testTokenRetention},
+		{"TokenCounts", testTokenCounts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })
