@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"strings"
@@ -20,9 +21,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
-// Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
-var Version = "dev"
-
 // Env is what the command line reads from its surroundings; tests replace it.
 type Env struct {
 	Stdout, Stderr io.Writer
@@ -30,6 +28,8 @@ type Env struct {
 	Stdin  io.Reader
 	Getenv func(string) string
 	Now    func() time.Time
+	// Rand is the source of new master keys; nil is crypto/rand.
+	Rand io.Reader
 	// Signals, when set, is used instead of SIGINT/SIGTERM to stop serve.
 	Context context.Context
 }
@@ -84,7 +84,8 @@ func newRoot(env *Env) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.CompletionOptions.DisableDefaultCmd = true
+	root.Version = currentVersion().String()
+	root.SetVersionTemplate("gatehouse {{.Version}}\n")
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configPath, "config", "", "YAML configuration file (env GATEHOUSE_CONFIG)")
 	pf.BoolVar(&a.json, "json", false, "print JSON instead of a table")
@@ -143,6 +144,9 @@ type session struct {
 	cfg   config.Config
 	store server.Store
 	svc   *admin.Service
+	// creates is set for the commands that may create the database, and
+	// with it the master key file beside it.
+	creates bool
 }
 
 func (s *session) Close() { _ = s.store.Close() }
@@ -154,14 +158,18 @@ func (a *app) open(cmd *cobra.Command, withKeys bool) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := mustExist(cmd, cfg); err != nil {
+		return nil, err
+	}
 	ctx := cmd.Context()
 	store, err := server.OpenStorage(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	s := &session{cfg: cfg, store: store, svc: &admin.Service{Store: store, Now: a.env.Now, Audit: cliAudit(store, a.env.Now)}}
+	s := &session{cfg: cfg, store: store, svc: &admin.Service{Store: store, Now: a.env.Now, Audit: cliAudit(store, a.env.Now)},
+		creates: cmd.Annotations[createsDatabase] != ""}
 	if withKeys {
-		km, err := a.keyManager(ctx, cfg, store)
+		km, err := a.keyManager(ctx, s)
 		if err != nil {
 			s.Close()
 			return nil, err
@@ -171,8 +179,11 @@ func (a *app) open(cmd *cobra.Command, withKeys bool) (*session, error) {
 	return s, nil
 }
 
-func (a *app) keyManager(ctx context.Context, cfg config.Config, store server.Store) (*keys.Manager, error) {
-	mk, err := server.MasterKey(cfg, a.logger(cfg), true)
+// keyManager loads the signing keys of the session's database. Only the
+// commands that may create the database may create its master key file.
+func (a *app) keyManager(ctx context.Context, s *session) (*keys.Manager, error) {
+	cfg, store := s.cfg, s.store
+	mk, err := server.MasterKey(cfg, a.logger(cfg), s.creates)
 	if err != nil {
 		return nil, err
 	}
@@ -201,6 +212,25 @@ func (a *app) withStore(withKeys bool, run func(cmd *cobra.Command, args []strin
 		defer s.Close()
 		return run(cmd, args, s)
 	}
+}
+
+// createsDatabase marks, in a command's Annotations, the commands that may
+// create a SQLite database that does not exist yet (migrate, init; serve opens
+// its own). Every other command refuses, so that running one in the wrong
+// directory or with a mistyped --db does not leave an empty database behind.
+const createsDatabase = "gatehouse/creates-database"
+
+// mustExist refuses a SQLite database file that does not exist, unless cmd
+// may create it.
+func mustExist(cmd *cobra.Command, cfg config.Config) error {
+	path, ok := cfg.SQLitePath()
+	if !ok || cmd.Annotations[createsDatabase] != "" {
+		return nil
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no database at %s: start the server (gatehouse serve) or run `gatehouse migrate --db sqlite:%s` to create it, or point --db at the existing one", path, path)
+	}
+	return nil
 }
 
 // exactArgs is cobra.ExactArgs with a message that names what is missing.
