@@ -33,7 +33,17 @@ type harness struct {
 	now time.Time
 }
 
+// newHarness is a harness whose database exists (gatehouse migrate), as
+// the admin commands need.
 func newHarness(t *testing.T) *harness {
+	t.Helper()
+	h := newEmptyHarness(t)
+	h.ok("migrate")
+	return h
+}
+
+// newEmptyHarness is a harness with no database yet.
+func newEmptyHarness(t *testing.T) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	h := &harness{t: t, dir: dir, db: "sqlite:" + filepath.Join(dir, "g.db"), now: t0}
@@ -514,7 +524,7 @@ func TestTables(t *testing.T) {
 		{name: "client show", args: []string{"client", "show", id},
 			fields: []string{"client_id", "name", "description", "grant_types", "disabled", "created_at"},
 			row:    []string{id, "svc", "client_credentials"}},
-		{name: "version", args: []string{"version"}, fields: []string{"version", "go", "sqlite_schema_version", "postgres_schema_version"}},
+		{name: "version", args: []string{"version"}, fields: []string{"version", "commit", "go", "sqlite_schema_version", "postgres_schema_version"}},
 		{name: "migrate", args: []string{"migrate"}, fields: []string{"schema_version"}},
 	}
 	for _, tc := range tests {
@@ -953,9 +963,9 @@ func TestClientDelete(t *testing.T) {
 // TestMigrateVersion checks migrate and version, and that version needs no
 // database.
 func TestMigrateVersion(t *testing.T) {
-	h := newHarness(t)
+	h := newEmptyHarness(t)
 	v := h.object("version")
-	if str(v, "version") == "" || !strings.HasPrefix(str(v, "go"), "go") || len(v) != 4 ||
+	if str(v, "version") == "" || !strings.HasPrefix(str(v, "go"), "go") || len(v) != 5 ||
 		v["sqlite_schema_version"] == json.Number("0") || v["postgres_schema_version"] == json.Number("0") {
 		t.Errorf("version --json = %v", v)
 	}

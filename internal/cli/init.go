@@ -2,8 +2,12 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -29,14 +33,18 @@ func newAdminView(ac mgmt.AdminClient, issuer string) adminView {
 }
 
 func (a *app) initCmd() *cobra.Command {
-	var name string
+	var name, output string
+	var otherIssuer bool
 	cmd := &cobra.Command{
-		Use:   "init [--issuer URL] [--name N]",
+		Use:   "init [--issuer URL] [--name N] [--output FILE]",
 		Short: "Prepare a database: schema, signing keys, the management API and one admin client (its secret is printed once)",
 		Long: "Prepare a database for serve: bring the schema up to date, create the signing keys and the built-in management\n" +
 			"API (audience ISSUER/api/v2/), and create one admin client granted every management scope. Give the issuer that\n" +
-			"serve will use. Its client_secret is printed only now. A database that already has an admin client is left alone.",
-		Args: cobra.NoArgs,
+			"serve will use. Its client_secret is printed only now; with --output it goes to a new file (mode 0600, never\n" +
+			"overwritten) that --credentials reads. A database that already has an admin client is left alone, and one\n" +
+			"that holds the management API of another issuer is refused unless --another-issuer says it is meant.",
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{createsDatabase: "yes"},
 		RunE: a.withStore(true, func(cmd *cobra.Command, _ []string, s *session) error {
 			ctx := cmd.Context()
 			ok, err := mgmt.HasAdmin(ctx, s.store, s.cfg.Issuer)
@@ -47,11 +55,34 @@ func (a *app) initCmd() *cobra.Command {
 				return fmt.Errorf("the database already has a client granted the management API %s; create another with `gatehouse client create` and `gatehouse grant create --audience %s`",
 					mgmt.Audience(s.cfg.Issuer), mgmt.Audience(s.cfg.Issuer))
 			}
+			if !otherIssuer {
+				if err := refuseOtherIssuer(ctx, s, s.cfg.Issuer); err != nil {
+					return err
+				}
+			}
+			var file *os.File
+			if output != "" {
+				// Created before anything is: a file that exists stops init
+				// with the database unchanged, and never loses the secret it holds.
+				if file, err = os.OpenFile(output, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
+					if errors.Is(err, fs.ErrExist) {
+						return fmt.Errorf("--output %s already exists: init never overwrites a credentials file; choose another name", output)
+					}
+					return fmt.Errorf("--output: %w", err)
+				}
+				defer file.Close()
+			}
 			ac, err := mgmt.Bootstrap(ctx, s.svc, s.cfg.Issuer, name)
 			if err != nil {
+				if file != nil {
+					_ = os.Remove(output)
+				}
 				return err
 			}
 			v := newAdminView(ac, s.cfg.Issuer)
+			if file != nil {
+				return a.writeCredentials(file, v)
+			}
 			if err := a.out().fields(v, [2]string{"client_id", v.ClientID}, [2]string{"client_secret", v.ClientSecret},
 				[2]string{"audience", v.Audience}, [2]string{"scope", strings.Join(v.Scope, " ")}, [2]string{"token_endpoint", v.TokenEndpoint}); err != nil {
 				return err
@@ -62,7 +93,44 @@ func (a *app) initCmd() *cobra.Command {
 	}
 	config.Bind(cmd.Flags(), config.Flags{"issuer", "addr"})
 	cmd.Flags().StringVar(&name, "name", "Admin", "the admin client's name")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write the admin client's credentials as JSON to this new file (mode 0600; an existing file is never overwritten)")
+	cmd.Flags().BoolVar(&otherIssuer, "another-issuer", false, "add this issuer's management API even though the database holds another issuer's")
 	return cmd
+}
+
+// writeCredentials writes the admin client's credentials to f, as --json
+// prints them, and says where they are.
+func (a *app) writeCredentials(f *os.File, v adminView) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(append(data, '\n')); err != nil {
+		return fmt.Errorf("--output %s: %w", f.Name(), err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("--output %s: %w", f.Name(), err)
+	}
+	return a.out().fields(map[string]string{"client_id": v.ClientID, "credentials": f.Name()},
+		[2]string{"client_id", v.ClientID}, [2]string{"credentials", f.Name() + " (mode 0600; use it with --credentials)"})
+}
+
+// refuseOtherIssuer refuses to add the management API of issuer to a
+// database that holds another issuer's: a mistyped --issuer (or a missing
+// one, which defaults to the listen address) would otherwise leave an admin
+// client for an audience no server serves.
+func refuseOtherIssuer(ctx context.Context, s *session, issuer string) error {
+	apis, err := s.store.ListAPIs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, api := range apis {
+		if api.Name == mgmt.APIName && strings.HasSuffix(api.Identifier, "/api/v2/") && api.Identifier != mgmt.Audience(issuer) {
+			return fmt.Errorf("the database holds the management API of another issuer (%s), not of --issuer %s: give the issuer serve runs with, or --another-issuer to add a second one",
+				strings.TrimSuffix(api.Identifier, "/api/v2/"), issuer)
+		}
+	}
+	return nil
 }
 
 // seedAdmin creates serve --dev's admin client for the management API and

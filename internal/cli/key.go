@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/keys"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
@@ -51,7 +52,7 @@ func (a *app) keyCmd() *cobra.Command {
 	rotate.Flags().StringVar(&alg, "alg", "", "rotate only this algorithm's keys")
 	rotate.Flags().BoolVar(&force, "force", false, "rotate even if the next key was published less than the JWKS cache lifetime ago, or the JWKS carries 8 previous keys (the oldest retires)")
 	rotate.Flags().Duration("jwks-max-age", 5*time.Minute, "how long verifiers may cache the JWKS; must match the server's")
-	cmd.AddCommand(list, rotate)
+	cmd.AddCommand(list, rotate, a.generateMasterCmd())
 	remoteFlags(cmd)
 	return cmd
 }
@@ -59,4 +60,36 @@ func (a *app) keyCmd() *cobra.Command {
 func (a *app) printKeys(list []storage.SigningKey) error {
 	now := a.env.Now()
 	return printList(a.out(), list, func(k storage.SigningKey) keyView { return viewKey(k, now) }, keyRow, keyHeader)
+}
+
+// generateMasterCmd prints a new master key, or writes it to a new file.
+func (a *app) generateMasterCmd() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "generate-master [--output FILE]",
+		Short: "Make a new master key (32 random bytes, base64) for GATEHOUSE_MASTER_KEY or --master-key-file",
+		Long: "Print a new master key on standard output (the key alone, or {\"master_key\"} with --json), for GATEHOUSE_MASTER_KEY or a secret store, or with --output write it\n" +
+			"to a new file (mode 0600, never overwritten) for --master-key-file. Every instance of one deployment needs the same\n" +
+			"key; a database's signing keys can be read only with the key they were stored under.",
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if output != "" {
+				if _, err := keys.CreateKeyFile(output, a.env.Rand); err != nil {
+					return err
+				}
+				return a.out().fields(map[string]string{"master_key_file": output}, [2]string{"master_key_file", output + " (mode 0600)"})
+			}
+			k, err := keys.GenerateMasterKey(a.env.Rand)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.out().fields(map[string]string{"master_key": k})
+			}
+			_, err = fmt.Fprintln(a.env.Stdout, k) // bare, for GATEHOUSE_MASTER_KEY=$(gatehouse key generate-master)
+			return err
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write the key to this new file (mode 0600) instead of standard output")
+	return cmd
 }

@@ -67,7 +67,7 @@ func (l *local) loadKeys(ctx context.Context) (*keys.Manager, error) {
 	if km, ok := l.Keys.(*keys.Manager); ok {
 		return km, nil
 	}
-	km, err := l.a.keyManager(ctx, l.s.cfg, l.s.store)
+	km, err := l.a.keyManager(ctx, l.s)
 	if err != nil {
 		return nil, err
 	}
@@ -146,6 +146,7 @@ func remoteFlags(cmd *cobra.Command) {
 	pf.String("server", "", "work through this server's management API instead of the database (env "+EnvServer+")")
 	pf.String("credentials", "", "with --server: a JSON file with the admin client's client_id and client_secret, as init --json prints (env "+
 		EnvCredentials+"; or set "+EnvClientID+" and "+EnvClientSecret+")")
+	cacertFlag(cmd, true)
 }
 
 // withManager runs a command body with a manager: remote when --server (or
@@ -164,7 +165,11 @@ func (a *app) withManager(run func(cmd *cobra.Command, args []string, m manager)
 			if err != nil {
 				return err
 			}
-			r, err := mgmt.Dial(cmd.Context(), mgmt.RemoteConfig{Server: server, ClientID: id, ClientSecret: secret, Now: a.env.Now})
+			hc, err := a.httpClient(cmd, 30*time.Second)
+			if err != nil {
+				return err
+			}
+			r, err := mgmt.Dial(cmd.Context(), mgmt.RemoteConfig{Server: server, ClientID: id, ClientSecret: secret, HTTPClient: hc, Now: a.env.Now})
 			if err != nil {
 				return err
 			}

@@ -2,7 +2,10 @@ package cli_test
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/base64"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,14 +25,26 @@ import (
 // remote is a real server on the harness's database, and the harness's
 // environment for --server mode with the admin client that init made.
 type remote struct {
-	url string
-	env map[string]string
+	url  string
+	env  map[string]string
+	cert *x509.Certificate // the server's, under TLS
 }
 
 func startServer(t *testing.T, h *harness) remote {
 	t.Helper()
+	return startServerTLS(t, h, false)
+}
+
+// startServerTLS is startServer, serving HTTPS under httptest's own CA when
+// withTLS is set.
+func startServerTLS(t *testing.T, h *harness, withTLS bool) remote {
+	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
-	issuer := "http://" + ts.Listener.Addr().String()
+	scheme := "http"
+	if withTLS {
+		scheme = "https"
+	}
+	issuer := scheme + "://" + ts.Listener.Addr().String()
 	adm := h.object("init", "--issuer", issuer)
 	ctx, cancel := context.WithCancel(context.Background())
 	store, err := sqlite.Open(ctx, strings.TrimPrefix(h.db, "sqlite:"))
@@ -53,11 +68,20 @@ func startServer(t *testing.T, h *harness) remote {
 	mux.Handle(mgmt.Prefix, h2)
 	mux.Handle("/", srv.Handler())
 	ts.Config.Handler = mux
-	ts.Start()
+	if withTLS {
+		ts.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes refused on purpose
+		ts.StartTLS()
+	} else {
+		ts.Start()
+	}
 	wait := srv.Start(ctx)
 	t.Cleanup(func() { ts.Close(); cancel(); wait(); _ = store.Close() })
 	env := map[string]string{"GATEHOUSE_SERVER": ts.URL, "GATEHOUSE_CLIENT_ID": str(adm, "client_id"), "GATEHOUSE_CLIENT_SECRET": str(adm, "client_secret")}
-	return remote{url: ts.URL, env: env}
+	var cert *x509.Certificate
+	if withTLS {
+		cert = ts.Certificate()
+	}
+	return remote{url: ts.URL, env: env, cert: cert}
 }
 
 // asRemote runs fn with h in --server mode.

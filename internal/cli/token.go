@@ -24,7 +24,7 @@ type tokenFlags struct {
 func (a *app) tokenCmd() *cobra.Command {
 	var f tokenFlags
 	cmd := &cobra.Command{
-		Use:   "token --issuer URL --client-id ID --client-secret S --audience URI [--scope S] [--decode]",
+		Use:   "token --issuer URL --client-id ID --client-secret S --audience URI [--scope S] [--decode] [--cacert FILE]",
 		Short: "Get an access token as a client would (client credentials grant)",
 		Long: "Discovers the token endpoint from the issuer's metadata, requests a token and prints it. With --decode it\n" +
 			"also verifies the signature against the issuer's JWKS and prints the header and claims.\n" +
@@ -46,7 +46,11 @@ func (a *app) tokenCmd() *cobra.Command {
 			if f.auth != "basic" && f.auth != "post" {
 				return fmt.Errorf("--auth %q must be basic or post", f.auth)
 			}
-			return a.runToken(cmd.Context(), f)
+			hc, err := a.httpClient(cmd, 15*time.Second)
+			if err != nil {
+				return err
+			}
+			return a.runToken(cmd.Context(), hc, f)
 		},
 	}
 	fl := cmd.Flags()
@@ -57,6 +61,7 @@ func (a *app) tokenCmd() *cobra.Command {
 	fl.StringVar(&f.scope, "scope", "", "space-separated scopes (default: every granted scope)")
 	fl.StringVar(&f.auth, "auth", "post", "client authentication: post (client_secret_post) or basic (client_secret_basic)")
 	fl.BoolVar(&f.decode, "decode", false, "verify the token against the JWKS and print its header and claims")
+	cacertFlag(cmd, false)
 	return cmd
 }
 
@@ -66,8 +71,7 @@ type metadata struct {
 	JWKSURI       string `json:"jwks_uri"`
 }
 
-func (a *app) runToken(ctx context.Context, f tokenFlags) error {
-	hc := &http.Client{Timeout: 15 * time.Second}
+func (a *app) runToken(ctx context.Context, hc *http.Client, f tokenFlags) error {
 	var meta metadata
 	if err := getJSON(ctx, hc, strings.TrimRight(f.issuer, "/")+"/.well-known/openid-configuration", &meta); err != nil {
 		return fmt.Errorf("discovery: %w", err)

@@ -44,18 +44,23 @@ func (a *app) showUser(u storage.User) error {
 		[2]string{"updated_at", orDash(v.UpdatedAt)})
 }
 
-// withUsers runs a user command on the database: the management API has no
-// users (yet), so --server (or GATEHOUSE_SERVER) is refused rather than
-// ignored.
+// withUsers runs a user command on the database.
 func (a *app) withUsers(run func(cmd *cobra.Command, args []string, svc *admin.Service) error) func(*cobra.Command, []string) error {
 	return a.withStore(false, func(cmd *cobra.Command, args []string, s *session) error {
 		return run(cmd, args, s.svc)
 	})
 }
 
+// refuseRemote refuses --server (or GATEHOUSE_SERVER) for the user commands,
+// which work on the database only, rather than ignore it.
 func (a *app) refuseRemote(cmd *cobra.Command, _ []string) error {
-	if a.env.Getenv(EnvServer) != "" {
-		return fmt.Errorf("%s works on the database only (the management API has no users): unset %s", cmd.CommandPath(), EnvServer)
+	if server, _ := cmd.Flags().GetString("server"); server != "" {
+		return fmt.Errorf("%s works on the database only: --server does not cover users yet; use the server's /api/v2/users with an admin token, or give --db",
+			cmd.CommandPath())
+	}
+	if db := cmd.Flags().Lookup("db"); a.env.Getenv(EnvServer) != "" && (db == nil || !db.Changed) {
+		return fmt.Errorf("%s works on the database only: %s does not cover users yet; use the server's /api/v2/users with an admin token, or give --db",
+			cmd.CommandPath(), EnvServer)
 	}
 	return nil
 }
@@ -166,6 +171,7 @@ func (a *app) userCmd() *cobra.Command {
 	}
 	setPassword.Flags().BoolVar(&pwStdinSP, "password-stdin", false, "read the password from the first line of standard input")
 	cmd.AddCommand(create, list, show, setDisabled("disable", true), setDisabled("enable", false), setPassword)
+	remoteFlags(cmd) // only to refuse them with a reason
 	return cmd
 }
 

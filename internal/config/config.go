@@ -316,8 +316,10 @@ func (c *Config) Validate() error {
 		}
 	}
 	if _, isSQLite := c.SQLitePath(); !isSQLite {
-		if _, isPostgres := c.PostgresDSN(); !isPostgres {
+		if dsn, isPostgres := c.PostgresDSN(); !isPostgres {
 			bad("db %q must be sqlite:PATH or a postgres:// or postgresql:// URL", RedactDSN(c.DB))
+		} else if err := checkPostgresDSN(dsn); err != nil {
+			bad("db %q %v", RedactDSN(c.DB), err)
 		}
 	}
 	if c.JWKSMaxAge < 0 || c.JWKSMaxAge > 24*time.Hour {
@@ -376,6 +378,30 @@ func (c *Config) PostgresDSN() (string, bool) {
 		return "", false
 	}
 	return c.DB, true
+}
+
+// checkPostgresDSN requires a PostgreSQL URL to name its host and its
+// database, in the URL or as its host and dbname parameters. Left out, the
+// driver would pick defaults (the local server, a database named after the
+// user, or PGHOST and PGDATABASE) and create gatehouse's tables wherever
+// that leads.
+func checkPostgresDSN(dsn string) error {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return errors.New("is not a URL")
+	}
+	q := u.Query()
+	var missing []string
+	if u.Host == "" && q.Get("host") == "" {
+		missing = append(missing, "a host")
+	}
+	if strings.Trim(u.Path, "/") == "" && q.Get("dbname") == "" {
+		missing = append(missing, "a database")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("must name %s: postgres://USER@HOST:PORT/DATABASE", strings.Join(missing, " and "))
+	}
+	return nil
 }
 
 // RedactDSN returns dsn with any password in it replaced by "xxxxx", for

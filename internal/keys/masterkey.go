@@ -78,7 +78,7 @@ func GenerateMasterKey(rnd io.Reader) (string, error) {
 func LoadKeyFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("open master key file: %w", err)
+		return nil, fmt.Errorf("master key file: %w", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()

@@ -102,24 +102,29 @@ func MasterKey(cfg config.Config, log *slog.Logger, create bool) ([]byte, error)
 		return k, nil
 	case cfg.MasterKeyFile != "":
 		k, err := keys.LoadKeyFile(cfg.MasterKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("master key file: %w", err)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("master key file %s does not exist: create one with `gatehouse key generate-master --output %s`, or set %s",
+				cfg.MasterKeyFile, cfg.MasterKeyFile, config.EnvMasterKey)
 		}
-		return k, nil
+		return k, err
 	}
 	if _, ok := cfg.PostgresDSN(); ok {
-		return nil, fmt.Errorf("no master key: with PostgreSQL set %s or --master-key-file (the same key on every instance)", config.EnvMasterKey)
+		return nil, fmt.Errorf("no master key: with PostgreSQL set %s or --master-key-file to the same key on every instance (`gatehouse key generate-master` makes one)", config.EnvMasterKey)
 	}
 	path, ok := MasterKeyFilePath(cfg)
 	if !ok {
-		return nil, fmt.Errorf("no master key: set %s or --master-key-file", config.EnvMasterKey)
+		return nil, fmt.Errorf("no master key: set %s or --master-key-file (`gatehouse key generate-master` makes one)", config.EnvMasterKey)
 	}
 	k, err := keys.LoadKeyFile(path)
 	if err == nil {
 		return k, nil
 	}
-	if !errors.Is(err, fs.ErrNotExist) || !create {
-		return nil, fmt.Errorf("master key file: %w", err)
+	if errors.Is(err, fs.ErrNotExist) && !create {
+		return nil, fmt.Errorf("no master key: the database's key file %s does not exist; set %s or --master-key-file to the key the server uses (a new key could not read the signing keys stored)",
+			path, config.EnvMasterKey)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
 	}
 	k, err = keys.CreateKeyFile(path, rand.Reader)
 	if err != nil {
