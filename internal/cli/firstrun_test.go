@@ -3,6 +3,8 @@ package cli_test
 import (
 	"encoding/json"
 	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -241,4 +243,24 @@ func (r remote) caPEM(t *testing.T) []byte {
 		t.Fatal("not a TLS server")
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.cert.Raw})
+}
+
+// TestHealthcheck: healthcheck exits 0 when the URL answers 200 and 1, with
+// the status, otherwise.
+func TestHealthcheck(t *testing.T) {
+	h := newHarness(t)
+	r := startServer(t, h)
+	if out := h.ok("healthcheck", "--url", r.url+"/readyz"); !strings.Contains(out, "HTTP 200") {
+		t.Errorf("healthcheck printed %q", out)
+	}
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "storage unreachable", http.StatusServiceUnavailable)
+	}))
+	defer down.Close()
+	h.failsWith([]string{"not healthy", "HTTP 503", "storage unreachable"}, "healthcheck", "--url", down.URL+"/readyz")
+	down.Close()
+	h.failsWith([]string{"not healthy", "connection refused"}, "healthcheck", "--url", down.URL+"/readyz")
+	if out := h.ok("healthcheck", "--tls-roots", "--url", ""); !strings.HasPrefix(out, "system CA certificates: ") {
+		t.Errorf("healthcheck --tls-roots printed %q", out)
+	}
 }
