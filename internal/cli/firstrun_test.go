@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/internal/keys"
@@ -260,6 +261,19 @@ func TestHealthcheck(t *testing.T) {
 	h.failsWith([]string{"not healthy", "HTTP 503", "storage unreachable"}, "healthcheck", "--url", down.URL+"/readyz")
 	down.Close()
 	h.failsWith([]string{"not healthy", "connection refused"}, "healthcheck", "--url", down.URL+"/readyz")
+
+	// --wait asks again until the server is ready.
+	var calls atomic.Int32
+	starting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if calls.Add(1) < 3 {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+		}
+	}))
+	defer starting.Close()
+	h.failsWith([]string{"HTTP 503"}, "healthcheck", "--url", starting.URL)
+	if out := h.ok("healthcheck", "--url", starting.URL, "--wait", "10s"); !strings.Contains(out, "HTTP 200") || calls.Load() != 3 {
+		t.Errorf("healthcheck --wait: %q after %d requests", out, calls.Load())
+	}
 	if out := h.ok("healthcheck", "--tls-roots", "--url", ""); !strings.HasPrefix(out, "system CA certificates: ") {
 		t.Errorf("healthcheck --tls-roots printed %q", out)
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ func (a *app) healthcheckCmd() *cobra.Command {
 	var (
 		url     string
 		timeout time.Duration
+		wait    time.Duration
 		roots   bool
 	)
 	cmd := &cobra.Command{
@@ -24,7 +26,8 @@ func (a *app) healthcheckCmd() *cobra.Command {
 		Short: "Exit 0 if the server at --url answers 200 (for a container's health check)",
 		Long: "GET --url (default the readiness endpoint of a server on 127.0.0.1:8080) and exit 0 on 200, else 1 with one\n" +
 			"line saying why. With --tls-roots it first checks that the system's CA certificates load, which federation and\n" +
-			"OTLP export over TLS rely on; with --url \"\" it checks only that.",
+			"OTLP export over TLS rely on; with --url \"\" it checks only that. With --wait it asks again every 200ms until\n" +
+			"the server is healthy or the wait is over (a script that starts serve in the background).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if roots {
@@ -44,28 +47,49 @@ func (a *app) healthcheckCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			req, err := http.NewRequestWithContext(cmd.Context(), http.MethodGet, url, nil)
-			if err != nil {
-				return fmt.Errorf("--url %q: %w", url, err)
+			deadline := time.Now().Add(wait) // real time: the server starts in real time
+			for {
+				err = check(cmd.Context(), hc, url)
+				if err == nil || !time.Now().Before(deadline) {
+					break
+				}
+				select {
+				case <-cmd.Context().Done():
+					return err
+				case <-time.After(200 * time.Millisecond):
+				}
 			}
-			resp, err := hc.Do(req)
 			if err != nil {
-				return fmt.Errorf("not healthy: %w", err)
-			}
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("not healthy: %s answered HTTP %d %q", url, resp.StatusCode, body)
+				return err
 			}
 			_, err = fmt.Fprintf(a.env.Stdout, "healthy: %s answered HTTP 200\n", url)
 			return err
 		},
 	}
 	cmd.Flags().StringVar(&url, "url", "http://127.0.0.1:8080/readyz", "the URL to GET (/readyz for readiness, /healthz for liveness)")
-	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for the answer")
+	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for each answer")
+	cmd.Flags().DurationVar(&wait, "wait", 0, "ask again until healthy or this long has passed")
 	cmd.Flags().BoolVar(&roots, "tls-roots", false, "also check that the system CA certificates load (those TLS to other servers trusts)")
 	cacertFlag(cmd, false)
 	return cmd
+}
+
+// check GETs url and wants 200.
+func check(ctx context.Context, hc *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("--url %q: %w", url, err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("not healthy: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("not healthy: %s answered HTTP %d %q", url, resp.StatusCode, body)
+	}
+	return nil
 }
 
 // systemRoots loads the system's CA certificates and counts them: an image
