@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 )
 
 // staticBinary builds gatehouse as the image ships it: CGO_ENABLED=0,
@@ -54,6 +56,7 @@ func buildStatic(t *testing.T) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	testutil.ReportSkips("packaging")
 	if bin, err := staticBinary(); err == nil && bin != "" {
 		_ = os.RemoveAll(filepath.Dir(bin))
 	}
@@ -66,7 +69,7 @@ func TestMain(m *testing.M) {
 func TestSystemdUnit(t *testing.T) {
 	analyze, err := exec.LookPath("systemd-analyze")
 	if err != nil {
-		t.Skip("systemd-analyze not installed (Debian: apt-get install systemd)")
+		testutil.SkipSuite(t, "systemd-analyze not installed (Debian: apt-get install systemd)")
 	}
 	unit, err := os.ReadFile("systemd/gatehouse.service")
 	if err != nil {
@@ -99,10 +102,10 @@ func TestSystemdUnit(t *testing.T) {
 func TestImage(t *testing.T) {
 	podman, err := exec.LookPath("podman")
 	if err != nil {
-		t.Skip("podman not installed (Debian: apt-get install podman)")
+		testutil.SkipSuite(t, "podman not installed (Debian: apt-get install podman)")
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("chroot into the image's file system needs root")
+		testutil.SkipSuite(t, "chroot into the image's file system needs root")
 	}
 	bin := buildStatic(t)
 	assertStatic(t, bin)
@@ -240,7 +243,7 @@ func TestImage(t *testing.T) {
 // same binary in a file system without the bundle says so.
 func TestImageWithoutCABundle(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("chroot needs root")
+		testutil.SkipSuite(t, "chroot needs root")
 	}
 	bin := buildStatic(t)
 	image := filepath.Join(t.TempDir(), "image")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -57,7 +58,7 @@ func PostgresDSN(t testing.TB) string {
 	if os.Getenv(EnvRequirePostgres) == "1" {
 		t.Fatalf("%s=1 but %s is empty and no server answers at %s: %v", EnvRequirePostgres, EnvPostgres, DefaultPostgresDSN, err)
 	}
-	t.Skipf("no PostgreSQL: %s is not set and no server answers at %s within %s (%v)", EnvPostgres, DefaultPostgresDSN, probeTimeout, err)
+	SkipSuite(t, fmt.Sprintf("no PostgreSQL: %s is not set and no server answers at %s within %s (%v)", EnvPostgres, DefaultPostgresDSN, probeTimeout, err))
 	return ""
 }
 

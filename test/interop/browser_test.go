@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 )
 
 // TestBrowserLogin is issue 8's acceptance: a real browser (Debian's
@@ -37,7 +39,7 @@ func TestBrowserLogin(t *testing.T) {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("node, playwright-core or chromium is missing (apt-get install chromium; npm ci --prefix test/interop/node): %v %v %v", err, pwErr, chErr)
 		}
-		t.Skip("no browser: apt-get install chromium and npm ci --prefix test/interop/node")
+		testutil.SkipSuite(t, "no browser: apt-get install chromium and npm ci --prefix test/interop/node")
 	}
 	root, err := moduleRoot()
 	if err != nil {

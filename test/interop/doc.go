@@ -3,7 +3,7 @@
 // through the same binary's command line, and exercised by clients nobody
 // here wrote — golang.org/x/oauth2/clientcredentials for tokens and
 // github.com/coreos/go-oidc/v3 for strict discovery and verification against
-// the remote JWKS (DESIGN §5, "Interop").
+// the remote JWKS.
 //
 // It holds tests only; run them with `go test ./test/interop/`.
 package interop

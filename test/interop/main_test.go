@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 )
 
 // bin is the gatehouse binary TestMain builds; tmpRoot holds it and the
@@ -53,6 +55,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	code := m.Run()
+	testutil.ReportSkips("test/interop")
 	// Stop the shared servers; they too must shut down gracefully.
 	for _, p := range []*proc{shared.def, shared.slash} {
 		if p == nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 )
 
 // TestNodePeers runs strict JavaScript peers that nobody here wrote —
@@ -78,7 +80,7 @@ func nodePeer(t *testing.T, pkg string) (node, dir string) {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("node or the npm package %s is missing (run npm ci --prefix test/interop/node): %v %v", pkg, err, statErr)
 		}
-		t.Skipf("%s not installed: run `npm ci --prefix test/interop/node`", pkg)
+		testutil.SkipSuite(t, pkg+" not installed: run `npm ci --prefix test/interop/node`")
 	}
 	return node, dir
 }

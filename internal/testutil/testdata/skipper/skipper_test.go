@@ -1,0 +1,26 @@
+// Package skipper is a fixture of TestReportSkipsReachesTheGoCommand: two
+// suites skip for want of something, one passes.
+package skipper
+
+import (
+	"os"
+	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testutil"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testutil.ReportSkips("skipper")
+	os.Exit(code)
+}
+
+func TestNeedsDatabase(t *testing.T) { testutil.SkipSuite(t, "no database") }
+
+func TestNeedsBrowser(t *testing.T) {
+	for _, name := range []string{"login", "consent"} {
+		t.Run(name, func(t *testing.T) { testutil.SkipSuite(t, "no browser") })
+	}
+}
+
+func TestRuns(t *testing.T) {}
