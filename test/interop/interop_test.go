@@ -367,7 +367,9 @@ func TestRestart(t *testing.T) {
 	issuer := "http://" + addr
 	args := []string{"--addr", addr, "--issuer", issuer}
 
-	// Prepare the database with the command line before the first start.
+	// Prepare the database with the command line before the first start:
+	// migrate creates it (the admin commands refuse a missing database).
+	in.admin(t, "migrate")
 	aud := in.newAPI(t, "EdDSA", "read")
 	c := in.newClient(t, "restart")
 	in.grant(t, c, aud, "read")

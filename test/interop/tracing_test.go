@@ -102,6 +102,7 @@ func attrString(attrs []*commonpb.KeyValue, key string) (string, bool) {
 func TestTracingOTLP(t *testing.T) {
 	collector, exports := otlpCollector(t)
 	in := newInstance(t.TempDir())
+	in.admin(t, "migrate") // the admin commands below need the database to exist
 	aud := in.newAPI(t, "RS256")
 	c := in.newClient(t, "tracing-client")
 	in.grant(t, c, aud)
