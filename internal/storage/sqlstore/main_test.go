@@ -1,0 +1,16 @@
+package sqlstore_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testutil"
+)
+
+// TestMain names the suites skipped for want of a PostgreSQL server in one
+// line that go test ./... shows (testutil.ReportSkips).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testutil.ReportSkips("internal/storage/sqlstore")
+	os.Exit(code)
+}
