@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -85,29 +86,91 @@ func (h *Handler) createLoginClient(r *http.Request, in clientInput) (int, any, 
 	if err != nil {
 		return 0, nil, translate(err, clientRes)
 	}
-	v := viewClient(c)
+	v := h.viewClient(c)
 	v.ClientSecret = sec.Plain
-	return http.StatusCreated, v, nil
+	return one(r, http.StatusCreated, v)
 }
 
+// listClients lists clients, filtered as Auth0's: app_type (a
+// comma-separated list), is_first_party, and is_global (no client is
+// global here: Auth0's global client is its dashboard's).
 func (h *Handler) listClients(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
-	return listed(r, "clients", h.store().ListClients, viewClient)
+	q := r.URL.Query()
+	var appTypes []string
+	if raw, err := query(q, "app_type"); err != nil {
+		return 0, nil, err
+	} else if raw != "" {
+		appTypes = strings.Split(raw, ",")
+	}
+	firstParty, err := boolQuery(q, "is_first_party")
+	if err != nil {
+		return 0, nil, err
+	}
+	global, err := boolQuery(q, "is_global")
+	if err != nil {
+		return 0, nil, err
+	}
+	return listing[storage.Client, Client]{
+		key: "clients", load: h.store().ListClients, view: h.viewClient, filters: []string{"app_type", "is_first_party", "is_global"},
+		cursor: func(c storage.Client) string { return timeCursor(c.CreatedAt, c.ClientID) },
+		keep: func(c storage.Client) bool {
+			v := h.viewClient(c)
+			return (appTypes == nil || slices.Contains(appTypes, v.AppType)) &&
+				(firstParty == nil || *firstParty == v.IsFirstParty) && (global == nil || !*global)
+		},
+	}.serve(r)
+}
+
+// boolQuery reads an optional true/false query parameter.
+func boolQuery(q url.Values, name string) (*bool, *Error) {
+	raw, err := query(q, name)
+	if err != nil || raw == "" {
+		return nil, err
+	}
+	b, perr := strconv.ParseBool(raw)
+	if perr != nil || raw != "true" && raw != "false" {
+		return nil, badQuery(name + " must be true or false")
+	}
+	return &b, nil
+}
+
+// clientAccepted are the fields of Auth0's client judged apart from
+// clientInput: the fixed ones and the read-only ones.
+func (h *Handler) clientAccepted() []string {
+	return slices.Concat(fixedNames(h.clientFixed()), clientReadOnly)
+}
+
+// checkMachineFirstParty refuses is_first_party false on a machine client:
+// the consent page, the only thing it changes, is for login clients.
+func checkMachineFirstParty(appType string, in clientInput) []string {
+	if admin.IsLogin(appType) || in.IsFirstParty == nil || *in.IsFirstParty {
+		return nil
+	}
+	return []string{"is_first_party false is not supported on a machine-to-machine client: it is first-party, the consent page being for login clients (accepted: true)"}
 }
 
 func (h *Handler) createClient(r *http.Request, w http.ResponseWriter) (int, any, *Error) {
 	var in clientInput
-	if err := decode(w, r, &in); err != nil {
-		return 0, nil, err
+	extra, derr := decodeWith(w, r, &in, h.clientAccepted())
+	if derr != nil {
+		return 0, nil, derr
 	}
 	problems := in.checkFixed()
+	problems = append(problems, checkFixedFields(h.clientFixed(), extra)...)
+	problems = append(problems, refusedOnCreate(clientReadOnly, extra)...)
+	appType := storage.AppTypeNonInteractive
+	if in.AppType != nil {
+		appType = *in.AppType
+	}
+	problems = append(problems, checkMachineFirstParty(appType, in)...)
 	if in.Name == nil {
 		problems = append(problems, `field "name" is required`)
 	}
 	if in.Disabled != nil && *in.Disabled {
 		problems = append(problems, "a client is created enabled; disable it with PATCH")
 	}
-	if len(problems) > 0 {
-		return 0, nil, badBody(strings.Join(problems, "; "))
+	if err := joinProblems(problems); err != nil {
+		return 0, nil, err
 	}
 	if in.AppType != nil && admin.IsLogin(*in.AppType) {
 		return h.createLoginClient(r, in)
@@ -129,9 +192,9 @@ func (h *Handler) createClient(r *http.Request, w http.ResponseWriter) (int, any
 	if err != nil {
 		return 0, nil, translate(err, clientRes)
 	}
-	v := viewClient(c)
+	v := h.viewClient(c)
 	v.ClientSecret = sec.Plain
-	return http.StatusCreated, v, nil
+	return one(r, http.StatusCreated, v)
 }
 
 func (h *Handler) getClient(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
@@ -139,13 +202,14 @@ func (h *Handler) getClient(r *http.Request, _ http.ResponseWriter) (int, any, *
 	if err != nil {
 		return 0, nil, translate(err, clientRes)
 	}
-	return http.StatusOK, viewClient(c), nil
+	return one(r, http.StatusOK, h.viewClient(c))
 }
 
 func (h *Handler) updateClient(r *http.Request, w http.ResponseWriter) (int, any, *Error) {
 	var in clientInput
-	if err := decode(w, r, &in); err != nil {
-		return 0, nil, err
+	extra, derr := decodeWith(w, r, &in, h.clientAccepted())
+	if derr != nil {
+		return 0, nil, derr
 	}
 	cur, err := h.svc().GetClient(r.Context(), r.PathValue("id"))
 	if err != nil {
@@ -164,8 +228,11 @@ func (h *Handler) updateClient(r *http.Request, w http.ResponseWriter) (int, any
 		in.IsFirstParty != nil && admin.IsLogin(cur.AppType) && *in.IsFirstParty != cur.FirstParty {
 		problems = append(problems, "callbacks, allowed_logout_urls and is_first_party cannot be changed through the management API yet")
 	}
-	if len(problems) > 0 {
-		return 0, nil, badBody(strings.Join(problems, "; "))
+	problems = append(problems, checkMachineFirstParty(cur.AppType, in)...)
+	problems = append(problems, checkFixedFields(h.clientFixed(), extra)...)
+	problems = append(problems, checkReadOnly(clientReadOnly, extra, h.viewClient(cur), "the server sets it")...)
+	if err := joinProblems(problems); err != nil {
+		return 0, nil, err
 	}
 	c, err := h.svc().UpdateClient(r.Context(), r.PathValue("id"), admin.ClientPatch{
 		Name: in.Name, Description: in.Description, Metadata: in.ClientMetadata,
@@ -174,7 +241,7 @@ func (h *Handler) updateClient(r *http.Request, w http.ResponseWriter) (int, any
 	if err != nil {
 		return 0, nil, translate(err, clientRes)
 	}
-	return http.StatusOK, viewClient(c), nil
+	return one(r, http.StatusOK, h.viewClient(c))
 }
 
 func (h *Handler) deleteClient(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
@@ -221,9 +288,9 @@ func (h *Handler) rotateSecret(r *http.Request, _ http.ResponseWriter) (int, any
 	if err != nil {
 		return 0, nil, translate(err, clientRes)
 	}
-	v := viewClient(c)
+	v := h.viewClient(c)
 	v.ClientSecret = sec.Plain
-	return http.StatusOK, RotatedClient{Client: v, Secret: viewSecret(sec.Secret)}, nil
+	return one(r, http.StatusOK, RotatedClient{Client: v, Secret: viewSecret(sec.Secret)}, "grace")
 }
 
 // RotatedClient is rotate-secret's answer: the client with its new
@@ -236,7 +303,10 @@ type RotatedClient struct {
 
 func (h *Handler) listSecrets(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
 	id := r.PathValue("id")
-	return listed(r, "secrets", func(ctx context.Context) ([]storage.Secret, error) { return h.svc().ListSecrets(ctx, id) }, viewSecret)
+	return listing[storage.Secret, Secret]{
+		key: "secrets", view: viewSecret, cursor: func(s storage.Secret) string { return timeCursor(s.CreatedAt, s.ID) },
+		load: func(ctx context.Context) ([]storage.Secret, error) { return h.svc().ListSecrets(ctx, id) },
+	}.serve(r)
 }
 
 type secretInput struct {

@@ -23,39 +23,56 @@ const MaxBodyBytes = 64 << 10
 // and one JSON object whose every field (at any depth) is known, spelled
 // exactly, and of the field's type.
 func decode(w http.ResponseWriter, r *http.Request, v any) *Error {
+	_, err := decodeWith(w, r, v, nil)
+	return err
+}
+
+// decodeWith is decode where the fields named in also are known too: they
+// are left out of v and returned as they came, for the caller to judge
+// (Auth0's fields that gatehouse accepts at one value, read-only fields).
+func decodeWith(w http.ResponseWriter, r *http.Request, v any, also []string) (map[string]json.RawMessage, *Error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
-		return badBody("the body must be JSON with Content-Type: application/json")
+		return nil, badBody("the body must be JSON with Content-Type: application/json")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return newError(http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes))
+			return nil, newError(http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes))
 		}
-		return badBody("the body could not be read")
+		return nil, badBody("the body could not be read")
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(body, &fields); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) || bytes.Equal(bytes.TrimSpace(body), []byte("null")) {
-			return badBody("the body must be a JSON object")
+			return nil, badBody("the body must be a JSON object")
 		}
-		return badBody("the body is not valid JSON: " + strings.TrimPrefix(err.Error(), "json: "))
+		return nil, badBody("the body is not valid JSON: " + strings.TrimPrefix(err.Error(), "json: "))
 	}
 	if fields == nil {
-		return badBody("the body must be a JSON object")
+		return nil, badBody("the body must be a JSON object")
 	}
 	known := jsonFields(reflect.TypeOf(v).Elem())
 	var unknown []string
-	for name := range fields {
+	extra := map[string]json.RawMessage{}
+	for name, val := range fields {
+		if slices.Contains(also, name) {
+			extra[name] = val
+			delete(fields, name)
+			continue
+		}
 		if !slices.Contains(known, name) {
 			unknown = append(unknown, strconv.Quote(name))
 		}
 	}
 	if len(unknown) > 0 {
 		slices.Sort(unknown)
-		return badBody(fmt.Sprintf("unknown field %s; the known fields are %s", strings.Join(unknown, ", "), strings.Join(known, ", ")))
+		return nil, badBody(fmt.Sprintf("unknown field %s; the known fields are %s", strings.Join(unknown, ", "), strings.Join(slices.Concat(known, also), ", ")))
+	}
+	if len(extra) > 0 {
+		body, _ = json.Marshal(fields) // a map of raw values marshals
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields() // nested objects (the top level is checked above, exactly)
@@ -68,11 +85,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any) *Error {
 			if f, ok := fieldByJSONName(reflect.TypeOf(v).Elem(), top); ok && deref(f.Type).Kind() == reflect.Map {
 				typeErr.Field, want = top, f.Type
 			}
-			return badBody(fmt.Sprintf("field %q must be %s", typeErr.Field, typeName(want)))
+			return nil, badBody(fmt.Sprintf("field %q must be %s", typeErr.Field, typeName(want)))
 		}
-		return badBody(strings.TrimPrefix(err.Error(), "json: "))
+		return nil, badBody(strings.TrimPrefix(err.Error(), "json: "))
 	}
-	return nil
+	return extra, nil
 }
 
 // jsonFields lists the json names of t's fields.
@@ -123,68 +140,6 @@ func typeName(t reflect.Type) string {
 		return "an object"
 	}
 	return t.String()
-}
-
-// Paging bounds, as Auth0's.
-const (
-	DefaultPerPage = 50
-	MaxPerPage     = 100
-)
-
-// paging is a listing's page/per_page/include_totals.
-type paging struct {
-	page, perPage int
-	totals        bool
-}
-
-func parsePaging(q url.Values) (paging, *Error) {
-	p := paging{perPage: DefaultPerPage}
-	var problems []string
-	num := func(name string, min, max int, dst *int) {
-		vals, ok := q[name]
-		if !ok {
-			return
-		}
-		n, err := strconv.Atoi(vals[0])
-		if len(vals) > 1 || err != nil || n < min || n > max {
-			problems = append(problems, fmt.Sprintf("%s must be one integer from %d to %d", name, min, max))
-			return
-		}
-		*dst = n
-	}
-	num("page", 0, 1<<20, &p.page)
-	num("per_page", 1, MaxPerPage, &p.perPage)
-	if vals, ok := q["include_totals"]; ok {
-		switch {
-		case len(vals) == 1 && vals[0] == "true":
-			p.totals = true
-		case len(vals) == 1 && vals[0] == "false":
-		default:
-			problems = append(problems, "include_totals must be true or false")
-		}
-	}
-	if len(problems) > 0 {
-		return paging{}, badQuery(strings.Join(problems, "; "))
-	}
-	return p, nil
-}
-
-// envelope is a page with totals: {total, start, limit, <items>}.
-type envelope map[string]any
-
-// pageOf returns the page of items p asks for: a bare array, or with
-// include_totals the envelope with the items under key.
-func pageOf[T any](p paging, key string, items []T) any {
-	start := min(p.page*p.perPage, len(items))
-	end := min(start+p.perPage, len(items))
-	out := items[start:end]
-	if out == nil {
-		out = []T{}
-	}
-	if !p.totals {
-		return out
-	}
-	return envelope{"total": len(items), "start": p.page * p.perPage, "limit": p.perPage, key: out}
 }
 
 // query reads an optional single-valued query parameter.

@@ -2,7 +2,9 @@ package mgmt
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
@@ -16,7 +18,9 @@ type grantInput struct {
 	Scope    *[]string `json:"scope"`
 }
 
-// listGrants lists grants, filtered by audience and client_id as Auth0's.
+// listGrants lists grants, filtered as Auth0's by audience and client_id,
+// and by allow_any_organization and subject_type at the values every grant
+// here has (false, client): another value matches none.
 func (h *Handler) listGrants(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
 	q := r.URL.Query()
 	var f storage.GrantFilter
@@ -27,12 +31,38 @@ func (h *Handler) listGrants(r *http.Request, _ http.ResponseWriter) (int, any, 
 	if f.ClientID, err = query(q, "client_id"); err != nil {
 		return 0, nil, err
 	}
-	return listed(r, "client_grants", func(ctx context.Context) ([]storage.Grant, error) { return h.store().ListGrants(ctx, f) }, viewGrant)
+	anyOrg, err := boolQuery(q, "allow_any_organization")
+	if err != nil {
+		return 0, nil, err
+	}
+	subject, err := query(q, "subject_type")
+	if err != nil {
+		return 0, nil, err
+	}
+	if subject != "" && subject != "client" && subject != "user" {
+		return 0, nil, badQuery(fmt.Sprintf("subject_type %q must be client or user", subject))
+	}
+	none := anyOrg != nil && *anyOrg || subject == "user"
+	return listing[storage.Grant, ClientGrant]{
+		key: "client_grants", view: viewGrant, filters: []string{"audience", "client_id", "allow_any_organization", "subject_type"},
+		load:   func(ctx context.Context) ([]storage.Grant, error) { return h.store().ListGrants(ctx, f) },
+		cursor: func(g storage.Grant) string { return timeCursor(g.CreatedAt, g.ID) },
+		keep:   func(storage.Grant) bool { return !none },
+	}.serve(r)
 }
+
+// grantAccepted are the fields of Auth0's client grant judged apart from
+// grantInput: the fixed ones and the read-only ones.
+var grantAccepted = slices.Concat(fixedNames(grantFixed), grantReadOnly)
 
 func (h *Handler) createGrant(r *http.Request, w http.ResponseWriter) (int, any, *Error) {
 	var in grantInput
-	if err := decode(w, r, &in); err != nil {
+	extra, derr := decodeWith(w, r, &in, grantAccepted)
+	if derr != nil {
+		return 0, nil, derr
+	}
+	problems := slices.Concat(checkFixedFields(grantFixed, extra), refusedOnCreate(grantReadOnly, extra))
+	if err := joinProblems(problems); err != nil {
 		return 0, nil, err
 	}
 	var missing []string
@@ -52,7 +82,7 @@ func (h *Handler) createGrant(r *http.Request, w http.ResponseWriter) (int, any,
 	if err != nil {
 		return 0, nil, translate(err, grantRes)
 	}
-	return http.StatusCreated, viewGrant(g), nil
+	return one(r, http.StatusCreated, viewGrant(g))
 }
 
 func (h *Handler) getGrant(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
@@ -64,27 +94,46 @@ func (h *Handler) getGrant(r *http.Request, _ http.ResponseWriter) (int, any, *E
 	if err != nil {
 		return 0, nil, translate(err, grantRes)
 	}
-	return http.StatusOK, viewGrant(g), nil
+	return one(r, http.StatusOK, viewGrant(g))
 }
 
 type grantPatch struct {
 	Scope *[]string `json:"scope"`
 }
 
+// grantPatchAccepted are the fields of a PATCH judged apart from
+// grantPatch: client_id and audience may be sent back unchanged.
+var grantPatchAccepted = slices.Concat(grantAccepted, []string{"client_id", "audience"})
+
 // updateGrant replaces a grant's scopes, as Auth0's PATCH does.
 func (h *Handler) updateGrant(r *http.Request, w http.ResponseWriter) (int, any, *Error) {
 	var in grantPatch
-	if err := decode(w, r, &in); err != nil {
+	extra, derr := decodeWith(w, r, &in, grantPatchAccepted)
+	if derr != nil {
+		return 0, nil, derr
+	}
+	id := r.PathValue("id")
+	cur, err := h.store().GetGrant(r.Context(), id)
+	if isNotFound(err) {
+		return 0, nil, newError(http.StatusNotFound, codeInexistentGrant, `grant "`+id+`" not found`)
+	}
+	if err != nil {
+		return 0, nil, translate(err, grantRes)
+	}
+	problems := slices.Concat(checkFixedFields(grantFixed, extra),
+		checkReadOnly(grantReadOnly, extra, viewGrant(cur), "the server sets it"),
+		checkReadOnly([]string{"client_id", "audience"}, extra, viewGrant(cur), "a grant is for one client and one API: create another grant instead"))
+	if err := joinProblems(problems); err != nil {
 		return 0, nil, err
 	}
 	if in.Scope == nil {
 		return 0, nil, badBody(`field "scope" is required`)
 	}
-	g, err := h.svc().UpdateGrant(r.Context(), r.PathValue("id"), *in.Scope)
+	g, err := h.svc().UpdateGrant(r.Context(), id, *in.Scope)
 	if err != nil {
 		return 0, nil, translate(err, grantRes)
 	}
-	return http.StatusOK, viewGrant(g), nil
+	return one(r, http.StatusOK, viewGrant(g))
 }
 
 func (h *Handler) deleteGrant(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {

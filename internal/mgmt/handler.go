@@ -40,17 +40,22 @@ type Config struct {
 	// Keys verifies tokens (its JWKS) and rotates the signing keys.
 	Keys    KeyManager
 	Catalog Catalog
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// RefreshTokenLifetime and RefreshTokenIdle are the server's refresh
+	// token lifetimes, which clients show as Auth0's refresh_token.
+	RefreshTokenLifetime, RefreshTokenIdle time.Duration
+	Now                                    func() time.Time
+	Logger                                 *slog.Logger
 }
 
 // Handler serves the management API.
 type Handler struct {
 	cfg      Config
 	audience string
-	auth     *authenticator
-	mux      *http.ServeMux
-	routes   []route
+	// clientBase holds the fixed fields of every client view.
+	clientBase Client
+	auth       *authenticator
+	mux        *http.ServeMux
+	routes     []route
 }
 
 // route is one operation: method and pattern (net/http ServeMux syntax,
@@ -77,6 +82,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{cfg: cfg, audience: Audience(cfg.Issuer), auth: auth, mux: http.NewServeMux()}
+	h.clientBase = echoed[Client](h.clientFixed())
 	h.routes = []route{
 		{"GET", PathOpenAPI, "", h.openAPI},
 
@@ -191,19 +197,6 @@ func (h *Handler) openAPI(*http.Request, http.ResponseWriter) (int, any, *Error)
 func (h *Handler) store() storage.Storage { return h.cfg.Admin.Store }
 
 func (h *Handler) svc() *admin.Service { return h.cfg.Admin }
-
-// listed pages a listing read from the store.
-func listed[T, V any](r *http.Request, key string, load func(ctx context.Context) ([]T, error), view func(T) V) (int, any, *Error) {
-	p, perr := parsePaging(r.URL.Query())
-	if perr != nil {
-		return 0, nil, perr
-	}
-	items, err := load(r.Context())
-	if err != nil {
-		return 0, nil, translate(err, resource{})
-	}
-	return http.StatusOK, pageOf(p, key, mapAll(items, view)), nil
-}
 
 // deleted answers a DELETE: 204 whether or not the thing existed (DELETE
 // is idempotent, RFC 9110 §9.2.2).

@@ -13,7 +13,10 @@ import (
 
 func (h *Handler) listKeys(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
 	now := h.cfg.Now()
-	return listed(r, "keys", h.store().ListKeys, func(k storage.SigningKey) SigningKey { return viewKey(k, now) })
+	return listing[storage.SigningKey, SigningKey]{
+		key: "keys", load: h.store().ListKeys, view: func(k storage.SigningKey) SigningKey { return viewKey(k, now) },
+		cursor: func(k storage.SigningKey) string { return timeCursor(k.CreatedAt, k.KID) },
+	}.serve(r)
 }
 
 // rotateKeys rotates the signing keys of every algorithm, or of alg, as

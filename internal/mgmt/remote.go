@@ -2,6 +2,7 @@ package mgmt
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -156,10 +157,13 @@ func (e *RemoteError) Unwrap() error {
 // do sends one request; body, if not nil, is sent as JSON; out, if not
 // nil, receives the answer.
 func (m *Remote) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
-	u := m.base + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
+	// The command line shows created_at and updated_at, which the
+	// Auth0-shaped answers carry only when asked.
+	q := url.Values{ParamTimes: {"true"}}
+	for k, v := range query {
+		q[k] = v
 	}
+	u := m.base + path + "?" + q.Encode()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -298,13 +302,14 @@ func (m *Remote) CreateAPI(ctx context.Context, in admin.APIInput) (storage.API,
 	if in.SigningAlg != "" {
 		body["signing_alg"] = in.SigningAlg
 	}
-	if in.TokenDialect != "" {
-		d, ok := dialectToAuth0[in.TokenDialect]
-		if !ok {
-			return storage.API{}, remoteInvalid(fmt.Sprintf("token dialect %q must be rfc9068 or auth0", in.TokenDialect))
-		}
-		body["token_dialect"] = d
+	// The command line's default dialect is RFC 9068's, the management
+	// API's Auth0's: say it.
+	dialect := cmp.Or(in.TokenDialect, storage.DialectRFC9068)
+	d, ok := dialectToAuth0[dialect]
+	if !ok {
+		return storage.API{}, remoteInvalid(fmt.Sprintf("token dialect %q must be rfc9068 or auth0", in.TokenDialect))
 	}
+	body["token_dialect"] = d
 	if in.AllowOfflineAccess {
 		body["allow_offline_access"] = true
 	}

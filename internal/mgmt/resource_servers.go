@@ -2,8 +2,10 @@ package mgmt
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -34,23 +36,65 @@ type apiInput struct {
 	TokenReuse *bool `json:"token_reuse"`
 }
 
+// listAPIs lists the APIs, filtered by identifiers (Auth0's, repeatable).
 func (h *Handler) listAPIs(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
-	return listed(r, "resource_servers", h.store().ListAPIs, h.viewAPI)
+	ids := r.URL.Query()["identifiers"]
+	return listing[storage.API, ResourceServer]{
+		key: "resource_servers", load: h.store().ListAPIs, view: h.viewAPI, filters: []string{"identifiers"},
+		cursor: func(a storage.API) string { return a.Identifier },
+		keep:   func(a storage.API) bool { return len(ids) == 0 || slices.Contains(ids, a.Identifier) },
+	}.serve(r)
+}
+
+// apiAccepted are the fields of Auth0's resource server judged apart from
+// apiInput: the fixed ones, the read-only ones, token_lifetime_for_web.
+var apiAccepted = slices.Concat(fixedNames(apiFixed), apiReadOnly, []string{"token_lifetime_for_web"})
+
+// checkWebLifetime judges token_lifetime_for_web, which is Auth0's
+// lifetime of tokens its implicit flow gives browsers: gatehouse has no
+// implicit flow, and every token of the API lasts token_lifetime.
+func checkWebLifetime(extra map[string]json.RawMessage, lifetime time.Duration) []string {
+	raw, ok := extra["token_lifetime_for_web"]
+	if !ok || string(raw) == "null" {
+		return nil
+	}
+	var n int64
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return []string{`field "token_lifetime_for_web" must be an integer`}
+	}
+	if want := int64(lifetime / time.Second); n != want {
+		return []string{fmt.Sprintf("token_lifetime_for_web %d is not supported: the server has no implicit flow and every token of the API lasts token_lifetime (accepted: %d)", n, want)}
+	}
+	return nil
 }
 
 func (h *Handler) createAPI(r *http.Request, w http.ResponseWriter) (int, any, *Error) {
 	var in apiInput
-	if err := decode(w, r, &in); err != nil {
-		return 0, nil, err
+	extra, derr := decodeWith(w, r, &in, apiAccepted)
+	if derr != nil {
+		return 0, nil, derr
 	}
 	if in.Identifier == nil {
 		return 0, nil, badBody(`field "identifier" is required`)
 	}
 	p, problems := in.patch()
-	if len(problems) > 0 {
-		return 0, nil, badBody(strings.Join(problems, "; "))
+	problems = append(problems, checkFixedFields(apiFixed, extra)...)
+	problems = append(problems, refusedOnCreate([]string{"id"}, extra)...)
+	if raw, ok := extra["is_system"]; ok && !matches(jsonValue(raw), false) {
+		problems = append(problems, "is_system true is not supported: the built-in management API is the only system API")
 	}
-	api := admin.APIInput{Identifier: *in.Identifier}
+	lifetime := admin.DefaultTokenLifetime
+	if p.TokenLifetime != nil {
+		lifetime = *p.TokenLifetime
+	}
+	problems = append(problems, checkWebLifetime(extra, lifetime)...)
+	if err := joinProblems(problems); err != nil {
+		return 0, nil, err
+	}
+	// Auth0's management API creates an API in its own dialect when none
+	// is given; this is the Auth0-compatible surface, so it does too (the
+	// command line's default stays RFC 9068).
+	api := admin.APIInput{Identifier: *in.Identifier, TokenDialect: storage.DialectAuth0}
 	if p.Name != nil {
 		api.Name = *p.Name
 	}
@@ -76,7 +120,7 @@ func (h *Handler) createAPI(r *http.Request, w http.ResponseWriter) (int, any, *
 	if err != nil {
 		return 0, nil, translate(err, apiRes)
 	}
-	return http.StatusCreated, h.viewAPI(created), nil
+	return one(r, http.StatusCreated, h.viewAPI(created))
 }
 
 // patch converts the wire fields but the identifier to the admin
@@ -123,8 +167,9 @@ func (in apiInput) patch() (admin.APIPatch, []string) {
 // updateAPI changes an API; its identifier is immutable.
 func (h *Handler) updateAPI(r *http.Request, w http.ResponseWriter) (int, any, *Error) {
 	var in apiInput
-	if err := decode(w, r, &in); err != nil {
-		return 0, nil, err
+	extra, derr := decodeWith(w, r, &in, apiAccepted)
+	if derr != nil {
+		return 0, nil, derr
 	}
 	api, err := h.findAPI(r.Context(), r.PathValue("id"))
 	if err != nil {
@@ -134,21 +179,41 @@ func (h *Handler) updateAPI(r *http.Request, w http.ResponseWriter) (int, any, *
 	if in.Identifier != nil && *in.Identifier != api.Identifier {
 		problems = append([]string{"identifier is immutable: create a new resource server instead"}, problems...)
 	}
-	if len(problems) > 0 {
-		return 0, nil, badBody(strings.Join(problems, "; "))
+	if api.Identifier == h.audience && in.Name != nil && *in.Name != api.Name {
+		problems = append(problems, fmt.Sprintf("name %q: the built-in management API keeps its name %q, by which Auth0's tooling recognises it", *in.Name, api.Name))
+	}
+	problems = append(problems, checkFixedFields(apiFixed, extra)...)
+	problems = append(problems, checkReadOnly(apiReadOnly, extra, h.viewAPI(api), "the server sets it")...)
+	lifetime := api.TokenLifetime
+	if p.TokenLifetime != nil {
+		lifetime = *p.TokenLifetime
+	}
+	problems = append(problems, checkWebLifetime(extra, lifetime)...)
+	if err := joinProblems(problems); err != nil {
+		return 0, nil, err
 	}
 	updated, err := h.svc().UpdateAPI(r.Context(), api.Identifier, p)
 	if err != nil {
 		return 0, nil, translate(err, apiRes)
 	}
-	return http.StatusOK, h.viewAPI(updated), nil
+	return one(r, http.StatusOK, h.viewAPI(updated))
 }
 
-// findAPI finds an API by its id or its identifier (Auth0 accepts both).
+// findAPI finds an API by its id or its identifier (Auth0 accepts both),
+// the identifier escaped once in the path or, as Auth0's Terraform provider
+// sends it, twice (https:%252F%252Fapi…): a path segment unescaped once
+// that still holds an escaped identifier is unescaped again.
 func (h *Handler) findAPI(ctx context.Context, idOrIdentifier string) (storage.API, error) {
 	api, err := h.svc().GetAPI(ctx, idOrIdentifier)
 	if !isNotFound(err) {
 		return api, err
+	}
+	if strings.Contains(idOrIdentifier, "%") {
+		if once, uerr := url.PathUnescape(idOrIdentifier); uerr == nil && once != idOrIdentifier {
+			if api, oerr := h.store().GetAPI(ctx, once); !isNotFound(oerr) {
+				return api, oerr
+			}
+		}
 	}
 	all, lerr := h.store().ListAPIs(ctx)
 	if lerr != nil {
@@ -165,7 +230,7 @@ func (h *Handler) getAPI(r *http.Request, _ http.ResponseWriter) (int, any, *Err
 	if err != nil {
 		return 0, nil, translate(err, apiRes)
 	}
-	return http.StatusOK, h.viewAPI(api), nil
+	return one(r, http.StatusOK, h.viewAPI(api))
 }
 
 func (h *Handler) deleteAPI(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {

@@ -34,10 +34,10 @@ func TestResourceServers(t *testing.T) {
 		t.Errorf("token for the new API: %d", status)
 	}
 
-	// Defaults, and the other dialect name.
+	// Defaults: Auth0's dialect, as Auth0's management API creates an API.
 	r = e.must(201, "POST", "/api/v2/resource-servers", `{"identifier":"urn:defaults"}`)
 	def := r.obj(t)
-	if def["name"] != "urn:defaults" || def["signing_alg"] != "RS256" || def["token_lifetime"] != float64(86400) || def["token_dialect"] != "rfc9068_profile" {
+	if def["name"] != "urn:defaults" || def["signing_alg"] != "RS256" || def["token_lifetime"] != float64(86400) || def["token_dialect"] != "access_token" {
 		t.Errorf("defaults: %s", r.body)
 	}
 
@@ -78,7 +78,7 @@ func TestResourceServers(t *testing.T) {
 		{"bad alg", `{"identifier":"urn:x","signing_alg":"HS256"}`, 400, "invalid_body", "HS256"},
 		{"empty alg", `{"identifier":"urn:x","signing_alg":""}`, 400, "invalid_body", "signing algorithm"},
 		{"every problem", `{"identifier":"urn:x","signing_alg":"none","scopes":[{"value":"a b"},{"value":"c"},{"value":"c"}]}`, 400, "invalid_body", `scope "c" is given twice`},
-		{"unknown field", `{"identifier":"urn:x","enforce_policies":true}`, 400, "invalid_body", `unknown field "enforce_policies"`},
+		{"unknown field", `{"identifier":"urn:x","enforce_policy":true}`, 400, "invalid_body", `unknown field "enforce_policy"`},
 		{"unknown nested field", `{"identifier":"urn:x","scopes":[{"value":"a","name":"b"}]}`, 400, "invalid_body", `unknown field "name"`},
 		{"wrong type", `{"identifier":"urn:x","token_lifetime":"1h"}`, 400, "invalid_body", `field "token_lifetime" must be an integer`},
 		{"wrong nested type", `{"identifier":"urn:x","scopes":[{"value":1}]}`, 400, "invalid_body", `field "scopes.value" must be a string`},
@@ -179,7 +179,7 @@ func TestClients(t *testing.T) {
 		{"bad metadata", "POST", "/api/v2/clients", `{"name":"x","client_metadata":{"a b":"c"}}`, 400, "invalid_body", `metadata key "a b"`},
 		{"metadata not strings", "POST", "/api/v2/clients", `{"name":"x","client_metadata":{"n":1}}`, 400, "invalid_body", `field "client_metadata" must be an object of string values`},
 		{"created disabled", "POST", "/api/v2/clients", `{"name":"x","disabled":true}`, 400, "invalid_body", "created enabled"},
-		{"unknown field", "POST", "/api/v2/clients", `{"name":"x","jwt_configuration":{}}`, 400, "invalid_body", `unknown field "jwt_configuration"`},
+		{"unknown field", "POST", "/api/v2/clients", `{"name":"x","jwt_config":{}}`, 400, "invalid_body", `unknown field "jwt_config"`},
 		{"case matters", "POST", "/api/v2/clients", `{"Name":"x"}`, 400, "invalid_body", `unknown field "Name"`},
 		{"patch unknown", "PATCH", "/api/v2/clients/missing", `{"name":"x"}`, 404, "inexistent_client", `client "missing" not found`},
 		{"patch invalid", "PATCH", "/api/v2/clients/" + id, `{"name":"","token_endpoint_auth_method":"private_key_jwt"}`, 400, "invalid_body", "private_key_jwt"},
@@ -317,7 +317,7 @@ func TestClientGrants(t *testing.T) {
 	id, secret := str(c, "client_id"), str(c, "client_secret")
 	r := e.must(201, "POST", "/api/v2/client-grants", jsonBody(map[string]any{"client_id": id, "audience": demoAPI, "scope": []string{"read"}}))
 	g := r.obj(t)
-	if str(g, "id") == "" || g["client_id"] != id || g["audience"] != demoAPI || jsonBody(g["scope"]) != `["read"]` || len(g) != 4 {
+	if str(g, "id") == "" || g["client_id"] != id || g["audience"] != demoAPI || jsonBody(g["scope"]) != `["read"]` || len(g) != 6 {
 		t.Errorf("created: %s", r.body)
 	}
 	e.sync()

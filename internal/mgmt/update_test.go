@@ -36,7 +36,7 @@ func TestUpdateResourceServer(t *testing.T) {
 		{"zero lifetime", path, `{"token_lifetime":0}`, 400, "invalid_body", "token_lifetime 0"},
 		{"bad dialect", path, `{"token_dialect":"access_token_authz"}`, 400, "invalid_body", "_authz"},
 		{"bad alg", path, `{"signing_alg":"none"}`, 400, "invalid_body", `"none"`},
-		{"unknown field", path, `{"enforce_policies":true}`, 400, "invalid_body", `unknown field "enforce_policies"`},
+		{"unknown field", path, `{"enforce_policy":true}`, 400, "invalid_body", `unknown field "enforce_policy"`},
 		{"missing", "/api/v2/resource-servers/missing", `{"name":"x"}`, 404, "inexistent_resource_server", "not found"},
 	}
 	for _, tt := range errs {
@@ -70,7 +70,7 @@ func TestUpdateClientGrant(t *testing.T) {
 	}
 	wantError(t, "undefined scope", e.as("PATCH", "/api/v2/client-grants/"+gid, `{"scope":["delete"]}`), 400, "invalid_body", `"delete"`)
 	wantError(t, "no scope", e.as("PATCH", "/api/v2/client-grants/"+gid, `{}`), 400, "invalid_body", `"scope" is required`)
-	wantError(t, "client_id", e.as("PATCH", "/api/v2/client-grants/"+gid, `{"scope":[],"client_id":"x"}`), 400, "invalid_body", `unknown field "client_id"`)
+	wantError(t, "client_id", e.as("PATCH", "/api/v2/client-grants/"+gid, `{"scope":[],"client_id":"x"}`), 400, "invalid_body", `client_id is read-only`)
 	wantError(t, "missing", e.as("PATCH", "/api/v2/client-grants/missing", `{"scope":[]}`), 404, "inexistent_client_grant", "not found")
 }
 

@@ -51,7 +51,10 @@ func (in userInput) checkConnection() []string {
 }
 
 func (h *Handler) listUsers(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
-	return listed(r, "users", h.store().ListUsers, viewUser)
+	return listing[storage.User, User]{
+		key: "users", load: h.store().ListUsers, view: viewUser,
+		cursor: func(u storage.User) string { return timeCursor(u.CreatedAt, u.UserID) },
+	}.serve(r)
 }
 
 func (h *Handler) createUser(r *http.Request, w http.ResponseWriter) (int, any, *Error) {
@@ -83,7 +86,7 @@ func (h *Handler) createUser(r *http.Request, w http.ResponseWriter) (int, any, 
 	if err != nil {
 		return 0, nil, translate(err, userRes)
 	}
-	return http.StatusCreated, viewUser(u), nil
+	return one(r, http.StatusCreated, viewUser(u))
 }
 
 func (h *Handler) getUser(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
@@ -91,7 +94,7 @@ func (h *Handler) getUser(r *http.Request, _ http.ResponseWriter) (int, any, *Er
 	if err != nil {
 		return 0, nil, translate(err, userRes)
 	}
-	return http.StatusOK, viewUser(u), nil
+	return one(r, http.StatusOK, viewUser(u))
 }
 
 // updateUser changes name and email_verified, blocks or unblocks, and sets
@@ -131,5 +134,5 @@ func (h *Handler) updateUser(r *http.Request, w http.ResponseWriter) (int, any, 
 	if err != nil {
 		return 0, nil, translate(err, userRes)
 	}
-	return http.StatusOK, viewUser(u), nil
+	return one(r, http.StatusOK, viewUser(u))
 }

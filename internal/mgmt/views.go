@@ -3,6 +3,7 @@ package mgmt
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
@@ -31,10 +32,20 @@ type ResourceServer struct {
 	AllowOfflineAccess bool `json:"allow_offline_access"`
 	// TokenReuse (gatehouse's): a client asking again gets the token it
 	// was already issued while over half its lifetime remains.
-	TokenReuse bool    `json:"token_reuse"`
-	IsSystem   bool    `json:"is_system"`
-	CreatedAt  *string `json:"created_at"`
+	TokenReuse bool `json:"token_reuse"`
+	IsSystem   bool `json:"is_system"`
+	// TokenLifetimeForWeb is Auth0's lifetime of tokens issued to browsers
+	// by the implicit flow, which gatehouse does not have: it is
+	// token_lifetime.
+	TokenLifetimeForWeb int64 `json:"token_lifetime_for_web"`
+	// The Auth0 settings gatehouse behaves as (schema.go's apiFixed).
+	SkipConsentForVerifiableFirstPartyClients bool `json:"skip_consent_for_verifiable_first_party_clients"`
+	EnforcePolicies                           bool `json:"enforce_policies"`
+	// CreatedAt is gatehouse's, shown with gatehouse_times=true only.
+	CreatedAt *string `json:"created_at,omitempty"`
 }
+
+func (ResourceServer) gatehouseFields() []string { return []string{"created_at"} }
 
 // ResourceServerID is the id of the API with that identifier: stable, as
 // the identifier is immutable, and made of 24 hex digits like Auth0's.
@@ -48,16 +59,17 @@ func (h *Handler) viewAPI(a storage.API) ResourceServer {
 	if scopes == nil {
 		scopes = []storage.Scope{}
 	}
-	return ResourceServer{
-		ID: ResourceServerID(a.Identifier), Name: a.Name, Identifier: a.Identifier, Scopes: scopes,
-		SigningAlg: a.SigningAlg, TokenLifetime: int64(a.TokenLifetime / time.Second),
-		TokenDialect: dialectToAuth0[a.TokenDialect], AllowOfflineAccess: a.AllowOfflineAccess, TokenReuse: a.TokenReuse,
-		IsSystem: a.Identifier == h.audience, CreatedAt: ts(a.CreatedAt),
-	}
+	v := apiBase // the fixed fields
+	v.ID, v.Name, v.Identifier, v.Scopes = ResourceServerID(a.Identifier), a.Name, a.Identifier, scopes
+	v.SigningAlg, v.TokenLifetime, v.TokenDialect = a.SigningAlg, int64(a.TokenLifetime/time.Second), dialectToAuth0[a.TokenDialect]
+	v.AllowOfflineAccess, v.TokenReuse, v.IsSystem, v.CreatedAt = a.AllowOfflineAccess, a.TokenReuse, a.Identifier == h.audience, ts(a.CreatedAt)
+	v.TokenLifetimeForWeb = v.TokenLifetime
+	return v
 }
 
-// Client is a client in Auth0's shape, plus gatehouse's disabled and times.
-// ClientSecret is set only in the answers that create a secret.
+// Client is a client in Auth0's shape, plus gatehouse's disabled and, with
+// gatehouse_times=true only, its times. ClientSecret is set only in the
+// answers that create a secret.
 type Client struct {
 	ClientID                string            `json:"client_id"`
 	Name                    string            `json:"name"`
@@ -70,12 +82,23 @@ type Client struct {
 	Callbacks               []string          `json:"callbacks"`
 	AllowedLogoutURLs       []string          `json:"allowed_logout_urls"`
 	Disabled                bool              `json:"disabled"`
-	CreatedAt               *string           `json:"created_at"`
-	UpdatedAt               *string           `json:"updated_at"`
-	ClientSecret            string            `json:"client_secret,omitempty"`
+	// The Auth0 settings gatehouse behaves as (Handler.clientFixed).
+	OIDCConformant                 bool           `json:"oidc_conformant"`
+	JWTConfiguration               map[string]any `json:"jwt_configuration"`
+	CrossOriginAuthentication      bool           `json:"cross_origin_authentication"`
+	SSODisabled                    bool           `json:"sso_disabled"`
+	CustomLoginPageOn              bool           `json:"custom_login_page_on"`
+	RefreshToken                   map[string]any `json:"refresh_token"`
+	IsTokenEndpointIPHeaderTrusted bool           `json:"is_token_endpoint_ip_header_trusted"`
+	OrganizationUsage              string         `json:"organization_usage"`
+	CreatedAt                      *string        `json:"created_at,omitempty"`
+	UpdatedAt                      *string        `json:"updated_at,omitempty"`
+	ClientSecret                   string         `json:"client_secret,omitempty"`
 }
 
-func viewClient(c storage.Client) Client {
+func (Client) gatehouseFields() []string { return []string{"created_at", "updated_at"} }
+
+func (h *Handler) viewClient(c storage.Client) Client {
 	gt := c.GrantTypes
 	if gt == nil {
 		gt = []string{}
@@ -88,12 +111,12 @@ func viewClient(c storage.Client) Client {
 	if method == "" {
 		method = storage.AuthMethodClientSecretPost
 	}
-	return Client{
-		ClientID: c.ClientID, Name: c.Name, Description: c.Description, AppType: c.AppType, GrantTypes: gt,
-		TokenEndpointAuthMethod: method, ClientMetadata: md, IsFirstParty: c.FirstParty || !admin.IsLogin(c.AppType), Disabled: c.Disabled,
-		Callbacks: orEmpty(c.RedirectURIs), AllowedLogoutURLs: orEmpty(c.AllowedLogoutURLs),
-		CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt),
-	}
+	v := h.clientBase // the fixed fields
+	v.ClientID, v.Name, v.Description, v.AppType, v.GrantTypes = c.ClientID, c.Name, c.Description, c.AppType, gt
+	v.TokenEndpointAuthMethod, v.ClientMetadata, v.IsFirstParty, v.Disabled = method, md, c.FirstParty || !admin.IsLogin(c.AppType), c.Disabled
+	v.Callbacks, v.AllowedLogoutURLs = orEmpty(c.RedirectURIs), orEmpty(c.AllowedLogoutURLs)
+	v.CreatedAt, v.UpdatedAt = ts(c.CreatedAt), ts(c.UpdatedAt)
+	return v
 }
 
 // ClientGrant is a grant in Auth0's shape.
@@ -102,6 +125,9 @@ type ClientGrant struct {
 	ClientID string   `json:"client_id"`
 	Audience string   `json:"audience"`
 	Scope    []string `json:"scope"`
+	// The Auth0 settings gatehouse behaves as (schema.go's grantFixed).
+	AllowAnyOrganization bool   `json:"allow_any_organization"`
+	OrganizationUsage    string `json:"organization_usage"`
 }
 
 func viewGrant(g storage.Grant) ClientGrant {
@@ -109,7 +135,9 @@ func viewGrant(g storage.Grant) ClientGrant {
 	if sc == nil {
 		sc = []string{}
 	}
-	return ClientGrant{ID: g.ID, ClientID: g.ClientID, Audience: g.Audience, Scope: sc}
+	v := grantBase // the fixed fields
+	v.ID, v.ClientID, v.Audience, v.Scope = g.ID, g.ClientID, g.Audience, sc
+	return v
 }
 
 // Secret is one of a client's secrets (DESIGN §4's shape); ClientSecret is
@@ -146,6 +174,29 @@ type SigningKey struct {
 
 func viewKey(k storage.SigningKey, now time.Time) SigningKey {
 	return SigningKey{KID: k.KID, Alg: k.Alg, State: admin.KeyState(k, now), CreatedAt: ts(k.CreatedAt)}
+}
+
+// The fixed fields of each shape, as responses carry them.
+var (
+	apiBase   = echoed[ResourceServer](apiFixed)
+	grantBase = echoed[ClientGrant](grantFixed)
+)
+
+// echoed is a V whose fields are the values of the fixed fields that
+// responses carry.
+func echoed[V any](fields []fixedField) V {
+	m := map[string]any{}
+	for _, f := range fields {
+		if f.echo {
+			m[f.name] = f.value
+		}
+	}
+	var v V
+	b, _ := json.Marshal(m)
+	if err := json.Unmarshal(b, &v); err != nil {
+		panic("mgmt: a fixed field does not fit its view: " + err.Error())
+	}
+	return v
 }
 
 // ts is a time as the wire shapes show it: admin.Timestamp.
