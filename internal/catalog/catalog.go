@@ -120,6 +120,9 @@ type Catalog struct {
 	failing     atomic.Bool
 	callTimeout atomic.Int64 // nanoseconds
 	syncFailed  func(error)  // set before Follow; nil for none
+	// keysPending is a signing key change that SyncNow saw, for Follow's
+	// after function, which would otherwise never hear of it.
+	keysPending atomic.Bool
 }
 
 // New returns an empty catalog; call Load before serving.
@@ -432,6 +435,19 @@ func (c *Catalog) Sync(ctx context.Context) (keysChanged bool, err error) {
 	}
 }
 
+// SyncNow brings the snapshot up to every change committed before it was
+// called, so that the caller's own write is served from the next request
+// on: the management API calls it after a write, before it answers (read
+// your writes). A signing key change it applies is handed to Follow's
+// after function on its next run.
+func (c *Catalog) SyncNow(ctx context.Context) error {
+	keys, err := c.Sync(ctx)
+	if keys {
+		c.keysPending.Store(true)
+	}
+	return err
+}
+
 func (c *Catalog) loadClient(ctx context.Context, id string) (*Client, error) {
 	cl, err := call(c, ctx, func(ctx context.Context) (storage.Client, error) { return c.store.GetClient(ctx, id) })
 	if err != nil {
@@ -484,7 +500,7 @@ func (c *Catalog) Follow(ctx context.Context, interval time.Duration, after func
 			}
 		}
 		keysChanged, err := c.Sync(ctx)
-		pendingKeys = pendingKeys || keysChanged
+		pendingKeys = pendingKeys || keysChanged || c.keysPending.Swap(false)
 		if err == nil && after != nil {
 			actx, cancel := c.bounded(ctx)
 			if err = after(actx, pendingKeys); err == nil {

@@ -23,10 +23,14 @@ type KeySource interface {
 }
 
 // Catalog is the in-memory view that says whether a token's client still
-// exists and is enabled.
+// exists and is enabled, and that a write waits for (SyncNow) before it is
+// answered, so that the next request to this instance sees it.
 type Catalog interface {
 	Snapshot() *catalog.Snapshot
+	SyncNow(ctx context.Context) error
 }
+
+var _ Catalog = (*catalog.Catalog)(nil)
 
 // authenticator checks management API tokens in process: verify's checks
 // (signature against the server's own keys, typ, iss, aud, exp) over a

@@ -92,7 +92,7 @@ func TestEveryRouteNeedsItsScope(t *testing.T) {
 	scopeOf := routeScopes()
 	for _, rt := range h.Routes() {
 		method, pattern, _ := strings.Cut(rt, " ")
-		path := strings.NewReplacer("{id}", "missing", "{secret_id}", "missing").Replace(pattern)
+		path := strings.NewReplacer("{id}", "missing", "{secret_id}", "missing", "{credential_id}", "missing").Replace(pattern)
 		scope, ok := scopeOf[rt]
 		if !ok {
 			t.Errorf("%s: the test does not know its scope", rt)
@@ -129,32 +129,37 @@ func TestEveryRouteNeedsItsScope(t *testing.T) {
 // change in the handler's table must be made twice.
 func routeScopes() map[string]string {
 	return map[string]string{
-		"GET /api/v2/openapi.json":                        "",
-		"GET /api/v2/resource-servers":                    "read:resource_servers",
-		"POST /api/v2/resource-servers":                   "create:resource_servers",
-		"GET /api/v2/resource-servers/{id}":               "read:resource_servers",
-		"PATCH /api/v2/resource-servers/{id}":             "update:resource_servers",
-		"DELETE /api/v2/resource-servers/{id}":            "delete:resource_servers",
-		"GET /api/v2/clients":                             "read:clients",
-		"POST /api/v2/clients":                            "create:clients",
-		"GET /api/v2/clients/{id}":                        "read:clients",
-		"PATCH /api/v2/clients/{id}":                      "update:clients",
-		"DELETE /api/v2/clients/{id}":                     "delete:clients",
-		"POST /api/v2/clients/{id}/rotate-secret":         "update:client_keys",
-		"GET /api/v2/clients/{id}/secrets":                "read:client_keys",
-		"POST /api/v2/clients/{id}/secrets":               "update:client_keys",
-		"DELETE /api/v2/clients/{id}/secrets/{secret_id}": "update:client_keys",
-		"GET /api/v2/client-grants":                       "read:client_grants",
-		"POST /api/v2/client-grants":                      "create:client_grants",
-		"GET /api/v2/client-grants/{id}":                  "read:client_grants",
-		"PATCH /api/v2/client-grants/{id}":                "update:client_grants",
-		"DELETE /api/v2/client-grants/{id}":               "delete:client_grants",
-		"GET /api/v2/keys":                                "read:signing_keys",
-		"POST /api/v2/keys/rotate":                        "update:signing_keys",
-		"GET /api/v2/users":                               "read:users",
-		"POST /api/v2/users":                              "create:users",
-		"GET /api/v2/users/{id}":                          "read:users",
-		"PATCH /api/v2/users/{id}":                        "update:users",
+		"GET /api/v2/openapi.json":                                "",
+		"GET /api/v2/resource-servers":                            "read:resource_servers",
+		"POST /api/v2/resource-servers":                           "create:resource_servers",
+		"GET /api/v2/resource-servers/{id}":                       "read:resource_servers",
+		"PATCH /api/v2/resource-servers/{id}":                     "update:resource_servers",
+		"DELETE /api/v2/resource-servers/{id}":                    "delete:resource_servers",
+		"GET /api/v2/clients":                                     "read:clients",
+		"POST /api/v2/clients":                                    "create:clients",
+		"GET /api/v2/clients/{id}":                                "read:clients",
+		"PATCH /api/v2/clients/{id}":                              "update:clients",
+		"DELETE /api/v2/clients/{id}":                             "delete:clients",
+		"POST /api/v2/clients/{id}/rotate-secret":                 "update:client_keys",
+		"GET /api/v2/clients/{id}/secrets":                        "read:client_keys",
+		"POST /api/v2/clients/{id}/secrets":                       "update:client_keys",
+		"DELETE /api/v2/clients/{id}/secrets/{secret_id}":         "update:client_keys",
+		"GET /api/v2/client-grants":                               "read:client_grants",
+		"POST /api/v2/client-grants":                              "create:client_grants",
+		"GET /api/v2/client-grants/{id}":                          "read:client_grants",
+		"PATCH /api/v2/client-grants/{id}":                        "update:client_grants",
+		"DELETE /api/v2/client-grants/{id}":                       "delete:client_grants",
+		"GET /api/v2/keys":                                        "read:signing_keys",
+		"POST /api/v2/keys/rotate":                                "update:signing_keys",
+		"GET /api/v2/users":                                       "read:users",
+		"POST /api/v2/users":                                      "create:users",
+		"GET /api/v2/users/{id}":                                  "read:users",
+		"PATCH /api/v2/users/{id}":                                "update:users",
+		"GET /api/v2/clients/{id}/credentials":                    "read:client_credentials",
+		"POST /api/v2/clients/{id}/credentials":                   "create:client_credentials",
+		"GET /api/v2/clients/{id}/credentials/{credential_id}":    "read:client_credentials",
+		"PATCH /api/v2/clients/{id}/credentials/{credential_id}":  "update:client_credentials",
+		"DELETE /api/v2/clients/{id}/credentials/{credential_id}": "delete:client_credentials",
 	}
 }
 

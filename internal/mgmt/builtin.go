@@ -35,6 +35,11 @@ const (
 	ScopeReadUsers   = "read:users"
 	ScopeCreateUsers = "create:users"
 	ScopeUpdateUsers = "update:users"
+	// Auth0's names for a client's credentials (its keys).
+	ScopeReadClientCredentials   = "read:client_credentials"
+	ScopeCreateClientCredentials = "create:client_credentials"
+	ScopeUpdateClientCredentials = "update:client_credentials"
+	ScopeDeleteClientCredentials = "delete:client_credentials"
 )
 
 // Scopes are every scope of the management API with its description.
@@ -58,6 +63,10 @@ var Scopes = []storage.Scope{
 	{Value: ScopeReadUsers, Description: "Read users"},
 	{Value: ScopeCreateUsers, Description: "Create users"},
 	{Value: ScopeUpdateUsers, Description: "Update users: name, email_verified, blocked, password"},
+	{Value: ScopeReadClientCredentials, Description: "Read client credentials (keys)"},
+	{Value: ScopeCreateClientCredentials, Description: "Create client credentials (keys)"},
+	{Value: ScopeUpdateClientCredentials, Description: "Update client credentials (keys)"},
+	{Value: ScopeDeleteClientCredentials, Description: "Delete client credentials (keys)"},
 }
 
 // ScopeValues returns the value of every scope in Scopes.
@@ -69,8 +78,14 @@ func ScopeValues() []string {
 	return out
 }
 
-// APIName is the built-in management API's name.
-const APIName = "gatehouse Management API"
+// APIName is the built-in management API's name: Auth0's, by which Auth0's
+// tooling (the Deploy CLI) recognises the management API and leaves it out
+// of exports and deletions.
+const APIName = "Auth0 Management API"
+
+// oldAPIName is the name versions before 2026-12 gave it; EnsureAPI renames
+// it.
+const oldAPIName = "gatehouse Management API"
 
 // Audience returns the identifier of the management API of issuer: the
 // issuer without its trailing slash + "/api/v2/", as Auth0's is
@@ -81,8 +96,9 @@ func Audience(issuer string) string {
 
 // EnsureAPI creates the management API of issuer unless it exists, and
 // reports whether it created it; an existing one gets the scopes of Scopes
-// it lacks (a newer version may define more). Several instances may race:
-// the loser finds it created.
+// it lacks (a newer version may define more), and the name APIName if it
+// has the one older versions gave it. Several instances may race: the
+// loser finds it created.
 func EnsureAPI(ctx context.Context, svc *admin.Service, issuer string) (bool, error) {
 	aud := Audience(issuer)
 	switch api, err := svc.Store.GetAPI(ctx, aud); {
@@ -93,11 +109,18 @@ func EnsureAPI(ctx context.Context, svc *admin.Service, issuer string) (bool, er
 				scopes = append(scopes, sc)
 			}
 		}
-		if len(scopes) == len(api.Scopes) {
+		var p admin.APIPatch
+		if len(scopes) != len(api.Scopes) {
+			p.Scopes = &scopes
+		}
+		if api.Name == oldAPIName {
+			p.Name = new(APIName)
+		}
+		if p == (admin.APIPatch{}) {
 			return false, nil
 		}
-		if _, err := svc.UpdateAPI(ctx, aud, admin.APIPatch{Scopes: &scopes}); err != nil {
-			return false, fmt.Errorf("add scopes to the management API: %w", err)
+		if _, err := svc.UpdateAPI(ctx, aud, p); err != nil {
+			return false, fmt.Errorf("update the management API: %w", err)
 		}
 		return false, nil
 	case !errors.Is(err, storage.ErrNotFound):

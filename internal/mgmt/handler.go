@@ -101,6 +101,11 @@ func New(cfg Config) (*Handler, error) {
 		{"GET", "/api/v2/clients/{id}/secrets", ScopeReadClientKeys, h.listSecrets},
 		{"POST", "/api/v2/clients/{id}/secrets", ScopeUpdateClientKeys, h.addSecret},
 		{"DELETE", "/api/v2/clients/{id}/secrets/{secret_id}", ScopeUpdateClientKeys, h.deleteSecret},
+		{"GET", "/api/v2/clients/{id}/credentials", ScopeReadClientCredentials, h.listCredentials},
+		{"POST", "/api/v2/clients/{id}/credentials", ScopeCreateClientCredentials, h.createCredential},
+		{"GET", "/api/v2/clients/{id}/credentials/{credential_id}", ScopeReadClientCredentials, h.credentialNotFound},
+		{"PATCH", "/api/v2/clients/{id}/credentials/{credential_id}", ScopeUpdateClientCredentials, h.credentialNotFound},
+		{"DELETE", "/api/v2/clients/{id}/credentials/{credential_id}", ScopeDeleteClientCredentials, h.deleteCredential},
 
 		{"GET", "/api/v2/client-grants", ScopeReadClientGrants, h.listGrants},
 		{"POST", "/api/v2/client-grants", ScopeCreateClientGrants, h.createGrant},
@@ -148,6 +153,15 @@ func (h *Handler) wrap(rt route) http.Handler {
 		if err != nil {
 			writeError(w, h.cfg.Logger, err)
 			return
+		}
+		if r.Method != http.MethodGet {
+			// Read your writes: the answer waits until this instance's
+			// catalog holds the change, so a new client, grant or secret
+			// works, and a rotated-out secret fails, from the next request
+			// on. Other instances follow within their sync interval.
+			if serr := h.cfg.Catalog.SyncNow(ctx); serr != nil {
+				h.cfg.Logger.Warn("the catalog could not be brought up to a management write; it follows within the sync interval", "error", serr)
+			}
 		}
 		if raw, ok := body.(rawJSON); ok {
 			w.Header().Set("Content-Type", "application/json")
