@@ -40,7 +40,8 @@ type env struct {
 	now    time.Time
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv starts the fixture; each opt may change the server's config.
+func newEnv(t *testing.T, opts ...func(*config.Config)) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dbPath := filepath.Join(t.TempDir(), "g.db")
@@ -53,6 +54,9 @@ func newEnv(t *testing.T) *env {
 	cfg.DB = "sqlite:" + dbPath
 	cfg.Issuer = "http://" + ts.Listener.Addr().String() + "/" // the audience drops the slash
 	cfg.SyncInterval = 20 * time.Millisecond
+	for _, opt := range opts {
+		opt(&cfg)
+	}
 	mk := make([]byte, 32)
 	_, _ = rand.Read(mk)
 	srv, err := server.New(ctx, cfg, store, mk, server.Options{GenerateKey: testutil.KeyGenerator()})
@@ -63,7 +67,8 @@ func newEnv(t *testing.T) *env {
 		svc: &admin.Service{Store: store, Keys: srv.Keys()}, now: time.Now()}
 	// The management API on its own, in front of the server's handler for
 	// the token endpoint: this package's handler is what is under test.
-	h, err := mgmt.New(mgmt.Config{Issuer: cfg.Issuer, Admin: e.svc, Keys: srv.Keys(), Catalog: srv.Catalog()})
+	h, err := mgmt.New(mgmt.Config{Issuer: cfg.Issuer, Admin: e.svc, Keys: srv.Keys(), Catalog: srv.Catalog(),
+		RefreshTokenLifetime: cfg.RefreshTokenLifetime, RefreshTokenIdle: cfg.RefreshTokenIdle})
 	if err != nil {
 		t.Fatal(err)
 	}

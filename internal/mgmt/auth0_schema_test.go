@@ -1,0 +1,341 @@
+package mgmt_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/mgmt"
+)
+
+// TestRoundTrip sends each resource back as GET answered it, through PATCH
+// (the Deploy CLI's export → import): 200, and nothing changed. The times
+// Auth0's objects do not have are left out unless asked for.
+func TestRoundTrip(t *testing.T) {
+	e := newEnv(t)
+	api := e.must(201, "POST", "/api/v2/resource-servers", `{"identifier":"https://rt.test/","scopes":[{"value":"read","description":"Read"}]}`).obj(t)
+	cl := e.must(201, "POST", "/api/v2/clients", `{"name":"rt"}`).obj(t)
+	web := e.must(201, "POST", "/api/v2/clients", `{"name":"rt web","app_type":"spa","callbacks":["https://rt.test/cb"]}`).obj(t)
+	gr := e.must(201, "POST", "/api/v2/client-grants", jsonBody(map[string]any{"client_id": cl["client_id"], "audience": "https://rt.test/", "scope": []string{"read"}})).obj(t)
+	for _, path := range []string{
+		"/api/v2/resource-servers/" + str(api, "id"),
+		"/api/v2/resource-servers/" + url.PathEscape(mgmt.Audience(e.issuer)), // the built-in API too
+		"/api/v2/clients/" + str(cl, "client_id"),
+		"/api/v2/clients/" + str(web, "client_id"),
+		"/api/v2/client-grants/" + str(gr, "id"),
+	} {
+		before := e.must(200, "GET", path, "")
+		for _, k := range []string{"created_at", "updated_at"} {
+			if _, ok := before.obj(t)[k]; ok {
+				t.Errorf("GET %s has %s, which Auth0's object does not", path, k)
+			}
+		}
+		patched := e.must(200, "PATCH", path, string(before.body))
+		after := e.must(200, "GET", path, "")
+		if string(patched.body) != string(before.body) || string(after.body) != string(before.body) {
+			t.Errorf("PATCH %s with its own GET changed it:\n before %s\n patch  %s\n after  %s", path, before.body, patched.body, after.body)
+		}
+	}
+	// The command line's switch shows the times.
+	got := e.must(200, "GET", "/api/v2/clients/"+str(cl, "client_id")+"?gatehouse_times=true", "").obj(t)
+	if got["created_at"] == nil || got["updated_at"] == nil {
+		t.Errorf("gatehouse_times=true: %v", got)
+	}
+	if got := e.must(200, "GET", "/api/v2/resource-servers?gatehouse_times=true", "").arr(t); got[0]["created_at"] == nil {
+		t.Errorf("listed with gatehouse_times=true: %v", got[0])
+	}
+
+	// Read-only and immutable fields: refused when changed, saying so.
+	changed := []struct{ path, body, msg string }{
+		{"/api/v2/resource-servers/" + str(api, "id"), `{"id":"000000000000000000000000"}`, "id is read-only"},
+		{"/api/v2/resource-servers/" + str(api, "id"), `{"is_system":true}`, "is_system is read-only"},
+		{"/api/v2/resource-servers/" + str(api, "id"), `{"identifier":"https://other.test/"}`, "identifier is immutable"},
+		{"/api/v2/clients/" + str(cl, "client_id"), `{"client_id":"other"}`, "client_id is read-only"},
+		{"/api/v2/client-grants/" + str(gr, "id"), `{"id":"cgr_other","scope":[]}`, "id is read-only"},
+		{"/api/v2/client-grants/" + str(gr, "id"), `{"audience":"` + demoAPI + `","scope":[]}`, "audience is read-only"},
+		{"/api/v2/resource-servers/" + url.PathEscape(mgmt.Audience(e.issuer)), `{"name":"mine"}`, "keeps its name"},
+	}
+	for _, c := range changed {
+		wantError(t, c.body, e.as("PATCH", c.path, c.body), 400, "invalid_body", c.msg)
+	}
+	for _, c := range []struct{ path, body, msg string }{
+		{"/api/v2/resource-servers", `{"identifier":"urn:ro","id":"x"}`, "id is assigned by the server"},
+		{"/api/v2/resource-servers", `{"identifier":"urn:ro","is_system":true}`, "is_system true"},
+		{"/api/v2/clients", `{"name":"ro","client_id":"mine"}`, "client_id is assigned by the server"},
+	} {
+		wantError(t, c.body, e.as("POST", c.path, c.body), 400, "invalid_body", c.msg)
+	}
+}
+
+// TestAuth0Fields: Auth0's fields are accepted at the value gatehouse
+// behaves as and echoed, and any other value is a 400 that names the
+// field, the value and why; a field Auth0 does not have stays unknown.
+func TestAuth0Fields(t *testing.T) {
+	e := newEnv(t)
+	rs := e.must(201, "POST", "/api/v2/resource-servers", `{"identifier":"https://f.test/","token_lifetime":600,"token_lifetime_for_web":600,
+		"skip_consent_for_verifiable_first_party_clients":true,"enforce_policies":false,"signing_secret":null,"options":{},"authorization_details":[],
+		"subject_type_authorization":{"user":{"policy":"allow_all"},"client":{"policy":"require_client_grant"}},"consent_policy":null}`).obj(t)
+	if rs["token_lifetime_for_web"] != float64(600) || rs["skip_consent_for_verifiable_first_party_clients"] != true || rs["enforce_policies"] != false {
+		t.Errorf("resource server echo: %v", rs)
+	}
+	cl := e.must(201, "POST", "/api/v2/clients", `{"name":"f","oidc_conformant":true,"jwt_configuration":{"alg":"RS256"},"cross_origin_authentication":false,
+		"sso_disabled":false,"sso":false,"custom_login_page_on":true,"refresh_token":{"rotation_type":"rotating","expiration_type":"expiring"},
+		"is_token_endpoint_ip_header_trusted":false,"organization_usage":"deny","organization_require_behavior":"no_prompt","logo_uri":"",
+		"client_aliases":[],"allowed_clients":[],"allowed_origins":[],"web_origins":[],"addons":{},"native_social_login":{"apple":{"enabled":false}},
+		"client_authentication_methods":null,"is_first_party":true}`).obj(t)
+	want := map[string]string{"oidc_conformant": "true", "cross_origin_authentication": "false", "sso_disabled": "false", "custom_login_page_on": "true",
+		"is_token_endpoint_ip_header_trusted": "false", "organization_usage": `"deny"`, "is_first_party": "true",
+		"jwt_configuration": `{"alg":"RS256","lifetime_in_seconds":3600,"secret_encoded":false}`}
+	for k, v := range want {
+		if jsonBody(cl[k]) != v {
+			t.Errorf("client %s = %s, want %s", k, jsonBody(cl[k]), v)
+		}
+	}
+	if rt, _ := cl["refresh_token"].(map[string]any); rt["rotation_type"] != "rotating" || rt["token_lifetime"] != float64(config.Default().RefreshTokenLifetime/time.Second) {
+		t.Errorf("client refresh_token = %v", cl["refresh_token"])
+	}
+	gr := e.must(201, "POST", "/api/v2/client-grants", jsonBody(map[string]any{"client_id": cl["client_id"], "audience": "https://f.test/", "scope": []string{},
+		"allow_any_organization": false, "organization_usage": "deny", "subject_type": "client"})).obj(t)
+	if gr["allow_any_organization"] != false || gr["organization_usage"] != "deny" {
+		t.Errorf("grant echo: %v", gr)
+	}
+
+	rsPath, clPath, grPath := "/api/v2/resource-servers/"+str(rs, "id"), "/api/v2/clients/"+str(cl, "client_id"), "/api/v2/client-grants/"+str(gr, "id")
+	refused := []struct{ name, method, path, body, msg string }{
+		{"HS256 secret", "PATCH", rsPath, `{"signing_secret":"s3cr3t-s3cr3t-s3cr3t"}`, `signing_secret "s3cr3t-s3cr3t-s3cr3t" is not supported: HS256`},
+		{"policies", "PATCH", rsPath, `{"enforce_policies":true}`, "enforce_policies true is not supported"},
+		{"consent for first party", "PATCH", rsPath, `{"skip_consent_for_verifiable_first_party_clients":false}`, "skip_consent_for_verifiable_first_party_clients false"},
+		{"web lifetime", "PATCH", rsPath, `{"token_lifetime_for_web":7200}`, "token_lifetime_for_web 7200 is not supported"},
+		{"web lifetime follows", "PATCH", rsPath, `{"token_lifetime":900,"token_lifetime_for_web":600}`, "(accepted: 900)"},
+		{"user policy", "PATCH", rsPath, `{"subject_type_authorization":{"user":{"policy":"deny_all"}}}`, "subject_type_authorization"},
+		{"mtls binding", "POST", "/api/v2/resource-servers", `{"identifier":"urn:pop","proof_of_possession":{"mechanism":"mtls","required":true}}`, "proof_of_possession"},
+		{"not conformant", "PATCH", clPath, `{"oidc_conformant":false}`, "oidc_conformant false is not supported"},
+		{"HS256 id tokens", "PATCH", clPath, `{"jwt_configuration":{"alg":"HS256"}}`, `jwt_configuration {"alg":"HS256"}`},
+		{"organizations", "POST", "/api/v2/clients", `{"name":"o","organization_usage":"require"}`, `organization_usage "require" is not supported: organizations`},
+		{"origins", "PATCH", clPath, `{"web_origins":["https://x.test"]}`, "web_origins"},
+		{"key credentials", "PATCH", clPath, `{"client_authentication_methods":{"private_key_jwt":{"credentials":[{"id":"cred_1"}]}}}`, "private_key_jwt"},
+		{"non-rotating", "PATCH", clPath, `{"refresh_token":{"rotation_type":"non-rotating"}}`, "refresh_token"},
+		{"machine third party", "PATCH", clPath, `{"is_first_party":false}`, "is_first_party false is not supported on a machine-to-machine client"},
+		{"machine third party on create", "POST", "/api/v2/clients", `{"name":"m","is_first_party":false}`, "is_first_party false"},
+		{"any organization", "PATCH", grPath, `{"scope":[],"allow_any_organization":true}`, "allow_any_organization true"},
+		{"user grant", "POST", "/api/v2/client-grants", `{"client_id":"x","audience":"https://f.test/","scope":[],"subject_type":"user"}`, `subject_type "user"`},
+		{"every problem at once", "PATCH", clPath, `{"oidc_conformant":false,"sso_disabled":true}`, "sso_disabled true"},
+		{"not Auth0's either", "PATCH", clPath, `{"oidc_conformance":true}`, `unknown field "oidc_conformance"`},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			wantError(t, tt.name, e.as(tt.method, tt.path, tt.body), 400, "invalid_body", tt.msg)
+		})
+	}
+}
+
+// TestListQueries: filters and field selection work, and a parameter a
+// list does not take is a 400 that names it, never ignored.
+func TestListQueries(t *testing.T) {
+	e := newEnv(t)
+	e.must(201, "POST", "/api/v2/clients", `{"name":"spa","app_type":"spa","callbacks":["https://q.test/cb"]}`)
+	e.must(201, "POST", "/api/v2/clients", `{"name":"web","app_type":"regular_web","callbacks":["https://q.test/cb"]}`)
+	names := func(path string) []string {
+		var out []string
+		for _, c := range e.must(200, "GET", path, "").arr(t) {
+			out = append(out, str(c, "name"))
+		}
+		slices.Sort(out)
+		return out
+	}
+	for path, want := range map[string][]string{
+		"/api/v2/clients?app_type=spa":                 {"spa"},
+		"/api/v2/clients?app_type=spa,regular_web":     {"spa", "web"},
+		"/api/v2/clients?app_type=non_interactive":     {"admin"},
+		"/api/v2/clients?is_global=true":               nil,
+		"/api/v2/clients?is_global=false&app_type=spa": {"spa"},
+		"/api/v2/clients?is_first_party=false":         {"spa", "web"},
+	} {
+		if got := names(path); !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", path, got, want)
+		}
+	}
+	apis := e.must(200, "GET", "/api/v2/resource-servers?identifiers="+url.QueryEscape(demoAPI)+"&identifiers=urn:none", "").arr(t)
+	if len(apis) != 1 || apis[0]["identifier"] != demoAPI {
+		t.Errorf("identifiers filter: %v", apis)
+	}
+	kept := e.must(200, "GET", "/api/v2/clients?fields=client_id,name&include_fields=true", "").arr(t)
+	if len(kept) != 3 || len(kept[0]) != 2 || kept[0]["name"] == nil {
+		t.Errorf("fields kept: %v", kept)
+	}
+	dropped := e.must(200, "GET", "/api/v2/clients/"+str(kept[0], "client_id")+"?fields=client_metadata,refresh_token&include_fields=false", "").obj(t)
+	if _, ok := dropped["refresh_token"]; ok || dropped["name"] == nil {
+		t.Errorf("fields dropped: %v", dropped)
+	}
+	grants := e.must(200, "GET", "/api/v2/client-grants?allow_any_organization=true", "").arr(t)
+	if len(grants) != 0 || len(e.must(200, "GET", "/api/v2/client-grants?subject_type=client", "").arr(t)) != 1 {
+		t.Errorf("grant filters")
+	}
+	for _, q := range []struct{ path, msg string }{
+		{"/api/v2/clients?q=name:x", `unsupported query parameter "q"`},
+		{"/api/v2/clients?search_engine=v3&sort=name:1", `"search_engine", "sort"`},
+		{"/api/v2/users?connection=x", `"connection"`},
+		{"/api/v2/clients/" + str(kept[0], "client_id") + "?page=1", `unsupported query parameter "page"`},
+		{"/api/v2/clients?is_global=maybe", "is_global must be true or false"},
+		{"/api/v2/clients?include_fields=maybe", "include_fields must be true or false"},
+		{"/api/v2/client-grants?subject_type=robot", `subject_type "robot"`},
+		{"/api/v2/client-grants?from=x&page=1", "page cannot be combined with from/take"},
+		{"/api/v2/client-grants?take=101", "take must be one integer from 1 to 100"},
+		{"/api/v2/client-grants?from=%25%25", "is not a checkpoint"},
+	} {
+		wantError(t, q.path, e.as("GET", q.path, ""), 400, "invalid_query_string", q.msg)
+	}
+}
+
+// TestCheckpointPaging walks every list that has from/take with a page
+// smaller than the list: each item comes exactly once, in the list's order,
+// and the last page has no next. A deleted checkpoint item does not lose
+// the rest.
+func TestCheckpointPaging(t *testing.T) {
+	e := newEnv(t)
+	for i := range 6 {
+		c, _, err := e.svc.CreateClient(e.ctx, admin.ClientInput{Name: fmt.Sprintf("p%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.CreateGrant(e.ctx, c.ClientID, demoAPI, []string{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for path, key := range map[string]string{"/api/v2/client-grants": "client_grants", "/api/v2/clients": "clients",
+		"/api/v2/resource-servers": "resource_servers", "/api/v2/keys": "keys", "/api/v2/users": "users"} {
+		whole := e.must(200, "GET", path+"?per_page=100", "").arr(t)
+		var walked []string
+		id := func(m map[string]any) string { return jsonBody(m) }
+		next, pages := "", 0
+		for ; pages < 50; pages++ {
+			// Auth0's SDKs send per_page and include_totals with every list.
+			q := "?take=4&per_page=50&include_totals=true"
+			if next != "" {
+				q += "&from=" + url.QueryEscape(next)
+			}
+			var page map[string]json.RawMessage
+			if err := json.Unmarshal(e.must(200, "GET", path+q, "").body, &page); err != nil {
+				t.Fatal(err)
+			}
+			var items []map[string]any
+			_ = json.Unmarshal(page[key], &items)
+			for _, it := range items {
+				walked = append(walked, id(it))
+			}
+			if _, ok := page["total"]; ok {
+				t.Errorf("%s: a checkpoint page with a total, which makes Auth0's SDKs page forever", path)
+			}
+			raw, ok := page["next"]
+			if !ok {
+				break
+			}
+			_ = json.Unmarshal(raw, &next)
+		}
+		var want []string
+		for _, it := range whole {
+			want = append(want, id(it))
+		}
+		if !slices.Equal(walked, want) {
+			t.Errorf("%s: walked %d items in %d pages, the list has %d", path, len(walked), pages+1, len(want))
+		}
+	}
+	// The item a checkpoint names is deleted before the next page.
+	var page struct {
+		Grants []map[string]any `json:"client_grants"`
+		Next   string
+	}
+	_ = json.Unmarshal(e.must(200, "GET", "/api/v2/client-grants?take=3", "").body, &page)
+	e.must(204, "DELETE", "/api/v2/client-grants/"+str(page.Grants[2], "id"), "")
+	rest := e.must(200, "GET", "/api/v2/client-grants?take=100&from="+url.QueryEscape(page.Next), "").obj(t)
+	if got, _ := rest["client_grants"].([]any); len(got) != 4 { // 7 grants, 3 read, 1 deleted
+		t.Errorf("after a deleted checkpoint: %d grants, want 4", len(got))
+	}
+}
+
+// TestIdentifierEscapes finds an API by its identifier escaped once, as
+// Auth0's SDKs send it, or twice, as Auth0's Terraform provider does.
+func TestIdentifierEscapes(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{url.PathEscape(demoAPI), "https:%252F%252Fapi.test", url.PathEscape(url.PathEscape(demoAPI))} {
+		if r := e.must(200, "GET", "/api/v2/resource-servers/"+path, ""); r.obj(t)["identifier"] != demoAPI {
+			t.Errorf("GET %s: %s", path, r.body)
+		}
+	}
+	e.must(404, "GET", "/api/v2/resource-servers/https:%252F%252Fnone.test", "")
+}
+
+// TestClientCredentials answers Auth0's credential routes while clients
+// have none: Terraform's destroy lists them and finds [].
+func TestClientCredentials(t *testing.T) {
+	e := newEnv(t)
+	id, _ := e.client(demoAPI)
+	base := "/api/v2/clients/" + id + "/credentials"
+	if r := e.must(200, "GET", base+"?per_page=50&include_totals=true", ""); string(r.body) != "[]\n" {
+		t.Errorf("list: %q", r.body)
+	}
+	wantError(t, "create", e.as("POST", base, `{"credential_type":"public_key","pem":"x"}`), 400, "invalid_body", "not supported")
+	wantError(t, "get", e.as("GET", base+"/cred_1", ""), 404, "inexistent_credential", "not found")
+	wantError(t, "patch", e.as("PATCH", base+"/cred_1", `{"expires_at":null}`), 404, "inexistent_credential", "not found")
+	e.must(204, "DELETE", base+"/cred_1", "")
+	wantError(t, "missing client", e.as("GET", "/api/v2/clients/missing/credentials", ""), 404, "inexistent_client", "not found")
+	wantError(t, "create for a missing client", e.as("POST", "/api/v2/clients/missing/credentials", `{}`), 404, "inexistent_client", "not found")
+}
+
+// TestReadYourWrites: on a server whose catalog would follow the store only
+// once an hour, a client created with a grant, and a secret rotated without
+// grace, are in force for the very next request, and the old secret is
+// refused in it.
+func TestReadYourWrites(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) { c.SyncInterval = time.Hour })
+	c := e.must(201, "POST", "/api/v2/clients", `{"name":"fresh"}`).obj(t)
+	id, old := str(c, "client_id"), str(c, "client_secret")
+	e.must(201, "POST", "/api/v2/client-grants", jsonBody(map[string]any{"client_id": id, "audience": demoAPI, "scope": []string{}}))
+	if status, _ := e.tokenResult(id, old, demoAPI); status != http.StatusOK {
+		t.Fatalf("the new client's first token: %d", status)
+	}
+	rotated := e.must(200, "POST", "/api/v2/clients/"+id+"/rotate-secret", "").obj(t)
+	if status, _ := e.tokenResult(id, str(rotated, "client_secret"), demoAPI); status != http.StatusOK {
+		t.Errorf("the new secret, next request: %d", status)
+	}
+	if status, _ := e.tokenResult(id, old, demoAPI); status != http.StatusUnauthorized {
+		t.Errorf("the rotated-out secret, next request: %d, want 401", status)
+	}
+	e.must(204, "DELETE", "/api/v2/clients/"+id, "")
+	if status, _ := e.tokenResult(id, str(rotated, "client_secret"), demoAPI); status != http.StatusUnauthorized {
+		t.Errorf("the deleted client, next request: %d, want 401", status)
+	}
+}
+
+// TestBuiltInAPIName: the management API is named as Auth0's, and one
+// created by an older version under gatehouse's old name is renamed.
+func TestBuiltInAPIName(t *testing.T) {
+	e := newEnv(t)
+	aud := mgmt.Audience(e.issuer)
+	if got := e.must(200, "GET", "/api/v2/resource-servers/"+url.PathEscape(aud), "").obj(t)["name"]; got != "Auth0 Management API" {
+		t.Errorf("name %v", got)
+	}
+	old := "gatehouse Management API"
+	if _, err := e.svc.UpdateAPI(e.ctx, aud, admin.APIPatch{Name: &old}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mgmt.EnsureAPI(e.ctx, e.svc, e.issuer); err != nil {
+		t.Fatal(err)
+	}
+	if api, err := e.store.GetAPI(e.ctx, aud); err != nil || api.Name != mgmt.APIName {
+		t.Errorf("after EnsureAPI: %q %v", api.Name, err)
+	}
+	// A name the operator chose is theirs.
+	mine := "Our admin API"
+	_, _ = e.svc.UpdateAPI(e.ctx, aud, admin.APIPatch{Name: &mine})
+	_, _ = mgmt.EnsureAPI(e.ctx, e.svc, e.issuer)
+	if api, _ := e.store.GetAPI(e.ctx, aud); api.Name != mine {
+		t.Errorf("EnsureAPI renamed %q to %q", mine, api.Name)
+	}
+}
