@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
 // notifyingStore is a store that announces changes when the test says so.
@@ -69,3 +70,40 @@ func TestFollowWakesOnNotification(t *testing.T) {
 }
 
 var _ catalog.Notifier = (*notifyingStore)(nil)
+
+// TestSyncNowHandsKeyChangesToFollow: a write's SyncNow applies a signing
+// key change before the follower's tick; the follower's after function must
+// still hear of it (it reloads the signing keys), or the key would be
+// unknown to the instance until the next key change.
+func TestSyncNowHandsKeyChangesToFollow(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	store := newStore(t)
+	c := catalog.New(store, nil, nil)
+	if err := c.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SaveKeys(ctx, []storage.SigningKey{{KID: "k", Alg: "ES256", State: storage.KeyNext, PrivateKey: []byte{1}, PublicJWK: []byte("{}"), CreatedAt: time.Now()}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SyncNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	heard := make(chan bool, 16)
+	done := make(chan struct{})
+	go func() {
+		c.Follow(ctx, 10*time.Millisecond, func(_ context.Context, keysChanged bool) error {
+			heard <- keysChanged
+			return nil
+		})
+		close(done)
+	}()
+	defer func() { cancel(); <-done }()
+	select {
+	case changed := <-heard:
+		if !changed {
+			t.Error("the follower's first sync after SyncNow applied a key change was told no key changed")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the follower did not sync")
+	}
+}
