@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/keys"
 	"github.com/gatehouse-dev/gatehouse/internal/mgmt"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
@@ -180,9 +181,23 @@ func (a *app) withManager(run func(cmd *cobra.Command, args []string, m manager)
 			return err
 		}
 		defer s.Close()
-		return run(cmd, args, &local{Service: s.svc, a: a, s: s})
+		before, berr := s.store.LatestChange(cmd.Context())
+		if err := run(cmd, args, &local{Service: s.svc, a: a, s: s}); err != nil {
+			return err
+		}
+		if after, aerr := s.store.LatestChange(cmd.Context()); !a.json && berr == nil && aerr == nil && after > before {
+			fmt.Fprintln(a.env.Stderr, syncNotice)
+		}
+		return nil
 	}
 }
+
+// syncNotice tells, after a change made on the database (not with --json,
+// whose standard error stays empty), when running servers apply it: each follows the database's change feed every
+// --sync-interval. Through --server the change is in force on that server
+// when the command returns.
+var syncNotice = fmt.Sprintf("Running servers on this database apply the change within their --sync-interval (%s by default, 1s at most); "+
+	"with --server, the server applies it before answering.", config.Default().SyncInterval)
 
 // credentials reads the admin client's credentials: --credentials (or
 // GATEHOUSE_CREDENTIALS), else GATEHOUSE_CLIENT_ID and GATEHOUSE_CLIENT_SECRET.
