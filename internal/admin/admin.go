@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -247,8 +246,11 @@ func checkAPI(api storage.API) []string {
 	return problems
 }
 
-// ValidateIdentifier checks that an API identifier is an absolute URI
-// (RFC 3986 §4.3) without a fragment, as RFC 8707 §2 asks of resources.
+// ValidateIdentifier checks an API identifier: up to 600 characters, none
+// of them white space or a control character, and no fragment ("#"). As in
+// Auth0, it need not be a URI (orders-api): such an API is asked for with
+// the audience parameter only, since a resource indicator must be an
+// absolute URI (RFC 8707 §2, oauth.ValidResource).
 func ValidateIdentifier(id string) error {
 	if id == "" {
 		return errors.New("identifier is required")
@@ -259,11 +261,7 @@ func ValidateIdentifier(id string) error {
 	if strings.IndexFunc(id, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
 		return fmt.Errorf("identifier %q must not contain white space", id)
 	}
-	u, err := url.Parse(id)
-	if err != nil || u.Scheme == "" || (u.Host == "" && u.Opaque == "" && u.Path == "") {
-		return fmt.Errorf("identifier %q must be an absolute URI such as https://api.example.com", id)
-	}
-	if u.Fragment != "" || strings.Contains(id, "#") {
+	if strings.Contains(id, "#") {
 		return fmt.Errorf("identifier %q must not contain a fragment", id)
 	}
 	return nil

@@ -101,6 +101,7 @@ func TestRedirectErrors(t *testing.T) {
 		{"unknown audience", func(v url.Values) { v.Set("audience", "https://nope.example.com/") }, "invalid_target"},
 		{"audience and resource differ", func(v url.Values) { v.Set("resource", "https://other.example.com/") }, "invalid_request"},
 		{"two resources", func(v url.Values) { v.Del("audience"); v["resource"] = []string{apiID, apiID + "x"} }, "invalid_target"},
+		{"resource not an absolute URI (RFC 8707 §2)", func(v url.Values) { v.Del("audience"); v.Set("resource", "orders-api") }, "invalid_target"},
 		{"malformed scope", func(v url.Values) { v.Set("scope", "openid \"x\"") }, "invalid_scope"},
 		{"request object", func(v url.Values) { v.Set("request", "eyJ...") }, "request_not_supported"},
 		{"request_uri", func(v url.Values) { v.Set("request_uri", "https://x/") }, "request_uri_not_supported"},

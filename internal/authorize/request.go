@@ -224,6 +224,9 @@ func validate(req *request, v url.Values, snap *catalog.Snapshot) *authzError {
 	switch res := v["resource"]; len(res) {
 	case 0:
 	case 1:
+		if err := oauth.ValidResource(res[0]); err != nil {
+			return &authzError{ErrInvalidTarget, err.Description}
+		}
 		if aud != "" && aud != res[0] {
 			return &authzError{ErrInvalidRequest, "audience and resource name different APIs"}
 		}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -337,5 +338,38 @@ func TestBuiltInAPIName(t *testing.T) {
 	_, _ = mgmt.EnsureAPI(e.ctx, e.svc, e.issuer)
 	if api, _ := e.store.GetAPI(e.ctx, aud); api.Name != mine {
 		t.Errorf("EnsureAPI renamed %q to %q", mine, api.Name)
+	}
+}
+
+// TestNonURIIdentifier: as in Auth0, an API's identifier may be any string
+// (orders-api); tokens for it are asked for with audience, and a resource
+// indicator naming it is refused, since RFC 8707 §2 requires an absolute
+// URI there.
+func TestNonURIIdentifier(t *testing.T) {
+	e := newEnv(t)
+	api := e.must(201, "POST", "/api/v2/resource-servers", `{"identifier":"orders-api","scopes":[{"value":"read"}]}`).obj(t)
+	if e.must(200, "GET", "/api/v2/resource-servers/orders-api", "").obj(t)["id"] != api["id"] {
+		t.Error("GET by the identifier")
+	}
+	id, secret := e.client("orders-api", "read")
+	if status, tok := e.tokenResult(id, secret, "orders-api"); status != http.StatusOK || tok == "" {
+		t.Errorf("token with audience=orders-api: %d", status)
+	}
+	resp, err := e.http.Client().PostForm(e.http.URL+"/oauth/token", url.Values{"grant_type": {"client_credentials"},
+		"client_id": {id}, "client_secret": {secret}, "resource": {"orders-api"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Error            string `json:"error"`
+		ErrorDescription string `json:"error_description"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || body.Error != "invalid_target" || !strings.Contains(body.ErrorDescription, "absolute URI") {
+		t.Errorf("resource=orders-api: %d %+v", resp.StatusCode, body)
+	}
+	for _, bad := range []string{`"orders api"`, `"orders#api"`, `""`} {
+		wantError(t, bad, e.as("POST", "/api/v2/resource-servers", `{"identifier":`+bad+`}`), 400, "invalid_body", "identifier")
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -82,6 +84,17 @@ func InvalidScope(desc string) *Error {
 // InvalidTarget is RFC 8707 §2 invalid_target (400).
 func InvalidTarget(desc string) *Error {
 	return newError(http.StatusBadRequest, CodeInvalidTarget, desc)
+}
+
+// ValidResource reports, as an invalid_target, a resource indicator that is
+// not an absolute URI without a fragment (RFC 8707 §2). An API whose
+// identifier is not a URI is reached with the audience parameter instead.
+func ValidResource(resource string) *Error {
+	u, err := url.Parse(resource)
+	if err != nil || u.Scheme == "" || u.Fragment != "" || strings.Contains(resource, "#") {
+		return InvalidTarget("the resource " + strconv.Quote(resource) + " must be an absolute URI without a fragment (RFC 8707 §2); ask for an API whose identifier is not a URI with the audience parameter")
+	}
+	return nil
 }
 
 // AccessDenied is access_denied (403), as Auth0 answers a client that has no

@@ -361,6 +361,9 @@ func (e *Endpoint) authorize(snap *catalog.Snapshot, client *catalog.Client, a *
 	switch len(a.Resources) {
 	case 0:
 	case 1:
+		if err := oauth.ValidResource(a.Resources[0]); err != nil {
+			return nil, "", err
+		}
 		if aud != "" && aud != a.Resources[0] {
 			return nil, "", oauth.InvalidRequest("audience and resource name different APIs")
 		}
