@@ -92,7 +92,33 @@ type API struct {
 	// scope and grant) the one it was already issued while more than half
 	// of its lifetime remains. Off by default.
 	TokenReuse bool
-	CreatedAt  time.Time
+	// Extras are the API's settings of Auth0's schema that gatehouse keeps
+	// and shows but does not act on.
+	Extras    APIExtras
+	CreatedAt time.Time
+}
+
+// APIExtras are the settings of Auth0's resource server that gatehouse
+// stores and returns, so that a configuration written for Auth0 reads back
+// as it was written, but does not act on. Backends store them as one JSON
+// document (their json names are its keys); the zero value is Auth0's
+// default.
+type APIExtras struct {
+	// TokenLifetimeForWeb is Auth0's lifetime of tokens its implicit flow
+	// gives browsers, which gatehouse does not have; zero: unset.
+	TokenLifetimeForWeb time.Duration `json:"token_lifetime_for_web,omitempty"`
+}
+
+// ClientExtras are the settings of Auth0's client that gatehouse stores and
+// returns but does not act on, stored as APIExtras are.
+type ClientExtras struct {
+	LogoURI        string   `json:"logo_uri,omitempty"`
+	ClientAliases  []string `json:"client_aliases,omitempty"`
+	AllowedClients []string `json:"allowed_clients,omitempty"`
+	// ThirdParty is Auth0's is_first_party false on a machine-to-machine
+	// client, whose consent page it would change in Auth0 and which has
+	// none here. (A login client's is Client.FirstParty, which acts.)
+	ThirdParty bool `json:"third_party,omitempty"`
 }
 
 // Client is an application that authenticates to the token endpoint.
@@ -120,8 +146,11 @@ type Client struct {
 	// which the consent page is skipped.
 	FirstParty bool
 	Disabled   bool
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// Extras are the client's settings of Auth0's schema that gatehouse
+	// keeps and shows but does not act on.
+	Extras    ClientExtras
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Secret is one of a client's secrets. Only a digest of the secret is stored.
@@ -284,7 +313,10 @@ type Storage interface {
 	// ListAPIs returns every API ordered by identifier.
 	ListAPIs(ctx context.Context) ([]API, error)
 	// UpdateAPI replaces every field of the API api.Identifier but its
-	// Identifier and CreatedAt with api's, or returns ErrNotFound.
+	// Identifier and CreatedAt with api's, or returns ErrNotFound. In the
+	// same transaction it removes the scopes api no longer defines from
+	// every grant for the API (a grant never holds a scope its API does
+	// not define), recording a change of each client whose grant lost one.
 	UpdateAPI(ctx context.Context, api API) error
 	// DeleteAPI deletes the API and every grant for it, or returns ErrNotFound.
 	DeleteAPI(ctx context.Context, identifier string) error

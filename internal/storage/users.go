@@ -28,6 +28,7 @@ const (
 	AuditUserDisabled    = "user.disabled"
 	AuditUserEnabled     = "user.enabled"
 	AuditUserPasswordSet = "user.password_set"
+	AuditUserDeleted     = "user.deleted"
 	AuditUserLogin       = "user.login"  // success, or failure with a reason
 	AuditUserLogout      = "user.logout" // RP-initiated logout ended a session
 	AuditConsentGranted  = "consent.granted"
@@ -78,4 +79,7 @@ type Users interface {
 	// and CreatedAt with u's; ErrNotFound if there is no such user,
 	// ErrAlreadyExists if another user has the new email.
 	UpdateUser(ctx context.Context, u User) error
+	// DeleteUser deletes the user with its login sessions, authorization
+	// codes, consents and refresh tokens, or returns ErrNotFound.
+	DeleteUser(ctx context.Context, userID string) error
 }

@@ -5,12 +5,13 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
-const apiColumns = "identifier, name, scopes, token_lifetime, signing_alg, token_dialect, allow_offline_access, token_reuse, created_at"
+const apiColumns = "identifier, name, scopes, token_lifetime, signing_alg, token_dialect, allow_offline_access, token_reuse, extras, created_at"
 
 // CreateAPI stores a new API; storage.ErrAlreadyExists if the identifier is
 // taken. The token lifetime is stored in whole seconds, the scopes as a
@@ -20,11 +21,15 @@ func (s *Store) CreateAPI(ctx context.Context, api storage.API) error {
 	if err != nil {
 		return fmt.Errorf("create api %q: encode scopes: %w", api.Identifier, err)
 	}
+	extras, err := jsonObject(api.Extras)
+	if err != nil {
+		return fmt.Errorf("create api %q: encode extras: %w", api.Identifier, err)
+	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx,
-			"INSERT INTO apis ("+apiColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+			"INSERT INTO apis ("+apiColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
 			api.Identifier, api.Name, scopes, int64(api.TokenLifetime/time.Second), api.SigningAlg, api.TokenDialect,
-			api.AllowOfflineAccess, api.TokenReuse, s.f.Time(api.CreatedAt)); err != nil {
+			api.AllowOfflineAccess, api.TokenReuse, extras, s.f.Time(api.CreatedAt)); err != nil {
 			return s.translate(err)
 		}
 		return s.appendChange(ctx, tx, storage.EntityAPI, api.Identifier)
@@ -47,20 +52,29 @@ func (s *Store) ListAPIs(ctx context.Context) ([]storage.API, error) {
 }
 
 // UpdateAPI replaces every field of the API but its identifier and
-// creation time, or returns storage.ErrNotFound.
+// creation time, or returns storage.ErrNotFound. In the same transaction
+// it removes the scopes the API no longer defines from its grants, and
+// records a change of each client whose grant lost one.
 func (s *Store) UpdateAPI(ctx context.Context, api storage.API) error {
 	scopes, err := jsonList(api.Scopes)
 	if err != nil {
 		return fmt.Errorf("update api %q: encode scopes: %w", api.Identifier, err)
 	}
+	extras, err := jsonObject(api.Extras)
+	if err != nil {
+		return fmt.Errorf("update api %q: encode extras: %w", api.Identifier, err)
+	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		if err := mustAffect(tx.ExecContext(ctx, `UPDATE apis SET name = $1, scopes = $2, token_lifetime = $3, signing_alg = $4,
-			token_dialect = $5, allow_offline_access = $6, token_reuse = $7 WHERE identifier = $8`,
+			token_dialect = $5, allow_offline_access = $6, token_reuse = $7, extras = $8 WHERE identifier = $9`,
 			api.Name, scopes, int64(api.TokenLifetime/time.Second), api.SigningAlg, api.TokenDialect,
-			api.AllowOfflineAccess, api.TokenReuse, api.Identifier)); err != nil {
+			api.AllowOfflineAccess, api.TokenReuse, extras, api.Identifier)); err != nil {
 			return err
 		}
-		return s.appendChange(ctx, tx, storage.EntityAPI, api.Identifier)
+		if err := s.appendChange(ctx, tx, storage.EntityAPI, api.Identifier); err != nil {
+			return err
+		}
+		return s.pruneGrants(ctx, tx, api)
 	})
 	if err != nil {
 		return fmt.Errorf("update api %q: %w", api.Identifier, err)
@@ -98,13 +112,41 @@ func (s *Store) DeleteAPI(ctx context.Context, identifier string) error {
 	return nil
 }
 
+// pruneGrants removes from the grants for api the scopes it does not
+// define, inside the transaction tx of the API's update.
+func (s *Store) pruneGrants(ctx context.Context, tx *sql.Tx, api storage.API) error {
+	grants, err := queryAll(ctx, tx, s.scanGrant,
+		"SELECT "+grantColumns+" FROM client_grants WHERE audience = $1 ORDER BY created_at, id"+s.f.ForUpdate, api.Identifier)
+	if err != nil {
+		return err
+	}
+	defined := make(map[string]bool, len(api.Scopes))
+	for _, sc := range api.Scopes {
+		defined[sc.Value] = true
+	}
+	for _, g := range grants {
+		kept := slices.DeleteFunc(slices.Clone(g.Scope), func(sc string) bool { return !defined[sc] })
+		if len(kept) == len(g.Scope) {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE client_grants SET scope = $2 WHERE id = $1", g.ID, s.f.List(kept)); err != nil {
+			return err
+		}
+		if err := s.appendChange(ctx, tx, storage.EntityClient, g.ClientID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func scanAPI(r rowScanner) (storage.API, error) {
 	var (
 		api    storage.API
 		scopes []byte
 	)
 	if err := r.Scan(&api.Identifier, &api.Name, &scopes, seconds{&api.TokenLifetime},
-		&api.SigningAlg, &api.TokenDialect, &api.AllowOfflineAccess, &api.TokenReuse, at(&api.CreatedAt)); err != nil {
+		&api.SigningAlg, &api.TokenDialect, &api.AllowOfflineAccess, &api.TokenReuse, document[storage.APIExtras]{&api.Extras},
+		at(&api.CreatedAt)); err != nil {
 		return storage.API{}, err
 	}
 	api.Scopes = []storage.Scope{}
@@ -112,6 +154,13 @@ func scanAPI(r rowScanner) (storage.API, error) {
 		return storage.API{}, fmt.Errorf("decode scopes of api %q: %w", api.Identifier, err)
 	}
 	return api, nil
+}
+
+// jsonObject encodes v, a struct of settings, as a JSON object, as a
+// string, which both a TEXT and a jsonb column take.
+func jsonObject(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
 }
 
 // scanString scans a row of one text column.

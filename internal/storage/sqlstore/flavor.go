@@ -130,6 +130,25 @@ func (s seconds) Scan(src any) error {
 // metadata, an event's details): {} and NULL become a nil map.
 type object struct{ m *map[string]string }
 
+// document is the destination of a column holding a JSON object that
+// decodes into a T (a struct of settings: storage.APIExtras,
+// storage.ClientExtras); NULL leaves the zero T.
+type document[T any] struct{ v *T }
+
+func (d document[T]) Scan(src any) error {
+	var zero T
+	*d.v = zero
+	switch v := src.(type) {
+	case nil:
+		return nil
+	case string:
+		return json.Unmarshal([]byte(v), d.v)
+	case []byte:
+		return json.Unmarshal(v, d.v)
+	}
+	return fmt.Errorf("scan %T into a JSON object", src)
+}
+
 func (o object) Scan(src any) error {
 	*o.m = nil
 	var b []byte

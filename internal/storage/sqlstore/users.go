@@ -58,6 +58,20 @@ func (s *Store) UpdateUser(ctx context.Context, u storage.User) error {
 	return nil
 }
 
+// DeleteUser deletes the user; its login sessions, codes, consents and
+// refresh tokens go with it (ON DELETE CASCADE). storage.ErrNotFound if
+// there is no such user. It appends nothing to the change feed.
+func (s *Store) DeleteUser(ctx context.Context, userID string) error {
+	n, err := s.exec(ctx, "DELETE FROM users WHERE user_id = $1", userID)
+	if err == nil && n == 0 {
+		err = storage.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("delete user %q: %w", userID, s.translate(err))
+	}
+	return nil
+}
+
 func scanUser(r rowScanner) (storage.User, error) {
 	var u storage.User
 	err := r.Scan(&u.UserID, &u.Email, &u.Name, &u.PasswordHash, &u.EmailVerified, &u.Disabled,

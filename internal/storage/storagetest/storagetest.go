@@ -54,6 +54,9 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Instances", testInstances},
 		{"TokenRetention", testTokenRetention},
 		{"TokenCounts", testTokenCounts},
+		{"Extras", testExtras},
+		{"UpdateAPIPrunesGrants", testUpdateAPIPrunesGrants},
+		{"DeleteUser", testDeleteUser},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })

@@ -1,0 +1,8 @@
+-- 0013_auth0_extras: the settings of Auth0's resource servers and clients
+-- that gatehouse stores and returns but does not act on (storage.APIExtras,
+-- storage.ClientExtras), as one JSON object per row: nothing queries them,
+-- and a setting added later needs no migration. The settings gatehouse acts
+-- on stay columns of their own.
+
+ALTER TABLE apis ADD COLUMN extras TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(extras) AND json_type(extras) = 'object');
+ALTER TABLE clients ADD COLUMN extras TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(extras) AND json_type(extras) = 'object');
