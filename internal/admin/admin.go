@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -82,6 +83,8 @@ type APIInput struct {
 	// TokenReuse hands a client asking again the token it was already
 	// issued for the API while over half its lifetime remains.
 	TokenReuse bool
+	// Extras are Auth0's settings kept and shown but not acted on.
+	Extras storage.APIExtras
 }
 
 // CreateAPI validates in and stores the API, reporting every problem at once.
@@ -89,7 +92,7 @@ func (s *Service) CreateAPI(ctx context.Context, in APIInput) (storage.API, erro
 	api := storage.API{
 		Identifier: in.Identifier, Name: in.Name, Scopes: in.Scopes,
 		TokenLifetime: in.TokenLifetime, SigningAlg: in.SigningAlg, TokenDialect: in.TokenDialect,
-		AllowOfflineAccess: in.AllowOfflineAccess, TokenReuse: in.TokenReuse, CreatedAt: s.now(),
+		AllowOfflineAccess: in.AllowOfflineAccess, TokenReuse: in.TokenReuse, Extras: in.Extras, CreatedAt: s.now(),
 	}
 	if api.Name == "" {
 		api.Name = api.Identifier
@@ -147,11 +150,14 @@ type APIPatch struct {
 	AllowOfflineAccess *bool
 	// TokenReuse turns token reuse for the API on or off.
 	TokenReuse *bool
+	// Extras replaces Auth0's settings kept and shown but not acted on.
+	Extras *storage.APIExtras
 }
 
 // UpdateAPI applies p to the API under the rules of CreateAPI and returns
-// the API as stored. A scope still granted to a client cannot be removed
-// (the grant would go on issuing it): its grants must drop it first.
+// the API as stored. A scope the API stops defining is removed from every
+// grant that holds it, in the same write (storage.UpdateAPI), and each such
+// grant's change is audited.
 func (s *Service) UpdateAPI(ctx context.Context, identifier string, p APIPatch) (storage.API, error) {
 	api, err := s.GetAPI(ctx, identifier)
 	if err != nil {
@@ -184,31 +190,19 @@ func (s *Service) UpdateAPI(ctx context.Context, identifier string, p APIPatch) 
 	if p.TokenReuse != nil {
 		api.TokenReuse = *p.TokenReuse
 	}
-	problems := checkAPI(api)
-	if p.Scopes != nil && len(problems) == 0 {
-		grants, err := s.Store.ListGrants(ctx, storage.GrantFilter{Audience: identifier})
-		if err != nil {
-			return storage.API{}, fmt.Errorf("list grants: %w", err)
-		}
-		defined := map[string]bool{}
-		for _, sc := range api.Scopes {
-			defined[sc.Value] = true
-		}
-		for _, g := range grants {
-			var gone []string
-			for _, sc := range g.Scope {
-				if !defined[sc] {
-					gone = append(gone, sc)
-				}
-			}
-			if len(gone) > 0 {
-				problems = append(problems, fmt.Sprintf("scope %s is granted to client %q (grant %s): remove it from the grant first",
-					strings.Join(quoteAll(gone), ", "), g.ClientID, g.ID))
-			}
-		}
+	if p.Extras != nil {
+		api.Extras = *p.Extras
 	}
-	if len(problems) > 0 {
+	if problems := checkAPI(api); len(problems) > 0 {
 		return storage.API{}, invalid("%s", strings.Join(problems, "; "))
+	}
+	// The grants that will lose scopes, for the audit trail: the store
+	// removes the scopes in the API's own write.
+	var pruned []prunedGrant
+	if p.Scopes != nil {
+		if pruned, err = s.grantsLosing(ctx, api); err != nil {
+			return storage.API{}, err
+		}
 	}
 	if s.Keys != nil && p.SigningAlg != nil {
 		if err := s.Keys.Ensure(ctx, api.SigningAlg); err != nil {
@@ -218,8 +212,48 @@ func (s *Service) UpdateAPI(ctx context.Context, identifier string, p APIPatch) 
 	if err := s.Store.UpdateAPI(ctx, api); err != nil {
 		return storage.API{}, notFound(err, "API", identifier)
 	}
+	for _, g := range pruned {
+		s.record(ctx, storage.AuditGrantUpdated, g.ID, map[string]string{"client_id": g.ClientID, "audience": g.Audience,
+			"scope": joinScopes(g.Scope), "removed": joinScopes(g.removed), "cause": "the API no longer defines the removed scopes"})
+	}
 	s.record(ctx, storage.AuditAPIUpdated, identifier, map[string]string{"fields": apiFields(p)})
 	return api, nil
+}
+
+// prunedGrant is a grant as an API's update leaves it, and the scopes it
+// loses.
+type prunedGrant struct {
+	storage.Grant
+	removed []string
+}
+
+// grantsLosing returns the grants for api that hold scopes it does not
+// define, as they will be without them.
+func (s *Service) grantsLosing(ctx context.Context, api storage.API) ([]prunedGrant, error) {
+	grants, err := s.Store.ListGrants(ctx, storage.GrantFilter{Audience: api.Identifier})
+	if err != nil {
+		return nil, fmt.Errorf("list grants: %w", err)
+	}
+	defined := map[string]bool{}
+	for _, sc := range api.Scopes {
+		defined[sc.Value] = true
+	}
+	var out []prunedGrant
+	for _, g := range grants {
+		var kept, removed []string
+		for _, sc := range g.Scope {
+			if defined[sc] {
+				kept = append(kept, sc)
+			} else {
+				removed = append(removed, sc)
+			}
+		}
+		if len(removed) > 0 {
+			g.Scope = kept
+			out = append(out, prunedGrant{Grant: g, removed: removed})
+		}
+	}
+	return out, nil
 }
 
 // checkAPI reports every problem with the settable fields of api.
@@ -227,6 +261,9 @@ func checkAPI(api storage.API) []string {
 	var problems []string
 	if api.TokenLifetime < MinTokenLifetime || api.TokenLifetime > MaxTokenLifetime || api.TokenLifetime%time.Second != 0 {
 		problems = append(problems, fmt.Sprintf("token lifetime %s must be whole seconds from 1s to 720h (30 days)", api.TokenLifetime))
+	}
+	if web := api.Extras.TokenLifetimeForWeb; web < 0 || web%time.Second != 0 || web > api.TokenLifetime {
+		problems = append(problems, fmt.Sprintf("token lifetime for web %s must be whole seconds, not longer than the token lifetime %s", web, api.TokenLifetime))
 	}
 	if !slices.Contains(SigningAlgs, api.SigningAlg) {
 		problems = append(problems, fmt.Sprintf("signing algorithm %q must be one of %s", api.SigningAlg, strings.Join(SigningAlgs, ", ")))
@@ -338,6 +375,8 @@ type ClientInput struct {
 	Metadata map[string]string
 	// TokenEndpointAuthMethod defaults to client_secret_post.
 	TokenEndpointAuthMethod string
+	// Extras are Auth0's settings kept and shown but not acted on.
+	Extras storage.ClientExtras
 }
 
 // Client metadata limits, as Auth0 sets them for client_metadata.
@@ -355,7 +394,7 @@ var AuthMethods = []string{storage.AuthMethodClientSecretPost, storage.AuthMetho
 
 // checkClient reports every problem with the editable fields of c.
 func checkClient(c storage.Client) []string {
-	var problems []string
+	problems := checkClientExtras(c.Extras)
 	if c.Name == "" {
 		problems = append(problems, "client name is required")
 	} else if len(c.Name) > MaxClientNameLen {
@@ -391,6 +430,33 @@ func checkClient(c storage.Client) []string {
 	return problems
 }
 
+// MaxClientAliases bounds client_aliases and allowed_clients.
+const MaxClientAliases = 100
+
+// checkClientExtras reports what is wrong with a client's Auth0 settings:
+// the logo must be an absolute http(s) URL, and aliases and allowed clients
+// non-empty strings without white space, at most MaxClientAliases each.
+func checkClientExtras(x storage.ClientExtras) []string {
+	var problems []string
+	if x.LogoURI != "" {
+		if u, err := url.Parse(x.LogoURI); err != nil || u.Host == "" || u.Scheme != "https" && u.Scheme != "http" || len(x.LogoURI) > 2000 {
+			problems = append(problems, fmt.Sprintf("logo URI %q must be an absolute http(s) URL of at most 2000 characters", x.LogoURI))
+		}
+	}
+	for name, list := range map[string][]string{"client alias": x.ClientAliases, "allowed client": x.AllowedClients} {
+		if len(list) > MaxClientAliases {
+			problems = append(problems, fmt.Sprintf("more than %d %ses", MaxClientAliases, name))
+		}
+		for _, v := range list {
+			if v == "" || len(v) > 600 || strings.IndexFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+				problems = append(problems, fmt.Sprintf("%s %q must be 1 to 600 characters without white space", name, v))
+			}
+		}
+	}
+	slices.Sort(problems) // the map's order is not
+	return problems
+}
+
 // NewSecret is a secret as created: the stored record and, once, the plain value.
 type NewSecret struct {
 	storage.Secret
@@ -406,6 +472,7 @@ func (s *Service) CreateClient(ctx context.Context, in ClientInput) (storage.Cli
 		GrantTypes:              []string{storage.GrantClientCredentials},
 		Metadata:                maps.Clone(in.Metadata),
 		TokenEndpointAuthMethod: in.TokenEndpointAuthMethod,
+		Extras:                  in.Extras,
 		CreatedAt:               now, UpdatedAt: now,
 	}
 	if c.TokenEndpointAuthMethod == "" {
@@ -452,13 +519,15 @@ func (s *Service) GetClient(ctx context.Context, id string) (storage.Client, err
 }
 
 // ClientPatch changes some fields of a client; nil fields stay as they are.
-// Metadata, when set, replaces the whole map (an empty map clears it).
+// Metadata, when set, replaces the whole map (an empty map clears it), and
+// Extras the whole set of Auth0 settings kept but not acted on.
 type ClientPatch struct {
 	Name                    *string
 	Description             *string
 	Metadata                *map[string]string
 	TokenEndpointAuthMethod *string
 	Disabled                *bool
+	Extras                  *storage.ClientExtras
 }
 
 // UpdateClient applies p to the client, under the rules of CreateClient,
@@ -482,6 +551,9 @@ func (s *Service) UpdateClient(ctx context.Context, id string, p ClientPatch) (s
 	}
 	if p.Disabled != nil {
 		c.Disabled = *p.Disabled
+	}
+	if p.Extras != nil {
+		c.Extras = *p.Extras
 	}
 	if problems := checkClient(c); len(problems) > 0 {
 		return storage.Client{}, invalid("%s", strings.Join(problems, "; "))

@@ -55,6 +55,8 @@ type LoginClientInput struct {
 	// TokenEndpointAuthMethod defaults to none for a public client and
 	// client_secret_post for a regular web application.
 	TokenEndpointAuthMethod string
+	// Extras are Auth0's settings kept and shown but not acted on.
+	Extras storage.ClientExtras
 }
 
 // CreateLoginClient creates a login client, reporting every problem at
@@ -69,6 +71,7 @@ func (s *Service) CreateLoginClient(ctx context.Context, in LoginClientInput) (s
 		AllowedLogoutURLs: slices.Clone(in.LogoutURLs),
 		FirstParty:        in.FirstParty,
 		Metadata:          maps.Clone(in.Metadata),
+		Extras:            in.Extras,
 		CreatedAt:         now, UpdatedAt: now,
 	}
 	if len(c.GrantTypes) == 0 {

@@ -42,12 +42,28 @@ func TestUpdateAPIAndGrant(t *testing.T) {
 	if !errors.Is(err, admin.ErrInvalid) || !strings.Contains(err.Error(), "token lifetime 0s") || !strings.Contains(err.Error(), "HS256") {
 		t.Errorf("invalid patch: %v", err)
 	}
-	// A granted scope cannot be dropped from the API until no grant holds it.
+	// A scope dropped from the API leaves the grants that held it, in the
+	// same write, and each such grant's change is audited (Terraform
+	// changes the API's scopes before the grant's).
+	log := &auditLog{}
+	svc.Audit = log
 	only := []storage.Scope{{Value: "read"}}
-	_, err = svc.UpdateAPI(ctx, aud, admin.APIPatch{Scopes: &only})
-	if !errors.Is(err, admin.ErrInvalid) || !strings.Contains(err.Error(), `scope "write" is granted to client`) {
-		t.Errorf("dropping a granted scope: %v", err)
+	if _, err := svc.UpdateAPI(ctx, aud, admin.APIPatch{Scopes: &only}); err != nil {
+		t.Fatalf("dropping a granted scope: %v", err)
 	}
+	if gg, _ := svc.Store.GetGrant(ctx, g.ID); len(gg.Scope) != 1 || gg.Scope[0] != "read" {
+		t.Errorf("grant after its API dropped a scope: %+v", gg)
+	}
+	var pruned []storage.AuditEvent
+	for _, e := range log.events {
+		if e.Action == storage.AuditGrantUpdated {
+			pruned = append(pruned, e)
+		}
+	}
+	if len(pruned) != 1 || pruned[0].Target != g.ID || pruned[0].Details["removed"] != "write" || pruned[0].Details["scope"] != "read" {
+		t.Errorf("audit of the pruned grant: %+v", pruned)
+	}
+	svc.Audit = nil
 	if _, err := svc.UpdateGrant(ctx, g.ID, []string{"read", "read"}); err != nil {
 		t.Fatal(err)
 	}
@@ -65,5 +81,52 @@ func TestUpdateAPIAndGrant(t *testing.T) {
 	}
 	if _, err := svc.UpdateAPI(ctx, "https://missing.test", admin.APIPatch{}); !errors.Is(err, storage.ErrNotFound) || admin.NotFoundKind(err) != "API" {
 		t.Errorf("missing API: %v", err)
+	}
+}
+
+// TestDeleteUser deletes a user by ID or email, audited; a second delete
+// is not found.
+func TestDeleteUser(t *testing.T) {
+	svc := newService(t)
+	log := &auditLog{}
+	svc.Audit = log
+	ctx := t.Context()
+	u, err := svc.CreateUser(ctx, admin.UserInput{Email: "gone@example.com", Password: "long enough password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.DeleteUser(ctx, "Gone@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.GetUser(ctx, u.UserID); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("after delete: %v", err)
+	}
+	if err := svc.DeleteUser(ctx, u.UserID); !errors.Is(err, storage.ErrNotFound) || admin.NotFoundKind(err) != "user" {
+		t.Errorf("second delete: %v", err)
+	}
+	if last := log.events[len(log.events)-1]; last.Action != storage.AuditUserDeleted || last.Target != u.UserID {
+		t.Errorf("audit: %+v", last)
+	}
+}
+
+// TestClientExtras checks the Auth0 settings a client keeps: stored as
+// given, and refused all at once when malformed.
+func TestClientExtras(t *testing.T) {
+	svc := newService(t)
+	ctx := t.Context()
+	x := storage.ClientExtras{LogoURI: "https://example.com/logo.png", ClientAliases: []string{"urn:a"}, AllowedClients: []string{"abc"}}
+	c, _, err := svc.CreateClient(ctx, admin.ClientInput{Name: "x", Extras: x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := svc.GetClient(ctx, c.ClientID); got.Extras.LogoURI != x.LogoURI || len(got.Extras.ClientAliases) != 1 {
+		t.Errorf("stored extras: %+v", got.Extras)
+	}
+	bad := storage.ClientExtras{LogoURI: "javascript:alert(1)", ClientAliases: []string{"a b"}, AllowedClients: []string{""}}
+	_, err = svc.UpdateClient(ctx, c.ClientID, admin.ClientPatch{Extras: &bad})
+	for _, want := range []string{"logo URI", `client alias "a b"`, `allowed client ""`} {
+		if !errors.Is(err, admin.ErrInvalid) || !strings.Contains(err.Error(), want) {
+			t.Errorf("bad extras: %v, want %q", err, want)
+		}
 	}
 }

@@ -140,6 +140,20 @@ func (s *Service) GetUser(ctx context.Context, ref string) (storage.User, error)
 	return u, notFound(err, "user", ref)
 }
 
+// DeleteUser deletes a user (by ID or email) with the user's sessions,
+// consents and refresh tokens: their logins end.
+func (s *Service) DeleteUser(ctx context.Context, ref string) error {
+	u, err := s.GetUser(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if err := s.Store.DeleteUser(ctx, u.UserID); err != nil {
+		return notFound(err, "user", ref)
+	}
+	s.record(ctx, storage.AuditUserDeleted, u.UserID, nil)
+	return nil
+}
+
 // ListUsers lists the users by creation time (never their hashes: callers
 // show views).
 func (s *Service) ListUsers(ctx context.Context) ([]storage.User, error) {
