@@ -87,8 +87,7 @@ func TestAuth0Fields(t *testing.T) {
 	}
 	cl := e.must(201, "POST", "/api/v2/clients", `{"name":"f","oidc_conformant":true,"jwt_configuration":{"alg":"RS256"},"cross_origin_authentication":false,
 		"sso_disabled":false,"sso":false,"custom_login_page_on":true,"refresh_token":{"rotation_type":"rotating","expiration_type":"expiring"},
-		"is_token_endpoint_ip_header_trusted":false,"organization_usage":"deny","organization_require_behavior":"no_prompt","logo_uri":"",
-		"client_aliases":[],"allowed_clients":[],"allowed_origins":[],"web_origins":[],"addons":{},"native_social_login":{"apple":{"enabled":false}},
+		"is_token_endpoint_ip_header_trusted":false,"organization_usage":"deny","organization_require_behavior":"no_prompt","allowed_origins":[],"web_origins":[],"addons":{},"native_social_login":{"apple":{"enabled":false}},
 		"client_authentication_methods":null,"is_first_party":true}`).obj(t)
 	want := map[string]string{"oidc_conformant": "true", "cross_origin_authentication": "false", "sso_disabled": "false", "custom_login_page_on": "true",
 		"is_token_endpoint_ip_header_trusted": "false", "organization_usage": `"deny"`, "is_first_party": "true",
@@ -112,8 +111,8 @@ func TestAuth0Fields(t *testing.T) {
 		{"HS256 secret", "PATCH", rsPath, `{"signing_secret":"s3cr3t-s3cr3t-s3cr3t"}`, `signing_secret "s3cr3t-s3cr3t-s3cr3t" is not supported: HS256`},
 		{"policies", "PATCH", rsPath, `{"enforce_policies":true}`, "enforce_policies true is not supported"},
 		{"consent for first party", "PATCH", rsPath, `{"skip_consent_for_verifiable_first_party_clients":false}`, "skip_consent_for_verifiable_first_party_clients false"},
-		{"web lifetime", "PATCH", rsPath, `{"token_lifetime_for_web":7200}`, "token_lifetime_for_web 7200 is not supported"},
-		{"web lifetime follows", "PATCH", rsPath, `{"token_lifetime":900,"token_lifetime_for_web":600}`, "(accepted: 900)"},
+		{"web lifetime above the lifetime", "PATCH", rsPath, `{"token_lifetime_for_web":7200}`, "not longer than the token lifetime 10m0s"},
+		{"bad logo", "PATCH", clPath, `{"logo_uri":"javascript:alert(1)"}`, `logo URI "javascript:alert(1)"`},
 		{"user policy", "PATCH", rsPath, `{"subject_type_authorization":{"user":{"policy":"deny_all"}}}`, "subject_type_authorization"},
 		{"mtls binding", "POST", "/api/v2/resource-servers", `{"identifier":"urn:pop","proof_of_possession":{"mechanism":"mtls","required":true}}`, "proof_of_possession"},
 		{"not conformant", "PATCH", clPath, `{"oidc_conformant":false}`, "oidc_conformant false is not supported"},
@@ -122,8 +121,6 @@ func TestAuth0Fields(t *testing.T) {
 		{"origins", "PATCH", clPath, `{"web_origins":["https://x.test"]}`, "web_origins"},
 		{"key credentials", "PATCH", clPath, `{"client_authentication_methods":{"private_key_jwt":{"credentials":[{"id":"cred_1"}]}}}`, "private_key_jwt"},
 		{"non-rotating", "PATCH", clPath, `{"refresh_token":{"rotation_type":"non-rotating"}}`, "refresh_token"},
-		{"machine third party", "PATCH", clPath, `{"is_first_party":false}`, "is_first_party false is not supported on a machine-to-machine client"},
-		{"machine third party on create", "POST", "/api/v2/clients", `{"name":"m","is_first_party":false}`, "is_first_party false"},
 		{"any organization", "PATCH", grPath, `{"scope":[],"allow_any_organization":true}`, "allow_any_organization true"},
 		{"user grant", "POST", "/api/v2/client-grants", `{"client_id":"x","audience":"https://f.test/","scope":[],"subject_type":"user"}`, `subject_type "user"`},
 		{"every problem at once", "PATCH", clPath, `{"oidc_conformant":false,"sso_disabled":true}`, "sso_disabled true"},
@@ -371,5 +368,63 @@ func TestNonURIIdentifier(t *testing.T) {
 	}
 	for _, bad := range []string{`"orders api"`, `"orders#api"`, `""`} {
 		wantError(t, bad, e.as("POST", "/api/v2/resource-servers", `{"identifier":`+bad+`}`), 400, "invalid_body", "identifier")
+	}
+}
+
+// TestKeptAuth0Fields: the Auth0 settings gatehouse keeps without acting
+// on them come back as they were sent, through create and PATCH:
+// token_lifetime_for_web, and a client's logo_uri, client_aliases,
+// allowed_clients and, on a machine client, is_first_party false.
+func TestKeptAuth0Fields(t *testing.T) {
+	e := newEnv(t)
+	rs := e.must(201, "POST", "/api/v2/resource-servers", `{"identifier":"https://kept.test/","token_lifetime":7200,"token_lifetime_for_web":3600}`).obj(t)
+	if rs["token_lifetime_for_web"] != float64(3600) {
+		t.Errorf("token_lifetime_for_web = %v", rs["token_lifetime_for_web"])
+	}
+	rsPath := "/api/v2/resource-servers/" + str(rs, "id")
+	if got := e.must(200, "PATCH", rsPath, `{"token_lifetime_for_web":60}`).obj(t); got["token_lifetime_for_web"] != float64(60) || got["token_lifetime"] != float64(7200) {
+		t.Errorf("after PATCH: %v", got)
+	}
+	cl := e.must(201, "POST", "/api/v2/clients", `{"name":"kept","is_first_party":false,"logo_uri":"https://kept.test/logo.png",
+		"client_aliases":["urn:kept"],"allowed_clients":["other"]}`).obj(t)
+	want := map[string]string{"is_first_party": "false", "logo_uri": `"https://kept.test/logo.png"`, "client_aliases": `["urn:kept"]`, "allowed_clients": `["other"]`}
+	clPath := "/api/v2/clients/" + str(cl, "client_id")
+	for _, got := range []map[string]any{cl, e.must(200, "GET", clPath, "").obj(t)} {
+		for k, v := range want {
+			if jsonBody(got[k]) != v {
+				t.Errorf("%s = %s, want %s", k, jsonBody(got[k]), v)
+			}
+		}
+	}
+	got := e.must(200, "PATCH", clPath, `{"is_first_party":true,"client_aliases":[],"logo_uri":""}`).obj(t)
+	if got["is_first_party"] != true || jsonBody(got["client_aliases"]) != "[]" || got["logo_uri"] != nil || jsonBody(got["allowed_clients"]) != `["other"]` {
+		t.Errorf("after PATCH: %v", got)
+	}
+	if list := e.must(200, "GET", "/api/v2/clients?is_first_party=false", "").arr(t); len(list) != 0 {
+		t.Errorf("third-party machine clients after PATCH: %d", len(list))
+	}
+}
+
+// TestScopeRemovalCascades: Terraform changes an API's scopes before the
+// grant that holds the removed one; the grant loses it in the same write
+// and the client's next token no longer carries it.
+func TestScopeRemovalCascades(t *testing.T) {
+	e := newEnv(t)
+	e.must(201, "POST", "/api/v2/resource-servers", `{"identifier":"https://cascade.test/","scopes":[{"value":"read"},{"value":"write"}]}`)
+	id, secret := e.client("https://cascade.test/", "read", "write")
+	gid := str(e.must(200, "GET", "/api/v2/client-grants?client_id="+id, "").arr(t)[0], "id")
+	e.must(200, "PATCH", "/api/v2/resource-servers/"+url.PathEscape("https://cascade.test/"), `{"scopes":[{"value":"read"}]}`)
+	if g := e.must(200, "GET", "/api/v2/client-grants/"+gid, "").obj(t); jsonBody(g["scope"]) != `["read"]` {
+		t.Errorf("grant after the API dropped write: %v", g["scope"])
+	}
+	e.tokenFor(id, secret, "https://cascade.test/") // read still
+	resp, err := e.http.Client().PostForm(e.http.URL+"/oauth/token", url.Values{"grant_type": {"client_credentials"},
+		"client_id": {id}, "client_secret": {secret}, "audience": {"https://cascade.test/"}, "scope": {"write"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("token for the removed scope: %d, want 400 invalid_scope", resp.StatusCode)
 	}
 }

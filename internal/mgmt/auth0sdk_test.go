@@ -88,7 +88,7 @@ func TestAuth0GoSDKDrift(t *testing.T) {
 		Name: auth0.String("Orders"), Identifier: auth0.String("https://orders.sdk.test/"),
 		Scopes:           &[]management.ResourceServerScope{{Value: auth0.String("read:orders"), Description: auth0.String("Read orders")}},
 		SigningAlgorithm: auth0.String("RS256"), AllowOfflineAccess: auth0.Bool(true), TokenLifetime: auth0.Int(3600),
-		TokenLifetimeForWeb: auth0.Int(3600), SkipConsentForVerifiableFirstPartyClients: auth0.Bool(true),
+		TokenLifetimeForWeb: auth0.Int(1800), SkipConsentForVerifiableFirstPartyClients: auth0.Bool(true),
 		EnforcePolicies: auth0.Bool(false), TokenDialect: auth0.String("access_token"),
 	}
 	sent := *rs
@@ -109,7 +109,7 @@ func TestAuth0GoSDKDrift(t *testing.T) {
 	}
 	got, _ := m.ResourceServer.Read(ctx, rs.GetID())
 	got.Name = auth0.String("Orders v2")
-	got.TokenLifetime, got.TokenLifetimeForWeb = auth0.Int(7200), auth0.Int(7200)
+	got.TokenLifetime, got.TokenLifetimeForWeb = auth0.Int(7200), auth0.Int(600)
 	updated := *got
 	if err := m.ResourceServer.Update(ctx, rs.GetID(), got); err != nil {
 		t.Fatalf("update resource server with the object read: %v", err)
@@ -127,7 +127,8 @@ func TestAuth0GoSDKDrift(t *testing.T) {
 	cl := &management.Client{
 		Name: auth0.String("Reporting"), Description: auth0.String("nightly reports"), AppType: auth0.String("non_interactive"),
 		GrantTypes: &[]string{"client_credentials"}, TokenEndpointAuthMethod: auth0.String("client_secret_basic"),
-		ClientMetadata: &map[string]interface{}{"team": "finance"}, IsFirstParty: auth0.Bool(true), OIDCConformant: auth0.Bool(true),
+		ClientMetadata: &map[string]interface{}{"team": "finance"}, IsFirstParty: auth0.Bool(false), OIDCConformant: auth0.Bool(true),
+		LogoURI: auth0.String("https://reports.test/logo.png"), ClientAliases: &[]string{"urn:reports"}, AllowedClients: &[]string{"portal"},
 		JWTConfiguration: &management.ClientJWTConfiguration{Algorithm: auth0.String("RS256"), LifetimeInSeconds: auth0.Int(3600)},
 		CrossOriginAuth:  auth0.Bool(false), SSODisabled: auth0.Bool(false), CustomLoginPageOn: auth0.Bool(true),
 		IsTokenEndpointIPHeaderTrusted: auth0.Bool(false), OrganizationUsage: auth0.String("deny"),
@@ -146,7 +147,8 @@ func TestAuth0GoSDKDrift(t *testing.T) {
 		t.Fatal(err)
 	}
 	noDrift(t, "client", sentClient, gotClient)
-	gotClient.Description = auth0.String("hourly reports")
+	gotClient.Description, gotClient.IsFirstParty = auth0.String("hourly reports"), auth0.Bool(true)
+	gotClient.ClientAliases = &[]string{}
 	updatedClient := *gotClient
 	if err := m.Client.Update(ctx, cl.GetClientID(), gotClient); err != nil {
 		t.Fatalf("update client with the object read: %v", err)
@@ -256,6 +258,28 @@ func TestAuth0GoSDKDrift(t *testing.T) {
 			t.Errorf("grant %s seen %d times", id, n)
 		}
 	}
+
+	// Users: create, read, update, list, delete.
+	u := &management.User{Connection: auth0.String(mgmt.Connection), Email: auth0.String("sdk@example.com"),
+		Password: auth0.String("a long enough password"), Name: auth0.String("SDK"), EmailVerified: auth0.Bool(true)}
+	if err := m.User.Create(ctx, u); err != nil {
+		t.Fatalf("create user: %v", err)
+	}
+	gotUser, err := m.User.Read(ctx, u.GetID())
+	if err != nil || gotUser.GetEmail() != "sdk@example.com" || gotUser.GetName() != "SDK" || !gotUser.GetEmailVerified() {
+		t.Errorf("read user: %v %+v", err, gotUser)
+	}
+	if err := m.User.Update(ctx, u.GetID(), &management.User{Name: auth0.String("SDK 2"), Blocked: auth0.Bool(true)}); err != nil {
+		t.Errorf("update user: %v", err)
+	}
+	if ul, err := m.User.List(ctx); err != nil || len(ul.Users) != 1 || ul.Users[0].GetName() != "SDK 2" || !ul.Users[0].GetBlocked() {
+		t.Errorf("list users: %v %+v", err, ul)
+	}
+	if err := m.User.Delete(ctx, u.GetID()); err != nil {
+		t.Errorf("delete user: %v", err)
+	}
+	_, err = m.User.Read(ctx, u.GetID())
+	wantStatus(t, "deleted user", err, http.StatusNotFound, "not found")
 
 	// Deletes, then each is gone.
 	if err := m.ClientGrant.Delete(ctx, g.GetID()); err != nil {

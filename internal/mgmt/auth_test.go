@@ -155,6 +155,7 @@ func routeScopes() map[string]string {
 		"POST /api/v2/users":                                      "create:users",
 		"GET /api/v2/users/{id}":                                  "read:users",
 		"PATCH /api/v2/users/{id}":                                "update:users",
+		"DELETE /api/v2/users/{id}":                               "delete:users",
 		"GET /api/v2/clients/{id}/credentials":                    "read:client_credentials",
 		"POST /api/v2/clients/{id}/credentials":                   "create:client_credentials",
 		"GET /api/v2/clients/{id}/credentials/{credential_id}":    "read:client_credentials",

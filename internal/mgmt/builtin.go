@@ -35,6 +35,7 @@ const (
 	ScopeReadUsers   = "read:users"
 	ScopeCreateUsers = "create:users"
 	ScopeUpdateUsers = "update:users"
+	ScopeDeleteUsers = "delete:users"
 	// Auth0's names for a client's credentials (its keys).
 	ScopeReadClientCredentials   = "read:client_credentials"
 	ScopeCreateClientCredentials = "create:client_credentials"
@@ -63,6 +64,7 @@ var Scopes = []storage.Scope{
 	{Value: ScopeReadUsers, Description: "Read users"},
 	{Value: ScopeCreateUsers, Description: "Create users"},
 	{Value: ScopeUpdateUsers, Description: "Update users: name, email_verified, blocked, password"},
+	{Value: ScopeDeleteUsers, Description: "Delete users, ending their logins"},
 	{Value: ScopeReadClientCredentials, Description: "Read client credentials (keys)"},
 	{Value: ScopeCreateClientCredentials, Description: "Create client credentials (keys)"},
 	{Value: ScopeUpdateClientCredentials, Description: "Update client credentials (keys)"},

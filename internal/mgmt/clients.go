@@ -33,6 +33,33 @@ type clientInput struct {
 	Callbacks         *[]string `json:"callbacks"`
 	AllowedLogoutURLs *[]string `json:"allowed_logout_urls"`
 	IsFirstParty      *bool     `json:"is_first_party"`
+	// Auth0's settings kept and shown, not acted on (storage.ClientExtras).
+	LogoURI        *string   `json:"logo_uri"`
+	ClientAliases  *[]string `json:"client_aliases"`
+	AllowedClients *[]string `json:"allowed_clients"`
+}
+
+// extras applies the request's kept settings to cur, those of a client of
+// appType: a machine client's is_first_party false is kept there too (its
+// consent page, the only thing it would change, is for login clients). It
+// reports whether anything was given.
+func (in clientInput) extras(cur storage.ClientExtras, appType string) (storage.ClientExtras, bool) {
+	x := cur
+	x.ClientAliases, x.AllowedClients = slices.Clone(cur.ClientAliases), slices.Clone(cur.AllowedClients)
+	given := false
+	if in.LogoURI != nil {
+		x.LogoURI, given = *in.LogoURI, true
+	}
+	if in.ClientAliases != nil {
+		x.ClientAliases, given = nilIfEmpty(*in.ClientAliases), true
+	}
+	if in.AllowedClients != nil {
+		x.AllowedClients, given = nilIfEmpty(*in.AllowedClients), true
+	}
+	if in.IsFirstParty != nil && !admin.IsLogin(appType) {
+		x.ThirdParty, given = !*in.IsFirstParty, true
+	}
+	return x, given
 }
 
 // checkFixed reports, for a machine-to-machine client, app_type and
@@ -58,6 +85,7 @@ func (in clientInput) checkFixed() []string {
 // createLoginClient creates a regular_web, spa or native client.
 func (h *Handler) createLoginClient(r *http.Request, in clientInput) (int, any, *Error) {
 	li := admin.LoginClientInput{Name: *in.Name, AppType: *in.AppType}
+	li.Extras, _ = in.extras(storage.ClientExtras{}, *in.AppType)
 	if in.Description != nil {
 		li.Description = *in.Description
 	}
@@ -140,15 +168,6 @@ func (h *Handler) clientAccepted() []string {
 	return slices.Concat(fixedNames(h.clientFixed()), clientReadOnly)
 }
 
-// checkMachineFirstParty refuses is_first_party false on a machine client:
-// the consent page, the only thing it changes, is for login clients.
-func checkMachineFirstParty(appType string, in clientInput) []string {
-	if admin.IsLogin(appType) || in.IsFirstParty == nil || *in.IsFirstParty {
-		return nil
-	}
-	return []string{"is_first_party false is not supported on a machine-to-machine client: it is first-party, the consent page being for login clients (accepted: true)"}
-}
-
 func (h *Handler) createClient(r *http.Request, w http.ResponseWriter) (int, any, *Error) {
 	var in clientInput
 	extra, derr := decodeWith(w, r, &in, h.clientAccepted())
@@ -158,11 +177,6 @@ func (h *Handler) createClient(r *http.Request, w http.ResponseWriter) (int, any
 	problems := in.checkFixed()
 	problems = append(problems, checkFixedFields(h.clientFixed(), extra)...)
 	problems = append(problems, refusedOnCreate(clientReadOnly, extra)...)
-	appType := storage.AppTypeNonInteractive
-	if in.AppType != nil {
-		appType = *in.AppType
-	}
-	problems = append(problems, checkMachineFirstParty(appType, in)...)
 	if in.Name == nil {
 		problems = append(problems, `field "name" is required`)
 	}
@@ -176,6 +190,7 @@ func (h *Handler) createClient(r *http.Request, w http.ResponseWriter) (int, any
 		return h.createLoginClient(r, in)
 	}
 	ci := admin.ClientInput{Name: *in.Name}
+	ci.Extras, _ = in.extras(storage.ClientExtras{}, storage.AppTypeNonInteractive)
 	if in.Description != nil {
 		ci.Description = *in.Description
 	}
@@ -228,16 +243,19 @@ func (h *Handler) updateClient(r *http.Request, w http.ResponseWriter) (int, any
 		in.IsFirstParty != nil && admin.IsLogin(cur.AppType) && *in.IsFirstParty != cur.FirstParty {
 		problems = append(problems, "callbacks, allowed_logout_urls and is_first_party cannot be changed through the management API yet")
 	}
-	problems = append(problems, checkMachineFirstParty(cur.AppType, in)...)
 	problems = append(problems, checkFixedFields(h.clientFixed(), extra)...)
 	problems = append(problems, checkReadOnly(clientReadOnly, extra, h.viewClient(cur), "the server sets it")...)
 	if err := joinProblems(problems); err != nil {
 		return 0, nil, err
 	}
-	c, err := h.svc().UpdateClient(r.Context(), r.PathValue("id"), admin.ClientPatch{
+	p := admin.ClientPatch{
 		Name: in.Name, Description: in.Description, Metadata: in.ClientMetadata,
 		TokenEndpointAuthMethod: in.TokenEndpointAuthMethod, Disabled: in.Disabled,
-	})
+	}
+	if x, given := in.extras(cur.Extras, cur.AppType); given {
+		p.Extras = &x
+	}
+	c, err := h.svc().UpdateClient(r.Context(), r.PathValue("id"), p)
 	if err != nil {
 		return 0, nil, translate(err, clientRes)
 	}

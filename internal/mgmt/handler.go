@@ -120,6 +120,7 @@ func New(cfg Config) (*Handler, error) {
 		{"POST", "/api/v2/users", ScopeCreateUsers, h.createUser},
 		{"GET", "/api/v2/users/{id}", ScopeReadUsers, h.getUser},
 		{"PATCH", "/api/v2/users/{id}", ScopeUpdateUsers, h.updateUser},
+		{"DELETE", "/api/v2/users/{id}", ScopeDeleteUsers, h.deleteUser},
 	}
 	for _, rt := range h.routes {
 		h.mux.Handle(rt.method+" "+rt.pattern, h.wrap(rt))

@@ -2,7 +2,6 @@ package mgmt
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -34,6 +33,10 @@ type apiInput struct {
 	// TokenReuse is gatehouse's: a client asking again gets the token it
 	// was already issued for the API while over half its lifetime remains.
 	TokenReuse *bool `json:"token_reuse"`
+	// TokenLifetimeForWeb is Auth0's lifetime of tokens from its implicit
+	// flow, which gatehouse does not have: kept and shown, at most
+	// token_lifetime.
+	TokenLifetimeForWeb *int64 `json:"token_lifetime_for_web"`
 }
 
 // listAPIs lists the APIs, filtered by identifiers (Auth0's, repeatable).
@@ -47,26 +50,8 @@ func (h *Handler) listAPIs(r *http.Request, _ http.ResponseWriter) (int, any, *E
 }
 
 // apiAccepted are the fields of Auth0's resource server judged apart from
-// apiInput: the fixed ones, the read-only ones, token_lifetime_for_web.
-var apiAccepted = slices.Concat(fixedNames(apiFixed), apiReadOnly, []string{"token_lifetime_for_web"})
-
-// checkWebLifetime judges token_lifetime_for_web, which is Auth0's
-// lifetime of tokens its implicit flow gives browsers: gatehouse has no
-// implicit flow, and every token of the API lasts token_lifetime.
-func checkWebLifetime(extra map[string]json.RawMessage, lifetime time.Duration) []string {
-	raw, ok := extra["token_lifetime_for_web"]
-	if !ok || string(raw) == "null" {
-		return nil
-	}
-	var n int64
-	if err := json.Unmarshal(raw, &n); err != nil {
-		return []string{`field "token_lifetime_for_web" must be an integer`}
-	}
-	if want := int64(lifetime / time.Second); n != want {
-		return []string{fmt.Sprintf("token_lifetime_for_web %d is not supported: the server has no implicit flow and every token of the API lasts token_lifetime (accepted: %d)", n, want)}
-	}
-	return nil
-}
+// apiInput: the fixed ones and the read-only ones.
+var apiAccepted = slices.Concat(fixedNames(apiFixed), apiReadOnly)
 
 func (h *Handler) createAPI(r *http.Request, w http.ResponseWriter) (int, any, *Error) {
 	var in apiInput
@@ -83,11 +68,6 @@ func (h *Handler) createAPI(r *http.Request, w http.ResponseWriter) (int, any, *
 	if raw, ok := extra["is_system"]; ok && !matches(jsonValue(raw), false) {
 		problems = append(problems, "is_system true is not supported: the built-in management API is the only system API")
 	}
-	lifetime := admin.DefaultTokenLifetime
-	if p.TokenLifetime != nil {
-		lifetime = *p.TokenLifetime
-	}
-	problems = append(problems, checkWebLifetime(extra, lifetime)...)
 	if err := joinProblems(problems); err != nil {
 		return 0, nil, err
 	}
@@ -115,6 +95,9 @@ func (h *Handler) createAPI(r *http.Request, w http.ResponseWriter) (int, any, *
 	}
 	if p.TokenReuse != nil {
 		api.TokenReuse = *p.TokenReuse
+	}
+	if p.Extras != nil {
+		api.Extras = *p.Extras
 	}
 	created, err := h.svc().CreateAPI(r.Context(), api)
 	if err != nil {
@@ -154,6 +137,13 @@ func (in apiInput) patch() (admin.APIPatch, []string) {
 			p.TokenLifetime = &d
 		}
 	}
+	if in.TokenLifetimeForWeb != nil {
+		if *in.TokenLifetimeForWeb < 0 || *in.TokenLifetimeForWeb > 1<<32 {
+			problems = append(problems, fmt.Sprintf("token_lifetime_for_web %d must be seconds, not more than token_lifetime", *in.TokenLifetimeForWeb))
+		} else {
+			p.Extras = &storage.APIExtras{TokenLifetimeForWeb: time.Duration(*in.TokenLifetimeForWeb) * time.Second}
+		}
+	}
 	if in.TokenDialect != nil {
 		d, ok := dialectFromWire[*in.TokenDialect]
 		if !ok {
@@ -184,11 +174,6 @@ func (h *Handler) updateAPI(r *http.Request, w http.ResponseWriter) (int, any, *
 	}
 	problems = append(problems, checkFixedFields(apiFixed, extra)...)
 	problems = append(problems, checkReadOnly(apiReadOnly, extra, h.viewAPI(api), "the server sets it")...)
-	lifetime := api.TokenLifetime
-	if p.TokenLifetime != nil {
-		lifetime = *p.TokenLifetime
-	}
-	problems = append(problems, checkWebLifetime(extra, lifetime)...)
 	if err := joinProblems(problems); err != nil {
 		return 0, nil, err
 	}

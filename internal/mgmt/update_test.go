@@ -32,7 +32,6 @@ func TestUpdateResourceServer(t *testing.T) {
 		code, msg        string
 	}{
 		{"identifier", path, `{"identifier":"https://other.test"}`, 400, "invalid_body", "identifier is immutable"},
-		{"granted scope", path, `{"scopes":[{"value":"read"}]}`, 400, "invalid_body", `scope "admin" is granted to client`},
 		{"zero lifetime", path, `{"token_lifetime":0}`, 400, "invalid_body", "token_lifetime 0"},
 		{"bad dialect", path, `{"token_dialect":"access_token_authz"}`, 400, "invalid_body", "_authz"},
 		{"bad alg", path, `{"signing_alg":"none"}`, 400, "invalid_body", `"none"`},

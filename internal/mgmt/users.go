@@ -89,6 +89,12 @@ func (h *Handler) createUser(r *http.Request, w http.ResponseWriter) (int, any, 
 	return one(r, http.StatusCreated, viewUser(u))
 }
 
+// deleteUser deletes a user with the user's logins, as Auth0's DELETE
+// /users/{id}: 204 whether or not the user existed.
+func (h *Handler) deleteUser(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
+	return deleted(h.svc().DeleteUser(r.Context(), r.PathValue("id")))
+}
+
 func (h *Handler) getUser(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
 	u, err := h.svc().GetUser(r.Context(), r.PathValue("id"))
 	if err != nil {

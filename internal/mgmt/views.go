@@ -35,8 +35,8 @@ type ResourceServer struct {
 	TokenReuse bool `json:"token_reuse"`
 	IsSystem   bool `json:"is_system"`
 	// TokenLifetimeForWeb is Auth0's lifetime of tokens issued to browsers
-	// by the implicit flow, which gatehouse does not have: it is
-	// token_lifetime.
+	// by the implicit flow, which gatehouse does not have: kept and shown,
+	// token_lifetime when unset.
 	TokenLifetimeForWeb int64 `json:"token_lifetime_for_web"`
 	// The Auth0 settings gatehouse behaves as (schema.go's apiFixed).
 	SkipConsentForVerifiableFirstPartyClients bool `json:"skip_consent_for_verifiable_first_party_clients"`
@@ -63,7 +63,10 @@ func (h *Handler) viewAPI(a storage.API) ResourceServer {
 	v.ID, v.Name, v.Identifier, v.Scopes = ResourceServerID(a.Identifier), a.Name, a.Identifier, scopes
 	v.SigningAlg, v.TokenLifetime, v.TokenDialect = a.SigningAlg, int64(a.TokenLifetime/time.Second), dialectToAuth0[a.TokenDialect]
 	v.AllowOfflineAccess, v.TokenReuse, v.IsSystem, v.CreatedAt = a.AllowOfflineAccess, a.TokenReuse, a.Identifier == h.audience, ts(a.CreatedAt)
-	v.TokenLifetimeForWeb = v.TokenLifetime
+	v.TokenLifetimeForWeb = v.TokenLifetime // unset: every token lasts token_lifetime
+	if web := a.Extras.TokenLifetimeForWeb; web > 0 {
+		v.TokenLifetimeForWeb = int64(web / time.Second)
+	}
 	return v
 }
 
@@ -82,6 +85,10 @@ type Client struct {
 	Callbacks               []string          `json:"callbacks"`
 	AllowedLogoutURLs       []string          `json:"allowed_logout_urls"`
 	Disabled                bool              `json:"disabled"`
+	// Auth0's settings kept and shown, not acted on (storage.ClientExtras).
+	LogoURI        string   `json:"logo_uri,omitempty"`
+	ClientAliases  []string `json:"client_aliases"`
+	AllowedClients []string `json:"allowed_clients"`
 	// The Auth0 settings gatehouse behaves as (Handler.clientFixed).
 	OIDCConformant                 bool           `json:"oidc_conformant"`
 	JWTConfiguration               map[string]any `json:"jwt_configuration"`
@@ -113,7 +120,12 @@ func (h *Handler) viewClient(c storage.Client) Client {
 	}
 	v := h.clientBase // the fixed fields
 	v.ClientID, v.Name, v.Description, v.AppType, v.GrantTypes = c.ClientID, c.Name, c.Description, c.AppType, gt
-	v.TokenEndpointAuthMethod, v.ClientMetadata, v.IsFirstParty, v.Disabled = method, md, c.FirstParty || !admin.IsLogin(c.AppType), c.Disabled
+	v.TokenEndpointAuthMethod, v.ClientMetadata, v.Disabled = method, md, c.Disabled
+	v.IsFirstParty = c.FirstParty // a login client's, which acts on its consent page
+	if !admin.IsLogin(c.AppType) {
+		v.IsFirstParty = !c.Extras.ThirdParty
+	}
+	v.LogoURI, v.ClientAliases, v.AllowedClients = c.Extras.LogoURI, orEmpty(c.Extras.ClientAliases), orEmpty(c.Extras.AllowedClients)
 	v.Callbacks, v.AllowedLogoutURLs = orEmpty(c.RedirectURIs), orEmpty(c.AllowedLogoutURLs)
 	v.CreatedAt, v.UpdatedAt = ts(c.CreatedAt), ts(c.UpdatedAt)
 	return v
