@@ -48,6 +48,11 @@ func TestRoundTrip(t *testing.T) {
 	if got["created_at"] == nil || got["updated_at"] == nil {
 		t.Errorf("gatehouse_times=true: %v", got)
 	}
+	// A write answers with them too when asked; its query cannot fail it
+	// once made.
+	if got := e.must(200, "PATCH", "/api/v2/clients/"+str(cl, "client_id")+"?gatehouse_times=true&unknown=1", `{}`).obj(t); got["updated_at"] == nil {
+		t.Errorf("PATCH with gatehouse_times=true: %v", got)
+	}
 	if got := e.must(200, "GET", "/api/v2/resource-servers?gatehouse_times=true", "").arr(t); got[0]["created_at"] == nil {
 		t.Errorf("listed with gatehouse_times=true: %v", got[0])
 	}

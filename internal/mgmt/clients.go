@@ -308,7 +308,7 @@ func (h *Handler) rotateSecret(r *http.Request, _ http.ResponseWriter) (int, any
 	}
 	v := h.viewClient(c)
 	v.ClientSecret = sec.Plain
-	return one(r, http.StatusOK, RotatedClient{Client: v, Secret: viewSecret(sec.Secret)}, "grace")
+	return one(r, http.StatusOK, RotatedClient{Client: v, Secret: viewSecret(sec.Secret)})
 }
 
 // RotatedClient is rotate-secret's answer: the client with its new

@@ -97,15 +97,15 @@ func parsePaging(q url.Values) (paging, *Error) {
 	return p, nil
 }
 
-// envelope is a page with totals: {total, start, limit, <items>}.
+// envelope is a page with totals, {total, start, limit, <items>}, or a
+// checkpoint page, {<items>, next}.
 type envelope map[string]any
 
-// pageOf returns the page of items p asks for: a bare array, or with
-// include_totals the envelope with the items under key. For checkpoint
-// paging, items are after p.from in the order of cursors, and the answer is
-// {<items>, next}, next (the checkpoint of the last item) present only when
-// more items follow, as Auth0's.
-func pageOf[T any](p paging, key string, items []T, cursor func(T) string) any {
+// pageOf returns the items of the page p asks for and, for checkpoint
+// paging, the checkpoint of the next page: items after p.from in the order
+// of cursors, next the cursor of the last one returned when more follow,
+// "" on the last page.
+func pageOf[T any](p paging, items []T, cursor func(T) string) (page []T, next string) {
 	if p.checkpoint {
 		start := 0
 		if p.from != "" {
@@ -115,19 +115,14 @@ func pageOf[T any](p paging, key string, items []T, cursor func(T) string) any {
 			}
 		}
 		end := min(start+p.perPage, len(items))
-		out := envelope{key: orEmptyOf(items[start:end])}
 		if end < len(items) {
-			out["next"] = base64.RawURLEncoding.EncodeToString([]byte(cursor(items[end-1])))
+			next = base64.RawURLEncoding.EncodeToString([]byte(cursor(items[end-1])))
 		}
-		return out
+		return items[start:end], next
 	}
 	start := min(p.page*p.perPage, len(items))
 	end := min(start+p.perPage, len(items))
-	out := orEmptyOf(items[start:end])
-	if !p.totals {
-		return out
-	}
-	return envelope{"total": len(items), "start": p.page * p.perPage, "limit": p.perPage, key: out}
+	return items[start:end], ""
 }
 
 func orEmptyOf[T any](items []T) []T {
@@ -180,15 +175,19 @@ func (l listing[T, V]) serve(r *http.Request) (int, any, *Error) {
 		items = slices.DeleteFunc(items, func(it T) bool { return !l.keep(it) })
 	}
 	slices.SortStableFunc(items, func(a, b T) int { return cmp.Compare(l.cursor(a), l.cursor(b)) })
-	switch page := pageOf(p, l.key, items, l.cursor).(type) {
-	case []T:
-		return http.StatusOK, shapeAll(sh, page, l.view), nil
-	case envelope:
-		page[l.key] = shapeAll(sh, page[l.key].([]T), l.view)
-		return http.StatusOK, page, nil
-	default:
-		panic("unreachable")
+	page, next := pageOf(p, items, l.cursor)
+	shaped := shapeAll(sh, page, l.view)
+	switch {
+	case p.checkpoint:
+		out := envelope{l.key: shaped}
+		if next != "" {
+			out["next"] = next
+		}
+		return http.StatusOK, out, nil
+	case p.totals:
+		return http.StatusOK, envelope{"total": len(items), "start": p.page * p.perPage, "limit": p.perPage, l.key: shaped}, nil
 	}
+	return http.StatusOK, shaped, nil
 }
 
 func shapeAll[T, V any](sh shape, items []T, view func(T) V) []any {
@@ -296,11 +295,16 @@ func (sh shape) apply(v any) any {
 	return obj
 }
 
-// one answers a read or write of one object: the query may select fields
-// (reads) and ask for gatehouse's times; anything else is a 400.
-func one(r *http.Request, status int, v any, extra ...string) (int, any, *Error) {
+// one answers a read or write of one object. A read's query may select
+// fields and ask for gatehouse's times, and anything else is a 400. A
+// write has been made when it answers: its query is only read for
+// gatehouse_times=true (a malformed or unknown parameter cannot undo it).
+func one(r *http.Request, status int, v any) (int, any, *Error) {
 	q := r.URL.Query()
-	if err := knownParams(q, shapeParams, extra); err != nil {
+	if r.Method != http.MethodGet {
+		return status, shape{include: true, times: q.Get(ParamTimes) == "true"}.apply(v), nil
+	}
+	if err := knownParams(q, shapeParams); err != nil {
 		return 0, nil, err
 	}
 	sh, err := parseShape(q)
