@@ -36,7 +36,7 @@ func (a *app) apiCmd() *cobra.Command {
 		}),
 	}
 	f := create.Flags()
-	f.StringVar(&in.Identifier, "identifier", "", "the API's identifier, an absolute URI; tokens carry it as aud")
+	f.StringVar(&in.Identifier, "identifier", "", "the API's identifier, a URI (or, as in Auth0, any string without spaces, then asked for with audience only); tokens carry it as aud")
 	f.StringVar(&in.Name, "name", "", "a readable name (default: the identifier)")
 	f.StringArrayVar(&scopes, "scope", nil, "a scope the API defines (repeatable)")
 	f.DurationVar(&in.TokenLifetime, "token-lifetime", admin.DefaultTokenLifetime, "access token lifetime, 1s to 720h")
