@@ -85,14 +85,23 @@ func (h *Handler) createGrant(r *http.Request, w http.ResponseWriter) (int, any,
 	return one(r, http.StatusCreated, viewGrant(g))
 }
 
-func (h *Handler) getGrant(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
+// findGrant reads the grant the path names.
+func (h *Handler) findGrant(r *http.Request) (storage.Grant, *Error) {
 	id := r.PathValue("id")
 	g, err := h.store().GetGrant(r.Context(), id)
 	if isNotFound(err) {
-		return 0, nil, newError(http.StatusNotFound, codeInexistentGrant, `grant "`+id+`" not found`)
+		return storage.Grant{}, newError(http.StatusNotFound, codeInexistentGrant, `grant "`+id+`" not found`)
 	}
 	if err != nil {
-		return 0, nil, translate(err, grantRes)
+		return storage.Grant{}, translate(err, grantRes)
+	}
+	return g, nil
+}
+
+func (h *Handler) getGrant(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
+	g, err := h.findGrant(r)
+	if err != nil {
+		return 0, nil, err
 	}
 	return one(r, http.StatusOK, viewGrant(g))
 }
@@ -112,13 +121,9 @@ func (h *Handler) updateGrant(r *http.Request, w http.ResponseWriter) (int, any,
 	if derr != nil {
 		return 0, nil, derr
 	}
-	id := r.PathValue("id")
-	cur, err := h.store().GetGrant(r.Context(), id)
-	if isNotFound(err) {
-		return 0, nil, newError(http.StatusNotFound, codeInexistentGrant, `grant "`+id+`" not found`)
-	}
-	if err != nil {
-		return 0, nil, translate(err, grantRes)
+	cur, ferr := h.findGrant(r)
+	if ferr != nil {
+		return 0, nil, ferr
 	}
 	problems := slices.Concat(checkFixedFields(grantFixed, extra),
 		checkReadOnly(grantReadOnly, extra, viewGrant(cur), "the server sets it"),
@@ -129,7 +134,7 @@ func (h *Handler) updateGrant(r *http.Request, w http.ResponseWriter) (int, any,
 	if in.Scope == nil {
 		return 0, nil, badBody(`field "scope" is required`)
 	}
-	g, err := h.svc().UpdateGrant(r.Context(), id, *in.Scope)
+	g, err := h.svc().UpdateGrant(r.Context(), cur.ID, *in.Scope)
 	if err != nil {
 		return 0, nil, translate(err, grantRes)
 	}
