@@ -102,6 +102,9 @@ func TestAuth0Fields(t *testing.T) {
 			t.Errorf("client %s = %s, want %s", k, jsonBody(cl[k]), v)
 		}
 	}
+	if v, ok := cl["client_authentication_methods"]; !ok || v != nil {
+		t.Errorf("client_authentication_methods = %v (present %v), want null", v, ok)
+	}
 	if rt, _ := cl["refresh_token"].(map[string]any); rt["rotation_type"] != "rotating" || rt["token_lifetime"] != float64(config.Default().RefreshTokenLifetime/time.Second) {
 		t.Errorf("client refresh_token = %v", cl["refresh_token"])
 	}

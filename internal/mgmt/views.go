@@ -98,9 +98,12 @@ type Client struct {
 	RefreshToken                   map[string]any `json:"refresh_token"`
 	IsTokenEndpointIPHeaderTrusted bool           `json:"is_token_endpoint_ip_header_trusted"`
 	OrganizationUsage              string         `json:"organization_usage"`
-	CreatedAt                      *string        `json:"created_at,omitempty"`
-	UpdatedAt                      *string        `json:"updated_at,omitempty"`
-	ClientSecret                   string         `json:"client_secret,omitempty"`
+	// ClientAuthenticationMethods is null: clients authenticate with their
+	// secrets (token_endpoint_auth_method), not with key credentials.
+	ClientAuthenticationMethods map[string]any `json:"client_authentication_methods"`
+	CreatedAt                   *string        `json:"created_at,omitempty"`
+	UpdatedAt                   *string        `json:"updated_at,omitempty"`
+	ClientSecret                string         `json:"client_secret,omitempty"`
 }
 
 func (Client) gatehouseFields() []string { return []string{"created_at", "updated_at"} }
