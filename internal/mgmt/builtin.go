@@ -103,7 +103,10 @@ func EnsureAPI(ctx context.Context, svc *admin.Service, issuer string) (bool, er
 	case !errors.Is(err, storage.ErrNotFound):
 		return false, fmt.Errorf("look up the management API: %w", err)
 	}
-	_, err := svc.CreateAPI(ctx, admin.APIInput{Identifier: aud, Name: APIName, Scopes: Scopes})
+	// People's tokens are refused until an operator opens the API to them
+	// (user policy deny_all): a login client's grant for the management
+	// API must never hand it to whoever logs in.
+	_, err := svc.CreateAPI(ctx, admin.APIInput{Identifier: aud, Name: APIName, Scopes: Scopes, UserPolicy: storage.PolicyDenyAll})
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		return false, nil
 	}

@@ -72,7 +72,8 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Admin == nil || cfg.Keys == nil || cfg.Catalog == nil || cfg.Issuer == "" {
 		return nil, fmt.Errorf("management API: Issuer, Admin, Keys and Catalog are required")
 	}
-	auth, err := newAuthenticator(cfg.Issuer, cfg.Keys, cfg.Catalog, cfg.Now)
+	people, _ := cfg.Admin.Store.(People) // every backend once they keep roles
+	auth, err := newAuthenticator(cfg.Issuer, cfg.Keys, cfg.Catalog, people, cfg.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -130,13 +131,13 @@ func (h *Handler) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		if rt.scope != "" {
-			actor, err := h.auth.authorize(ctx, r, rt.scope)
+			who, err := h.auth.authorize(ctx, r, rt.scope)
 			if err != nil {
 				writeError(w, h.cfg.Logger, err)
 				return
 			}
 			// The seam for the audit trail: every admin call knows its actor.
-			r = r.WithContext(admin.WithActor(ctx, actor))
+			r = r.WithContext(who.context(ctx))
 		}
 		status, body, err := rt.serve(r, w)
 		if err != nil {
