@@ -20,13 +20,13 @@ const (
 	roleIDRandomLen       = 16
 )
 
-// errNoAuthz is returned when the store keeps no roles.
-var errNoAuthz = errors.New("this database keeps no roles or permissions")
+// ErrNoRoles is returned when the store keeps no roles or permissions.
+var ErrNoRoles = errors.New("this database keeps no roles or permissions")
 
 func (s *Service) authz() (storage.Authz, error) {
 	a, ok := s.Store.(storage.Authz)
 	if !ok {
-		return nil, errNoAuthz
+		return nil, ErrNoRoles
 	}
 	return a, nil
 }

@@ -35,6 +35,14 @@ const (
 	ScopeReadUsers   = "read:users"
 	ScopeCreateUsers = "create:users"
 	ScopeUpdateUsers = "update:users"
+	// Auth0's names for /roles and the roles users hold.
+	ScopeReadRoles         = "read:roles"
+	ScopeCreateRoles       = "create:roles"
+	ScopeUpdateRoles       = "update:roles"
+	ScopeDeleteRoles       = "delete:roles"
+	ScopeReadRoleMembers   = "read:role_members"
+	ScopeCreateRoleMembers = "create:role_members"
+	ScopeDeleteRoleMembers = "delete:role_members"
 )
 
 // Scopes are every scope of the management API with its description.
@@ -57,7 +65,14 @@ var Scopes = []storage.Scope{
 	{Value: ScopeUpdateSigningKeys, Description: "Rotate signing keys"},
 	{Value: ScopeReadUsers, Description: "Read users"},
 	{Value: ScopeCreateUsers, Description: "Create users"},
-	{Value: ScopeUpdateUsers, Description: "Update users: name, email_verified, blocked, password"},
+	{Value: ScopeUpdateUsers, Description: "Update users: name, email_verified, blocked, password, and their direct permissions"},
+	{Value: ScopeReadRoles, Description: "Read roles and their permissions"},
+	{Value: ScopeCreateRoles, Description: "Create roles"},
+	{Value: ScopeUpdateRoles, Description: "Rename roles and change their permissions"},
+	{Value: ScopeDeleteRoles, Description: "Delete roles"},
+	{Value: ScopeReadRoleMembers, Description: "Read which users hold which roles"},
+	{Value: ScopeCreateRoleMembers, Description: "Give users roles"},
+	{Value: ScopeDeleteRoleMembers, Description: "Take roles from users"},
 }
 
 // ScopeValues returns the value of every scope in Scopes.

@@ -110,6 +110,23 @@ func New(cfg Config) (*Handler, error) {
 		{"POST", "/api/v2/users", ScopeCreateUsers, h.createUser},
 		{"GET", "/api/v2/users/{id}", ScopeReadUsers, h.getUser},
 		{"PATCH", "/api/v2/users/{id}", ScopeUpdateUsers, h.updateUser},
+		{"GET", "/api/v2/users/{id}/roles", ScopeReadRoleMembers, h.listUserRoles},
+		{"POST", "/api/v2/users/{id}/roles", ScopeCreateRoleMembers, h.changeUserRoles},
+		{"DELETE", "/api/v2/users/{id}/roles", ScopeDeleteRoleMembers, h.changeUserRoles},
+		{"GET", "/api/v2/users/{id}/permissions", ScopeReadUsers, h.listUserPermissions},
+		{"POST", "/api/v2/users/{id}/permissions", ScopeUpdateUsers, h.changeUserPermissions},
+		{"DELETE", "/api/v2/users/{id}/permissions", ScopeUpdateUsers, h.changeUserPermissions},
+
+		{"GET", "/api/v2/roles", ScopeReadRoles, h.listRoles},
+		{"POST", "/api/v2/roles", ScopeCreateRoles, h.createRole},
+		{"GET", "/api/v2/roles/{id}", ScopeReadRoles, h.getRole},
+		{"PATCH", "/api/v2/roles/{id}", ScopeUpdateRoles, h.updateRole},
+		{"DELETE", "/api/v2/roles/{id}", ScopeDeleteRoles, h.deleteRole},
+		{"GET", "/api/v2/roles/{id}/permissions", ScopeReadRoles, h.listRolePermissions},
+		{"POST", "/api/v2/roles/{id}/permissions", ScopeUpdateRoles, h.changeRolePermissions},
+		{"DELETE", "/api/v2/roles/{id}/permissions", ScopeUpdateRoles, h.changeRolePermissions},
+		{"GET", "/api/v2/roles/{id}/users", ScopeReadRoleMembers, h.listRoleUsers},
+		{"POST", "/api/v2/roles/{id}/users", ScopeCreateRoleMembers, h.assignRoleUsers},
 	}
 	for _, rt := range h.routes {
 		h.mux.Handle(rt.method+" "+rt.pattern, h.wrap(rt))
