@@ -157,10 +157,10 @@ func Bootstrap(ctx context.Context, svc *admin.Service, issuer, name string) (Ad
 	return AdminClient{Client: c, Secret: sec, Audience: g.Audience, Scope: g.Scope}, nil
 }
 
-// HasAdmin reports whether some client holds a grant for the management
-// API of issuer.
+// HasAdmin reports whether some client holds a grant of its own (subject
+// type client) for the management API of issuer.
 func HasAdmin(ctx context.Context, store storage.Storage, issuer string) (bool, error) {
-	grants, err := store.ListGrants(ctx, storage.GrantFilter{Audience: Audience(issuer)})
+	grants, err := store.ListGrants(ctx, storage.GrantFilter{Audience: Audience(issuer), SubjectType: storage.SubjectClient})
 	if err != nil {
 		return false, err
 	}

@@ -303,25 +303,30 @@ func TestRBACEndToEnd(t *testing.T) {
 
 // TestClientAccessDenyAll: an API whose client access is deny_all issues no
 // client credentials token, grant or not; require_client_grant issues
-// the granted one.
+// the granted one, and a grant for people (subject type user) gives the
+// client no token of its own.
 func TestClientAccessDenyAll(t *testing.T) {
 	f := newLoginFixture(t)
-	for _, policy := range []string{storage.PolicyDenyAll, storage.PolicyRequireClientGrant} {
+	for _, policy := range []string{storage.PolicyDenyAll, storage.PolicyRequireClientGrant, storage.SubjectUser} {
 		aud := "https://" + strings.ReplaceAll(policy, "_", "-") + ".test"
-		if _, err := f.admin.CreateAPI(f.ctx, admin.APIInput{Identifier: aud, ClientPolicy: policy, Scopes: []storage.Scope{{Value: "read"}}}); err != nil {
+		clientPolicy, subject := policy, storage.SubjectClient
+		if policy == storage.SubjectUser {
+			clientPolicy, subject = storage.PolicyRequireClientGrant, storage.SubjectUser
+		}
+		if _, err := f.admin.CreateAPI(f.ctx, admin.APIInput{Identifier: aud, ClientPolicy: clientPolicy, Scopes: []storage.Scope{{Value: "read"}}}); err != nil {
 			t.Fatal(err)
 		}
 		c, sec, err := f.admin.CreateClient(f.ctx, admin.ClientInput{Name: policy})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.admin.CreateGrant(f.ctx, c.ClientID, aud, []string{"read"}); err != nil {
+		if _, err := f.admin.CreateGrantFor(f.ctx, subject, c.ClientID, aud, []string{"read"}); err != nil {
 			t.Fatal(err)
 		}
 		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ClientID}, "client_secret": {sec.Plain}, "audience": {aud}}
 		time.Sleep(600 * time.Millisecond) // two sync intervals
 		r := f.token(form)
-		if policy == storage.PolicyDenyAll {
+		if policy != storage.PolicyRequireClientGrant {
 			wantError(t, r, http.StatusForbidden, "access_denied")
 		} else if r.status != 200 || r.body["scope"] != "read" {
 			t.Errorf("%s: %d %v", policy, r.status, r.body)
