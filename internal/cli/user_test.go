@@ -153,7 +153,7 @@ func TestAPISwitches(t *testing.T) {
 			if api[field] != true {
 				t.Errorf("api update %s = %v", flag, api)
 			}
-			if plain := h.json("api", "create", "--identifier", "https://plain.example.com").(map[string]any); len(plain) != 7 {
+			if plain := h.json("api", "create", "--identifier", "https://plain.example.com").(map[string]any); len(plain) != 9 {
 				t.Errorf("an API's JSON changed shape: %v", plain)
 			}
 		})

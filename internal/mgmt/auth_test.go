@@ -155,6 +155,22 @@ func routeScopes() map[string]string {
 		"POST /api/v2/users":                              "create:users",
 		"GET /api/v2/users/{id}":                          "read:users",
 		"PATCH /api/v2/users/{id}":                        "update:users",
+		"GET /api/v2/users/{id}/roles":                    "read:role_members",
+		"POST /api/v2/users/{id}/roles":                   "create:role_members",
+		"DELETE /api/v2/users/{id}/roles":                 "delete:role_members",
+		"GET /api/v2/users/{id}/permissions":              "read:users",
+		"POST /api/v2/users/{id}/permissions":             "update:users",
+		"DELETE /api/v2/users/{id}/permissions":           "update:users",
+		"GET /api/v2/roles":                               "read:roles",
+		"POST /api/v2/roles":                              "create:roles",
+		"GET /api/v2/roles/{id}":                          "read:roles",
+		"PATCH /api/v2/roles/{id}":                        "update:roles",
+		"DELETE /api/v2/roles/{id}":                       "delete:roles",
+		"GET /api/v2/roles/{id}/permissions":              "read:roles",
+		"POST /api/v2/roles/{id}/permissions":             "update:roles",
+		"DELETE /api/v2/roles/{id}/permissions":           "update:roles",
+		"GET /api/v2/roles/{id}/users":                    "read:role_members",
+		"POST /api/v2/roles/{id}/users":                   "create:role_members",
 	}
 }
 

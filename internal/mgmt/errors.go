@@ -29,11 +29,13 @@ const (
 	CodeResourceConflict   = "resource_server_conflict"
 	CodeGrantConflict      = "client_grant_conflict"
 	CodeKeyConflict        = "signing_key_conflict"
+	CodeRoleConflict       = "role_conflict"
 	codeInexistentClient   = "inexistent_client"
 	codeInexistentResource = "inexistent_resource_server"
 	codeInexistentGrant    = "inexistent_client_grant"
 	codeInexistentSecret   = "inexistent_client_secret"
 	codeInexistentUser     = "inexistent_user"
+	codeInexistentRole     = "inexistent_role"
 	CodeUserConflict       = "user_exists" // Auth0's errorCode for a taken email
 )
 
@@ -94,6 +96,8 @@ func translate(err error, res resource) *Error {
 			Header:  http.Header{"Retry-After": {RetryAfter}}, Cause: err}
 	case errors.Is(err, admin.ErrInvalid):
 		return badBody(err.Error())
+	case errors.Is(err, admin.ErrNoRoles):
+		return newError(http.StatusNotImplemented, CodeNotSupported, err.Error())
 	case errors.Is(err, storage.ErrNotFound):
 		code := CodeNotFound
 		switch admin.NotFoundKind(err) {
@@ -107,6 +111,8 @@ func translate(err error, res resource) *Error {
 			code = codeInexistentSecret
 		case "user":
 			code = codeInexistentUser
+		case "role":
+			code = codeInexistentRole
 		}
 		return newError(http.StatusNotFound, code, err.Error())
 	case errors.Is(err, storage.ErrAlreadyExists) && res.conflict != "":

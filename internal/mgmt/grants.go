@@ -14,6 +14,8 @@ type grantInput struct {
 	ClientID *string   `json:"client_id"`
 	Audience *string   `json:"audience"`
 	Scope    *[]string `json:"scope"`
+	// SubjectType is Auth0's: "client" (the default) or "user".
+	SubjectType *string `json:"subject_type"`
 }
 
 // listGrants lists grants, filtered by audience and client_id as Auth0's.
@@ -25,6 +27,9 @@ func (h *Handler) listGrants(r *http.Request, _ http.ResponseWriter) (int, any, 
 		return 0, nil, err
 	}
 	if f.ClientID, err = query(q, "client_id"); err != nil {
+		return 0, nil, err
+	}
+	if f.SubjectType, err = query(q, "subject_type"); err != nil {
 		return 0, nil, err
 	}
 	return listed(r, "client_grants", func(ctx context.Context) ([]storage.Grant, error) { return h.store().ListGrants(ctx, f) }, viewGrant)
@@ -48,7 +53,14 @@ func (h *Handler) createGrant(r *http.Request, w http.ResponseWriter) (int, any,
 	if len(missing) > 0 {
 		return 0, nil, badBody("required field " + strings.Join(missing, ", ") + " missing")
 	}
-	g, err := h.svc().CreateGrant(r.Context(), *in.ClientID, *in.Audience, *in.Scope)
+	subject := storage.SubjectClient
+	if in.SubjectType != nil {
+		subject = *in.SubjectType
+		if subject == "" { // the admin service would take it for the default
+			return 0, nil, badBody(`subject_type "" must be client or user`)
+		}
+	}
+	g, err := h.svc().CreateGrantFor(r.Context(), subject, *in.ClientID, *in.Audience, *in.Scope)
 	if err != nil {
 		return 0, nil, translate(err, grantRes)
 	}

@@ -32,6 +32,10 @@ type apiInput struct {
 	// TokenReuse is gatehouse's: a client asking again gets the token it
 	// was already issued for the API while over half its lifetime remains.
 	TokenReuse *bool `json:"token_reuse"`
+	// EnforcePolicies and SubjectTypeAuthorization are Auth0's RBAC switch
+	// and access policies.
+	EnforcePolicies          *bool                     `json:"enforce_policies"`
+	SubjectTypeAuthorization *SubjectTypeAuthorization `json:"subject_type_authorization"`
 }
 
 func (h *Handler) listAPIs(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
@@ -72,6 +76,15 @@ func (h *Handler) createAPI(r *http.Request, w http.ResponseWriter) (int, any, *
 	if p.TokenReuse != nil {
 		api.TokenReuse = *p.TokenReuse
 	}
+	if p.UserPolicy != nil {
+		api.UserPolicy = *p.UserPolicy
+	}
+	if p.ClientPolicy != nil {
+		api.ClientPolicy = *p.ClientPolicy
+	}
+	if p.EnforcePolicies != nil {
+		api.EnforcePolicies = *p.EnforcePolicies
+	}
 	created, err := h.svc().CreateAPI(r.Context(), api)
 	if err != nil {
 		return 0, nil, translate(err, apiRes)
@@ -87,6 +100,15 @@ func (in apiInput) patch() (admin.APIPatch, []string) {
 	p.Name = in.Name
 	p.AllowOfflineAccess = in.AllowOfflineAccess
 	p.TokenReuse = in.TokenReuse
+	p.EnforcePolicies = in.EnforcePolicies
+	if sta := in.SubjectTypeAuthorization; sta != nil {
+		if sta.User != nil {
+			p.UserPolicy = &sta.User.Policy
+		}
+		if sta.Client != nil {
+			p.ClientPolicy = &sta.Client.Policy
+		}
+	}
 	if in.Scopes != nil {
 		scopes := make([]storage.Scope, len(*in.Scopes))
 		for i, s := range *in.Scopes {
@@ -113,7 +135,7 @@ func (in apiInput) patch() (admin.APIPatch, []string) {
 	if in.TokenDialect != nil {
 		d, ok := dialectFromWire[*in.TokenDialect]
 		if !ok {
-			problems = append(problems, fmt.Sprintf("token_dialect %q must be access_token (Auth0's JWT) or rfc9068_profile (RFC 9068); the _authz dialects (RBAC permissions) are not supported", *in.TokenDialect))
+			problems = append(problems, fmt.Sprintf("token_dialect %q must be access_token (Auth0's JWT), rfc9068_profile (RFC 9068), or either with _authz (people's permissions)", *in.TokenDialect))
 		}
 		p.TokenDialect = &d
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/access"
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
@@ -14,9 +15,28 @@ import (
 
 // Auth0's token_dialect values and the dialects they are here.
 var (
-	dialectToAuth0  = map[string]string{storage.DialectAuth0: "access_token", storage.DialectRFC9068: "rfc9068_profile"}
-	dialectFromWire = map[string]string{"access_token": storage.DialectAuth0, "rfc9068_profile": storage.DialectRFC9068}
+	dialectToAuth0 = map[string]string{
+		storage.DialectAuth0: "access_token", storage.DialectRFC9068: "rfc9068_profile",
+		storage.DialectAuth0Authz: "access_token_authz", storage.DialectRFC9068Authz: "rfc9068_profile_authz",
+	}
+	dialectFromWire = map[string]string{
+		"access_token": storage.DialectAuth0, "rfc9068_profile": storage.DialectRFC9068,
+		"access_token_authz": storage.DialectAuth0Authz, "rfc9068_profile_authz": storage.DialectRFC9068Authz,
+	}
 )
+
+// SubjectTypeAuthorization is Auth0's subject_type_authorization of a
+// resource server: its access policy for people's tokens and for
+// clients' own.
+type SubjectTypeAuthorization struct {
+	User   *SubjectPolicy `json:"user,omitempty"`
+	Client *SubjectPolicy `json:"client,omitempty"`
+}
+
+// SubjectPolicy is one policy of SubjectTypeAuthorization.
+type SubjectPolicy struct {
+	Policy string `json:"policy"`
+}
 
 // ResourceServer is an API in Auth0's shape.
 type ResourceServer struct {
@@ -31,9 +51,13 @@ type ResourceServer struct {
 	AllowOfflineAccess bool `json:"allow_offline_access"`
 	// TokenReuse (gatehouse's): a client asking again gets the token it
 	// was already issued while over half its lifetime remains.
-	TokenReuse bool    `json:"token_reuse"`
-	IsSystem   bool    `json:"is_system"`
-	CreatedAt  *string `json:"created_at"`
+	TokenReuse bool `json:"token_reuse"`
+	// EnforcePolicies (Auth0's RBAC): people's tokens carry only the
+	// permissions they hold.
+	EnforcePolicies          bool                     `json:"enforce_policies"`
+	SubjectTypeAuthorization SubjectTypeAuthorization `json:"subject_type_authorization"`
+	IsSystem                 bool                     `json:"is_system"`
+	CreatedAt                *string                  `json:"created_at"`
 }
 
 // ResourceServerID is the id of the API with that identifier: stable, as
@@ -52,6 +76,9 @@ func (h *Handler) viewAPI(a storage.API) ResourceServer {
 		ID: ResourceServerID(a.Identifier), Name: a.Name, Identifier: a.Identifier, Scopes: scopes,
 		SigningAlg: a.SigningAlg, TokenLifetime: int64(a.TokenLifetime / time.Second),
 		TokenDialect: dialectToAuth0[a.TokenDialect], AllowOfflineAccess: a.AllowOfflineAccess, TokenReuse: a.TokenReuse,
+		EnforcePolicies: a.EnforcePolicies, SubjectTypeAuthorization: SubjectTypeAuthorization{
+			User: &SubjectPolicy{access.UserPolicy(&a)}, Client: &SubjectPolicy{access.ClientPolicy(&a)},
+		},
 		IsSystem: a.Identifier == h.audience, CreatedAt: ts(a.CreatedAt),
 	}
 }
@@ -102,6 +129,9 @@ type ClientGrant struct {
 	ClientID string   `json:"client_id"`
 	Audience string   `json:"audience"`
 	Scope    []string `json:"scope"`
+	// SubjectType is Auth0's: "client" for the client's own tokens, "user"
+	// for those of the people who log in through it.
+	SubjectType string `json:"subject_type"`
 }
 
 func viewGrant(g storage.Grant) ClientGrant {
@@ -109,7 +139,11 @@ func viewGrant(g storage.Grant) ClientGrant {
 	if sc == nil {
 		sc = []string{}
 	}
-	return ClientGrant{ID: g.ID, ClientID: g.ClientID, Audience: g.Audience, Scope: sc}
+	st := g.SubjectType
+	if st == "" {
+		st = storage.SubjectClient
+	}
+	return ClientGrant{ID: g.ID, ClientID: g.ClientID, Audience: g.Audience, Scope: sc, SubjectType: st}
 }
 
 // Secret is one of a client's secrets (DESIGN §4's shape); ClientSecret is

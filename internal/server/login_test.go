@@ -47,6 +47,7 @@ type loginFixture struct {
 	ctx       context.Context
 	http      *httptest.Server
 	store     *sqlite.Store
+	authz     *testutil.MemAuthz // the store, with policies, subject types and roles
 	admin     *admin.Service
 	issuer    string
 	web       storage.Client
@@ -80,8 +81,8 @@ func newLoginFixture(t *testing.T, mutate ...func(*config.Config)) *loginFixture
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	f := &loginFixture{t: t, ctx: ctx, store: store, issuer: cfg.Issuer, now: time.Now().Truncate(time.Second)}
-	f.admin = &admin.Service{Store: store, Passwords: testutil.CheapHasher(), Now: f.clock}
+	f := &loginFixture{t: t, ctx: ctx, store: store, authz: testutil.NewMemAuthz(store), issuer: cfg.Issuer, now: time.Now().Truncate(time.Second)}
+	f.admin = &admin.Service{Store: f.authz, Passwords: testutil.CheapHasher(), Now: f.clock}
 	if _, err := f.admin.CreateAPI(ctx, admin.APIInput{Identifier: loginAPI, AllowOfflineAccess: true,
 		Scopes: []storage.Scope{{Value: "read", Description: "Read things"}, {Value: "write"}}}); err != nil {
 		t.Fatal(err)
@@ -98,11 +99,20 @@ func newLoginFixture(t *testing.T, mutate ...func(*config.Config)) *loginFixture
 	if f.spa, _, err = f.admin.CreateLoginClient(ctx, admin.LoginClientInput{Name: "SPA", AppType: "spa", RedirectURIs: []string{spaCB}, FirstParty: true}); err != nil {
 		t.Fatal(err)
 	}
+	// Both login clients may obtain people's tokens for both APIs (the
+	// APIs' user policy is require_client_grant).
+	for _, c := range []string{f.web.ClientID, f.spa.ClientID} {
+		for api, scopes := range map[string][]string{loginAPI: {"read", "write"}, onlineAPI: {"read"}} {
+			if _, err := f.admin.CreateGrantFor(ctx, storage.SubjectUser, c, api, scopes); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	if f.user, err = f.admin.CreateUser(ctx, admin.UserInput{Email: aliceEmail, Name: "Alice", Password: alicePW, EmailVerified: true}); err != nil {
 		t.Fatal(err)
 	}
 	mk := make([]byte, 32)
-	srv, err := server.New(ctx, cfg, store, mk, server.Options{Now: f.clock, GenerateKey: testutil.KeyGenerator()})
+	srv, err := server.New(ctx, cfg, f.authz, mk, server.Options{Now: f.clock, GenerateKey: testutil.KeyGenerator()})
 	if err != nil {
 		t.Fatal(err)
 	}
