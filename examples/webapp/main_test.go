@@ -42,8 +42,7 @@ func TestWebapp(t *testing.T) {
 	gh := httptest.NewUnstartedServer(nil)
 	cfg := config.Default()
 	cfg.DB, cfg.Issuer = "sqlite:"+dbPath, "http://"+gh.Listener.Addr().String()
-	authz := testutil.NewMemAuthz(store) // policies and subject types until the backends keep them
-	svc := &admin.Service{Store: authz, Passwords: users.Hasher{Params: users.Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}}}
+	svc := &admin.Service{Store: store, Passwords: users.Hasher{Params: users.Params{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}}}
 	if _, err := svc.CreateAPI(ctx, admin.APIInput{Identifier: apiID, AllowOfflineAccess: true, Scopes: []storage.Scope{{Value: "read:sensors"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +61,7 @@ func TestWebapp(t *testing.T) {
 	if _, err := svc.CreateUser(ctx, admin.UserInput{Email: "alice@example.com", Name: "Alice", Password: "correct horse battery"}); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(ctx, cfg, authz, make([]byte, 32), server.Options{GenerateKey: testutil.KeyGenerator()})
+	srv, err := server.New(ctx, cfg, store, make([]byte, 32), server.Options{GenerateKey: testutil.KeyGenerator()})
 	if err != nil {
 		t.Fatal(err)
 	}

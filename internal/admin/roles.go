@@ -20,17 +20,6 @@ const (
 	roleIDRandomLen       = 16
 )
 
-// ErrNoRoles is returned when the store keeps no roles or permissions.
-var ErrNoRoles = errors.New("this database keeps no roles or permissions")
-
-func (s *Service) authz() (storage.Authz, error) {
-	a, ok := s.Store.(storage.Authz)
-	if !ok {
-		return nil, ErrNoRoles
-	}
-	return a, nil
-}
-
 func checkRole(r storage.Role) []string {
 	var problems []string
 	if strings.TrimSpace(r.Name) == "" {
@@ -47,19 +36,16 @@ func checkRole(r storage.Role) []string {
 // CreateRole stores a new role; a name another role has is
 // storage.ErrAlreadyExists.
 func (s *Service) CreateRole(ctx context.Context, name, description string) (storage.Role, error) {
-	a, err := s.authz()
-	if err != nil {
-		return storage.Role{}, err
-	}
 	now := s.now()
 	r := storage.Role{Name: strings.TrimSpace(name), Description: strings.TrimSpace(description), CreatedAt: now, UpdatedAt: now}
 	if problems := checkRole(r); len(problems) > 0 {
 		return storage.Role{}, invalid("%s", strings.Join(problems, "; "))
 	}
+	var err error
 	if r.ID, err = secret.ID(s.rand(), "rol_", roleIDRandomLen); err != nil {
 		return storage.Role{}, err
 	}
-	if err := a.CreateRole(ctx, r); err != nil {
+	if err := s.Store.CreateRole(ctx, r); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
 			return storage.Role{}, describe(err, "a role named %q already exists", r.Name)
 		}
@@ -71,29 +57,17 @@ func (s *Service) CreateRole(ctx context.Context, name, description string) (sto
 
 // GetRole returns a role.
 func (s *Service) GetRole(ctx context.Context, id string) (storage.Role, error) {
-	a, err := s.authz()
-	if err != nil {
-		return storage.Role{}, err
-	}
-	r, err := a.GetRole(ctx, id)
+	r, err := s.Store.GetRole(ctx, id)
 	return r, notFound(err, "role", id)
 }
 
 // ListRoles lists the roles by name.
 func (s *Service) ListRoles(ctx context.Context) ([]storage.Role, error) {
-	a, err := s.authz()
-	if err != nil {
-		return nil, err
-	}
-	return a.ListRoles(ctx)
+	return s.Store.ListRoles(ctx)
 }
 
 // UpdateRole changes a role's name or description (nil: unchanged).
 func (s *Service) UpdateRole(ctx context.Context, id string, name, description *string) (storage.Role, error) {
-	a, err := s.authz()
-	if err != nil {
-		return storage.Role{}, err
-	}
 	r, err := s.GetRole(ctx, id)
 	if err != nil {
 		return storage.Role{}, err
@@ -108,7 +82,7 @@ func (s *Service) UpdateRole(ctx context.Context, id string, name, description *
 		return storage.Role{}, invalid("%s", strings.Join(problems, "; "))
 	}
 	r.UpdatedAt = s.now()
-	if err := a.UpdateRole(ctx, r); err != nil {
+	if err := s.Store.UpdateRole(ctx, r); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
 			return storage.Role{}, describe(err, "a role named %q already exists", r.Name)
 		}
@@ -121,11 +95,7 @@ func (s *Service) UpdateRole(ctx context.Context, id string, name, description *
 // DeleteRole deletes a role; its users lose its permissions with their
 // next token.
 func (s *Service) DeleteRole(ctx context.Context, id string) error {
-	a, err := s.authz()
-	if err != nil {
-		return err
-	}
-	if err := a.DeleteRole(ctx, id); err != nil {
+	if err := s.Store.DeleteRole(ctx, id); err != nil {
 		return notFound(err, "role", id)
 	}
 	s.record(ctx, storage.AuditRoleDeleted, id, nil)
@@ -176,14 +146,10 @@ func permissionList(perms []storage.Permission) string {
 
 // AddRolePermissions gives a role permissions, each a scope its API defines.
 func (s *Service) AddRolePermissions(ctx context.Context, roleID string, perms []storage.Permission) error {
-	a, err := s.authz()
-	if err != nil {
-		return err
-	}
 	if err := s.checkPermissions(ctx, perms); err != nil {
 		return err
 	}
-	if err := a.AddRolePermissions(ctx, roleID, perms...); err != nil {
+	if err := s.Store.AddRolePermissions(ctx, roleID, perms...); err != nil {
 		return notFound(err, "role", roleID)
 	}
 	s.record(ctx, storage.AuditRolePermissionsAdded, roleID, map[string]string{"permissions": permissionList(perms)})
@@ -192,14 +158,10 @@ func (s *Service) AddRolePermissions(ctx context.Context, roleID string, perms [
 
 // RemoveRolePermissions takes permissions from a role.
 func (s *Service) RemoveRolePermissions(ctx context.Context, roleID string, perms []storage.Permission) error {
-	a, err := s.authz()
-	if err != nil {
-		return err
-	}
 	if len(perms) == 0 {
 		return invalid("no permissions given")
 	}
-	if err := a.RemoveRolePermissions(ctx, roleID, perms...); err != nil {
+	if err := s.Store.RemoveRolePermissions(ctx, roleID, perms...); err != nil {
 		return notFound(err, "role", roleID)
 	}
 	s.record(ctx, storage.AuditRolePermissionsRemoved, roleID, map[string]string{"permissions": permissionList(perms)})
@@ -208,21 +170,13 @@ func (s *Service) RemoveRolePermissions(ctx context.Context, roleID string, perm
 
 // RolePermissions lists a role's permissions.
 func (s *Service) RolePermissions(ctx context.Context, roleID string) ([]storage.Permission, error) {
-	a, err := s.authz()
-	if err != nil {
-		return nil, err
-	}
-	perms, err := a.ListRolePermissions(ctx, roleID)
+	perms, err := s.Store.ListRolePermissions(ctx, roleID)
 	return perms, notFound(err, "role", roleID)
 }
 
 // RoleUsers lists the users holding a role.
 func (s *Service) RoleUsers(ctx context.Context, roleID string) ([]storage.User, error) {
-	a, err := s.authz()
-	if err != nil {
-		return nil, err
-	}
-	ids, err := a.ListRoleUsers(ctx, roleID)
+	ids, err := s.Store.ListRoleUsers(ctx, roleID)
 	if err != nil {
 		return nil, notFound(err, "role", roleID)
 	}
@@ -252,10 +206,6 @@ func (s *Service) UnassignRoles(ctx context.Context, userRef string, roleIDs []s
 }
 
 func (s *Service) userRoles(ctx context.Context, userRef string, roleIDs []string, assign bool) error {
-	a, err := s.authz()
-	if err != nil {
-		return err
-	}
 	if len(roleIDs) == 0 {
 		return invalid("no roles given")
 	}
@@ -263,9 +213,9 @@ func (s *Service) userRoles(ctx context.Context, userRef string, roleIDs []strin
 	if err != nil {
 		return err
 	}
-	action, op := storage.AuditUserRolesAssigned, a.AssignRoles
+	action, op := storage.AuditUserRolesAssigned, s.Store.AssignRoles
 	if !assign {
-		action, op = storage.AuditUserRolesRemoved, a.UnassignRoles
+		action, op = storage.AuditUserRolesRemoved, s.Store.UnassignRoles
 	}
 	if err := op(ctx, u.UserID, roleIDs...); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
@@ -279,15 +229,11 @@ func (s *Service) userRoles(ctx context.Context, userRef string, roleIDs []strin
 
 // UserRoles lists a user's roles.
 func (s *Service) UserRoles(ctx context.Context, userRef string) ([]storage.Role, error) {
-	a, err := s.authz()
-	if err != nil {
-		return nil, err
-	}
 	u, err := s.GetUser(ctx, userRef)
 	if err != nil {
 		return nil, err
 	}
-	return a.ListUserRoles(ctx, u.UserID)
+	return s.Store.ListUserRoles(ctx, u.UserID)
 }
 
 // AddUserPermissions gives a user (by ID or email) permissions directly.
@@ -301,19 +247,15 @@ func (s *Service) RemoveUserPermissions(ctx context.Context, userRef string, per
 }
 
 func (s *Service) userPermissions(ctx context.Context, userRef string, perms []storage.Permission, add bool) error {
-	a, err := s.authz()
-	if err != nil {
-		return err
-	}
 	u, err := s.GetUser(ctx, userRef)
 	if err != nil {
 		return err
 	}
-	action, op := storage.AuditUserPermissionsAdded, a.AddUserPermissions
+	action, op := storage.AuditUserPermissionsAdded, s.Store.AddUserPermissions
 	if add {
 		err = s.checkPermissions(ctx, perms)
 	} else {
-		action, op = storage.AuditUserPermissionsRemoved, a.RemoveUserPermissions
+		action, op = storage.AuditUserPermissionsRemoved, s.Store.RemoveUserPermissions
 		if len(perms) == 0 {
 			err = invalid("no permissions given")
 		}
@@ -339,10 +281,6 @@ type HeldPermission struct {
 // UserPermissions lists what a user (by ID or email) holds, directly and
 // through roles, ordered by API then scope.
 func (s *Service) UserPermissions(ctx context.Context, userRef string) ([]HeldPermission, error) {
-	a, err := s.authz()
-	if err != nil {
-		return nil, err
-	}
 	u, err := s.GetUser(ctx, userRef)
 	if err != nil {
 		return nil, err
@@ -357,19 +295,19 @@ func (s *Service) UserPermissions(ctx context.Context, userRef string) ([]HeldPe
 		out = append(out, HeldPermission{Permission: p})
 		return &out[len(out)-1]
 	}
-	direct, err := a.ListUserPermissions(ctx, u.UserID)
+	direct, err := s.Store.ListUserPermissions(ctx, u.UserID)
 	if err != nil {
 		return nil, notFound(err, "user", userRef)
 	}
 	for _, p := range direct {
 		at(p).Direct = true
 	}
-	roles, err := a.ListUserRoles(ctx, u.UserID)
+	roles, err := s.Store.ListUserRoles(ctx, u.UserID)
 	if err != nil {
 		return nil, notFound(err, "user", userRef)
 	}
 	for _, r := range roles {
-		perms, err := a.ListRolePermissions(ctx, r.ID)
+		perms, err := s.Store.ListRolePermissions(ctx, r.ID)
 		if errors.Is(err, storage.ErrNotFound) { // deleted meanwhile
 			continue
 		}

@@ -39,7 +39,6 @@ type env struct {
 	t      testing.TB
 	srv    *httptest.Server
 	store  *sqlite.Store
-	rbac   *testutil.MemAuthz // the store, with policies, subject types and roles
 	svc    *admin.Service
 	cat    *catalog.Catalog
 	h      *authorize.Handler
@@ -68,8 +67,8 @@ func newEnv(t testing.TB, mods ...func(*authorize.Config)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	e := &env{t: t, store: st, rbac: testutil.NewMemAuthz(st), now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
-	svc := &admin.Service{Store: e.rbac, Passwords: testutil.CheapHasher(), Now: e.clock}
+	e := &env{t: t, store: st, now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	svc := &admin.Service{Store: st, Passwords: testutil.CheapHasher(), Now: e.clock}
 	e.svc = svc
 	if _, err := svc.CreateAPI(ctx, admin.APIInput{Identifier: apiID, AllowOfflineAccess: true,
 		Scopes: []storage.Scope{{Value: "read:things", Description: "Read your things"}, {Value: "write:things"}}}); err != nil {
@@ -101,7 +100,7 @@ func newEnv(t testing.TB, mods ...func(*authorize.Config)) *env {
 	if e.user, err = svc.CreateUser(ctx, admin.UserInput{Email: "alice@example.com", Name: "Alice", Password: password}); err != nil {
 		t.Fatal(err)
 	}
-	cat := catalog.New(e.rbac, nil, e.clock)
+	cat := catalog.New(st, nil, e.clock)
 	e.cat = cat
 	if err := cat.Load(ctx); err != nil {
 		t.Fatal(err)
@@ -111,7 +110,7 @@ func newEnv(t testing.TB, mods ...func(*authorize.Config)) *env {
 	t.Cleanup(e.srv.Close)
 	e.issuer = e.srv.URL + "/"
 	cfg := authorize.Config{
-		Issuer: e.issuer, Store: st, Catalog: cat, Permissions: e.rbac, Passwords: testutil.CheapHasher(), Now: e.clock,
+		Issuer: e.issuer, Store: st, Catalog: cat, Permissions: st, Passwords: testutil.CheapHasher(), Now: e.clock,
 		Throttle: users.NewThrottle(users.ThrottleConfig{MaxPerPair: 3, MaxPerUser: 3, MaxPerAddress: 10, Window: time.Minute,
 			StepUpDelay: time.Millisecond, MaxStepUpDelay: 4 * time.Millisecond}),
 	}

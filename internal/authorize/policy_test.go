@@ -55,7 +55,7 @@ func TestConsentShowsWhatTheTokenCarries(t *testing.T) {
 				}
 			}
 			for _, p := range tc.held {
-				if err := e.rbac.AddUserPermissions(ctx, e.user.UserID, storage.Permission{Audience: sensorsAPI, Scope: p}); err != nil {
+				if err := e.store.AddUserPermissions(ctx, e.user.UserID, storage.Permission{Audience: sensorsAPI, Scope: p}); err != nil {
 					t.Fatal(err)
 				}
 			}

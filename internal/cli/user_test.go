@@ -137,7 +137,7 @@ func TestCreateLoginClientCommand(t *testing.T) {
 // TestAPISwitches: api create and update set and clear each of an API's
 // switches; --json shows one only when on.
 func TestAPISwitches(t *testing.T) {
-	for _, field := range []string{"allow_offline_access", "token_reuse"} {
+	for _, field := range []string{"allow_offline_access", "token_reuse", "enforce_policies"} {
 		t.Run(field, func(t *testing.T) {
 			h := newHarness(t)
 			flag := "--" + strings.ReplaceAll(field, "_", "-")

@@ -37,7 +37,7 @@ type Catalog interface {
 type authenticator struct {
 	verifier *verify.Verifier
 	catalog  Catalog
-	people   People // nil: people's tokens are refused
+	people   People
 	realm    string
 }
 
@@ -170,7 +170,7 @@ func (a *authenticator) authorize(ctx context.Context, r *http.Request, scope st
 // acting through the client.
 func (a *authenticator) authorizePerson(ctx context.Context, snap *catalog.Snapshot, c *catalog.Client, claims *verify.Claims, scope string) (caller, *Error) {
 	api, ok := snap.API(a.realm)
-	if !ok || a.people == nil {
+	if !ok {
 		return caller{}, a.refuse(http.StatusUnauthorized, CodeInvalidToken, "the management API accepts no tokens about users", "")
 	}
 	ceiling, err := access.UserCeiling(api, c)

@@ -96,8 +96,6 @@ func translate(err error, res resource) *Error {
 			Header:  http.Header{"Retry-After": {RetryAfter}}, Cause: err}
 	case errors.Is(err, admin.ErrInvalid):
 		return badBody(err.Error())
-	case errors.Is(err, admin.ErrNoRoles):
-		return newError(http.StatusNotImplemented, CodeNotSupported, err.Error())
 	case errors.Is(err, storage.ErrNotFound):
 		code := CodeNotFound
 		switch admin.NotFoundKind(err) {

@@ -34,7 +34,6 @@ type env struct {
 	http   *httptest.Server
 	srv    *server.Server
 	store  *sqlite.Store
-	authz  *testutil.MemAuthz // the store, with policies, subject types and roles
 	svc    *admin.Service
 	issuer string
 	admin  string // a token with every management scope
@@ -56,13 +55,12 @@ func newEnv(t *testing.T) *env {
 	cfg.SyncInterval = 20 * time.Millisecond
 	mk := make([]byte, 32)
 	_, _ = rand.Read(mk)
-	authz := testutil.NewMemAuthz(store)
-	srv, err := server.New(ctx, cfg, authz, mk, server.Options{GenerateKey: testutil.KeyGenerator()})
+	srv, err := server.New(ctx, cfg, store, mk, server.Options{GenerateKey: testutil.KeyGenerator()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ctx: ctx, srv: srv, store: store, authz: authz, issuer: cfg.Issuer,
-		svc: &admin.Service{Store: authz, Keys: srv.Keys(), Passwords: testutil.CheapHasher()}, now: time.Now()}
+	e := &env{t: t, ctx: ctx, srv: srv, store: store, issuer: cfg.Issuer,
+		svc: &admin.Service{Store: store, Keys: srv.Keys(), Passwords: testutil.CheapHasher()}, now: time.Now()}
 	// The management API on its own, in front of the server's handler for
 	// the token endpoint: this package's handler is what is under test.
 	h, err := mgmt.New(mgmt.Config{Issuer: cfg.Issuer, Admin: e.svc, Keys: srv.Keys(), Catalog: srv.Catalog()})

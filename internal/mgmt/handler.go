@@ -72,8 +72,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Admin == nil || cfg.Keys == nil || cfg.Catalog == nil || cfg.Issuer == "" {
 		return nil, fmt.Errorf("management API: Issuer, Admin, Keys and Catalog are required")
 	}
-	people, _ := cfg.Admin.Store.(People) // every backend once they keep roles
-	auth, err := newAuthenticator(cfg.Issuer, cfg.Keys, cfg.Catalog, people, cfg.Now)
+	auth, err := newAuthenticator(cfg.Issuer, cfg.Keys, cfg.Catalog, cfg.Admin.Store, cfg.Now)
 	if err != nil {
 		return nil, err
 	}

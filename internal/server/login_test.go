@@ -47,7 +47,6 @@ type loginFixture struct {
 	ctx       context.Context
 	http      *httptest.Server
 	store     *sqlite.Store
-	authz     *testutil.MemAuthz // the store, with policies, subject types and roles
 	admin     *admin.Service
 	issuer    string
 	web       storage.Client
@@ -81,8 +80,8 @@ func newLoginFixture(t *testing.T, mutate ...func(*config.Config)) *loginFixture
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	f := &loginFixture{t: t, ctx: ctx, store: store, authz: testutil.NewMemAuthz(store), issuer: cfg.Issuer, now: time.Now().Truncate(time.Second)}
-	f.admin = &admin.Service{Store: f.authz, Passwords: testutil.CheapHasher(), Now: f.clock}
+	f := &loginFixture{t: t, ctx: ctx, store: store, issuer: cfg.Issuer, now: time.Now().Truncate(time.Second)}
+	f.admin = &admin.Service{Store: store, Passwords: testutil.CheapHasher(), Now: f.clock}
 	if _, err := f.admin.CreateAPI(ctx, admin.APIInput{Identifier: loginAPI, AllowOfflineAccess: true,
 		Scopes: []storage.Scope{{Value: "read", Description: "Read things"}, {Value: "write"}}}); err != nil {
 		t.Fatal(err)
@@ -112,7 +111,7 @@ func newLoginFixture(t *testing.T, mutate ...func(*config.Config)) *loginFixture
 		t.Fatal(err)
 	}
 	mk := make([]byte, 32)
-	srv, err := server.New(ctx, cfg, f.authz, mk, server.Options{Now: f.clock, GenerateKey: testutil.KeyGenerator()})
+	srv, err := server.New(ctx, cfg, store, mk, server.Options{Now: f.clock, GenerateKey: testutil.KeyGenerator()})
 	if err != nil {
 		t.Fatal(err)
 	}

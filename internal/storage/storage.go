@@ -329,6 +329,8 @@ type Storage interface {
 	Users
 	// Logins keeps the login flow's sessions, codes, consents and refresh tokens.
 	Logins
+	// Authz keeps roles, their permissions and what users hold.
+	Authz
 
 	// CreateAPI stores a new API; ErrAlreadyExists if the identifier is taken.
 	CreateAPI(ctx context.Context, api API) error
