@@ -17,6 +17,9 @@ var (
 	ErrIssuedInFuture = errors.New("the access token is issued in the future")
 	ErrIssuer         = errors.New("the access token is from another issuer")
 	ErrAudience       = errors.New("the access token is for another audience")
+	// ErrSubject: the token is about a kind of subject (a client or a
+	// user) that [Config].Subject does not accept.
+	ErrSubject = errors.New("the access token is about a kind of subject this API does not accept")
 	// ErrKeysUnavailable means the issuer's keys could not be fetched: the
 	// token was not judged. The middleware answers 503.
 	ErrKeysUnavailable = errors.New("the keys to verify the access token are unavailable")
@@ -25,7 +28,7 @@ var (
 // reasons are the refusals, in the order the middleware matches them.
 var reasons = []error{
 	ErrKeysUnavailable, ErrTooLarge, ErrAlgorithm, ErrType, ErrUnknownKey, ErrSignature,
-	ErrExpired, ErrNotYetValid, ErrIssuedInFuture, ErrIssuer, ErrAudience, ErrMalformed,
+	ErrExpired, ErrNotYetValid, ErrIssuedInFuture, ErrIssuer, ErrAudience, ErrSubject, ErrMalformed,
 }
 
 // reason returns the sentinel err wraps; ErrMalformed if none.

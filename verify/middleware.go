@@ -43,6 +43,18 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 // Error answers carry a JSON body {"error","error_description"} and
 // Cache-Control: no-store.
 func (v *Verifier) Require(scopes ...string) func(http.Handler) http.Handler {
+	return v.require(scopes, (*Claims).HasScope, "scope")
+}
+
+// RequirePermissions is Require for permissions ([Claims.HasPermission]):
+// a person's token in an _authz dialect must list each one in its
+// `permissions` claim, a token without that claim in its `scope`. A
+// missing one is a 403 insufficient_scope naming them.
+func (v *Verifier) RequirePermissions(perms ...string) func(http.Handler) http.Handler {
+	return v.require(perms, (*Claims).HasPermission, "permission")
+}
+
+func (v *Verifier) require(scopes []string, has func(*Claims, string) bool, what string) func(http.Handler) http.Handler {
 	scopes = append([]string(nil), scopes...)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -68,15 +80,15 @@ func (v *Verifier) Require(scopes ...string) func(http.Handler) http.Handler {
 				v.refuse(w, http.StatusUnauthorized, "invalid_token", why.Error(), "")
 				return
 			}
-			if !claims.HasAllScopes(scopes...) {
-				var missing []string
-				for _, s := range scopes {
-					if !claims.HasScope(s) {
-						missing = append(missing, s)
-					}
+			var missing []string
+			for _, s := range scopes {
+				if !has(claims, s) {
+					missing = append(missing, s)
 				}
+			}
+			if len(missing) > 0 {
 				v.refuse(w, http.StatusForbidden, "insufficient_scope",
-					"the access token lacks the scope "+strings.Join(missing, " "), strings.Join(scopes, " "))
+					"the access token lacks the "+what+" "+strings.Join(missing, " "), strings.Join(scopes, " "))
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(ContextWithClaims(r.Context(), claims)))

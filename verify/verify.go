@@ -28,6 +28,20 @@ const (
 	TypeJWT = "JWT"
 )
 
+// Kinds of subject a token is about ([Claims.SubjectType], [Config].Subject).
+const (
+	// SubjectClient is a client's own token (client credentials): no
+	// person is involved, and `sub` names the client (RFC 9068 §2.2).
+	SubjectClient = "client"
+	// SubjectUser is a person's token (authorization code, refresh): `sub`
+	// names the person and `client_id` the application acting for them.
+	SubjectUser = "user"
+)
+
+// GrantTypeClientCredentials is the `gty` of a client's own token, as
+// gatehouse and Auth0 write it.
+const GrantTypeClientCredentials = "client-credentials"
+
 // Defaults and limits of [Config].
 const (
 	DefaultLeeway       = 30 * time.Second
@@ -65,6 +79,11 @@ type Config struct {
 	// Types are the accepted `typ` values (default TypeAccessToken only);
 	// add TypeJWT for APIs that use the auth0 dialect.
 	Types []string
+	// Subject, when set to SubjectClient or SubjectUser, accepts only the
+	// tokens about that kind of subject ([Claims.SubjectType]); others,
+	// and tokens whose kind cannot be told, fail with ErrSubject. Empty
+	// accepts both.
+	Subject string
 	// Leeway is the clock skew allowed on exp, nbf and iat: 0 means
 	// DefaultLeeway, negative means none; at most MaxLeeway.
 	Leeway time.Duration
@@ -143,6 +162,9 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	if len(cfg.Types) == 0 {
 		cfg.Types = []string{TypeAccessToken}
+	}
+	if cfg.Subject != "" && cfg.Subject != SubjectClient && cfg.Subject != SubjectUser {
+		problems = append(problems, fmt.Sprintf("Subject %q must be empty, %q or %q", cfg.Subject, SubjectClient, SubjectUser))
 	}
 	for _, t := range cfg.Types {
 		if t == "" {
@@ -242,8 +264,11 @@ type Claims struct {
 	AuthorizedParty string
 	// Scope is the space-separated `scope` claim (RFC 9068 §2.2.3).
 	Scope string
-	// GrantType is `gty` ("client-credentials").
+	// GrantType is `gty` ("client-credentials" for a client's own token).
 	GrantType string
+	// Permissions is the `permissions` claim of the _authz token dialects
+	// (Auth0's RBAC): nil when the token has none.
+	Permissions []string
 	// ID is `jti`.
 	ID                          string
 	IssuedAt, NotBefore, Expiry time.Time
@@ -281,6 +306,35 @@ func (c *Claims) HasAnyScope(scopes ...string) bool {
 	return slices.ContainsFunc(scopes, c.HasScope)
 }
 
+// SubjectType tells whom the token is about: SubjectClient when `gty` is
+// "client-credentials" and `sub` names the client (its `client_id`, or
+// Auth0's "<client_id>@clients"); SubjectUser when `gty` is anything else
+// and `sub` is not the client; "" when the two disagree or `client_id` is
+// missing, so that neither kind is assumed.
+func (c *Claims) SubjectType() string {
+	if c.ClientID == "" || c.Subject == "" {
+		return ""
+	}
+	namesClient := c.Subject == c.ClientID || c.Subject == c.ClientID+"@clients"
+	switch {
+	case c.GrantType == GrantTypeClientCredentials && namesClient:
+		return SubjectClient
+	case c.GrantType != GrantTypeClientCredentials && !namesClient:
+		return SubjectUser
+	}
+	return ""
+}
+
+// HasPermission reports whether the token grants permission p: the
+// `permissions` claim lists it or, for a token without that claim (a
+// client's own token, or a dialect without permissions), `scope` does.
+func (c *Claims) HasPermission(p string) bool {
+	if c.Permissions != nil {
+		return slices.Contains(c.Permissions, p)
+	}
+	return c.HasScope(p)
+}
+
 // Decode unmarshals the verified claims set into v, for claims Claims has
 // no field for.
 func (c *Claims) Decode(v any) error {
@@ -303,6 +357,8 @@ type wireClaims struct {
 	AZP       string           `json:"azp"`
 	Scope     string           `json:"scope"`
 	GTY       string           `json:"gty"`
+	// Permissions is a pointer so that an empty list is told from none.
+	Permissions *[]string `json:"permissions"`
 }
 
 // Verify checks token as the package documentation describes and returns
@@ -348,6 +404,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		Issuer: w.Issuer, Subject: w.Subject, Audience: w.Audience, ClientID: w.ClientID, AuthorizedParty: w.AZP,
 		Scope: w.Scope, GrantType: w.GTY, ID: w.ID, Type: typ, KeyID: h.KeyID, Algorithm: h.Algorithm, raw: raw,
 	}
+	if w.Permissions != nil {
+		c.Permissions = append([]string{}, *w.Permissions...)
+	}
 	if err := v.checkClaims(c, &w, now); err != nil {
 		return nil, err
 	}
@@ -383,6 +442,9 @@ func (v *Verifier) checkClaims(c *Claims, w *wireClaims, now time.Time) error {
 	}
 	if now.Add(v.leeway).Before(c.IssuedAt) {
 		return fmt.Errorf("verify: %w", ErrIssuedInFuture)
+	}
+	if v.cfg.Subject != "" && c.SubjectType() != v.cfg.Subject {
+		return fmt.Errorf("verify: %w (want a %s's token)", ErrSubject, v.cfg.Subject)
 	}
 	return nil
 }

@@ -1,10 +1,13 @@
 // Command api is a small protected API: it verifies gatehouse access tokens
 // with package verify (RFC 9068 §4, RFC 6750 §3).
 //
-//	go run ./examples/api --issuer URL --audience URI [--addr HOST:PORT]
+//	go run ./examples/api --issuer URL --audience URI [--addr HOST:PORT] [--subject client|user]
 //
-// GET /v1/ping answers any valid token; GET /v1/sensors needs the scope
-// read:sensors.
+// GET /v1/ping answers any valid token; GET /v1/sensors needs the
+// permission read:sensors: a person's token in an _authz dialect must list
+// it in its permissions claim, a client's own token (or a person's in
+// another dialect) in its scope. Both say whom the token is about (a
+// client or a user); --subject accepts only that kind.
 package main
 
 import (
@@ -42,6 +45,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	audience := fs.String("audience", "", "this API's identifier (the tokens' aud)")
 	addr := fs.String("addr", "127.0.0.1:9090", "listen address")
 	auth0 := fs.Bool("auth0-dialect", false, `also accept tokens of the auth0 dialect (typ "JWT")`)
+	subject := fs.String("subject", "", "accept only tokens about this kind of subject: client (machines) or user (people); default both")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,7 +56,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	if *auth0 {
 		types = append(types, verify.TypeJWT)
 	}
-	v, err := verify.New(verify.Config{Issuer: *issuer, Audience: *audience, Types: types, CacheSize: 10_000})
+	v, err := verify.New(verify.Config{Issuer: *issuer, Audience: *audience, Types: types, Subject: *subject, CacheSize: 10_000})
 	if err != nil {
 		return err
 	}
@@ -83,10 +87,11 @@ func newHandler(v *verify.Verifier) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/ping", v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := verify.ClaimsFromContext(r.Context())
-		writeJSON(w, map[string]any{"pong": true, "client_id": c.ClientID, "scope": c.Scopes()})
+		writeJSON(w, map[string]any{"pong": true, "client_id": c.ClientID, "subject_type": c.SubjectType(), "scope": c.Scopes()})
 	})))
-	mux.Handle("GET /v1/sensors", v.Require("read:sensors")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, map[string]any{"sensors": []map[string]any{
+	mux.Handle("GET /v1/sensors", v.RequirePermissions("read:sensors")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := verify.ClaimsFromContext(r.Context())
+		writeJSON(w, map[string]any{"subject": c.Subject, "subject_type": c.SubjectType(), "sensors": []map[string]any{
 			{"id": "greenhouse-1", "celsius": 21.5},
 			{"id": "cellar", "celsius": 11.0},
 		}})

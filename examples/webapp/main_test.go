@@ -53,6 +53,11 @@ func TestWebapp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The web app's users may get tokens for the API (its user access is
+	// require_client_grant).
+	if _, err := svc.CreateGrantFor(ctx, storage.SubjectUser, client.ClientID, apiID, []string{"read:sensors"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := svc.CreateUser(ctx, admin.UserInput{Email: "alice@example.com", Name: "Alice", Password: "correct horse battery"}); err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,14 @@ const (
 	DefaultGrace         = 24 * time.Hour
 )
 
+// UserPolicies and ClientPolicies are the access policies an API may have
+// for people's tokens and for clients' own (Auth0's
+// subject_type_authorization).
+var (
+	UserPolicies   = []string{storage.PolicyRequireClientGrant, storage.PolicyAllowAll, storage.PolicyDenyAll}
+	ClientPolicies = []string{storage.PolicyRequireClientGrant, storage.PolicyDenyAll}
+)
+
 // SigningAlgs are the algorithms an API may choose (DESIGN §1).
 var SigningAlgs = []string{"RS256", "ES256", "PS256", "EdDSA"}
 
@@ -85,6 +93,11 @@ type APIInput struct {
 	TokenReuse bool
 	// Extras are Auth0's settings kept and shown but not acted on.
 	Extras storage.APIExtras
+	// UserPolicy and ClientPolicy are the API's access policies (Auth0's
+	// subject_type_authorization); empty: require_client_grant.
+	UserPolicy, ClientPolicy string
+	// EnforcePolicies limits people's tokens to their permissions (RBAC).
+	EnforcePolicies bool
 }
 
 // CreateAPI validates in and stores the API, reporting every problem at once.
@@ -93,6 +106,13 @@ func (s *Service) CreateAPI(ctx context.Context, in APIInput) (storage.API, erro
 		Identifier: in.Identifier, Name: in.Name, Scopes: in.Scopes,
 		TokenLifetime: in.TokenLifetime, SigningAlg: in.SigningAlg, TokenDialect: in.TokenDialect,
 		AllowOfflineAccess: in.AllowOfflineAccess, TokenReuse: in.TokenReuse, Extras: in.Extras, CreatedAt: s.now(),
+		UserPolicy: in.UserPolicy, ClientPolicy: in.ClientPolicy, EnforcePolicies: in.EnforcePolicies,
+	}
+	if api.UserPolicy == "" {
+		api.UserPolicy = storage.PolicyRequireClientGrant
+	}
+	if api.ClientPolicy == "" {
+		api.ClientPolicy = storage.PolicyRequireClientGrant
 	}
 	if api.Name == "" {
 		api.Name = api.Identifier
@@ -134,7 +154,8 @@ func (s *Service) CreateAPI(ctx context.Context, in APIInput) (storage.API, erro
 		}
 		return storage.API{}, fmt.Errorf("create api: %w", err)
 	}
-	s.record(ctx, storage.AuditAPICreated, api.Identifier, map[string]string{"signing_alg": api.SigningAlg, "token_dialect": api.TokenDialect})
+	s.record(ctx, storage.AuditAPICreated, api.Identifier, map[string]string{"signing_alg": api.SigningAlg, "token_dialect": api.TokenDialect,
+		"user_policy": api.UserPolicy, "client_policy": api.ClientPolicy})
 	return api, nil
 }
 
@@ -152,6 +173,10 @@ type APIPatch struct {
 	TokenReuse *bool
 	// Extras replaces Auth0's settings kept and shown but not acted on.
 	Extras *storage.APIExtras
+	// UserPolicy, ClientPolicy and EnforcePolicies change the API's access
+	// policies.
+	UserPolicy, ClientPolicy *string
+	EnforcePolicies          *bool
 }
 
 // UpdateAPI applies p to the API under the rules of CreateAPI and returns
@@ -162,6 +187,12 @@ func (s *Service) UpdateAPI(ctx context.Context, identifier string, p APIPatch) 
 	api, err := s.GetAPI(ctx, identifier)
 	if err != nil {
 		return storage.API{}, err
+	}
+	if api.UserPolicy == "" { // as stored for ""
+		api.UserPolicy = storage.PolicyRequireClientGrant
+	}
+	if api.ClientPolicy == "" {
+		api.ClientPolicy = storage.PolicyRequireClientGrant
 	}
 	if p.Name != nil {
 		api.Name = *p.Name
@@ -189,6 +220,15 @@ func (s *Service) UpdateAPI(ctx context.Context, identifier string, p APIPatch) 
 	}
 	if p.TokenReuse != nil {
 		api.TokenReuse = *p.TokenReuse
+	}
+	if p.UserPolicy != nil {
+		api.UserPolicy = *p.UserPolicy
+	}
+	if p.ClientPolicy != nil {
+		api.ClientPolicy = *p.ClientPolicy
+	}
+	if p.EnforcePolicies != nil {
+		api.EnforcePolicies = *p.EnforcePolicies
 	}
 	if p.Extras != nil {
 		api.Extras = *p.Extras
@@ -268,8 +308,16 @@ func checkAPI(api storage.API) []string {
 	if !slices.Contains(SigningAlgs, api.SigningAlg) {
 		problems = append(problems, fmt.Sprintf("signing algorithm %q must be one of %s", api.SigningAlg, strings.Join(SigningAlgs, ", ")))
 	}
-	if api.TokenDialect != storage.DialectRFC9068 && api.TokenDialect != storage.DialectAuth0 {
-		problems = append(problems, fmt.Sprintf("token dialect %q must be rfc9068 or auth0", api.TokenDialect))
+	if !slices.Contains(storage.Dialects, api.TokenDialect) {
+		problems = append(problems, fmt.Sprintf("token dialect %q must be one of %s", api.TokenDialect, strings.Join(storage.Dialects, ", ")))
+	} else if storage.AuthzDialect(api.TokenDialect) && !api.EnforcePolicies {
+		problems = append(problems, fmt.Sprintf("token dialect %s adds people's permissions: it needs enforce policies (RBAC) on", api.TokenDialect))
+	}
+	if !slices.Contains(UserPolicies, api.UserPolicy) {
+		problems = append(problems, fmt.Sprintf("user access policy %q must be one of %s", api.UserPolicy, strings.Join(UserPolicies, ", ")))
+	}
+	if !slices.Contains(ClientPolicies, api.ClientPolicy) {
+		problems = append(problems, fmt.Sprintf("client access policy %q must be one of %s", api.ClientPolicy, strings.Join(ClientPolicies, ", ")))
 	}
 	seen := map[string]bool{}
 	for _, sc := range api.Scopes {
@@ -649,9 +697,22 @@ func (s *Service) RevokeSecret(ctx context.Context, clientID, secretID string) e
 	return nil
 }
 
-// CreateGrant lets a client obtain tokens for an API with the given scopes,
-// each of which the API must define.
+// CreateGrant lets a client obtain its own tokens for an API (subject type
+// client) with the given scopes, each of which the API must define.
 func (s *Service) CreateGrant(ctx context.Context, clientID, audience string, scopes []string) (storage.Grant, error) {
+	return s.CreateGrantFor(ctx, storage.SubjectClient, clientID, audience, scopes)
+}
+
+// CreateGrantFor is CreateGrant for a subject type: storage.SubjectUser
+// lets the people who log in through the client obtain tokens for the API
+// with at most these scopes, when its user policy is require_client_grant.
+func (s *Service) CreateGrantFor(ctx context.Context, subjectType, clientID, audience string, scopes []string) (storage.Grant, error) {
+	if subjectType == "" {
+		subjectType = storage.SubjectClient
+	}
+	if subjectType != storage.SubjectClient && subjectType != storage.SubjectUser {
+		return storage.Grant{}, invalid("subject type %q must be %s or %s", subjectType, storage.SubjectClient, storage.SubjectUser)
+	}
 	if _, err := s.GetClient(ctx, clientID); err != nil {
 		return storage.Grant{}, err
 	}
@@ -667,14 +728,14 @@ func (s *Service) CreateGrant(ctx context.Context, clientID, audience string, sc
 	if err != nil {
 		return storage.Grant{}, err
 	}
-	g := storage.Grant{ID: id, ClientID: clientID, Audience: audience, Scope: out, CreatedAt: s.now()}
+	g := storage.Grant{ID: id, ClientID: clientID, Audience: audience, Scope: out, SubjectType: subjectType, CreatedAt: s.now()}
 	if err := s.Store.CreateGrant(ctx, g); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
-			return storage.Grant{}, describe(err, "client %q already has a grant for %q", clientID, audience)
+			return storage.Grant{}, describe(err, "client %q already has a grant for %q (subject type %s)", clientID, audience, subjectType)
 		}
 		return storage.Grant{}, fmt.Errorf("create grant: %w", err)
 	}
-	s.record(ctx, storage.AuditGrantCreated, clientID, map[string]string{"grant_id": g.ID, "audience": audience, "scope": joinScopes(g.Scope)})
+	s.record(ctx, storage.AuditGrantCreated, clientID, map[string]string{"grant_id": g.ID, "audience": audience, "scope": joinScopes(g.Scope), "subject_type": subjectType})
 	return g, nil
 }
 

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"maps"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
@@ -25,6 +26,13 @@ func (s *Service) record(ctx context.Context, action, target string, details map
 	if actor == "" {
 		actor = storage.ActorCLI
 	}
+	if via := Via(ctx); via != "" {
+		details = maps.Clone(details)
+		if details == nil {
+			details = map[string]string{}
+		}
+		details["client_id"] = via
+	}
 	_ = s.Audit.Audit(ctx, storage.AuditEvent{
 		Time: s.now(), Actor: actor, Action: action, Target: target, Outcome: storage.OutcomeSuccess, Details: details,
 	})
@@ -46,6 +54,8 @@ func apiFields(p APIPatch) string {
 	add(p.TokenLifetime != nil, "token_lifetime")
 	add(p.SigningAlg != nil, "signing_alg")
 	add(p.TokenDialect != nil, "token_dialect")
+	add(p.UserPolicy != nil || p.ClientPolicy != nil, "subject_type_authorization")
+	add(p.EnforcePolicies != nil, "enforce_policies")
 	return strings.Join(f, ",")
 }
 

@@ -39,6 +39,8 @@ type env struct {
 	t      testing.TB
 	srv    *httptest.Server
 	store  *sqlite.Store
+	svc    *admin.Service
+	cat    *catalog.Catalog
 	h      *authorize.Handler
 	web    storage.Client // third party, regular_web
 	spa    storage.Client // first party, public
@@ -67,6 +69,7 @@ func newEnv(t testing.TB, mods ...func(*authorize.Config)) *env {
 	t.Cleanup(func() { _ = st.Close() })
 	e := &env{t: t, store: st, now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
 	svc := &admin.Service{Store: st, Passwords: testutil.CheapHasher(), Now: e.clock}
+	e.svc = svc
 	if _, err := svc.CreateAPI(ctx, admin.APIInput{Identifier: apiID, AllowOfflineAccess: true,
 		Scopes: []storage.Scope{{Value: "read:things", Description: "Read your things"}, {Value: "write:things"}}}); err != nil {
 		t.Fatal(err)
@@ -87,10 +90,18 @@ func newEnv(t testing.TB, mods ...func(*authorize.Config)) *env {
 	if e.m2m, _, err = svc.CreateClient(ctx, admin.ClientInput{Name: "svc"}); err != nil {
 		t.Fatal(err)
 	}
+	for _, c := range []string{e.web.ClientID, e.spa.ClientID, e.native.ClientID} {
+		for api, scopes := range map[string][]string{apiID: {"read:things", "write:things"}, onlineAPI: {"read:things"}} {
+			if _, err := svc.CreateGrantFor(ctx, storage.SubjectUser, c, api, scopes); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	if e.user, err = svc.CreateUser(ctx, admin.UserInput{Email: "alice@example.com", Name: "Alice", Password: password}); err != nil {
 		t.Fatal(err)
 	}
 	cat := catalog.New(st, nil, e.clock)
+	e.cat = cat
 	if err := cat.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +110,7 @@ func newEnv(t testing.TB, mods ...func(*authorize.Config)) *env {
 	t.Cleanup(e.srv.Close)
 	e.issuer = e.srv.URL + "/"
 	cfg := authorize.Config{
-		Issuer: e.issuer, Store: st, Catalog: cat, Passwords: testutil.CheapHasher(), Now: e.clock,
+		Issuer: e.issuer, Store: st, Catalog: cat, Permissions: st, Passwords: testutil.CheapHasher(), Now: e.clock,
 		Throttle: users.NewThrottle(users.ThrottleConfig{MaxPerPair: 3, MaxPerUser: 3, MaxPerAddress: 10, Window: time.Minute,
 			StepUpDelay: time.Millisecond, MaxStepUpDelay: 4 * time.Millisecond}),
 	}

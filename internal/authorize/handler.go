@@ -67,6 +67,14 @@ type Store interface {
 
 var _ Store = storage.Storage(nil)
 
+// Permissions reads what a person holds of an API through roles and
+// direct permissions (storage.Authz).
+type Permissions interface {
+	UserScopes(ctx context.Context, userID, audience string) ([]string, error)
+}
+
+var _ Permissions = storage.Authz(nil)
+
 // Catalog is the in-memory view of clients and APIs (package catalog).
 type Catalog interface {
 	Snapshot() *catalog.Snapshot
@@ -82,11 +90,14 @@ var _ PasswordVerifier = users.Hasher{}
 
 // Config configures a Handler.
 type Config struct {
-	Issuer    string
-	Store     Store
-	Catalog   Catalog
-	Passwords PasswordVerifier // nil: users.Hasher{} (argon2id, RFC 9106)
-	Throttle  *users.Throttle  // nil: users.NewThrottle(users.DefaultThrottle)
+	Issuer  string
+	Store   Store
+	Catalog Catalog
+	// Permissions reads people's permissions for the APIs that enforce
+	// policies; nil: nobody holds any.
+	Permissions Permissions
+	Passwords   PasswordVerifier // nil: users.Hasher{} (argon2id, RFC 9106)
+	Throttle    *users.Throttle  // nil: users.NewThrottle(users.DefaultThrottle)
 	// ClientIP names the client's address for throttling; nil:
 	// clientip.FromRequest (the server's resolution, else the peer).
 	ClientIP        func(*http.Request) netip.Addr
@@ -284,6 +295,10 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		h.loginPage(w, r, req, http.StatusOK, "", req.loginHint, 0)
 		return
 	}
+	if err := h.forUser(r.Context(), req, user); err != nil {
+		h.fail(w, r, req, err)
+		return
+	}
 	need, err := h.needsConsent(r.Context(), req, user)
 	if err != nil {
 		h.fail(w, r, req, err)
@@ -476,6 +491,10 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 		h.loginPage(w, r, req, http.StatusOK, "Your session ended. Log in again.", "", 0)
 		return
 	}
+	if err := h.forUser(r.Context(), req, user); err != nil {
+		h.fail(w, r, req, err)
+		return
+	}
 	switch form.Get("decision") {
 	case "allow":
 	case "deny":
@@ -507,6 +526,25 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 	h.audit(r.Context(), user.UserID, storage.AuditConsentGranted, req.client.ClientID, storage.OutcomeSuccess,
 		map[string]string{"audience": req.audience, "scope": strings.Join(req.scope, " ")})
 	http.Redirect(w, r, h.base+Path+"?"+req.again("consent"), http.StatusSeeOther)
+}
+
+// forUser narrows the request's API scopes to the person's permissions
+// when the API enforces policies (Auth0's RBAC), so that the consent page,
+// the consent stored and the code hold what the token will carry, never
+// more (the token endpoint applies the same rules again).
+func (h *Handler) forUser(ctx context.Context, req *request, user *storage.User) error {
+	if req.api == nil || !req.api.EnforcePolicies {
+		return nil
+	}
+	var held []string
+	if h.cfg.Permissions != nil {
+		var err error
+		if held, err = h.cfg.Permissions.UserScopes(ctx, user.UserID, req.audience); err != nil {
+			return fmt.Errorf("read the permissions of user %s: %w", user.UserID, err)
+		}
+	}
+	req.scope = slices.DeleteFunc(req.scope, func(s string) bool { return oidcScopes[s] == "" && !slices.Contains(held, s) })
+	return nil
 }
 
 // needsConsent: first-party clients never ask; others ask when prompt has

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/internal/access"
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
 	"github.com/gatehouse-dev/gatehouse/internal/oauth"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
@@ -58,6 +59,7 @@ type request struct {
 	scope       []string // what may be granted, in request order
 	audience    string
 	api         *storage.API
+	ceiling     []string // the API scopes the client may obtain for people (package access)
 	nonce       string
 	challenge   string
 	prompt      []string
@@ -240,9 +242,18 @@ func validate(req *request, v url.Values, snap *catalog.Snapshot) *authzError {
 			return &authzError{ErrInvalidTarget, "the audience is not a registered API"}
 		}
 		req.audience, req.api = aud, api
+		// RFC 9700 §2.3: a login client gets a person's token for an API
+		// only as the API's user policy and the client's user grant allow.
+		ceiling, err := access.UserCeiling(api, req.client)
+		if err != nil {
+			return &authzError{ErrAccessDenied, "the client may not obtain tokens about users for this API: " + err.Error()}
+		}
+		req.ceiling = ceiling
 	}
-	// Scope: OpenID Connect scopes and the API's own; others are ignored
-	// (RFC 6749 §3.3 lets the server grant less than asked).
+	// Scope: OpenID Connect scopes and the API's own that the client may
+	// obtain for people; others are ignored (RFC 6749 §3.3 lets the server
+	// grant less than asked). forUser narrows them to the person's
+	// permissions once the person is known.
 	for _, s := range strings.Split(v.Get("scope"), " ") {
 		if s == "" {
 			continue
@@ -260,7 +271,7 @@ func validate(req *request, v url.Values, snap *catalog.Snapshot) *authzError {
 			}
 		case oidcScopes[s] != "":
 			req.scope = append(req.scope, s)
-		case req.api != nil && apiDefines(req.api, s):
+		case slices.Contains(req.ceiling, s):
 			req.scope = append(req.scope, s)
 		}
 	}

@@ -47,14 +47,26 @@ type Notifier interface {
 type Client struct {
 	storage.Client
 	Secrets []storage.Secret
-	Grants  []storage.Grant // at most one per audience
+	Grants  []storage.Grant // at most one per audience and subject type
 }
 
-// Grant returns the client's grant for the audience.
+// Grant returns the client's grant for its own tokens (subject type
+// client) for the audience.
 func (c *Client) Grant(audience string) (*storage.Grant, bool) {
+	return c.grant(audience, storage.SubjectClient)
+}
+
+// UserGrant returns the client's grant for the tokens of the people who
+// log in through it (subject type user) for the audience.
+func (c *Client) UserGrant(audience string) (*storage.Grant, bool) {
+	return c.grant(audience, storage.SubjectUser)
+}
+
+func (c *Client) grant(audience, subject string) (*storage.Grant, bool) {
 	for i := range c.Grants {
-		if c.Grants[i].Audience == audience {
-			return &c.Grants[i], true
+		g := &c.Grants[i]
+		if g.Audience == audience && (g.SubjectType == subject || g.SubjectType == "" && subject == storage.SubjectClient) {
+			return g, true
 		}
 	}
 	return nil, false
@@ -311,6 +323,7 @@ func newClient(cl storage.Client, secrets []storage.Secret, grants []storage.Gra
 		g := &out.Grants[i]
 		g.ClientID = out.ClientID
 		g.Audience = intern(g.Audience)
+		g.SubjectType = intern(g.SubjectType)
 		g.Scope = internList(g.Scope)
 	}
 	return out

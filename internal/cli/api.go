@@ -41,9 +41,12 @@ func (a *app) apiCmd() *cobra.Command {
 	f.StringArrayVar(&scopes, "scope", nil, "a scope the API defines (repeatable)")
 	f.DurationVar(&in.TokenLifetime, "token-lifetime", admin.DefaultTokenLifetime, "access token lifetime, 1s to 720h")
 	f.StringVar(&in.SigningAlg, "signing-alg", "RS256", "RS256, ES256, PS256 or EdDSA")
-	f.StringVar(&in.TokenDialect, "token-dialect", storage.DialectRFC9068, "rfc9068 or auth0")
+	f.StringVar(&in.TokenDialect, "token-dialect", storage.DialectRFC9068, dialectUsage)
 	f.BoolVar(&in.AllowOfflineAccess, "allow-offline-access", false, "users' logins for this API may get refresh tokens (offline_access)")
 	f.BoolVar(&in.TokenReuse, "token-reuse", false, "a client asking again gets the token it was already issued while over half its lifetime remains")
+	f.StringVar(&in.UserPolicy, "user-access", storage.PolicyRequireClientGrant, userAccessUsage)
+	f.StringVar(&in.ClientPolicy, "client-access", storage.PolicyRequireClientGrant, clientAccessUsage)
+	f.BoolVar(&in.EnforcePolicies, "enforce-policies", false, enforceUsage)
 	_ = create.MarkFlagRequired("identifier")
 
 	list := &cobra.Command{
@@ -80,20 +83,28 @@ func (a *app) apiCmd() *cobra.Command {
 	return cmd
 }
 
+// Usage of the access policy flags of api create and update.
+const (
+	dialectUsage      = "rfc9068, auth0, or either with _authz (people's tokens carry their permissions; needs --enforce-policies)"
+	userAccessUsage   = "which login clients may get people's tokens for the API: require_client_grant (a grant with --subject-type user), allow_all or deny_all"
+	clientAccessUsage = "whether clients may get their own tokens (with a grant): require_client_grant or deny_all"
+	enforceUsage      = "people's tokens carry only the permissions they hold, directly or through roles (RBAC)"
+)
+
 func (a *app) apiUpdateCmd() *cobra.Command {
-	var name, alg, dialect string
-	var offline, reuse bool
+	var name, alg, dialect, userAccess, clientAccess string
+	var offline, reuse, enforce bool
 	var lifetime time.Duration
 	var scopes []string
 	cmd := &cobra.Command{
-		Use:   "update URI [--name N] [--scope VALUE]... [--token-lifetime D] [--signing-alg ALG] [--token-dialect D] [--allow-offline-access] [--token-reuse]",
+		Use:   "update URI [--name N] [--scope VALUE]... [--token-lifetime D] [--signing-alg ALG] [--token-dialect D] [--allow-offline-access] [--token-reuse] [--user-access P] [--client-access P] [--enforce-policies]",
 		Short: "Change an API: only the flags given; --scope replaces the whole list (a granted scope cannot be dropped)",
 		Args:  exactArgs("URI"),
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
 			f := cmd.Flags()
 			if !f.Changed("name") && !f.Changed("scope") && !f.Changed("token-lifetime") && !f.Changed("signing-alg") && !f.Changed("token-dialect") &&
-				!f.Changed("allow-offline-access") && !f.Changed("token-reuse") {
-				return fmt.Errorf("nothing to change: give --name, --scope, --token-lifetime, --signing-alg, --token-dialect, --allow-offline-access or --token-reuse")
+				!f.Changed("allow-offline-access") && !f.Changed("token-reuse") && !f.Changed("user-access") && !f.Changed("client-access") && !f.Changed("enforce-policies") {
+				return fmt.Errorf("nothing to change: give --name, --scope, --token-lifetime, --signing-alg, --token-dialect, --allow-offline-access, --token-reuse, --user-access, --client-access or --enforce-policies")
 			}
 			if f.Changed("token-lifetime") && lifetime <= 0 {
 				return fmt.Errorf("--token-lifetime %s must be whole seconds from 1s to 720h (30 days)", lifetime)
@@ -128,6 +139,15 @@ func (a *app) apiUpdateCmd() *cobra.Command {
 			if f.Changed("token-reuse") {
 				p.TokenReuse = &reuse
 			}
+			if f.Changed("user-access") {
+				p.UserPolicy = &userAccess
+			}
+			if f.Changed("client-access") {
+				p.ClientPolicy = &clientAccess
+			}
+			if f.Changed("enforce-policies") {
+				p.EnforcePolicies = &enforce
+			}
 			api, err := m.UpdateAPI(cmd.Context(), args[0], p)
 			if err != nil {
 				return err
@@ -140,9 +160,12 @@ func (a *app) apiUpdateCmd() *cobra.Command {
 	f.StringArrayVar(&scopes, "scope", nil, "a scope the API defines (repeatable; replaces the list)")
 	f.DurationVar(&lifetime, "token-lifetime", 0, "access token lifetime, 1s to 720h")
 	f.StringVar(&alg, "signing-alg", "", "RS256, ES256, PS256 or EdDSA")
-	f.StringVar(&dialect, "token-dialect", "", "rfc9068 or auth0")
+	f.StringVar(&dialect, "token-dialect", "", dialectUsage)
 	f.BoolVar(&offline, "allow-offline-access", false, "users' logins for this API may get refresh tokens (--allow-offline-access=false turns it off)")
 	f.BoolVar(&reuse, "token-reuse", false, "a client asking again gets the token it was already issued while over half its lifetime remains (--token-reuse=false turns it off)")
+	f.StringVar(&userAccess, "user-access", "", userAccessUsage)
+	f.StringVar(&clientAccess, "client-access", "", clientAccessUsage)
+	f.BoolVar(&enforce, "enforce-policies", false, enforceUsage+" (--enforce-policies=false turns it off)")
 	return cmd
 }
 
@@ -151,7 +174,8 @@ func (a *app) showAPI(api storage.API) error {
 	r := apiRow(v)
 	return a.out().fields(v, [2]string{"identifier", r[0]}, [2]string{"name", r[1]}, [2]string{"scopes", r[2]},
 		[2]string{"token_lifetime", (time.Duration(v.TokenLifetime) * time.Second).String()},
-		[2]string{"signing_alg", r[4]}, [2]string{"token_dialect", r[5]}, [2]string{"created_at", r[6]})
+		[2]string{"signing_alg", r[4]}, [2]string{"token_dialect", r[5]}, [2]string{"user_access", v.UserAccess},
+		[2]string{"client_access", v.ClientAccess}, [2]string{"enforce_policies", fmt.Sprint(v.EnforcePolicies)}, [2]string{"created_at", r[6]})
 }
 
 // deleted reports a deletion: {"deleted": ID} in JSON.

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -164,7 +165,8 @@ func TestBenchAgainstServer(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	if !strings.Contains(r.stderr, "bench:   1.0s") {
+	// The progress line comes once a second; a loaded machine prints it late.
+	if !regexp.MustCompile(`bench: +1\.\ds`).MatchString(r.stderr) {
 		t.Errorf("no progress line on stderr: %q", r.stderr)
 	}
 

@@ -215,14 +215,14 @@ type shape map[string]kind
 
 var (
 	apiShape = shape{"identifier": kString, "name": kString, "scopes": kScopes, "token_lifetime": kInt,
-		"signing_alg": kString, "token_dialect": kString, "created_at": kTime}
+		"signing_alg": kString, "token_dialect": kString, "created_at": kTime, "user_access": kString, "client_access": kString}
 	clientShape = shape{"client_id": kString, "name": kString, "description": kString, "grant_types": kStrings,
 		"disabled": kBool, "created_at": kTime}
 	newClientShape = with(clientShape, "client_secret", kString)
 	secretShape    = shape{"id": kString, "hint": kString, "created_at": kTime, "not_before": kTimeOrNull,
 		"expires_at": kTimeOrNull, "last_used_at": kTimeOrNull}
 	newSecretShape = with(secretShape, "client_secret", kString)
-	grantShape     = shape{"id": kString, "client_id": kString, "audience": kString, "scope": kStrings}
+	grantShape     = shape{"id": kString, "client_id": kString, "audience": kString, "scope": kStrings, "subject_type": kString}
 	keyShape       = shape{"kid": kString, "alg": kString, "state": kString, "created_at": kTime}
 )
 
@@ -516,13 +516,13 @@ func TestTables(t *testing.T) {
 			header: []string{"ID", "HINT", "CREATED_AT", "NOT_BEFORE", "EXPIRES_AT", "LAST_USED_AT"},
 			row:    []string{str(sec, "id"), str(sec, "hint"), rfc3339(t0)}},
 		{name: "grant list", args: []string{"grant", "list"},
-			header: []string{"ID", "CLIENT_ID", "AUDIENCE", "SCOPE"},
-			row:    []string{str(g, "id"), id, "https://tables.test", "read"}},
+			header: []string{"ID", "CLIENT_ID", "AUDIENCE", "SCOPE", "SUBJECT_TYPE"},
+			row:    []string{str(g, "id"), id, "https://tables.test", "read", "client"}},
 		{name: "key list", args: []string{"key", "list"},
 			header: []string{"KID", "ALG", "STATE", "CREATED_AT"},
 			row:    []string{"ES256", "current", rfc3339(t0)}},
 		{name: "api show", args: []string{"api", "show", "https://tables.test"},
-			fields: []string{"identifier", "name", "scopes", "token_lifetime", "signing_alg", "token_dialect", "created_at"},
+			fields: []string{"identifier", "name", "scopes", "token_lifetime", "signing_alg", "token_dialect", "user_access", "client_access", "enforce_policies", "created_at"},
 			row:    []string{"https://tables.test", "ES256"}},
 		{name: "client show", args: []string{"client", "show", id},
 			fields: []string{"client_id", "name", "description", "grant_types", "disabled", "created_at"},

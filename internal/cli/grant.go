@@ -10,20 +10,24 @@ import (
 
 func (a *app) grantCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "grant", Short: "Manage client grants: which client may get tokens for which API, with which scopes"}
-	var clientID, audience string
+	var clientID, audience, subjectType string
 	var scopes []string
 	create := &cobra.Command{
-		Use: "create --client ID --audience URI [--scope VALUE]...", Short: "Grant a client access to an API", Args: cobra.NoArgs,
+		Use:   "create --client ID --audience URI [--scope VALUE]... [--subject-type client|user]",
+		Short: "Grant a client access to an API: for its own tokens, or (--subject-type user) for those of the people who log in through it",
+		Args:  cobra.NoArgs,
 		RunE: a.withManager(func(cmd *cobra.Command, _ []string, m manager) error {
-			g, err := m.CreateGrant(cmd.Context(), clientID, audience, scopes)
+			g, err := m.CreateGrantFor(cmd.Context(), subjectType, clientID, audience, scopes)
 			if err != nil {
 				return err
 			}
 			v := viewGrant(g)
 			r := grantRow(v)
-			return a.out().fields(v, [2]string{"id", r[0]}, [2]string{"client_id", r[1]}, [2]string{"audience", r[2]}, [2]string{"scope", r[3]})
+			return a.showGrant(v, r)
 		}),
 	}
+	create.Flags().StringVar(&subjectType, "subject-type", storage.SubjectClient,
+		"client: the client's own tokens (client credentials); user: the tokens of people logging in through it (for APIs whose user access is require_client_grant)")
 	create.Flags().StringVar(&clientID, "client", "", "the client ID")
 	create.Flags().StringVar(&audience, "audience", "", "the API identifier")
 	create.Flags().StringArrayVar(&scopes, "scope", nil, "a scope of the API to grant (repeatable)")
@@ -48,6 +52,7 @@ func (a *app) grantCmd() *cobra.Command {
 	}
 	list.Flags().StringVar(&filter.ClientID, "client", "", "only this client's grants")
 	list.Flags().StringVar(&filter.Audience, "audience", "", "only grants for this API")
+	list.Flags().StringVar(&filter.SubjectType, "subject-type", "", "only grants of this subject type (client or user)")
 	del := &cobra.Command{
 		Use: "delete GRANT_ID", Short: "Delete a grant", Args: exactArgs("GRANT_ID"),
 		RunE: a.withManager(func(cmd *cobra.Command, args []string, m manager) error {
@@ -73,11 +78,16 @@ func (a *app) grantCmd() *cobra.Command {
 			}
 			v := viewGrant(g)
 			r := grantRow(v)
-			return a.out().fields(v, [2]string{"id", r[0]}, [2]string{"client_id", r[1]}, [2]string{"audience", r[2]}, [2]string{"scope", r[3]})
+			return a.showGrant(v, r)
 		}),
 	}
 	update.Flags().StringArrayVar(&newScopes, "scope", nil, "a scope of the API to grant (repeatable; replaces the grant's)")
 	cmd.AddCommand(create, list, update, del)
 	remoteFlags(cmd)
 	return cmd
+}
+
+func (a *app) showGrant(v grantView, r []string) error {
+	return a.out().fields(v, [2]string{"id", r[0]}, [2]string{"client_id", r[1]}, [2]string{"audience", r[2]}, [2]string{"scope", r[3]},
+		[2]string{"subject_type", r[4]})
 }

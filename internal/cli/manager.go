@@ -40,7 +40,7 @@ type manager interface {
 	ListSecrets(ctx context.Context, id string) ([]storage.Secret, error)
 	RevokeSecret(ctx context.Context, id, secretID string) error
 
-	CreateGrant(ctx context.Context, clientID, audience string, scopes []string) (storage.Grant, error)
+	CreateGrantFor(ctx context.Context, subjectType, clientID, audience string, scopes []string) (storage.Grant, error)
 	ListGrants(ctx context.Context, f storage.GrantFilter) ([]storage.Grant, error)
 	UpdateGrant(ctx context.Context, id string, scopes []string) (storage.Grant, error)
 	DeleteGrant(ctx context.Context, id string) error

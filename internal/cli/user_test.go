@@ -138,7 +138,7 @@ func TestCreateLoginClientCommand(t *testing.T) {
 // TestAPISwitches: api create and update set and clear each of an API's
 // switches; --json shows one only when on.
 func TestAPISwitches(t *testing.T) {
-	for _, field := range []string{"allow_offline_access", "token_reuse"} {
+	for _, field := range []string{"allow_offline_access", "token_reuse", "enforce_policies"} {
 		t.Run(field, func(t *testing.T) {
 			h := newHarness(t)
 			flag := "--" + strings.ReplaceAll(field, "_", "-")
@@ -154,7 +154,7 @@ func TestAPISwitches(t *testing.T) {
 			if api[field] != true {
 				t.Errorf("api update %s = %v", flag, api)
 			}
-			if plain := h.json("api", "create", "--identifier", "https://plain.example.com").(map[string]any); len(plain) != 7 {
+			if plain := h.json("api", "create", "--identifier", "https://plain.example.com").(map[string]any); len(plain) != 9 {
 				t.Errorf("an API's JSON changed shape: %v", plain)
 			}
 		})

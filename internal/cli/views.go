@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/access"
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
@@ -27,6 +28,11 @@ type apiView struct {
 	AllowOfflineAccess bool `json:"allow_offline_access,omitempty"`
 	// TokenReuse is shown when on.
 	TokenReuse bool `json:"token_reuse,omitempty"`
+	// UserAccess and ClientAccess are the access policies (Auth0's
+	// subject_type_authorization); EnforcePolicies is shown when on.
+	UserAccess      string `json:"user_access"`
+	ClientAccess    string `json:"client_access"`
+	EnforcePolicies bool   `json:"enforce_policies,omitempty"`
 }
 
 func viewAPI(a storage.API) apiView {
@@ -34,7 +40,8 @@ func viewAPI(a storage.API) apiView {
 	if scopes == nil {
 		scopes = []storage.Scope{}
 	}
-	return apiView{a.Identifier, a.Name, scopes, int64(a.TokenLifetime / time.Second), a.SigningAlg, a.TokenDialect, ts(a.CreatedAt), a.AllowOfflineAccess, a.TokenReuse}
+	return apiView{a.Identifier, a.Name, scopes, int64(a.TokenLifetime / time.Second), a.SigningAlg, a.TokenDialect, ts(a.CreatedAt), a.AllowOfflineAccess, a.TokenReuse,
+		access.UserPolicy(&a), access.ClientPolicy(&a), a.EnforcePolicies}
 }
 
 type clientView struct {
@@ -85,10 +92,11 @@ func viewNewSecret(s admin.NewSecret) secretView {
 }
 
 type grantView struct {
-	ID       string   `json:"id"`
-	ClientID string   `json:"client_id"`
-	Audience string   `json:"audience"`
-	Scope    []string `json:"scope"`
+	ID          string   `json:"id"`
+	ClientID    string   `json:"client_id"`
+	Audience    string   `json:"audience"`
+	Scope       []string `json:"scope"`
+	SubjectType string   `json:"subject_type"`
 }
 
 func viewGrant(g storage.Grant) grantView {
@@ -96,7 +104,11 @@ func viewGrant(g storage.Grant) grantView {
 	if sc == nil {
 		sc = []string{}
 	}
-	return grantView{g.ID, g.ClientID, g.Audience, sc}
+	st := g.SubjectType
+	if st == "" {
+		st = storage.SubjectClient
+	}
+	return grantView{g.ID, g.ClientID, g.Audience, sc, st}
 }
 
 type keyView struct {
@@ -186,10 +198,10 @@ func secretRow(s secretView) []string {
 var secretHeader = []string{"ID", "HINT", "CREATED_AT", "NOT_BEFORE", "EXPIRES_AT", "LAST_USED_AT"}
 
 func grantRow(g grantView) []string {
-	return []string{g.ID, g.ClientID, g.Audience, strings.Join(g.Scope, " ")}
+	return []string{g.ID, g.ClientID, g.Audience, strings.Join(g.Scope, " "), g.SubjectType}
 }
 
-var grantHeader = []string{"ID", "CLIENT_ID", "AUDIENCE", "SCOPE"}
+var grantHeader = []string{"ID", "CLIENT_ID", "AUDIENCE", "SCOPE", "SUBJECT_TYPE"}
 
 func keyRow(k keyView) []string { return []string{k.KID, k.Alg, k.State, orDash(k.CreatedAt)} }
 

@@ -117,11 +117,9 @@ func TestAuth0Fields(t *testing.T) {
 	rsPath, clPath, grPath := "/api/v2/resource-servers/"+str(rs, "id"), "/api/v2/clients/"+str(cl, "client_id"), "/api/v2/client-grants/"+str(gr, "id")
 	refused := []struct{ name, method, path, body, msg string }{
 		{"HS256 secret", "PATCH", rsPath, `{"signing_secret":"s3cr3t-s3cr3t-s3cr3t"}`, `signing_secret "s3cr3t-s3cr3t-s3cr3t" is not supported: HS256`},
-		{"policies", "PATCH", rsPath, `{"enforce_policies":true}`, "enforce_policies true is not supported"},
 		{"consent for first party", "PATCH", rsPath, `{"skip_consent_for_verifiable_first_party_clients":false}`, "skip_consent_for_verifiable_first_party_clients false"},
 		{"web lifetime above the lifetime", "PATCH", rsPath, `{"token_lifetime_for_web":7200}`, "not longer than the token lifetime 10m0s"},
 		{"bad logo", "PATCH", clPath, `{"logo_uri":"javascript:alert(1)"}`, `logo URI "javascript:alert(1)"`},
-		{"user policy", "PATCH", rsPath, `{"subject_type_authorization":{"user":{"policy":"deny_all"}}}`, "subject_type_authorization"},
 		{"mtls binding", "POST", "/api/v2/resource-servers", `{"identifier":"urn:pop","proof_of_possession":{"mechanism":"mtls","required":true}}`, "proof_of_possession"},
 		{"not conformant", "PATCH", clPath, `{"oidc_conformant":false}`, "oidc_conformant false is not supported"},
 		{"HS256 id tokens", "PATCH", clPath, `{"jwt_configuration":{"alg":"HS256"}}`, `jwt_configuration {"alg":"HS256"}`},
@@ -130,7 +128,6 @@ func TestAuth0Fields(t *testing.T) {
 		{"key credentials", "PATCH", clPath, `{"client_authentication_methods":{"private_key_jwt":{"credentials":[{"id":"cred_1"}]}}}`, "private_key_jwt"},
 		{"non-rotating", "PATCH", clPath, `{"refresh_token":{"rotation_type":"non-rotating"}}`, "refresh_token"},
 		{"any organization", "PATCH", grPath, `{"scope":[],"allow_any_organization":true}`, "allow_any_organization true"},
-		{"user grant", "POST", "/api/v2/client-grants", `{"client_id":"x","audience":"https://f.test/","scope":[],"subject_type":"user"}`, `subject_type "user"`},
 		{"every problem at once", "PATCH", clPath, `{"oidc_conformant":false,"sso_disabled":true}`, "sso_disabled true"},
 		{"not Auth0's either", "PATCH", clPath, `{"oidc_conformance":true}`, `unknown field "oidc_conformance"`},
 	}
@@ -190,7 +187,6 @@ func TestListQueries(t *testing.T) {
 		{"/api/v2/clients/" + str(kept[0], "client_id") + "?page=1", `unsupported query parameter "page"`},
 		{"/api/v2/clients?is_global=maybe", "is_global must be true or false"},
 		{"/api/v2/clients?include_fields=maybe", "include_fields must be true or false"},
-		{"/api/v2/client-grants?subject_type=robot", `subject_type "robot"`},
 		{"/api/v2/client-grants?from=x&page=1", "page cannot be combined with from/take"},
 		{"/api/v2/client-grants?take=101", "take must be one integer from 1 to 100"},
 		{"/api/v2/client-grants?from=%25%25", "is not a checkpoint"},

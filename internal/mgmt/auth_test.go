@@ -161,6 +161,22 @@ func routeScopes() map[string]string {
 		"GET /api/v2/clients/{id}/credentials/{credential_id}":    "read:client_credentials",
 		"PATCH /api/v2/clients/{id}/credentials/{credential_id}":  "update:client_credentials",
 		"DELETE /api/v2/clients/{id}/credentials/{credential_id}": "delete:client_credentials",
+		"GET /api/v2/users/{id}/roles":                            "read:role_members",
+		"POST /api/v2/users/{id}/roles":                           "create:role_members",
+		"DELETE /api/v2/users/{id}/roles":                         "delete:role_members",
+		"GET /api/v2/users/{id}/permissions":                      "read:users",
+		"POST /api/v2/users/{id}/permissions":                     "update:users",
+		"DELETE /api/v2/users/{id}/permissions":                   "update:users",
+		"GET /api/v2/roles":                                       "read:roles",
+		"POST /api/v2/roles":                                      "create:roles",
+		"GET /api/v2/roles/{id}":                                  "read:roles",
+		"PATCH /api/v2/roles/{id}":                                "update:roles",
+		"DELETE /api/v2/roles/{id}":                               "delete:roles",
+		"GET /api/v2/roles/{id}/permissions":                      "read:roles",
+		"POST /api/v2/roles/{id}/permissions":                     "update:roles",
+		"DELETE /api/v2/roles/{id}/permissions":                   "update:roles",
+		"GET /api/v2/roles/{id}/users":                            "read:role_members",
+		"POST /api/v2/roles/{id}/users":                           "create:role_members",
 	}
 }
 

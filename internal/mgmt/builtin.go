@@ -41,6 +41,14 @@ const (
 	ScopeCreateClientCredentials = "create:client_credentials"
 	ScopeUpdateClientCredentials = "update:client_credentials"
 	ScopeDeleteClientCredentials = "delete:client_credentials"
+	// Auth0's names for /roles and the roles users hold.
+	ScopeReadRoles         = "read:roles"
+	ScopeCreateRoles       = "create:roles"
+	ScopeUpdateRoles       = "update:roles"
+	ScopeDeleteRoles       = "delete:roles"
+	ScopeReadRoleMembers   = "read:role_members"
+	ScopeCreateRoleMembers = "create:role_members"
+	ScopeDeleteRoleMembers = "delete:role_members"
 )
 
 // Scopes are every scope of the management API with its description.
@@ -63,12 +71,19 @@ var Scopes = []storage.Scope{
 	{Value: ScopeUpdateSigningKeys, Description: "Rotate signing keys"},
 	{Value: ScopeReadUsers, Description: "Read users"},
 	{Value: ScopeCreateUsers, Description: "Create users"},
-	{Value: ScopeUpdateUsers, Description: "Update users: name, email_verified, blocked, password"},
+	{Value: ScopeUpdateUsers, Description: "Update users: name, email_verified, blocked, password, and their direct permissions"},
 	{Value: ScopeDeleteUsers, Description: "Delete users, ending their logins"},
 	{Value: ScopeReadClientCredentials, Description: "Read client credentials (keys)"},
 	{Value: ScopeCreateClientCredentials, Description: "Create client credentials (keys)"},
 	{Value: ScopeUpdateClientCredentials, Description: "Update client credentials (keys)"},
 	{Value: ScopeDeleteClientCredentials, Description: "Delete client credentials (keys)"},
+	{Value: ScopeReadRoles, Description: "Read roles and their permissions"},
+	{Value: ScopeCreateRoles, Description: "Create roles"},
+	{Value: ScopeUpdateRoles, Description: "Rename roles and change their permissions"},
+	{Value: ScopeDeleteRoles, Description: "Delete roles"},
+	{Value: ScopeReadRoleMembers, Description: "Read which users hold which roles"},
+	{Value: ScopeCreateRoleMembers, Description: "Give users roles"},
+	{Value: ScopeDeleteRoleMembers, Description: "Take roles from users"},
 }
 
 // ScopeValues returns the value of every scope in Scopes.
@@ -128,7 +143,10 @@ func EnsureAPI(ctx context.Context, svc *admin.Service, issuer string) (bool, er
 	case !errors.Is(err, storage.ErrNotFound):
 		return false, fmt.Errorf("look up the management API: %w", err)
 	}
-	_, err := svc.CreateAPI(ctx, admin.APIInput{Identifier: aud, Name: APIName, Scopes: Scopes})
+	// People's tokens are refused until an operator opens the API to them
+	// (user policy deny_all): a login client's grant for the management
+	// API must never hand it to whoever logs in.
+	_, err := svc.CreateAPI(ctx, admin.APIInput{Identifier: aud, Name: APIName, Scopes: Scopes, UserPolicy: storage.PolicyDenyAll})
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		return false, nil
 	}
@@ -164,10 +182,10 @@ func Bootstrap(ctx context.Context, svc *admin.Service, issuer, name string) (Ad
 	return AdminClient{Client: c, Secret: sec, Audience: g.Audience, Scope: g.Scope}, nil
 }
 
-// HasAdmin reports whether some client holds a grant for the management
-// API of issuer.
+// HasAdmin reports whether some client holds a grant of its own (subject
+// type client) for the management API of issuer.
 func HasAdmin(ctx context.Context, store storage.Storage, issuer string) (bool, error) {
-	grants, err := store.ListGrants(ctx, storage.GrantFilter{Audience: Audience(issuer)})
+	grants, err := store.ListGrants(ctx, storage.GrantFilter{Audience: Audience(issuer), SubjectType: storage.SubjectClient})
 	if err != nil {
 		return false, err
 	}

@@ -29,11 +29,13 @@ const (
 	CodeResourceConflict   = "resource_server_conflict"
 	CodeGrantConflict      = "client_grant_conflict"
 	CodeKeyConflict        = "signing_key_conflict"
+	CodeRoleConflict       = "role_conflict"
 	codeInexistentClient   = "inexistent_client"
 	codeInexistentResource = "inexistent_resource_server"
 	codeInexistentGrant    = "inexistent_client_grant"
 	codeInexistentSecret   = "inexistent_client_secret"
 	codeInexistentUser     = "inexistent_user"
+	codeInexistentRole     = "inexistent_role"
 	CodeUserConflict       = "user_exists" // Auth0's errorCode for a taken email
 )
 
@@ -107,6 +109,8 @@ func translate(err error, res resource) *Error {
 			code = codeInexistentSecret
 		case "user":
 			code = codeInexistentUser
+		case "role":
+			code = codeInexistentRole
 		}
 		return newError(http.StatusNotFound, code, err.Error())
 	case errors.Is(err, storage.ErrAlreadyExists) && res.conflict != "":

@@ -64,7 +64,7 @@ func newEnv(t *testing.T, opts ...func(*config.Config)) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, ctx: ctx, srv: srv, store: store, issuer: cfg.Issuer,
-		svc: &admin.Service{Store: store, Keys: srv.Keys()}, now: time.Now()}
+		svc: &admin.Service{Store: store, Keys: srv.Keys(), Passwords: testutil.CheapHasher()}, now: time.Now()}
 	// The management API on its own, in front of the server's handler for
 	// the token endpoint: this package's handler is what is under test.
 	h, err := mgmt.New(mgmt.Config{Issuer: cfg.Issuer, Admin: e.svc, Keys: srv.Keys(), Catalog: srv.Catalog(),

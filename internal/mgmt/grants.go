@@ -2,7 +2,6 @@ package mgmt
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -16,11 +15,13 @@ type grantInput struct {
 	ClientID *string   `json:"client_id"`
 	Audience *string   `json:"audience"`
 	Scope    *[]string `json:"scope"`
+	// SubjectType is Auth0's: "client" (the default) or "user".
+	SubjectType *string `json:"subject_type"`
 }
 
-// listGrants lists grants, filtered as Auth0's by audience and client_id,
-// and by allow_any_organization and subject_type at the values every grant
-// here has (false, client): another value matches none.
+// listGrants lists grants, filtered as Auth0's by audience, client_id and
+// subject_type, and by allow_any_organization at the value every grant
+// here has (false): true matches none.
 func (h *Handler) listGrants(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
 	q := r.URL.Query()
 	var f storage.GrantFilter
@@ -31,18 +32,14 @@ func (h *Handler) listGrants(r *http.Request, _ http.ResponseWriter) (int, any, 
 	if f.ClientID, err = query(q, "client_id"); err != nil {
 		return 0, nil, err
 	}
+	if f.SubjectType, err = query(q, "subject_type"); err != nil {
+		return 0, nil, err
+	}
 	anyOrg, err := boolQuery(q, "allow_any_organization")
 	if err != nil {
 		return 0, nil, err
 	}
-	subject, err := query(q, "subject_type")
-	if err != nil {
-		return 0, nil, err
-	}
-	if subject != "" && subject != "client" && subject != "user" {
-		return 0, nil, badQuery(fmt.Sprintf("subject_type %q must be client or user", subject))
-	}
-	none := anyOrg != nil && *anyOrg || subject == "user"
+	none := anyOrg != nil && *anyOrg
 	return listing[storage.Grant, ClientGrant]{
 		key: "client_grants", view: viewGrant, filters: []string{"audience", "client_id", "allow_any_organization", "subject_type"},
 		load:   func(ctx context.Context) ([]storage.Grant, error) { return h.store().ListGrants(ctx, f) },
@@ -78,7 +75,14 @@ func (h *Handler) createGrant(r *http.Request, w http.ResponseWriter) (int, any,
 	if len(missing) > 0 {
 		return 0, nil, badBody("required field " + strings.Join(missing, ", ") + " missing")
 	}
-	g, err := h.svc().CreateGrant(r.Context(), *in.ClientID, *in.Audience, *in.Scope)
+	subject := storage.SubjectClient
+	if in.SubjectType != nil {
+		subject = *in.SubjectType
+		if subject == "" { // the admin service would take it for the default
+			return 0, nil, badBody(`subject_type "" must be client or user`)
+		}
+	}
+	g, err := h.svc().CreateGrantFor(r.Context(), subject, *in.ClientID, *in.Audience, *in.Scope)
 	if err != nil {
 		return 0, nil, translate(err, grantRes)
 	}
@@ -110,9 +114,13 @@ type grantPatch struct {
 	Scope *[]string `json:"scope"`
 }
 
+// grantFixedOnPatch are what a grant is for: a PATCH may send them back
+// unchanged.
+var grantFixedOnPatch = []string{"client_id", "audience", "subject_type"}
+
 // grantPatchAccepted are the fields of a PATCH judged apart from
-// grantPatch: client_id and audience may be sent back unchanged.
-var grantPatchAccepted = slices.Concat(grantAccepted, []string{"client_id", "audience"})
+// grantPatch.
+var grantPatchAccepted = slices.Concat(grantAccepted, grantFixedOnPatch)
 
 // updateGrant replaces a grant's scopes, as Auth0's PATCH does.
 func (h *Handler) updateGrant(r *http.Request, w http.ResponseWriter) (int, any, *Error) {
@@ -127,7 +135,7 @@ func (h *Handler) updateGrant(r *http.Request, w http.ResponseWriter) (int, any,
 	}
 	problems := slices.Concat(checkFixedFields(grantFixed, extra),
 		checkReadOnly(grantReadOnly, extra, viewGrant(cur), "the server sets it"),
-		checkReadOnly([]string{"client_id", "audience"}, extra, viewGrant(cur), "a grant is for one client and one API: create another grant instead"))
+		checkReadOnly(grantFixedOnPatch, extra, viewGrant(cur), "a grant is for one client, one API and one subject type: create another grant instead"))
 	if err := joinProblems(problems); err != nil {
 		return 0, nil, err
 	}

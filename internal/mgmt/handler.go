@@ -77,7 +77,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Admin == nil || cfg.Keys == nil || cfg.Catalog == nil || cfg.Issuer == "" {
 		return nil, fmt.Errorf("management API: Issuer, Admin, Keys and Catalog are required")
 	}
-	auth, err := newAuthenticator(cfg.Issuer, cfg.Keys, cfg.Catalog, cfg.Now)
+	auth, err := newAuthenticator(cfg.Issuer, cfg.Keys, cfg.Catalog, cfg.Admin.Store, cfg.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -121,6 +121,23 @@ func New(cfg Config) (*Handler, error) {
 		{"GET", "/api/v2/users/{id}", ScopeReadUsers, h.getUser},
 		{"PATCH", "/api/v2/users/{id}", ScopeUpdateUsers, h.updateUser},
 		{"DELETE", "/api/v2/users/{id}", ScopeDeleteUsers, h.deleteUser},
+		{"GET", "/api/v2/users/{id}/roles", ScopeReadRoleMembers, h.listUserRoles},
+		{"POST", "/api/v2/users/{id}/roles", ScopeCreateRoleMembers, h.changeUserRoles},
+		{"DELETE", "/api/v2/users/{id}/roles", ScopeDeleteRoleMembers, h.changeUserRoles},
+		{"GET", "/api/v2/users/{id}/permissions", ScopeReadUsers, h.listUserPermissions},
+		{"POST", "/api/v2/users/{id}/permissions", ScopeUpdateUsers, h.changeUserPermissions},
+		{"DELETE", "/api/v2/users/{id}/permissions", ScopeUpdateUsers, h.changeUserPermissions},
+
+		{"GET", "/api/v2/roles", ScopeReadRoles, h.listRoles},
+		{"POST", "/api/v2/roles", ScopeCreateRoles, h.createRole},
+		{"GET", "/api/v2/roles/{id}", ScopeReadRoles, h.getRole},
+		{"PATCH", "/api/v2/roles/{id}", ScopeUpdateRoles, h.updateRole},
+		{"DELETE", "/api/v2/roles/{id}", ScopeDeleteRoles, h.deleteRole},
+		{"GET", "/api/v2/roles/{id}/permissions", ScopeReadRoles, h.listRolePermissions},
+		{"POST", "/api/v2/roles/{id}/permissions", ScopeUpdateRoles, h.changeRolePermissions},
+		{"DELETE", "/api/v2/roles/{id}/permissions", ScopeUpdateRoles, h.changeRolePermissions},
+		{"GET", "/api/v2/roles/{id}/users", ScopeReadRoleMembers, h.listRoleUsers},
+		{"POST", "/api/v2/roles/{id}/users", ScopeCreateRoleMembers, h.assignRoleUsers},
 	}
 	for _, rt := range h.routes {
 		h.mux.Handle(rt.method+" "+rt.pattern, h.wrap(rt))
@@ -142,13 +159,13 @@ func (h *Handler) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		if rt.scope != "" {
-			actor, err := h.auth.authorize(ctx, r, rt.scope)
+			who, err := h.auth.authorize(ctx, r, rt.scope)
 			if err != nil {
 				writeError(w, h.cfg.Logger, err)
 				return
 			}
 			// The seam for the audit trail: every admin call knows its actor.
-			r = r.WithContext(admin.WithActor(ctx, actor))
+			r = r.WithContext(who.context(ctx))
 		}
 		status, body, err := rt.serve(r, w)
 		if err != nil {

@@ -144,12 +144,20 @@ type listing[T, V any] struct {
 	key  string                                 // the items' key in an envelope
 	load func(ctx context.Context) ([]T, error) //
 	view func(T) V                              //
-	// cursor orders the items and is their checkpoint (from/next).
+	// cursor orders the items and is their checkpoint (from/next); nil:
+	// the store's order, and no checkpoint paging.
 	cursor func(T) string
 	// filters are the query parameters the handler reads itself.
 	filters []string
 	// keep, if set, says which items pass the handler's filters.
 	keep func(T) bool
+}
+
+// listed serves a list that pages by page/per_page only, in the order the
+// store gives (from/take are a 400 that says so); filters are the query
+// parameters the handler reads itself.
+func listed[T, V any](r *http.Request, key string, load func(ctx context.Context) ([]T, error), view func(T) V, filters ...string) (int, any, *Error) {
+	return listing[T, V]{key: key, load: load, view: view, filters: filters}.serve(r)
 }
 
 // serve answers the listing: every query parameter known (or a 400 that
@@ -163,6 +171,9 @@ func (l listing[T, V]) serve(r *http.Request) (int, any, *Error) {
 	if perr != nil {
 		return 0, nil, perr
 	}
+	if p.checkpoint && l.cursor == nil {
+		return 0, nil, badQuery("from and take are not offered on this list: page through it with page and per_page")
+	}
 	sh, perr := parseShape(q)
 	if perr != nil {
 		return 0, nil, perr
@@ -174,7 +185,9 @@ func (l listing[T, V]) serve(r *http.Request) (int, any, *Error) {
 	if l.keep != nil {
 		items = slices.DeleteFunc(items, func(it T) bool { return !l.keep(it) })
 	}
-	slices.SortStableFunc(items, func(a, b T) int { return cmp.Compare(l.cursor(a), l.cursor(b)) })
+	if l.cursor != nil {
+		slices.SortStableFunc(items, func(a, b T) int { return cmp.Compare(l.cursor(a), l.cursor(b)) })
+	}
 	page, next := pageOf(p, items, l.cursor)
 	shaped := shapeAll(sh, page, l.view)
 	switch {

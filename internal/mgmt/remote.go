@@ -240,7 +240,41 @@ func parseTS(s *string) time.Time {
 func (v ResourceServer) api() storage.API {
 	return storage.API{Identifier: v.Identifier, Name: v.Name, Scopes: v.Scopes, TokenLifetime: time.Duration(v.TokenLifetime) * time.Second,
 		SigningAlg: v.SigningAlg, TokenDialect: dialectFromWire[v.TokenDialect], AllowOfflineAccess: v.AllowOfflineAccess,
-		TokenReuse: v.TokenReuse, CreatedAt: parseTS(v.CreatedAt)}
+		TokenReuse: v.TokenReuse, EnforcePolicies: v.EnforcePolicies, UserPolicy: v.SubjectTypeAuthorization.User.policy(),
+		ClientPolicy: v.SubjectTypeAuthorization.Client.policy(), CreatedAt: parseTS(v.CreatedAt)}
+}
+
+// policy is the policy, or "" for none.
+func (p *SubjectPolicy) policy() string {
+	if p == nil {
+		return ""
+	}
+	return p.Policy
+}
+
+// remoteDialect is Auth0's name of a dialect, or the local refusal.
+func remoteDialect(d string) (string, error) {
+	w, ok := dialectToAuth0[d]
+	if !ok {
+		return "", remoteInvalid(fmt.Sprintf("token dialect %q must be one of %s", d, strings.Join(storage.Dialects, ", ")))
+	}
+	return w, nil
+}
+
+// policies is the subject_type_authorization of a create or a patch, nil
+// when it changes neither policy.
+func policies(user, client string) map[string]any {
+	sta := map[string]any{}
+	if user != "" {
+		sta["user"] = map[string]string{"policy": user}
+	}
+	if client != "" {
+		sta["client"] = map[string]string{"policy": client}
+	}
+	if len(sta) == 0 {
+		return nil
+	}
+	return sta
 }
 
 func (v Client) client() storage.Client {
@@ -270,7 +304,7 @@ func (v Secret) secret() storage.Secret {
 }
 
 func (v ClientGrant) grant() storage.Grant {
-	return storage.Grant{ID: v.ID, ClientID: v.ClientID, Audience: v.Audience, Scope: v.Scope}
+	return storage.Grant{ID: v.ID, ClientID: v.ClientID, Audience: v.Audience, Scope: v.Scope, SubjectType: v.SubjectType}
 }
 
 func (v SigningKey) key() storage.SigningKey {
@@ -304,10 +338,9 @@ func (m *Remote) CreateAPI(ctx context.Context, in admin.APIInput) (storage.API,
 	}
 	// The command line's default dialect is RFC 9068's, the management
 	// API's Auth0's: say it.
-	dialect := cmp.Or(in.TokenDialect, storage.DialectRFC9068)
-	d, ok := dialectToAuth0[dialect]
-	if !ok {
-		return storage.API{}, remoteInvalid(fmt.Sprintf("token dialect %q must be rfc9068 or auth0", in.TokenDialect))
+	d, err := remoteDialect(cmp.Or(in.TokenDialect, storage.DialectRFC9068))
+	if err != nil {
+		return storage.API{}, err
 	}
 	body["token_dialect"] = d
 	if in.AllowOfflineAccess {
@@ -315,6 +348,12 @@ func (m *Remote) CreateAPI(ctx context.Context, in admin.APIInput) (storage.API,
 	}
 	if in.TokenReuse {
 		body["token_reuse"] = true
+	}
+	if in.EnforcePolicies {
+		body["enforce_policies"] = true
+	}
+	if sta := policies(in.UserPolicy, in.ClientPolicy); sta != nil {
+		body["subject_type_authorization"] = sta
 	}
 	var v ResourceServer
 	if err := m.do(ctx, http.MethodPost, "/api/v2/resource-servers", nil, body, &v); err != nil {
@@ -361,9 +400,9 @@ func (m *Remote) UpdateAPI(ctx context.Context, identifier string, p admin.APIPa
 		body["signing_alg"] = *p.SigningAlg
 	}
 	if p.TokenDialect != nil {
-		d, ok := dialectToAuth0[*p.TokenDialect]
-		if !ok {
-			return storage.API{}, remoteInvalid(fmt.Sprintf("token dialect %q must be rfc9068 or auth0", *p.TokenDialect))
+		d, err := remoteDialect(*p.TokenDialect)
+		if err != nil {
+			return storage.API{}, err
 		}
 		body["token_dialect"] = d
 	}
@@ -372,6 +411,19 @@ func (m *Remote) UpdateAPI(ctx context.Context, identifier string, p admin.APIPa
 	}
 	if p.TokenReuse != nil {
 		body["token_reuse"] = *p.TokenReuse
+	}
+	if p.EnforcePolicies != nil {
+		body["enforce_policies"] = *p.EnforcePolicies
+	}
+	var user, client string
+	if p.UserPolicy != nil {
+		user = *p.UserPolicy
+	}
+	if p.ClientPolicy != nil {
+		client = *p.ClientPolicy
+	}
+	if sta := policies(user, client); sta != nil {
+		body["subject_type_authorization"] = sta
 	}
 	var v ResourceServer
 	if err := m.do(ctx, http.MethodPatch, "/api/v2/resource-servers/"+url.PathEscape(identifier), nil, body, &v); err != nil {
@@ -548,13 +600,22 @@ func (m *Remote) RevokeSecret(ctx context.Context, id, secretID string) error {
 	return m.do(ctx, http.MethodDelete, "/api/v2/clients/"+url.PathEscape(id)+"/secrets/"+url.PathEscape(secretID), nil, nil, nil)
 }
 
-// CreateGrant grants a client scopes of an API.
+// CreateGrant grants a client scopes of an API for its own tokens.
 func (m *Remote) CreateGrant(ctx context.Context, clientID, audience string, scopes []string) (storage.Grant, error) {
+	return m.CreateGrantFor(ctx, storage.SubjectClient, clientID, audience, scopes)
+}
+
+// CreateGrantFor grants a client scopes of an API for a subject type.
+func (m *Remote) CreateGrantFor(ctx context.Context, subjectType, clientID, audience string, scopes []string) (storage.Grant, error) {
 	if scopes == nil {
 		scopes = []string{}
 	}
+	if subjectType == "" {
+		subjectType = storage.SubjectClient
+	}
 	var v ClientGrant
-	if err := m.do(ctx, http.MethodPost, "/api/v2/client-grants", nil, map[string]any{"client_id": clientID, "audience": audience, "scope": scopes}, &v); err != nil {
+	body := map[string]any{"client_id": clientID, "audience": audience, "scope": scopes, "subject_type": subjectType}
+	if err := m.do(ctx, http.MethodPost, "/api/v2/client-grants", nil, body, &v); err != nil {
 		return storage.Grant{}, err
 	}
 	return v.grant(), nil
@@ -568,6 +629,9 @@ func (m *Remote) ListGrants(ctx context.Context, f storage.GrantFilter) ([]stora
 	}
 	if f.Audience != "" {
 		q.Set("audience", f.Audience)
+	}
+	if f.SubjectType != "" {
+		q.Set("subject_type", f.SubjectType)
 	}
 	l, err := all[ClientGrant](ctx, m, "/api/v2/client-grants", q)
 	return convert(l, err, ClientGrant.grant)

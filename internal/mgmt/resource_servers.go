@@ -37,6 +37,10 @@ type apiInput struct {
 	// flow, which gatehouse does not have: kept and shown, at most
 	// token_lifetime.
 	TokenLifetimeForWeb *int64 `json:"token_lifetime_for_web"`
+	// EnforcePolicies and SubjectTypeAuthorization are Auth0's RBAC switch
+	// and access policies.
+	EnforcePolicies          *bool                     `json:"enforce_policies"`
+	SubjectTypeAuthorization *SubjectTypeAuthorization `json:"subject_type_authorization"`
 }
 
 // listAPIs lists the APIs, filtered by identifiers (Auth0's, repeatable).
@@ -96,6 +100,15 @@ func (h *Handler) createAPI(r *http.Request, w http.ResponseWriter) (int, any, *
 	if p.TokenReuse != nil {
 		api.TokenReuse = *p.TokenReuse
 	}
+	if p.UserPolicy != nil {
+		api.UserPolicy = *p.UserPolicy
+	}
+	if p.ClientPolicy != nil {
+		api.ClientPolicy = *p.ClientPolicy
+	}
+	if p.EnforcePolicies != nil {
+		api.EnforcePolicies = *p.EnforcePolicies
+	}
 	if p.Extras != nil {
 		api.Extras = *p.Extras
 	}
@@ -114,6 +127,15 @@ func (in apiInput) patch() (admin.APIPatch, []string) {
 	p.Name = in.Name
 	p.AllowOfflineAccess = in.AllowOfflineAccess
 	p.TokenReuse = in.TokenReuse
+	p.EnforcePolicies = in.EnforcePolicies
+	if sta := in.SubjectTypeAuthorization; sta != nil {
+		if sta.User != nil {
+			p.UserPolicy = &sta.User.Policy
+		}
+		if sta.Client != nil {
+			p.ClientPolicy = &sta.Client.Policy
+		}
+	}
 	if in.Scopes != nil {
 		scopes := make([]storage.Scope, len(*in.Scopes))
 		for i, s := range *in.Scopes {
@@ -147,7 +169,7 @@ func (in apiInput) patch() (admin.APIPatch, []string) {
 	if in.TokenDialect != nil {
 		d, ok := dialectFromWire[*in.TokenDialect]
 		if !ok {
-			problems = append(problems, fmt.Sprintf("token_dialect %q must be access_token (Auth0's JWT) or rfc9068_profile (RFC 9068); the _authz dialects (RBAC permissions) are not supported", *in.TokenDialect))
+			problems = append(problems, fmt.Sprintf("token_dialect %q must be access_token (Auth0's JWT), rfc9068_profile (RFC 9068), or either with _authz (people's permissions)", *in.TokenDialect))
 		}
 		p.TokenDialect = &d
 	}

@@ -71,7 +71,8 @@ func TestResourceServers(t *testing.T) {
 		{"duplicate", `{"identifier":"` + id + `"}`, 409, "resource_server_conflict", "already exists"},
 		{"no identifier", `{"name":"x"}`, 400, "invalid_body", `"identifier" is required`},
 		{"bad identifier", `{"identifier":"not a uri"}`, 400, "invalid_body", "white space"},
-		{"authz dialect", `{"identifier":"urn:x","token_dialect":"rfc9068_profile_authz"}`, 400, "invalid_body", "_authz dialects"},
+		{"authz dialect without RBAC", `{"identifier":"urn:x","token_dialect":"rfc9068_profile_authz"}`, 400, "invalid_body", "needs enforce policies"},
+		{"bad subject type policy", `{"identifier":"urn:x","subject_type_authorization":{"user":{"policy":"yes"}}}`, 400, "invalid_body", `user access policy "yes"`},
 		{"unknown dialect", `{"identifier":"urn:x","token_dialect":"rfc9068"}`, 400, "invalid_body", "token_dialect \"rfc9068\""},
 		{"zero lifetime", `{"identifier":"urn:x","token_lifetime":0}`, 400, "invalid_body", "token_lifetime 0"},
 		{"long lifetime", `{"identifier":"urn:x","token_lifetime":2592001}`, 400, "invalid_body", "30 days"},
@@ -317,7 +318,7 @@ func TestClientGrants(t *testing.T) {
 	id, secret := str(c, "client_id"), str(c, "client_secret")
 	r := e.must(201, "POST", "/api/v2/client-grants", jsonBody(map[string]any{"client_id": id, "audience": demoAPI, "scope": []string{"read"}}))
 	g := r.obj(t)
-	if str(g, "id") == "" || g["client_id"] != id || g["audience"] != demoAPI || jsonBody(g["scope"]) != `["read"]` || len(g) != 6 {
+	if str(g, "id") == "" || g["client_id"] != id || g["audience"] != demoAPI || jsonBody(g["scope"]) != `["read"]` || g["subject_type"] != "client" || len(g) != 7 {
 		t.Errorf("created: %s", r.body)
 	}
 	e.sync()

@@ -165,9 +165,6 @@ func joinProblems(problems []string) *Error {
 var apiFixed = []fixedField{
 	{name: "skip_consent_for_verifiable_first_party_clients", value: true, echo: true,
 		why: "first-party clients never see the consent page; to ask users for consent, make the client third-party (is_first_party false)"},
-	{name: "enforce_policies", value: false, echo: true, why: "API access policies (RBAC) are not enforced by this server"},
-	{name: "subject_type_authorization", value: map[string]any{"user": map[string]any{"policy": "allow_all"}, "client": map[string]any{"policy": "require_client_grant"}},
-		why: "any login client may ask for the API's tokens for its users, and a machine client needs a client grant"},
 	{name: "signing_secret", why: "HS256 is not supported: tokens are signed with asymmetric keys published in the JWKS"},
 	{name: "verificationLocation", why: "token introspection with a resource server's JWKS is not supported"},
 	{name: "options", why: "resource server options are not supported"},
@@ -235,7 +232,6 @@ var clientReadOnly = []string{"client_id"}
 var grantFixed = []fixedField{
 	{name: "allow_any_organization", value: false, echo: true, why: "organizations are not supported"},
 	{name: "organization_usage", value: "deny", echo: true, why: "organizations are not supported"},
-	{name: "subject_type", value: "client", why: "grants are for machine clients (client credentials)"},
 	{name: "authorization_details_types", why: "rich authorization requests (RFC 9396) are not supported"},
 }
 

@@ -33,7 +33,10 @@ func TestUpdateResourceServer(t *testing.T) {
 	}{
 		{"identifier", path, `{"identifier":"https://other.test"}`, 400, "invalid_body", "identifier is immutable"},
 		{"zero lifetime", path, `{"token_lifetime":0}`, 400, "invalid_body", "token_lifetime 0"},
-		{"bad dialect", path, `{"token_dialect":"access_token_authz"}`, 400, "invalid_body", "_authz"},
+		{"bad dialect", path, `{"token_dialect":"jwt"}`, 400, "invalid_body", "_authz"},
+		{"authz dialect without RBAC", path, `{"token_dialect":"access_token_authz","enforce_policies":false}`, 400, "invalid_body", "needs enforce policies"},
+		{"bad user policy", path, `{"subject_type_authorization":{"user":{"policy":"allow_some"}}}`, 400, "invalid_body", `user access policy "allow_some"`},
+		{"client allow_all", path, `{"subject_type_authorization":{"client":{"policy":"allow_all"}}}`, 400, "invalid_body", `client access policy "allow_all"`},
 		{"bad alg", path, `{"signing_alg":"none"}`, 400, "invalid_body", `"none"`},
 		{"unknown field", path, `{"enforce_policy":true}`, 400, "invalid_body", `unknown field "enforce_policy"`},
 		{"missing", "/api/v2/resource-servers/missing", `{"name":"x"}`, 404, "inexistent_resource_server", "not found"},

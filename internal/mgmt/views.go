@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/access"
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
@@ -15,9 +16,28 @@ import (
 
 // Auth0's token_dialect values and the dialects they are here.
 var (
-	dialectToAuth0  = map[string]string{storage.DialectAuth0: "access_token", storage.DialectRFC9068: "rfc9068_profile"}
-	dialectFromWire = map[string]string{"access_token": storage.DialectAuth0, "rfc9068_profile": storage.DialectRFC9068}
+	dialectToAuth0 = map[string]string{
+		storage.DialectAuth0: "access_token", storage.DialectRFC9068: "rfc9068_profile",
+		storage.DialectAuth0Authz: "access_token_authz", storage.DialectRFC9068Authz: "rfc9068_profile_authz",
+	}
+	dialectFromWire = map[string]string{
+		"access_token": storage.DialectAuth0, "rfc9068_profile": storage.DialectRFC9068,
+		"access_token_authz": storage.DialectAuth0Authz, "rfc9068_profile_authz": storage.DialectRFC9068Authz,
+	}
 )
+
+// SubjectTypeAuthorization is Auth0's subject_type_authorization of a
+// resource server: its access policy for people's tokens and for
+// clients' own.
+type SubjectTypeAuthorization struct {
+	User   *SubjectPolicy `json:"user,omitempty"`
+	Client *SubjectPolicy `json:"client,omitempty"`
+}
+
+// SubjectPolicy is one policy of SubjectTypeAuthorization.
+type SubjectPolicy struct {
+	Policy string `json:"policy"`
+}
 
 // ResourceServer is an API in Auth0's shape.
 type ResourceServer struct {
@@ -33,14 +53,17 @@ type ResourceServer struct {
 	// TokenReuse (gatehouse's): a client asking again gets the token it
 	// was already issued while over half its lifetime remains.
 	TokenReuse bool `json:"token_reuse"`
-	IsSystem   bool `json:"is_system"`
+	// EnforcePolicies (Auth0's RBAC): people's tokens carry only the
+	// permissions they hold.
+	EnforcePolicies          bool                     `json:"enforce_policies"`
+	SubjectTypeAuthorization SubjectTypeAuthorization `json:"subject_type_authorization"`
+	IsSystem                 bool                     `json:"is_system"`
 	// TokenLifetimeForWeb is Auth0's lifetime of tokens issued to browsers
 	// by the implicit flow, which gatehouse does not have: kept and shown,
 	// token_lifetime when unset.
 	TokenLifetimeForWeb int64 `json:"token_lifetime_for_web"`
 	// The Auth0 settings gatehouse behaves as (schema.go's apiFixed).
 	SkipConsentForVerifiableFirstPartyClients bool `json:"skip_consent_for_verifiable_first_party_clients"`
-	EnforcePolicies                           bool `json:"enforce_policies"`
 	// CreatedAt is gatehouse's, shown with gatehouse_times=true only.
 	CreatedAt *string `json:"created_at,omitempty"`
 }
@@ -63,6 +86,10 @@ func (h *Handler) viewAPI(a storage.API) ResourceServer {
 	v.ID, v.Name, v.Identifier, v.Scopes = ResourceServerID(a.Identifier), a.Name, a.Identifier, scopes
 	v.SigningAlg, v.TokenLifetime, v.TokenDialect = a.SigningAlg, int64(a.TokenLifetime/time.Second), dialectToAuth0[a.TokenDialect]
 	v.AllowOfflineAccess, v.TokenReuse, v.IsSystem, v.CreatedAt = a.AllowOfflineAccess, a.TokenReuse, a.Identifier == h.audience, ts(a.CreatedAt)
+	v.EnforcePolicies = a.EnforcePolicies
+	v.SubjectTypeAuthorization = SubjectTypeAuthorization{
+		User: &SubjectPolicy{access.UserPolicy(&a)}, Client: &SubjectPolicy{access.ClientPolicy(&a)},
+	}
 	v.TokenLifetimeForWeb = v.TokenLifetime // unset: every token lasts token_lifetime
 	if web := a.Extras.TokenLifetimeForWeb; web > 0 {
 		v.TokenLifetimeForWeb = int64(web / time.Second)
@@ -140,6 +167,9 @@ type ClientGrant struct {
 	ClientID string   `json:"client_id"`
 	Audience string   `json:"audience"`
 	Scope    []string `json:"scope"`
+	// SubjectType is Auth0's: "client" for the client's own tokens, "user"
+	// for those of the people who log in through it.
+	SubjectType string `json:"subject_type"`
 	// The Auth0 settings gatehouse behaves as (schema.go's grantFixed).
 	AllowAnyOrganization bool   `json:"allow_any_organization"`
 	OrganizationUsage    string `json:"organization_usage"`
@@ -150,8 +180,12 @@ func viewGrant(g storage.Grant) ClientGrant {
 	if sc == nil {
 		sc = []string{}
 	}
+	st := g.SubjectType
+	if st == "" {
+		st = storage.SubjectClient
+	}
 	v := grantBase // the fixed fields
-	v.ID, v.ClientID, v.Audience, v.Scope = g.ID, g.ClientID, g.Audience, sc
+	v.ID, v.ClientID, v.Audience, v.Scope, v.SubjectType = g.ID, g.ClientID, g.Audience, sc, st
 	return v
 }
 

@@ -18,7 +18,7 @@ import (
 // userTokens is the user-login grants' issuer (authorization_code and
 // refresh_token at the token endpoint).
 func (s *Server) userTokens() *token.UserTokens {
-	return &token.UserTokens{Issuer: s.cfg.Issuer, Store: s.store, Signer: s.keys, Rand: s.opts.Rand, Logger: s.log, Audit: s.audit,
+	return &token.UserTokens{Issuer: s.cfg.Issuer, Store: s.store, Permissions: s.store, Signer: s.keys, Rand: s.opts.Rand, Logger: s.log, Audit: s.audit,
 		RefreshIdle: s.cfg.RefreshTokenIdle, RefreshAbsolute: s.cfg.RefreshTokenLifetime}
 }
 
@@ -43,8 +43,8 @@ func loginMetadata(m discovery.Metadata) discovery.Metadata {
 func (s *Server) mountLogin(mux *http.ServeMux, ut *token.UserTokens) {
 	verifier := &oidc.Verifier{Issuer: s.cfg.Issuer, Keys: s.keys}
 	az, err := authorize.New(authorize.Config{
-		Issuer: s.cfg.Issuer, Store: s.store, Catalog: s.catalog, Now: s.opts.Now, Rand: s.opts.Rand, Logger: s.log, Audit: s.audit,
-		CodeLifetime: s.cfg.LoginCodeLifetime, SessionLifetime: s.cfg.LoginSessionLifetime, CSRFKey: s.csrfKey,
+		Issuer: s.cfg.Issuer, Store: s.store, Catalog: s.catalog, Permissions: s.store, Now: s.opts.Now, Rand: s.opts.Rand,
+		Logger: s.log, Audit: s.audit, CodeLifetime: s.cfg.LoginCodeLifetime, SessionLifetime: s.cfg.LoginSessionLifetime, CSRFKey: s.csrfKey,
 		Throttle: users.NewThrottle(users.ThrottleConfig{
 			MaxPerPair: s.cfg.LoginFailureLimit, MaxPerUser: s.cfg.LoginFailureLimit, MaxPerAddress: 4 * s.cfg.LoginFailureLimit,
 			Window: s.cfg.LoginFailureWindow,

@@ -98,6 +98,15 @@ func newLoginFixture(t *testing.T, mutate ...func(*config.Config)) *loginFixture
 	if f.spa, _, err = f.admin.CreateLoginClient(ctx, admin.LoginClientInput{Name: "SPA", AppType: "spa", RedirectURIs: []string{spaCB}, FirstParty: true}); err != nil {
 		t.Fatal(err)
 	}
+	// Both login clients may obtain people's tokens for both APIs (the
+	// APIs' user policy is require_client_grant).
+	for _, c := range []string{f.web.ClientID, f.spa.ClientID} {
+		for api, scopes := range map[string][]string{loginAPI: {"read", "write"}, onlineAPI: {"read"}} {
+			if _, err := f.admin.CreateGrantFor(ctx, storage.SubjectUser, c, api, scopes); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	if f.user, err = f.admin.CreateUser(ctx, admin.UserInput{Email: aliceEmail, Name: "Alice", Password: alicePW, EmailVerified: true}); err != nil {
 		t.Fatal(err)
 	}

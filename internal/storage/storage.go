@@ -27,10 +27,46 @@ var (
 	ErrFeedPruned = errors.New("change feed pruned past this position")
 )
 
-// Token dialects (DESIGN §1).
+// Token dialects (DESIGN §1). The _authz dialects are the same tokens
+// with a permissions claim in a person's token (Auth0's access_token_authz
+// and rfc9068_profile_authz; see Authz).
 const (
-	DialectRFC9068 = "rfc9068"
-	DialectAuth0   = "auth0"
+	DialectRFC9068      = "rfc9068"
+	DialectAuth0        = "auth0"
+	DialectRFC9068Authz = "rfc9068_authz"
+	DialectAuth0Authz   = "auth0_authz"
+)
+
+// Dialects are every token dialect, in the order the docs list them.
+var Dialects = []string{DialectRFC9068, DialectAuth0, DialectRFC9068Authz, DialectAuth0Authz}
+
+// AuthzDialect reports whether tokens of dialect d about a person carry a
+// permissions claim.
+func AuthzDialect(d string) bool { return d == DialectRFC9068Authz || d == DialectAuth0Authz }
+
+// Auth0Dialect reports whether d is one of Auth0's own token shapes (header
+// typ JWT, a client's subject "<client_id>@clients") rather than RFC 9068's.
+func Auth0Dialect(d string) bool { return d == DialectAuth0 || d == DialectAuth0Authz }
+
+// Access policies of an API for each kind of subject (Auth0's
+// subject_type_authorization): who may obtain a token for it.
+const (
+	// PolicyAllowAll lets every login client obtain a person's token for
+	// the API, with any scope the API defines (users only).
+	PolicyAllowAll = "allow_all"
+	// PolicyRequireClientGrant asks for a grant of the client for the API
+	// with the token's subject type; the token carries at most its scopes.
+	PolicyRequireClientGrant = "require_client_grant"
+	// PolicyDenyAll issues no token of that subject type for the API.
+	PolicyDenyAll = "deny_all"
+)
+
+// Subject types of a grant (Auth0's client grant subject_type): a grant
+// for the client's own tokens (client credentials) or for the tokens of
+// the people who log in through it.
+const (
+	SubjectClient = "client"
+	SubjectUser   = "user"
 )
 
 // Application types (DESIGN §2).
@@ -92,6 +128,17 @@ type API struct {
 	// scope and grant) the one it was already issued while more than half
 	// of its lifetime remains. Off by default.
 	TokenReuse bool
+	// UserPolicy says which login clients may obtain a person's token for
+	// the API: PolicyRequireClientGrant (stored for ""), PolicyAllowAll or
+	// PolicyDenyAll (Auth0's subject_type_authorization.user.policy).
+	UserPolicy string
+	// ClientPolicy says whether clients may obtain their own tokens:
+	// PolicyRequireClientGrant (stored for "") or PolicyDenyAll.
+	ClientPolicy string
+	// EnforcePolicies limits a person's token to the permissions the
+	// person holds for the API, directly or through roles (Auth0's RBAC
+	// enforce_policies).
+	EnforcePolicies bool
 	// Extras are the API's settings of Auth0's schema that gatehouse keeps
 	// and shows but does not act on.
 	Extras    APIExtras
@@ -179,13 +226,18 @@ func (s Secret) ActiveAt(t time.Time) bool {
 	return true
 }
 
-// Grant authorizes a client to obtain tokens for an API with some scopes.
+// Grant authorizes a client to obtain tokens for an API with some scopes:
+// its own tokens (SubjectType SubjectClient, stored for "") or, under the
+// API's PolicyRequireClientGrant for users, those of the people who log in
+// through it (SubjectUser). A client holds at most one grant of each
+// subject type per API.
 type Grant struct {
-	ID        string
-	ClientID  string
-	Audience  string
-	Scope     []string
-	CreatedAt time.Time
+	ID          string
+	ClientID    string
+	Audience    string
+	Scope       []string
+	SubjectType string
+	CreatedAt   time.Time
 }
 
 // SigningKey is a token signing key. PrivateKey holds the encrypted private
@@ -275,8 +327,9 @@ func CheckInstance(in Instance) error {
 
 // GrantFilter narrows ListGrants; empty fields match everything.
 type GrantFilter struct {
-	ClientID string
-	Audience string
+	ClientID    string
+	Audience    string
+	SubjectType string
 }
 
 // CheckLease reports what is wrong with the arguments of AcquireLease, for
@@ -305,6 +358,8 @@ type Storage interface {
 	Users
 	// Logins keeps the login flow's sessions, codes, consents and refresh tokens.
 	Logins
+	// Authz keeps roles, their permissions and what users hold.
+	Authz
 
 	// CreateAPI stores a new API; ErrAlreadyExists if the identifier is taken.
 	CreateAPI(ctx context.Context, api API) error
@@ -358,7 +413,8 @@ type Storage interface {
 	TouchSecrets(ctx context.Context, lastUsed map[string]time.Time) error
 
 	// CreateGrant stores a grant; ErrNotFound if the client or API does not
-	// exist, ErrAlreadyExists if the client already has a grant for the API.
+	// exist, ErrAlreadyExists if the client already has a grant of that
+	// subject type for the API.
 	CreateGrant(ctx context.Context, g Grant) error
 	// GetGrant returns the grant or ErrNotFound.
 	GetGrant(ctx context.Context, id string) (Grant, error)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/access"
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
 	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/oauth"
@@ -380,6 +381,9 @@ func (e *Endpoint) authorize(snap *catalog.Snapshot, client *catalog.Client, a *
 	api, ok := snap.API(aud)
 	if !ok {
 		return nil, "", oauth.InvalidTarget("the audience " + quote(aud) + " is not a registered API")
+	}
+	if access.ClientPolicy(api) == storage.PolicyDenyAll {
+		return api, "", oauth.AccessDenied("The API " + quote(aud) + " accepts no client credentials tokens")
 	}
 	grant, ok := client.Grant(aud)
 	if !ok {

@@ -72,7 +72,7 @@ func (m *minter) mint(api *storage.API, clientID, subject, scope, grantType stri
 	}
 	typ := TypeAccessToken
 	suffix := ""
-	if api.TokenDialect == storage.DialectAuth0 {
+	if storage.Auth0Dialect(api.TokenDialect) {
 		typ = TypeJWT
 		if grantType == storage.GrantClientCredentials {
 			suffix = "@clients"

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/access"
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
 	"github.com/gatehouse-dev/gatehouse/internal/oauth"
 	"github.com/gatehouse-dev/gatehouse/internal/secret"
@@ -42,6 +43,14 @@ type UserStore interface {
 
 var _ UserStore = storage.Storage(nil)
 
+// Permissions reads what a person holds of an API through roles and
+// direct permissions (storage.Authz).
+type Permissions interface {
+	UserScopes(ctx context.Context, userID, audience string) ([]string, error)
+}
+
+var _ Permissions = storage.Authz(nil)
+
 // Defaults of UserTokens (Auth0's refresh token defaults: 15 days idle,
 // 30 days absolute).
 const (
@@ -66,13 +75,19 @@ var oidcScopes = []string{scopeOpenID, scopeProfile, scopeEmail, scopeOfflineAcc
 
 // UserTokens issues the tokens of the user-login grants: access tokens
 // about a user (sub = user ID, RFC 9068), ID tokens (OIDC Core §2) and
-// rotating refresh tokens (RFC 9700 §4.14.2).
+// rotating refresh tokens (RFC 9700 §4.14.2). An access token for an API
+// carries what package access allows at the time of the exchange: the
+// API's user policy, the client's user grant and, when the API enforces
+// policies, the person's permissions.
 type UserTokens struct {
 	Issuer string
 	Store  UserStore
-	Signer Signer
-	Rand   io.Reader
-	Logger *slog.Logger
+	// Permissions reads people's permissions for APIs that enforce
+	// policies; nil: nobody holds any.
+	Permissions Permissions
+	Signer      Signer
+	Rand        io.Reader
+	Logger      *slog.Logger
 	// IDTokenAlg signs ID tokens (default RS256, OIDC Core §3.1.3.7).
 	IDTokenAlg       string
 	IDTokenLifetime  time.Duration
@@ -216,7 +231,7 @@ func (g AuthorizationCode) Issue(ctx context.Context, req *Request, snap *catalo
 	}
 	grant := userGrant{clientID: req.Client.ClientID, user: user, scope: code.Scope, audience: code.Audience,
 		authTime: code.AuthTime, nonce: code.Nonce}
-	resp, err := u.issue(snap, grant, now)
+	resp, err := u.issue(ctx, snap, req.Client, grant, now)
 	if err != nil {
 		return Response{}, err
 	}
@@ -305,7 +320,7 @@ func (g RefreshToken) Issue(ctx context.Context, req *Request, snap *catalog.Sna
 	case err != nil:
 		return Response{}, oauth.ServerError(err)
 	}
-	resp, err := u.issue(snap, userGrant{clientID: fam.ClientID, user: user, scope: scope, audience: fam.Audience, authTime: fam.AuthTime}, now)
+	resp, err := u.issue(ctx, snap, req.Client, userGrant{clientID: fam.ClientID, user: user, scope: scope, audience: fam.Audience, authTime: fam.AuthTime}, now)
 	if err != nil {
 		return Response{}, err
 	}
@@ -366,26 +381,39 @@ type UserClaims struct {
 	AZP      string `json:"azp"`
 	JTI      string `json:"jti"`
 	Scope    string `json:"scope,omitempty"`
+	// Permissions, in the _authz dialects, are the token's scopes of the
+	// API: each one a permission the person holds (Auth0's permissions).
+	Permissions *[]string `json:"permissions,omitempty"`
 }
 
-// issue mints the access token and, for openid, the ID token.
-func (u *UserTokens) issue(snap *catalog.Snapshot, g userGrant, now time.Time) (Response, error) {
+// issue mints the access token and, for openid, the ID token. The token
+// carries the OpenID Connect scopes the user consented to and, of the
+// API's scopes consented to, those package access allows now.
+func (u *UserTokens) issue(ctx context.Context, snap *catalog.Snapshot, client *catalog.Client, g userGrant, now time.Time) (Response, error) {
 	aud, alg, typ, lifetime := u.UserinfoAudience(), "RS256", TypeAccessToken, u.UserinfoLifetime
-	var defined []storage.Scope
+	var allowed []string
+	var permissions *[]string
 	if g.audience != "" {
 		api, ok := snap.API(g.audience)
 		if !ok {
 			return Response{}, invalidGrant("the API " + quote(g.audience) + " no longer exists")
 		}
-		aud, alg, lifetime, defined = api.Identifier, api.SigningAlg, api.TokenLifetime, api.Scopes
-		if api.TokenDialect == storage.DialectAuth0 {
+		aud, alg, lifetime = api.Identifier, api.SigningAlg, api.TokenLifetime
+		if storage.Auth0Dialect(api.TokenDialect) {
 			typ = TypeJWT
 		}
+		var err error
+		if allowed, err = u.allowed(ctx, api, client, g); err != nil {
+			return Response{}, err
+		}
+		if storage.AuthzDialect(api.TokenDialect) {
+			p := append([]string{}, allowed...)
+			permissions = &p
+		}
 	}
-	// The scopes the user consented to, within what the API defines now.
 	var scope []string
 	for _, s := range g.scope {
-		if slices.Contains(oidcScopes, s) || slices.ContainsFunc(defined, func(d storage.Scope) bool { return d.Value == s }) {
+		if slices.Contains(oidcScopes, s) || slices.Contains(allowed, s) {
 			scope = append(scope, s)
 		}
 	}
@@ -399,7 +427,7 @@ func (u *UserTokens) issue(snap *catalog.Snapshot, g userGrant, now time.Time) (
 		audience = []string{aud, u.UserinfoAudience()}
 	}
 	claims := UserClaims{Issuer: u.Issuer, Subject: g.user.UserID, Audience: audience, IssuedAt: now.Unix(), Expiry: now.Add(lifetime).Unix(),
-		AuthTime: unixOrZero(g.authTime), ClientID: g.clientID, AZP: g.clientID, JTI: jti, Scope: strings.Join(scope, " ")}
+		AuthTime: unixOrZero(g.authTime), ClientID: g.clientID, AZP: g.clientID, JTI: jti, Scope: strings.Join(scope, " "), Permissions: permissions}
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		return Response{}, oauth.ServerError(err)
@@ -415,6 +443,26 @@ func (u *UserTokens) issue(snap *catalog.Snapshot, g userGrant, now time.Time) (
 		}
 	}
 	return resp, nil
+}
+
+// allowed returns the API scopes of g that a person's token for api
+// through client may carry now (package access), or invalid_grant when the
+// API's user policy or the client's user grant no longer lets the client
+// obtain the person's tokens for it: the code or refresh token is then
+// good for nothing (RFC 6749 §5.2).
+func (u *UserTokens) allowed(ctx context.Context, api *storage.API, client *catalog.Client, g userGrant) ([]string, error) {
+	var held []string
+	if api.EnforcePolicies && u.Permissions != nil {
+		var err error
+		if held, err = u.Permissions.UserScopes(ctx, g.user.UserID, api.Identifier); err != nil {
+			return nil, oauth.ServerError(fmt.Errorf("read the permissions of user %s: %w", g.user.UserID, err))
+		}
+	}
+	scope, err := access.UserScopes(api, client, g.scope, held)
+	if err != nil {
+		return nil, invalidGrant("the client may no longer obtain tokens about users for " + quote(api.Identifier) + ": " + err.Error())
+	}
+	return scope, nil
 }
 
 func unixOrZero(t time.Time) int64 {

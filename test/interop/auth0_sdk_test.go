@@ -46,7 +46,7 @@ func TestAuth0ManagementSDK(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the auth0 SDK script failed: %v\n%s\n%s", err, out, p.logs())
 	}
-	for _, s := range []string{"resource server created", "client created", "grant created", "secret rotated", "token issued", "old secret refused", "refusals", "cleaned up"} {
+	for _, s := range []string{"resource server created", "client created", "grant created", "secret rotated", "token issued", "old secret refused", "refusals", "roles and permissions", "cleaned up"} {
 		if !strings.Contains(string(out), `"step":"`+s+`"`) {
 			t.Errorf("the script did not report %q:\n%s", s, out)
 		}

@@ -64,6 +64,9 @@ func TestBrowserLogin(t *testing.T) {
 	web := fmt.Sprintf("http://127.0.0.1:%d", webPort)
 	c := in.admin(t, "client", "create", "--name", "Example web app", "--app-type", "regular_web",
 		"--redirect-uri", web+"/callback", "--logout-url", web+"/")
+	// The API's user access is require_client_grant: the web app needs a
+	// grant for people.
+	in.admin(t, "grant", "create", "--client", str(c, "client_id"), "--audience", api, "--scope", "read:sensors", "--subject-type", "user")
 	const email, password = "alice@example.com", "correct horse battery staple"
 	create := exec.Command(bin, "user", "create", "--email", email, "--name", "Alice", "--password-stdin", "--db", in.db)
 	create.Env = environ("GATEHOUSE_MASTER_KEY=" + in.masterKey)

@@ -24,6 +24,11 @@ func TestOAuth4WebAPILogin(t *testing.T) {
 	in.admin(t, "api", "create", "--identifier", api, "--scope", "read", "--allow-offline-access")
 	web := in.admin(t, "client", "create", "--name", "web", "--app-type", "regular_web", "--redirect-uri", "http://127.0.0.1:1/cb")
 	spa := in.admin(t, "client", "create", "--name", "spa", "--app-type", "spa", "--redirect-uri", "http://127.0.0.1:2/", "--first-party")
+	// The API's user access is require_client_grant: each login client needs
+	// a grant for people.
+	for _, c := range []map[string]any{web, spa} {
+		in.admin(t, "grant", "create", "--client", str(c, "client_id"), "--audience", api, "--scope", "read", "--subject-type", "user")
+	}
 	const email, password = "rp@example.com", "a long enough passphrase"
 	create := exec.Command(bin, "user", "create", "--email", email, "--password-stdin", "--db", in.db)
 	create.Env = environ("GATEHOUSE_MASTER_KEY=" + in.masterKey)

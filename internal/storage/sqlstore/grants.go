@@ -10,11 +10,20 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
-const grantColumns = "id, client_id, audience, scope, created_at"
+const grantColumns = "id, client_id, audience, scope, created_at, subject_type"
+
+// subjectType is the stored form of a grant's subject type: "" is a
+// client's own.
+func subjectType(t string) string {
+	if t == "" {
+		return storage.SubjectClient
+	}
+	return t
+}
 
 // CreateGrant stores a grant; storage.ErrNotFound if the client or the API
 // does not exist, storage.ErrAlreadyExists if the grant ID is taken or the
-// client already has a grant for the API.
+// client already has a grant of that subject type for the API.
 func (s *Store) CreateGrant(ctx context.Context, g storage.Grant) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		// Check first so that the error says what is missing or taken; the
@@ -25,15 +34,17 @@ func (s *Store) CreateGrant(ctx context.Context, g storage.Grant) error {
 		if err := mustExist(ctx, tx, "api", g.Audience, "SELECT 1 FROM apis WHERE identifier = $1"); err != nil {
 			return err
 		}
-		taken, err := exists(ctx, tx, "SELECT 1 FROM client_grants WHERE client_id = $1 AND audience = $2", g.ClientID, g.Audience)
+		subject := subjectType(g.SubjectType)
+		taken, err := exists(ctx, tx, "SELECT 1 FROM client_grants WHERE client_id = $1 AND audience = $2 AND subject_type = $3",
+			g.ClientID, g.Audience, subject)
 		if err != nil {
 			return err
 		}
 		if taken {
-			return fmt.Errorf("client %q already has a grant for %q: %w", g.ClientID, g.Audience, storage.ErrAlreadyExists)
+			return fmt.Errorf("client %q already has a %s grant for %q: %w", g.ClientID, subject, g.Audience, storage.ErrAlreadyExists)
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO client_grants ("+grantColumns+") VALUES ($1, $2, $3, $4, $5)",
-			g.ID, g.ClientID, g.Audience, s.f.List(g.Scope), s.f.Time(g.CreatedAt)); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO client_grants ("+grantColumns+") VALUES ($1, $2, $3, $4, $5, $6)",
+			g.ID, g.ClientID, g.Audience, s.f.List(g.Scope), s.f.Time(g.CreatedAt), subject); err != nil {
 			return s.translate(err)
 		}
 		return s.appendChange(ctx, tx, storage.EntityClient, g.ClientID)
@@ -64,6 +75,10 @@ func (s *Store) ListGrants(ctx context.Context, f storage.GrantFilter) ([]storag
 	if f.Audience != "" {
 		args = append(args, f.Audience)
 		where = append(where, "audience = "+s.f.param(len(args)))
+	}
+	if f.SubjectType != "" {
+		args = append(args, f.SubjectType)
+		where = append(where, "subject_type = "+s.f.param(len(args)))
 	}
 	query := "SELECT " + grantColumns + " FROM client_grants"
 	if len(where) > 0 {
@@ -108,6 +123,6 @@ func (s *Store) changeGrant(ctx context.Context, query string, args ...any) erro
 
 func (s *Store) scanGrant(r rowScanner) (storage.Grant, error) {
 	var g storage.Grant
-	err := r.Scan(&g.ID, &g.ClientID, &g.Audience, s.list(&g.Scope), at(&g.CreatedAt))
+	err := r.Scan(&g.ID, &g.ClientID, &g.Audience, s.list(&g.Scope), at(&g.CreatedAt), &g.SubjectType)
 	return g, err
 }

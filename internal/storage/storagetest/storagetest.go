@@ -51,6 +51,10 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"DeleteExpiredLogins", testDeleteExpiredLogins},
 		{"EndUserLogins", testEndUserLogins},
 		{"Audit", testAudit},
+		{"APIPolicies", testAPIPolicies},
+		{"GrantSubjectTypes", testGrantSubjectTypes},
+		{"Roles", testRoles},
+		{"Permissions", testPermissions},
 		{"Instances", testInstances},
 		{"TokenRetention", testTokenRetention},
 		{"TokenCounts", testTokenCounts},
@@ -156,6 +160,12 @@ func nilIfEmpty[S ~[]E, E any](s S) S {
 func normAPI(a storage.API) storage.API {
 	a.CreatedAt = normTime(a.CreatedAt)
 	a.Scopes = nilIfEmpty(a.Scopes)
+	if a.UserPolicy == "" { // stored as the default
+		a.UserPolicy = storage.PolicyRequireClientGrant
+	}
+	if a.ClientPolicy == "" {
+		a.ClientPolicy = storage.PolicyRequireClientGrant
+	}
 	return a
 }
 
@@ -182,6 +192,9 @@ func normSecret(s storage.Secret) storage.Secret {
 func normGrant(g storage.Grant) storage.Grant {
 	g.CreatedAt = normTime(g.CreatedAt)
 	g.Scope = nilIfEmpty(g.Scope)
+	if g.SubjectType == "" { // stored as the default
+		g.SubjectType = storage.SubjectClient
+	}
 	return g
 }
 

@@ -1,7 +1,9 @@
 // Auth0's own Node SDK (npm "auth0") against a real gatehouse: the
 // ManagementClient creates a resource server, a client and a client grant
 // and rotates the client's secret; the new client then gets a token through
-// the AuthenticationClient, which jose verifies against the JWKS. Run by
+// the AuthenticationClient, which jose verifies against the JWKS; then roles
+// and permissions (roles.*, users.assignRoles, users.getPermissions) and a
+// grant for people. Run by
 // TestAuth0ManagementSDK with GATEHOUSE_ISSUER, GATEHOUSE_ADMIN_ID and
 // GATEHOUSE_ADMIN_SECRET; prints one JSON line per step.
 import { ManagementClient, AuthenticationClient, ManagementApiError } from 'auth0';
@@ -137,6 +139,46 @@ await expectError(outsider.clients.getAll(), 403, undefined, 'management token f
 const anonymous = new ManagementClient({ domain, token: 'not-a-token', fetch: fetchLocal });
 await expectError(anonymous.clients.getAll(), 401, 'invalid_token', 'a bad token');
 step('refusals', { calls: calls.length });
+
+// Roles and permissions (Auth0's RBAC) through the SDK: the API enforces
+// policies in the _authz dialect, a role holds read:orders, a user holds the
+// role and write:orders directly, and a login client gets a grant for
+// people (subject_type user).
+const rbac = (await mgmt.resourceServers.update({ id: rs.id }, {
+  enforce_policies: true, token_dialect: 'rfc9068_profile_authz', subject_type_authorization: { user: { policy: 'require_client_grant' } },
+})).data;
+check(rbac.enforce_policies === true && rbac.token_dialect === 'rfc9068_profile_authz' && rbac.subject_type_authorization.user.policy === 'require_client_grant'
+  && rbac.subject_type_authorization.client.policy === 'require_client_grant', `RBAC resource server ${JSON.stringify(rbac)}`);
+const role = (await mgmt.roles.create({ name: `orders-reader-${Date.now()}`, description: 'reads orders' })).data;
+check(role.id && role.description === 'reads orders', `role ${JSON.stringify(role)}`);
+await mgmt.roles.addPermissions({ id: role.id }, { permissions: [{ resource_server_identifier: identifier, permission_name: 'read:orders' }] });
+const rolePerms = (await mgmt.roles.getPermissions({ id: role.id })).data;
+check(rolePerms.length === 1 && rolePerms[0].permission_name === 'read:orders' && rolePerms[0].resource_server_name === 'Orders', `role permissions ${JSON.stringify(rolePerms)}`);
+const person = (await mgmt.users.create({ connection: 'Username-Password-Authentication', email: `reader-${Date.now()}@sdk.test`, password: 'a long enough passphrase' })).data;
+await mgmt.users.assignRoles({ id: person.user_id }, { roles: [role.id] });
+await mgmt.users.assignPermissions({ id: person.user_id }, { permissions: [{ resource_server_identifier: identifier, permission_name: 'write:orders' }] });
+const held = (await mgmt.users.getPermissions({ id: person.user_id })).data;
+const sources = Object.fromEntries(held.map((p) => [p.permission_name, p.sources.map((s) => s.source_type).join(' ')]));
+check(held.length === 2 && sources['read:orders'] === 'ROLE' && sources['write:orders'] === 'DIRECT', `user permissions ${JSON.stringify(held)}`);
+const personRoles = (await mgmt.users.getRoles({ id: person.user_id })).data;
+check(personRoles.length === 1 && personRoles[0].id === role.id, `user roles ${JSON.stringify(personRoles)}`);
+const members = (await mgmt.roles.getUsers({ id: role.id })).data;
+check(members.length === 1 && members[0].user_id === person.user_id, `role users ${JSON.stringify(members)}`);
+const web = (await mgmt.clients.create({ name: 'login app', app_type: 'regular_web', callbacks: ['http://127.0.0.1:1/cb'] })).data;
+const peopleGrant = (await mgmt.clientGrants.create({ client_id: web.client_id, audience: identifier, scope: ['read:orders'], subject_type: 'user' })).data;
+check(peopleGrant.subject_type === 'user', `user grant ${JSON.stringify(peopleGrant)}`);
+const usersOnly = (await mgmt.clientGrants.getAll({ audience: identifier, subject_type: 'user' })).data;
+check(usersOnly.length === 1 && usersOnly[0].id === peopleGrant.id, `user grants ${JSON.stringify(usersOnly)}`);
+await expectError(mgmt.roles.addPermissions({ id: role.id }, { permissions: [{ resource_server_identifier: identifier, permission_name: 'delete:orders' }] }),
+  400, 'invalid_body', 'a permission the API does not define');
+await mgmt.users.deleteRoles({ id: person.user_id }, { roles: [role.id] });
+await mgmt.users.deletePermissions({ id: person.user_id }, { permissions: [{ resource_server_identifier: identifier, permission_name: 'write:orders' }] });
+check((await mgmt.users.getPermissions({ id: person.user_id })).data.length === 0, 'permissions after removal');
+await mgmt.roles.delete({ id: role.id });
+await expectError(mgmt.roles.get({ id: role.id }), 404, 'inexistent_role', 'deleted role');
+await mgmt.clientGrants.delete({ id: peopleGrant.id });
+await mgmt.clients.delete({ client_id: web.client_id });
+step('roles and permissions');
 
 await mgmt.clientGrants.delete({ id: grant.id });
 await mgmt.clients.delete({ client_id: created.client_id });
