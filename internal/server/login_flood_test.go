@@ -8,7 +8,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"regexp"
 	"runtime/metrics"
 	"strconv"
 	"strings"
@@ -199,8 +198,6 @@ func (x *xffTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return x.next.RoundTrip(r)
 }
 
-var floodHidden = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
-
 // loginForm gets the login page of authURL and returns its hidden fields.
 func loginForm(c *http.Client, authURL string) (url.Values, error) {
 	resp, err := c.Get(authURL)
@@ -214,7 +211,7 @@ func loginForm(c *http.Client, authURL string) (url.Values, error) {
 
 func hiddenFields(body string) url.Values {
 	v := url.Values{}
-	for _, m := range floodHidden.FindAllStringSubmatch(body, -1) {
+	for _, m := range hiddenField.FindAllStringSubmatch(body, -1) {
 		v.Set(m[1], html.UnescapeString(m[2]))
 	}
 	return v
