@@ -509,6 +509,7 @@ type ClientPatch struct {
 	Metadata                *map[string]string
 	TokenEndpointAuthMethod *string
 	Disabled                *bool
+	WebOrigins              *[]string // replaces the list; a login client's only
 }
 
 // UpdateClient applies p to the client, under the rules of CreateClient,
@@ -532,6 +533,9 @@ func (s *Service) UpdateClient(ctx context.Context, id string, p ClientPatch) (s
 	}
 	if p.Disabled != nil {
 		c.Disabled = *p.Disabled
+	}
+	if p.WebOrigins != nil {
+		c.WebOrigins = slices.Clone(*p.WebOrigins)
 	}
 	if problems := checkClient(c); len(problems) > 0 {
 		return storage.Client{}, invalid("%s", strings.Join(problems, "; "))

@@ -96,6 +96,8 @@ type Client struct {
 	IsFirstParty            bool              `json:"is_first_party"`
 	Callbacks               []string          `json:"callbacks"`
 	AllowedLogoutURLs       []string          `json:"allowed_logout_urls"`
+	WebOrigins              []string          `json:"web_origins"`
+	AllowedOrigins          []string          `json:"allowed_origins"` // the same list as web_origins
 	Disabled                bool              `json:"disabled"`
 	CreatedAt               *string           `json:"created_at"`
 	UpdatedAt               *string           `json:"updated_at"`
@@ -119,6 +121,7 @@ func viewClient(c storage.Client) Client {
 		ClientID: c.ClientID, Name: c.Name, Description: c.Description, AppType: c.AppType, GrantTypes: gt,
 		TokenEndpointAuthMethod: method, ClientMetadata: md, IsFirstParty: c.FirstParty || !admin.IsLogin(c.AppType), Disabled: c.Disabled,
 		Callbacks: orEmpty(c.RedirectURIs), AllowedLogoutURLs: orEmpty(c.AllowedLogoutURLs),
+		WebOrigins: orEmpty(c.WebOrigins), AllowedOrigins: orEmpty(c.WebOrigins),
 		CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt),
 	}
 }
