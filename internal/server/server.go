@@ -377,6 +377,7 @@ func (s *Server) Start(ctx context.Context) (wait func()) {
 	wg.Go(func() { s.checkStorage(ctx) })
 	wg.Go(func() { s.markFeed(ctx) })
 	wg.Go(func() { s.pruneFeed(ctx) })
+	wg.Go(func() { s.recordInstance(ctx) })
 	s.startAudit(ctx, wg.Go)
 	s.startLoginCleanup(ctx, wg.Go)
 	if s.rotation != nil {
