@@ -106,8 +106,11 @@ func TestLoginFlood(t *testing.T) {
 	var outcomes []int
 	for k := 0; time.Now().Add(floodBound).Before(deadline); k++ {
 		// One check's time now, on this machine under this flood: the
-		// bound is two of them (the one running and the login's own), or
-		// floodBound when the machine is faster than that.
+		// bound is two of them (the one running and the login's own) with
+		// as much again for the scheduler of a loaded machine (CI runs
+		// packages side by side under -race), or floodBound when the
+		// machine is faster than that. Before the gate a clean login took
+		// 40 s or never answered.
 		start := time.Now()
 		_, _ = users.Hasher{}.Verify(realHash, "x")
 		checks = append(checks, time.Since(start))
@@ -138,7 +141,7 @@ func TestLoginFlood(t *testing.T) {
 	t.Logf("flood of %d browsers for %d s: %s; clean logins: %v %v (one check: %v); peak heap %d MiB", n, secs, strings.Join(summary, " "),
 		latencies, outcomes, checks, peakHeap.Load()>>20)
 	for k, d := range latencies {
-		if bound := max(floodBound, 2*checks[k]+checks[k]/2); outcomes[k] != http.StatusFound || d > bound {
+		if bound := max(floodBound, 4*checks[k]); outcomes[k] != http.StatusFound || d > bound {
 			t.Errorf("clean login %d: %d after %s; want let in (302 to the client) within %s", k, outcomes[k], d, bound)
 		}
 	}
