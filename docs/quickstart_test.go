@@ -137,7 +137,7 @@ func TestQuickstart(t *testing.T) {
 	}
 	for _, want := range []string{
 		"healthy: http://" + addr + "/readyz answered HTTP 200",
-		"identifier:      https://orders.example.com",
+		"identifier:        https://orders.example.com",
 		`"token_type":"Bearer"`,
 		`"scope":"read:orders"`,
 		`"aud": "https://orders.example.com"`,
