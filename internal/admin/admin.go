@@ -576,6 +576,7 @@ type ClientPatch struct {
 	TokenEndpointAuthMethod *string
 	Disabled                *bool
 	Extras                  *storage.ClientExtras
+	WebOrigins              *[]string // replaces the list; a login client's only
 }
 
 // UpdateClient applies p to the client, under the rules of CreateClient,
@@ -602,6 +603,9 @@ func (s *Service) UpdateClient(ctx context.Context, id string, p ClientPatch) (s
 	}
 	if p.Extras != nil {
 		c.Extras = *p.Extras
+	}
+	if p.WebOrigins != nil {
+		c.WebOrigins = slices.Clone(*p.WebOrigins)
 	}
 	if problems := checkClient(c); len(problems) > 0 {
 		return storage.Client{}, invalid("%s", strings.Join(problems, "; "))

@@ -72,5 +72,6 @@ func clientFields(p ClientPatch) string {
 	add(p.Metadata != nil, "metadata")
 	add(p.TokenEndpointAuthMethod != nil, "token_endpoint_auth_method")
 	add(p.Disabled != nil, "disabled")
+	add(p.WebOrigins != nil, "web_origins")
 	return strings.Join(f, ",")
 }

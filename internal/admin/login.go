@@ -47,6 +47,9 @@ type LoginClientInput struct {
 	RedirectURIs []string
 	// LogoutURLs are the allowed post_logout_redirect_uri values.
 	LogoutURLs []string
+	// WebOrigins may call the token and userinfo endpoints from a browser
+	// (CORS): scheme://host[:port], matched exactly.
+	WebOrigins []string
 	// GrantTypes default to authorization_code and refresh_token.
 	GrantTypes []string
 	// FirstParty skips the consent page for the client's users.
@@ -69,6 +72,7 @@ func (s *Service) CreateLoginClient(ctx context.Context, in LoginClientInput) (s
 		GrantTypes:        slices.Clone(in.GrantTypes),
 		RedirectURIs:      slices.Clone(in.RedirectURIs),
 		AllowedLogoutURLs: slices.Clone(in.LogoutURLs),
+		WebOrigins:        slices.Clone(in.WebOrigins),
 		FirstParty:        in.FirstParty,
 		Metadata:          maps.Clone(in.Metadata),
 		Extras:            in.Extras,
@@ -126,8 +130,8 @@ func checkLogin(c storage.Client) []string {
 	var problems []string
 	login := IsLogin(c.AppType)
 	if !login {
-		if len(c.RedirectURIs) > 0 || len(c.AllowedLogoutURLs) > 0 {
-			problems = append(problems, fmt.Sprintf("a %s client has no redirect URIs or logout URLs: it logs no users in (choose app type %s)",
+		if len(c.RedirectURIs) > 0 || len(c.AllowedLogoutURLs) > 0 || len(c.WebOrigins) > 0 {
+			problems = append(problems, fmt.Sprintf("a %s client has no redirect URIs, logout URLs or web origins: it logs no users in (choose app type %s)",
 				c.AppType, strings.Join(LoginAppTypes, ", ")))
 		}
 		for _, gt := range c.GrantTypes {
@@ -157,7 +161,46 @@ func checkLogin(c storage.Client) []string {
 	}
 	problems = append(problems, checkURLs("redirect URI", c.RedirectURIs, c.AppType == storage.AppTypeNative)...)
 	problems = append(problems, checkURLs("logout URL", c.AllowedLogoutURLs, false)...)
+	problems = append(problems, checkOrigins(c.WebOrigins)...)
 	return problems
+}
+
+// checkOrigins checks web origins: each an origin as a browser sends it in
+// Origin (RFC 6454 §6.1) — https, or http on a loopback IP or localhost,
+// a host, an optional port, nothing else (no path, no wildcard) — since
+// CORS compares them exactly.
+func checkOrigins(origins []string) []string {
+	var problems []string
+	if len(origins) > MaxRedirectURIs {
+		problems = append(problems, fmt.Sprintf("%d web origins, at most %d are allowed", len(origins), MaxRedirectURIs))
+	}
+	seen := map[string]bool{}
+	for _, o := range origins {
+		if seen[o] {
+			problems = append(problems, fmt.Sprintf("web origin %q is given twice", o))
+			continue
+		}
+		seen[o] = true
+		u, err := url.Parse(o)
+		switch {
+		case err != nil || u.Host == "" || u.User != nil || u.Opaque != "" || strings.ContainsAny(o, "*?#") ||
+			u.Path != "" || len(o) > MaxURILen:
+			problems = append(problems, fmt.Sprintf("web origin %q must be scheme://host[:port], without a path, wildcard, query or fragment", o))
+		case u.Scheme+"://"+strings.ToLower(u.Host) != o:
+			problems = append(problems, fmt.Sprintf("web origin %q must be written as browsers send it: lowercase scheme and host", o))
+		case u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())):
+			problems = append(problems, fmt.Sprintf("web origin %q must be https, or http on a loopback address", o))
+		}
+	}
+	return problems
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // checkURLs checks redirect URIs or logout URLs: absolute, without a

@@ -61,6 +61,17 @@ func TestCreateLoginClient(t *testing.T) {
 			`"com.example.app:/cb" must use https`, `"https://app.example.com/cb" is given twice`, "user information", "white space"}},
 		{"bad logout URL", web(func(in *admin.LoginClientInput) { in.LogoutURLs = []string{"http://evil.example.com/"} }),
 			[]string{`logout URL "http://evil.example.com/" must use https`}},
+		{"web origins", web(func(in *admin.LoginClientInput) {
+			in.AppType = storage.AppTypeSPA
+			in.WebOrigins = []string{"https://app.example.com", "https://app.example.com:8443", "http://127.0.0.1:5173", "http://localhost:3000", "http://[::1]:8080"}
+		}), nil},
+		{"every bad web origin at once", web(func(in *admin.LoginClientInput) {
+			in.WebOrigins = []string{"https://app.example.com/", "https://*.example.com", "http://app.example.com", "https://App.example.com",
+				"app.example.com", "https://app.example.com?x", "https://u@app.example.com", "null", "https://a.example", "https://a.example"}
+		}), []string{`web origin "https://app.example.com/" must be scheme://host[:port]`, `"https://*.example.com" must be`,
+			`"http://app.example.com" must be https, or http on a loopback`, `"https://App.example.com" must be written as browsers send it`,
+			`"app.example.com" must be`, `"https://app.example.com?x" must be`, `"https://u@app.example.com" must be`, `"null" must be`,
+			`"https://a.example" is given twice`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,7 +103,7 @@ func TestCreateLoginClient(t *testing.T) {
 				wantGT = []string{"authorization_code", "refresh_token"}
 			}
 			if !slices.Equal(got.GrantTypes, wantGT) || !slices.Equal(got.RedirectURIs, tt.in.RedirectURIs) ||
-				!slices.Equal(got.AllowedLogoutURLs, tt.in.LogoutURLs) || got.AppType != tt.in.AppType {
+				!slices.Equal(got.AllowedLogoutURLs, tt.in.LogoutURLs) || !slices.Equal(got.WebOrigins, tt.in.WebOrigins) || got.AppType != tt.in.AppType {
 				t.Errorf("stored %+v, want the input's settings", got)
 			}
 			secrets, _ := svc.ListSecrets(t.Context(), c.ClientID)

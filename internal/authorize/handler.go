@@ -383,7 +383,6 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		if known != "" {
 			actor, reason = known, "wrong_password"
 		}
-		msg, status := "Wrong email or password.", http.StatusUnauthorized
 		if user != nil {
 			// Disabled: the same answer as for a wrong password, so that the
 			// page confirms no password of a blocked account.
@@ -391,7 +390,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		}
 		h.audit(r.Context(), actor, storage.AuditUserLogin, req.client.ClientID, storage.OutcomeFailure, map[string]string{"reason": reason})
 		h.cfg.Throttle.Failed(key, addr, now)
-		h.loginPage(w, r, req, status, msg, email, 0)
+		h.loginPage(w, r, req, http.StatusUnauthorized, "Wrong email or password.", email, 0)
 		return
 	}
 	h.cfg.Throttle.Succeeded(key, addr)

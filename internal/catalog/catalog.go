@@ -111,6 +111,10 @@ func (s *Snapshot) APIs() []*storage.API {
 	return out
 }
 
+// EachClient calls f with every client, in no particular order, until f
+// returns false.
+func (s *Snapshot) EachClient(f func(*Client) bool) { s.clients.each(f) }
+
 // Len returns the number of clients and APIs.
 func (s *Snapshot) Len() (clients, apis int) { return s.clients.Len(), len(s.apis) }
 

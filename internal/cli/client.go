@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,7 +17,7 @@ func (a *app) clientCmd() *cobra.Command {
 	var in admin.ClientInput
 	var login admin.LoginClientInput
 	create := &cobra.Command{
-		Use:   "create --name N [--app-type regular_web|spa|native --redirect-uri URI... [--logout-url URI...]]",
+		Use:   "create --name N [--app-type regular_web|spa|native --redirect-uri URI... [--logout-url URI...] [--web-origin ORIGIN...]]",
 		Short: "Create a client (machine-to-machine by default, or a login client); prints its secret once", Args: cobra.NoArgs,
 		RunE: a.withManager(func(cmd *cobra.Command, _ []string, m manager) error {
 			c, sec, err := a.createClient(cmd, m, in, login)
@@ -46,6 +47,7 @@ func (a *app) clientCmd() *cobra.Command {
 		"non_interactive (machine to machine), regular_web (confidential login client), spa or native (public login clients, no secret)")
 	create.Flags().StringArrayVar(&login.RedirectURIs, "redirect-uri", nil, "a login client's redirect URI, matched exactly (repeatable)")
 	create.Flags().StringArrayVar(&login.LogoutURLs, "logout-url", nil, "where logout may send a login client's users back (repeatable)")
+	create.Flags().StringArrayVar(&login.WebOrigins, "web-origin", nil, webOriginUsage)
 	create.Flags().StringArrayVar(&login.GrantTypes, "grant-type", nil, "a login client's grant types (default authorization_code and refresh_token; repeatable)")
 	create.Flags().BoolVar(&login.FirstParty, "first-party", false, "a login client of your own: its users are not asked for consent")
 	_ = create.MarkFlagRequired("name")
@@ -88,7 +90,7 @@ func (a *app) clientCmd() *cobra.Command {
 // --app-type names one.
 func (a *app) createClient(cmd *cobra.Command, m manager, in admin.ClientInput, login admin.LoginClientInput) (storage.Client, admin.NewSecret, error) {
 	if login.AppType == storage.AppTypeNonInteractive {
-		for _, f := range []string{"redirect-uri", "logout-url", "grant-type", "first-party"} {
+		for _, f := range []string{"redirect-uri", "logout-url", "web-origin", "grant-type", "first-party"} {
 			if cmd.Flags().Changed(f) {
 				return storage.Client{}, admin.NewSecret{}, fmt.Errorf("--%s is for login clients: give --app-type regular_web, spa or native", f)
 			}
@@ -99,13 +101,18 @@ func (a *app) createClient(cmd *cobra.Command, m manager, in admin.ClientInput, 
 	return m.CreateLoginClient(cmd.Context(), login)
 }
 
+// webOriginUsage describes --web-origin.
+const webOriginUsage = "an origin (https://app.example.com[:port]) whose pages may call the token and userinfo endpoints from a browser, matched exactly (CORS; Auth0's web_origins; repeatable)"
+
 func (a *app) clientUpdateCmd() *cobra.Command {
 	var name, description string
+	var origins []string
 	cmd := &cobra.Command{
-		Use: "update ID [--name N] [--description D]", Short: "Change a client's name or description", Args: exactArgs("ID"),
+		Use:   "update ID [--name N] [--description D] [--web-origin ORIGIN...]",
+		Short: "Change a client's name, description or web origins", Args: exactArgs("ID"),
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
-			if !cmd.Flags().Changed("name") && !cmd.Flags().Changed("description") {
-				return fmt.Errorf("nothing to change: give --name or --description")
+			if !cmd.Flags().Changed("name") && !cmd.Flags().Changed("description") && !cmd.Flags().Changed("web-origin") {
+				return fmt.Errorf("nothing to change: give --name, --description or --web-origin")
 			}
 			return nil
 		},
@@ -117,6 +124,11 @@ func (a *app) clientUpdateCmd() *cobra.Command {
 			if cmd.Flags().Changed("description") {
 				p.Description = &description
 			}
+			if cmd.Flags().Changed("web-origin") {
+				// --web-origin= (empty) clears the list.
+				list := slices.DeleteFunc(slices.Clone(origins), func(o string) bool { return o == "" })
+				p.WebOrigins = &list
+			}
 			c, err := m.UpdateClient(cmd.Context(), args[0], p)
 			if err != nil {
 				return err
@@ -126,6 +138,7 @@ func (a *app) clientUpdateCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the client's name")
 	cmd.Flags().StringVar(&description, "description", "", "a description")
+	cmd.Flags().StringArrayVar(&origins, "web-origin", nil, webOriginUsage+"; replaces the list, --web-origin= clears it")
 	return cmd
 }
 

@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
@@ -10,8 +11,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/keys"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlite"
 )
 
 // failsWith runs a command that must fail with one line on stderr holding
@@ -277,4 +281,43 @@ func TestHealthcheck(t *testing.T) {
 	if out := h.ok("healthcheck", "--tls-roots", "--url", ""); !strings.HasPrefix(out, "system CA certificates: ") {
 		t.Errorf("healthcheck --tls-roots printed %q", out)
 	}
+}
+
+// TestKeyRotateWaitsForTheServersJWKSMaxAge: key rotate waits out the
+// longest JWKS max-age the running servers recorded in the database, not
+// its own --jwks-max-age, which counts only where no server recorded one.
+func TestKeyRotateWaitsForTheServersJWKSMaxAge(t *testing.T) {
+	h := newHarness(t)
+	h.ok("api", "create", "--identifier", "https://api.example.com") // the RS256 keys, published at t0
+	record := func(h *harness, id string, maxAge time.Duration, seen time.Time) {
+		t.Helper()
+		store, err := sqlite.Open(context.Background(), strings.TrimPrefix(h.db, "sqlite:"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.Close()
+		if err := store.RecordInstance(context.Background(), storage.Instance{ID: id, JWKSMaxAge: maxAge, SeenAt: seen}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Without a record, --jwks-max-age (default 5m) is the wait.
+	h.now = t0.Add(2 * time.Minute)
+	h.failsWith([]string{"less than the JWKS cache lifetime 5m0s"}, "key", "rotate")
+
+	// Servers serving 5m and 1h: the wait is 1h, whatever --jwks-max-age says.
+	record(h, "a", 5*time.Minute, t0)
+	record(h, "b", time.Hour, t0.Add(time.Minute))
+	h.now = t0.Add(10 * time.Minute)
+	h.failsWith([]string{"less than the JWKS cache lifetime 1h0m0s", "wait 50m0s"}, "key", "rotate")
+	h.failsWith([]string{"less than the JWKS cache lifetime 1h0m0s"}, "key", "rotate", "--jwks-max-age", "1m")
+	h.now = t0.Add(time.Hour)
+	h.ok("key", "rotate")
+
+	// A server seen over a day (and two record intervals) ago no longer counts:
+	// no JWKS it served can still be cached.
+	old := newHarness(t)
+	old.ok("api", "create", "--identifier", "https://api.example.com")
+	record(old, "old", 3*time.Hour, t0.Add(-25*time.Hour))
+	old.now = t0.Add(6 * time.Minute)
+	old.ok("key", "rotate")
 }

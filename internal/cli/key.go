@@ -30,7 +30,9 @@ func (a *app) keyCmd() *cobra.Command {
 		Use:   "rotate [--alg ALG] [--force]",
 		Short: "Rotate signing keys: next becomes current, current becomes previous, a new next is published",
 		Long: "Rotate signing keys of every algorithm, or of one with --alg. The next key must have been published for at\n" +
-			"least the JWKS cache lifetime (--jwks-max-age) so that no verifier meets an unknown kid; --force skips that wait.\n" +
+			"least the JWKS cache lifetime so that no verifier meets an unknown kid: the longest JWKS max-age any server\n" +
+			"recorded in the database over the last day (each records its own at start and every minute), or --jwks-max-age\n" +
+			"where none has; --force skips that wait.\n" +
 			"The JWKS carries at most 8 previous keys per algorithm: at that cap rotate refuses, and --force retires the oldest\n" +
 			"previous key at once, whose unexpired tokens verifiers then refuse.\n" +
 			"A running server signs with the new current key within one second.",
@@ -51,7 +53,7 @@ func (a *app) keyCmd() *cobra.Command {
 	}
 	rotate.Flags().StringVar(&alg, "alg", "", "rotate only this algorithm's keys")
 	rotate.Flags().BoolVar(&force, "force", false, "rotate even if the next key was published less than the JWKS cache lifetime ago, or the JWKS carries 8 previous keys (the oldest retires)")
-	rotate.Flags().Duration("jwks-max-age", 5*time.Minute, "how long verifiers may cache the JWKS; must match the server's")
+	rotate.Flags().Duration("jwks-max-age", 5*time.Minute, "how long verifiers may cache the JWKS, where no running server has recorded its own in the database")
 	cmd.AddCommand(list, rotate, a.generateMasterCmd())
 	remoteFlags(cmd)
 	return cmd

@@ -63,7 +63,7 @@ func Main(args []string, env Env) int {
 func errorLine(err error) string {
 	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
 	if errors.Is(err, storage.ErrUnavailable) && !strings.HasPrefix(msg, unreachable) {
-		msg = unreachable + ": " + msg
+		msg = unreachable + ": " + strings.Replace(msg, storage.ErrUnavailable.Error()+": ", "", 1)
 	}
 	return "gatehouse: " + msg
 }

@@ -191,3 +191,40 @@ func TestCreateLoginClientRemote(t *testing.T) {
 		}
 	})
 }
+
+// TestClientWebOrigins: client create|update --web-origin, on the database
+// and through the management API alike; --web-origin= clears the list.
+func TestClientWebOrigins(t *testing.T) {
+	h := newHarness(t)
+	r := startServer(t, h)
+	for _, remote := range []bool{false, true} {
+		run := func(f func()) {
+			if remote {
+				h.asRemote(r, f)
+			} else {
+				f()
+			}
+		}
+		run(func() {
+			spa := h.json("client", "create", "--name", "spa", "--app-type", "spa", "--redirect-uri", "https://spa.example.com/cb",
+				"--web-origin", "https://spa.example.com", "--web-origin", "http://127.0.0.1:5173").(map[string]any)
+			if got := strings.Join(toStrings(spa["web_origins"]), " "); got != "https://spa.example.com http://127.0.0.1:5173" {
+				t.Errorf("remote %v: client create --web-origin: %v", remote, spa)
+			}
+			id := str(spa, "client_id")
+			upd := h.json("client", "update", id, "--web-origin", "https://new.example.com").(map[string]any)
+			if got := strings.Join(toStrings(upd["web_origins"]), " "); got != "https://new.example.com" {
+				t.Errorf("remote %v: client update --web-origin: %v", remote, upd)
+			}
+			if upd := h.json("client", "update", id, "--web-origin=").(map[string]any); len(toStrings(upd["web_origins"])) != 0 {
+				t.Errorf("remote %v: client update --web-origin= did not clear: %v", remote, upd)
+			}
+			if res := h.run("client", "update", id, "--web-origin", "https://spa.example.com/path"); res.code != 1 || !strings.Contains(res.stderr, "without a path") {
+				t.Errorf("remote %v: a web origin with a path: %s", remote, res)
+			}
+			if res := h.run("client", "create", "--name", "x", "--web-origin", "https://a.example.com"); res.code != 1 || !strings.Contains(res.stderr, "--web-origin is for login clients") {
+				t.Errorf("remote %v: --web-origin on an M2M client: %s", remote, res)
+			}
+		})
+	}
+}

@@ -56,6 +56,7 @@ type clientView struct {
 	AppType           string   `json:"app_type,omitempty"`
 	RedirectURIs      []string `json:"redirect_uris,omitempty"`
 	AllowedLogoutURLs []string `json:"allowed_logout_urls,omitempty"`
+	WebOrigins        []string `json:"web_origins,omitempty"`
 	FirstParty        bool     `json:"first_party,omitempty"`
 }
 
@@ -67,6 +68,7 @@ func viewClient(c storage.Client) clientView {
 	v := clientView{ClientID: c.ClientID, Name: c.Name, Description: c.Description, GrantTypes: gt, Disabled: c.Disabled, CreatedAt: ts(c.CreatedAt)}
 	if admin.IsLogin(c.AppType) {
 		v.AppType, v.RedirectURIs, v.AllowedLogoutURLs, v.FirstParty = c.AppType, c.RedirectURIs, c.AllowedLogoutURLs, c.FirstParty
+		v.WebOrigins = c.WebOrigins
 	}
 	return v
 }

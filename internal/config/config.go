@@ -143,7 +143,7 @@ func (c *Config) fields() []field {
 		{name: "login-session-lifetime", usage: "how long a login at the hosted login page lasts before the password is asked again", dur: &c.LoginSessionLifetime},
 		{name: "refresh-token-idle", usage: "a refresh token unused this long is dead", dur: &c.RefreshTokenIdle},
 		{name: "refresh-token-lifetime", usage: "the absolute lifetime of a login's refresh tokens, from the login, however often they rotate", dur: &c.RefreshTokenLifetime},
-		{name: "login-failure-limit", usage: "failed logins allowed per user per --login-failure-window (four times as many per address), then the login page refuses until the window refills", num: &c.LoginFailureLimit},
+		{name: "login-failure-limit", usage: "failed logins allowed per user and address (IPv6: per /64) per --login-failure-window (four times as many per address), then that address is refused until the window refills; a user's failures from everywhere only delay its logins", num: &c.LoginFailureLimit},
 		{name: "login-failure-window", usage: "the window of --login-failure-limit", dur: &c.LoginFailureWindow},
 	}
 }

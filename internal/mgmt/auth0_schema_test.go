@@ -124,7 +124,6 @@ func TestAuth0Fields(t *testing.T) {
 		{"not conformant", "PATCH", clPath, `{"oidc_conformant":false}`, "oidc_conformant false is not supported"},
 		{"HS256 id tokens", "PATCH", clPath, `{"jwt_configuration":{"alg":"HS256"}}`, `jwt_configuration {"alg":"HS256"}`},
 		{"organizations", "POST", "/api/v2/clients", `{"name":"o","organization_usage":"require"}`, `organization_usage "require" is not supported: organizations`},
-		{"origins", "PATCH", clPath, `{"web_origins":["https://x.test"]}`, "web_origins"},
 		{"key credentials", "PATCH", clPath, `{"client_authentication_methods":{"private_key_jwt":{"credentials":[{"id":"cred_1"}]}}}`, "private_key_jwt"},
 		{"non-rotating", "PATCH", clPath, `{"refresh_token":{"rotation_type":"non-rotating"}}`, "refresh_token"},
 		{"any organization", "PATCH", grPath, `{"scope":[],"allow_any_organization":true}`, "allow_any_organization true"},

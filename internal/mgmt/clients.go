@@ -37,6 +37,11 @@ type clientInput struct {
 	LogoURI        *string   `json:"logo_uri"`
 	ClientAliases  *[]string `json:"client_aliases"`
 	AllowedClients *[]string `json:"allowed_clients"`
+	// The origins whose pages may call the token and userinfo endpoints
+	// (CORS): Auth0 has two lists, web_origins and allowed_origins; here
+	// they are one, set by either or both (their union).
+	WebOrigins     *[]string `json:"web_origins"`
+	AllowedOrigins *[]string `json:"allowed_origins"`
 }
 
 // extras applies the request's kept settings to cur, those of a client of
@@ -62,6 +67,26 @@ func (in clientInput) extras(cur storage.ClientExtras, appType string) (storage.
 	return x, given
 }
 
+// origins returns the union of web_origins and allowed_origins, in order,
+// or nil when neither was given.
+func (in clientInput) origins() *[]string {
+	if in.WebOrigins == nil && in.AllowedOrigins == nil {
+		return nil
+	}
+	out := []string{}
+	for _, l := range []*[]string{in.WebOrigins, in.AllowedOrigins} {
+		if l == nil {
+			continue
+		}
+		for _, o := range *l {
+			if !slices.Contains(out, o) {
+				out = append(out, o)
+			}
+		}
+	}
+	return &out
+}
+
 // checkFixed reports, for a machine-to-machine client, app_type and
 // grant_types values other than the ones it has, and login settings.
 func (in clientInput) checkFixed() []string {
@@ -76,8 +101,9 @@ func (in clientInput) checkFixed() []string {
 	if in.GrantTypes != nil && !slices.Equal(*in.GrantTypes, []string{storage.GrantClientCredentials}) {
 		problems = append(problems, fmt.Sprintf("grant_types %q is not supported: clients use [%q]", *in.GrantTypes, storage.GrantClientCredentials))
 	}
-	if in.Callbacks != nil && len(*in.Callbacks) > 0 || in.AllowedLogoutURLs != nil && len(*in.AllowedLogoutURLs) > 0 {
-		problems = append(problems, "callbacks and allowed_logout_urls are for login clients (app_type regular_web, spa or native)")
+	if in.Callbacks != nil && len(*in.Callbacks) > 0 || in.AllowedLogoutURLs != nil && len(*in.AllowedLogoutURLs) > 0 ||
+		in.origins() != nil && len(*in.origins()) > 0 {
+		problems = append(problems, "callbacks, allowed_logout_urls, web_origins and allowed_origins are for login clients (app_type regular_web, spa or native)")
 	}
 	return problems
 }
@@ -103,6 +129,9 @@ func (h *Handler) createLoginClient(r *http.Request, in clientInput) (int, any, 
 	}
 	if in.IsFirstParty != nil {
 		li.FirstParty = *in.IsFirstParty
+	}
+	if o := in.origins(); o != nil {
+		li.WebOrigins = *o
 	}
 	if in.TokenEndpointAuthMethod != nil {
 		if *in.TokenEndpointAuthMethod == "" {
@@ -250,7 +279,7 @@ func (h *Handler) updateClient(r *http.Request, w http.ResponseWriter) (int, any
 	}
 	p := admin.ClientPatch{
 		Name: in.Name, Description: in.Description, Metadata: in.ClientMetadata,
-		TokenEndpointAuthMethod: in.TokenEndpointAuthMethod, Disabled: in.Disabled,
+		TokenEndpointAuthMethod: in.TokenEndpointAuthMethod, Disabled: in.Disabled, WebOrigins: in.origins(),
 	}
 	if x, given := in.extras(cur.Extras, cur.AppType); given {
 		p.Extras = &x

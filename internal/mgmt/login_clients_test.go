@@ -42,6 +42,24 @@ func TestLoginClients(t *testing.T) {
 	}
 	wantError(t, "public client_credentials", e.as("POST", "/api/v2/clients", `{"name":"x","app_type":"native","callbacks":["com.example.app:/cb"],
 		"grant_types":["authorization_code","client_credentials"]}`), 400, "invalid_body", "cannot use client_credentials")
+	// Web origins (CORS): Auth0's two lists are one here, changeable.
+	o := e.must(201, "POST", "/api/v2/clients", `{"name":"o","app_type":"spa","callbacks":["https://spa.example.com/"],
+		"web_origins":["https://spa.example.com"],"allowed_origins":["https://spa.example.com","http://127.0.0.1:5173"]}`).obj(t)
+	if jsonBody(o["web_origins"]) != `["https://spa.example.com","http://127.0.0.1:5173"]` || jsonBody(o["allowed_origins"]) != jsonBody(o["web_origins"]) {
+		t.Errorf("web origins: %v", o)
+	}
+	op := "/api/v2/clients/" + str(o, "client_id")
+	if r := e.must(200, "PATCH", op, `{"web_origins":["https://new.example.com"]}`).obj(t); jsonBody(r["web_origins"]) != `["https://new.example.com"]` {
+		t.Errorf("web origins after PATCH: %v", r)
+	}
+	if r := e.must(200, "GET", op, ``).obj(t); jsonBody(r["allowed_origins"]) != `["https://new.example.com"]` {
+		t.Errorf("web origins as read back: %v", r)
+	}
+	wantError(t, "web origin with a path", e.as("PATCH", op, `{"allowed_origins":["https://spa.example.com/app"]}`), 400, "invalid_body", "without a path")
+	wantError(t, "web origins of an M2M client", e.as("POST", "/api/v2/clients", `{"name":"x","web_origins":["https://a.example"]}`),
+		400, "invalid_body", "for login clients")
+	wantError(t, "web origins added to an M2M client", e.as("PATCH", "/api/v2/clients/"+str(m2m, "client_id"), `{"web_origins":["https://a.example"]}`),
+		400, "invalid_body", "logs no users in")
 	wantError(t, "wildcard callback", e.as("POST", "/api/v2/clients", `{"name":"x","app_type":"spa","callbacks":["https://*.example.com/"]}`),
 		400, "invalid_body", "wildcard")
 }

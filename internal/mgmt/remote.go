@@ -287,6 +287,7 @@ func (v Client) client() storage.Client {
 		CreatedAt: parseTS(v.CreatedAt), UpdatedAt: parseTS(v.UpdatedAt)}
 	if admin.IsLogin(v.AppType) {
 		c.RedirectURIs, c.AllowedLogoutURLs, c.FirstParty = nilIfEmpty(v.Callbacks), nilIfEmpty(v.AllowedLogoutURLs), v.IsFirstParty
+		c.WebOrigins = nilIfEmpty(v.WebOrigins)
 	}
 	return c
 }
@@ -460,7 +461,8 @@ func (m *Remote) CreateClient(ctx context.Context, in admin.ClientInput) (storag
 // CreateLoginClient creates a regular_web, spa or native client.
 func (m *Remote) CreateLoginClient(ctx context.Context, in admin.LoginClientInput) (storage.Client, admin.NewSecret, error) {
 	body := map[string]any{"name": in.Name, "description": in.Description, "app_type": in.AppType,
-		"callbacks": orEmpty(in.RedirectURIs), "allowed_logout_urls": orEmpty(in.LogoutURLs), "is_first_party": in.FirstParty}
+		"callbacks": orEmpty(in.RedirectURIs), "allowed_logout_urls": orEmpty(in.LogoutURLs), "is_first_party": in.FirstParty,
+		"web_origins": orEmpty(in.WebOrigins)}
 	if in.GrantTypes != nil {
 		body["grant_types"] = in.GrantTypes
 	}
@@ -521,6 +523,9 @@ func (m *Remote) UpdateClient(ctx context.Context, id string, p admin.ClientPatc
 	}
 	if p.Disabled != nil {
 		body["disabled"] = *p.Disabled
+	}
+	if p.WebOrigins != nil {
+		body["web_origins"] = orEmpty(*p.WebOrigins)
 	}
 	var v Client
 	if err := m.do(ctx, http.MethodPatch, "/api/v2/clients/"+url.PathEscape(id), nil, body, &v); err != nil {

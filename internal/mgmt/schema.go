@@ -206,8 +206,6 @@ func (h *Handler) clientFixed() []fixedField {
 		{name: "organization_usage", value: "deny", echo: true, why: "organizations are not supported"},
 		{name: "organization_require_behavior", value: "no_prompt", why: "organizations are not supported"},
 		{name: "default_organization", why: "organizations are not supported"},
-		{name: "allowed_origins", why: "allowed origins are not supported by this server"},
-		{name: "web_origins", why: "web origins are not supported by this server"},
 		{name: "addons", why: "add-ons (SAML, WS-Fed, …) are not supported"},
 		{name: "mobile", why: "mobile app settings are not supported"},
 		{name: "native_social_login", why: "native social login is not supported"},

@@ -111,6 +111,8 @@ type Client struct {
 	IsFirstParty            bool              `json:"is_first_party"`
 	Callbacks               []string          `json:"callbacks"`
 	AllowedLogoutURLs       []string          `json:"allowed_logout_urls"`
+	WebOrigins              []string          `json:"web_origins"`
+	AllowedOrigins          []string          `json:"allowed_origins"` // the same list as web_origins
 	Disabled                bool              `json:"disabled"`
 	// Auth0's settings kept and shown, not acted on (storage.ClientExtras).
 	LogoURI        string   `json:"logo_uri,omitempty"`
@@ -157,6 +159,7 @@ func (h *Handler) viewClient(c storage.Client) Client {
 	}
 	v.LogoURI, v.ClientAliases, v.AllowedClients = c.Extras.LogoURI, orEmpty(c.Extras.ClientAliases), orEmpty(c.Extras.AllowedClients)
 	v.Callbacks, v.AllowedLogoutURLs = orEmpty(c.RedirectURIs), orEmpty(c.AllowedLogoutURLs)
+	v.WebOrigins, v.AllowedOrigins = orEmpty(c.WebOrigins), orEmpty(c.WebOrigins)
 	v.CreatedAt, v.UpdatedAt = ts(c.CreatedAt), ts(c.UpdatedAt)
 	return v
 }

@@ -30,11 +30,28 @@ type Userinfo struct {
 	Store    UserStore
 	Now      func() time.Time
 	Logger   *slog.Logger
+	// Origins, if set, lets pages read the answers (CORS): an error when
+	// some client lists the page's origin, the claims only when the
+	// access token's client does. Nil: no page may read them.
+	Origins Origins
+}
+
+// Origins is the CORS policy of the userinfo endpoint: which origins
+// (exactly as the Origin header names them) a client lists.
+type Origins interface {
+	AnyAllows(origin string) bool
+	ClientAllows(origin, clientID string) bool
 }
 
 func (u *Userinfo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Access-Control-Allow-Origin", "*") // SPAs call it; a Bearer token is no ambient credential
+	origin := r.Header.Get("Origin")
+	if origin != "" && u.Origins != nil {
+		w.Header().Add("Vary", "Origin")
+		if u.Origins.AnyAllows(origin) {
+			w.Header().Set("Access-Control-Allow-Origin", origin) // errors, until the token names its client
+		}
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
 		bearerError(w, http.StatusMethodNotAllowed, "invalid_request", "use GET or POST")
@@ -80,6 +97,9 @@ func (u *Userinfo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}
+	if origin != "" && (u.Origins == nil || !u.Origins.ClientAllows(origin, clientOf(c))) {
+		w.Header().Del("Access-Control-Allow-Origin") // another client's page may not read this user
+	}
 	out := map[string]any{"sub": user.UserID}
 	name, email, verified := token.ProfileClaims(user, scope)
 	if name != "" {
@@ -90,6 +110,15 @@ func (u *Userinfo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(out)
+}
+
+// clientOf is the client an access token was issued to (RFC 9068 §2.2
+// client_id, else azp).
+func clientOf(c Claims) string {
+	if c.ClientID != "" {
+		return c.ClientID
+	}
+	return c.AZP
 }
 
 // bearer returns the request's access token from the Authorization header

@@ -25,6 +25,10 @@ const (
 	DefaultFeedReaderTTL = 15 * time.Minute
 	// FeedPruneLease is the lease the pruning instance holds.
 	FeedPruneLease = "change-feed-prune"
+	// feedCallTimeout bounds one mark or prune, so that a database that
+	// stops answering does not hold a pool connection and the loop for
+	// long (as the catalog's own calls, catalog.DefaultCallTimeout).
+	feedCallTimeout = 5 * time.Second
 )
 
 // instanceName names this process among the instances on one database:
@@ -53,7 +57,7 @@ func (s *Server) markFeed(ctx context.Context) {
 		if last := s.catalog.LastSync(); last.IsZero() || s.opts.Now().Sub(last) > 2*s.opts.FeedMarkInterval {
 			continue
 		}
-		mctx, cancel := context.WithTimeout(ctx, s.opts.FeedMarkInterval)
+		mctx, cancel := context.WithTimeout(ctx, min(s.opts.FeedMarkInterval, feedCallTimeout))
 		err := s.catalog.Mark(mctx, s.store, s.instance)
 		cancel()
 		switch {
@@ -85,7 +89,7 @@ func (s *Server) pruneFeed(ctx context.Context) {
 }
 
 func (s *Server) pruneFeedOnce(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, s.opts.FeedPruneInterval)
+	ctx, cancel := context.WithTimeout(ctx, min(s.opts.FeedPruneInterval, feedCallTimeout))
 	defer cancel()
 	now := s.opts.Now()
 	took, err := s.store.AcquireLease(ctx, FeedPruneLease, s.instance, s.opts.FeedPruneInterval, now)

@@ -61,7 +61,8 @@ func (s *Server) mountLogin(mux *http.ServeMux, ut *token.UserTokens) {
 	for _, p := range []string{authorize.Path, authorize.PathLogin, authorize.PathConsent, authorize.PathLogout} {
 		mux.Handle(p, az)
 	}
-	mux.Handle(token.PathUserinfo, &oidc.Userinfo{Verifier: verifier, Audience: ut.UserinfoAudience(), Store: s.store, Now: s.opts.Now, Logger: s.log})
+	mux.Handle(token.PathUserinfo, s.cors.userinfo(&oidc.Userinfo{Verifier: verifier, Audience: ut.UserinfoAudience(), Store: s.store,
+		Now: s.opts.Now, Logger: s.log, Origins: s.cors}))
 }
 
 // Cleanup of the login flow's expired state: every LoginCleanupInterval,

@@ -34,6 +34,7 @@ const (
 	onlineAPI  = "https://online.test" // no offline access
 	webCB      = "http://127.0.0.1:1/callback"
 	spaCB      = "http://127.0.0.1:2/spa"
+	spaOrigin  = "https://spa.example"
 	logoutURL  = "http://127.0.0.1:1/bye"
 	alicePW    = "correct horse battery"
 	aliceEmail = "alice@example.com"
@@ -95,7 +96,8 @@ func newLoginFixture(t *testing.T, mutate ...func(*config.Config)) *loginFixture
 		t.Fatal(err)
 	}
 	f.webSecret = sec.Plain
-	if f.spa, _, err = f.admin.CreateLoginClient(ctx, admin.LoginClientInput{Name: "SPA", AppType: "spa", RedirectURIs: []string{spaCB}, FirstParty: true}); err != nil {
+	if f.spa, _, err = f.admin.CreateLoginClient(ctx, admin.LoginClientInput{Name: "SPA", AppType: "spa", RedirectURIs: []string{spaCB}, FirstParty: true,
+		WebOrigins: []string{spaOrigin}}); err != nil {
 		t.Fatal(err)
 	}
 	// Both login clients may obtain people's tokens for both APIs (the

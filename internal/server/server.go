@@ -108,6 +108,7 @@ type Server struct {
 	rotation *keys.Scheduler // nil when key-rotation-period is 0
 	tracer   trace.Tracer    // nil when tracing is off
 	csrfKey  []byte          // the login forms' CSRF key, from the master key
+	cors     *webOrigins     // the browser endpoints' CORS policy
 	ready    atomic.Pointer[storageCheck]
 	instance string // this process among the instances (change feed upkeep)
 }
@@ -188,6 +189,7 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 		RefreshTokenLifetime: cfg.RefreshTokenLifetime, RefreshTokenIdle: cfg.RefreshTokenIdle}); err != nil {
 		return nil, err
 	}
+	s.cors = &webOrigins{src: cat}
 	s.tracer = tracerFor(opts.TracerProvider)
 	s.initObservability()
 	s.handler = s.routes()
@@ -238,7 +240,7 @@ func (s *Server) routes() http.Handler {
 		APIQuota:        throttle.NewAPIQuota(s.cfg.TokenQuotaPerAPIPolicies()),
 		Trace:           s.tracer != nil,
 	})
-	mux.Handle(discovery.PathToken, tokens)
+	mux.Handle(discovery.PathToken, s.cors.token(tokens))
 	meta := discovery.Handler(loginMetadata(discovery.New(s.cfg.Issuer,
 		[]string{storage.GrantClientCredentials},
 		[]string{oauth.AuthClientSecretBasic, oauth.AuthClientSecretPost},
@@ -376,6 +378,7 @@ func (s *Server) Start(ctx context.Context) (wait func()) {
 	wg.Go(func() { s.checkStorage(ctx) })
 	wg.Go(func() { s.markFeed(ctx) })
 	wg.Go(func() { s.pruneFeed(ctx) })
+	wg.Go(func() { s.recordInstance(ctx) })
 	s.startAudit(ctx, wg.Go)
 	s.startLoginCleanup(ctx, wg.Go)
 	if s.rotation != nil {

@@ -189,6 +189,10 @@ type Client struct {
 	// AllowedLogoutURLs are where RP-initiated logout may send the browser
 	// back (OpenID Connect RP-Initiated Logout 1.0 §3, post_logout_redirect_uri).
 	AllowedLogoutURLs []string
+	// WebOrigins are the origins (scheme://host[:port]) whose pages may call
+	// the token and userinfo endpoints from a browser (CORS, matched
+	// exactly): Auth0's web_origins and allowed_origins, one list here.
+	WebOrigins []string
 	// FirstParty marks a login client run by the operator itself, for
 	// which the consent page is skipped.
 	FirstParty bool

@@ -24,23 +24,7 @@ import (
 // GATEHOUSE_SCREENSHOTS=DIR the login and consent pages are saved there
 // (docs/ holds them).
 func TestBrowserLogin(t *testing.T) {
-	dir, err := filepath.Abs("node")
-	if err != nil {
-		t.Fatal(err)
-	}
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	node, err := exec.LookPath("node")
-	_, pwErr := os.Stat(filepath.Join(dir, "node_modules", "playwright-core"))
-	_, chErr := os.Stat(chromium)
-	if err != nil || pwErr != nil || chErr != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("node, playwright-core or chromium is missing (apt-get install chromium; npm ci --prefix test/interop/node): %v %v %v", err, pwErr, chErr)
-		}
-		testutil.SkipSuite(t, "no browser: apt-get install chromium and npm ci --prefix test/interop/node")
-	}
+	dir, node, chromium := browserTools(t)
 	root, err := moduleRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -68,12 +52,7 @@ func TestBrowserLogin(t *testing.T) {
 	// grant for people.
 	in.admin(t, "grant", "create", "--client", str(c, "client_id"), "--audience", api, "--scope", "read:sensors", "--subject-type", "user")
 	const email, password = "alice@example.com", "correct horse battery staple"
-	create := exec.Command(bin, "user", "create", "--email", email, "--name", "Alice", "--password-stdin", "--db", in.db)
-	create.Env = environ("GATEHOUSE_MASTER_KEY=" + in.masterKey)
-	create.Stdin = strings.NewReader(password + "\n")
-	if out, err := create.CombinedOutput(); err != nil {
-		t.Fatalf("gatehouse user create: %v\n%s", err, out)
-	}
+	in.createUser(t, email, password)
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -116,19 +95,7 @@ func TestBrowserLogin(t *testing.T) {
 	} else if shots, err = filepath.Abs(filepath.Join(root, shots)); err != nil {
 		t.Fatal(err)
 	}
-	run := exec.CommandContext(ctx, node, "browser.mjs")
-	run.Dir = dir
-	run.Env = append(os.Environ(), "WEBAPP="+web, "EMAIL="+email, "PASSWORD="+password, "SHOTS="+shots, "CHROMIUM="+chromium)
-	done := make(chan struct{})
-	var out []byte
-	go func() { out, err = run.CombinedOutput(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(120 * time.Second):
-		_ = run.Process.Kill()
-		<-done
-		t.Fatalf("the browser script did not finish in 120 s: %s", out)
-	}
+	out, err := runBrowser(ctx, dir, node, "browser.mjs", "WEBAPP="+web, "EMAIL="+email, "PASSWORD="+password, "SHOTS="+shots, "CHROMIUM="+chromium)
 	if err != nil {
 		t.Fatalf("the browser script failed: %v\n%s\nwebapp: %s\ngatehouse: %s", err, out, webLog.String(), p.logs())
 	}
@@ -141,5 +108,54 @@ func TestBrowserLogin(t *testing.T) {
 		if st, err := os.Stat(filepath.Join(shots, f)); err != nil || st.Size() < 1000 {
 			t.Errorf("screenshot %s: %v", f, err)
 		}
+	}
+}
+
+// browserTools returns the node scripts' folder, node and chromium, or
+// skips the test without them (fails under CI).
+func browserTools(t *testing.T) (dir, node, chromium string) {
+	t.Helper()
+	dir, err := filepath.Abs("node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chromium = os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	node, err = exec.LookPath("node")
+	_, pwErr := os.Stat(filepath.Join(dir, "node_modules", "playwright-core"))
+	_, chErr := os.Stat(chromium)
+	if err != nil || pwErr != nil || chErr != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("node, playwright-core or chromium is missing (apt-get install chromium; npm ci --prefix test/interop/node): %v %v %v", err, pwErr, chErr)
+		}
+		testutil.SkipSuite(t, "no browser: apt-get install chromium and npm ci --prefix test/interop/node")
+	}
+	return dir, node, chromium
+}
+
+// runBrowser runs a node script of dir with env added, for at most 120 s.
+func runBrowser(ctx context.Context, dir, node, script string, env ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 120*time.Second)
+	defer cancel()
+	run := exec.CommandContext(ctx, node, script)
+	run.Dir = dir
+	run.Env = append(os.Environ(), env...)
+	out, err := run.CombinedOutput()
+	if ctx.Err() != nil {
+		return string(out), fmt.Errorf("%s did not finish in 120 s: %w", script, ctx.Err())
+	}
+	return string(out), err
+}
+
+// createUser creates the user Alice with the email and password.
+func (in instance) createUser(t *testing.T, email, password string) {
+	t.Helper()
+	create := exec.Command(bin, "user", "create", "--email", email, "--name", "Alice", "--password-stdin", "--db", in.db)
+	create.Env = environ("GATEHOUSE_MASTER_KEY=" + in.masterKey)
+	create.Stdin = strings.NewReader(password + "\n")
+	if out, err := create.CombinedOutput(); err != nil {
+		t.Fatalf("gatehouse user create: %v\n%s", err, out)
 	}
 }

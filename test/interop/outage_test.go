@@ -313,6 +313,11 @@ func outage(t *testing.T, in instance, target string, style cutStyle, known clie
 		}
 	})
 	p.token(t, known, aud)
+	// A management API client, with its token taken before the cut.
+	mgmtAud := p.base() + "/api/v2/"
+	manager := in.newClient(t, "outage-manager")
+	in.grant(t, manager, mgmtAud, "create:clients")
+	mgmtToken := p.token(t, manager, mgmtAud)
 
 	// Two more secrets of the known client, revoked during and after the cut.
 	secret := func() client {
@@ -421,6 +426,9 @@ func outage(t *testing.T, in instance, target string, style cutStyle, known clie
 	checkOutageError(t, r, px.addr(), "not-this-password")
 	t.Logf("client create through the cut connection: exit %d, done %s into the cut: %s",
 		r.code, r.exited.Sub(begin).Round(time.Millisecond), strings.TrimSpace(r.stderr))
+	if style == cutReset {
+		checkManagementOutage(t, p, mgmtToken)
+	}
 	time.Sleep(time.Until(begin.Add(style.length())))
 	syncFailing := logged(p, "catalog sync failing; serving the last good catalog")
 
@@ -593,9 +601,34 @@ func logged(p *proc, msg string) int {
 	return n
 }
 
+// checkManagementOutage sends a management API write to p while its
+// database refuses connections: 503 with Retry-After, in Auth0's error
+// shape, saying that the database is unreachable (a 500 would tell the
+// caller that its request is wrong, not to try again).
+func checkManagementOutage(t *testing.T, p *proc, token string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, p.base()+"/api/v2/clients", strings.NewReader(`{"name":"created during the cut"}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: 15 * time.Second}).Do(req)
+	if err != nil {
+		t.Errorf("management write during the cut: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	msg, _ := body["message"].(string)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" ||
+		body["errorCode"] != "temporarily_unavailable" || !strings.Contains(msg, "the database is unreachable") {
+		t.Errorf("management write during the cut: %d, Retry-After %q, %v; want 503 with Retry-After saying the database is unreachable",
+			resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+}
+
 // checkOutageError checks the result of an admin command against an
-// unreachable database: non-zero, one line on stderr that names the
-// database's address, never the password.
+// unreachable database: non-zero, one line on stderr that says so and
+// names the database's address, never the password.
 func checkOutageError(t *testing.T, r cliResult, addr, password string) {
 	t.Helper()
 	if r.code == 0 {
@@ -604,8 +637,8 @@ func checkOutageError(t *testing.T, r cliResult, addr, password string) {
 	if r.stdout != "" {
 		t.Errorf("admin command against an unreachable database printed %q on stdout", r.stdout)
 	}
-	if !strings.HasPrefix(r.stderr, "gatehouse: ") || strings.Count(r.stderr, "\n") != 1 || !strings.HasSuffix(r.stderr, "\n") {
-		t.Errorf("stderr %q is not one line \"gatehouse: ...\"", r.stderr)
+	if !strings.HasPrefix(r.stderr, "gatehouse: the database is unreachable: ") || strings.Count(r.stderr, "\n") != 1 || !strings.HasSuffix(r.stderr, "\n") {
+		t.Errorf("stderr %q is not one line \"gatehouse: the database is unreachable: ...\"", r.stderr)
 	}
 	if !strings.Contains(r.stderr, addr+"/") {
 		t.Errorf("stderr %q does not name the database %s", r.stderr, addr)

@@ -1,17 +1,36 @@
 package storagetest
 
 import (
+	"database/sql"
 	"io/fs"
 	"testing"
 	"testing/fstest"
 
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlstore"
 )
 
-// MigrationsBefore returns the migrations of f (in its folder migrations/)
-// older than version: a flavor with them makes a database of the schema a
-// migration starts from.
-func MigrationsBefore(t *testing.T, f fs.FS, version int) fs.FS {
+// AuthzMigrationOf runs AuthzMigration on db, which speaks flavor f: it
+// migrates db to the schema before migration version, fills it, and opens
+// it with open, which migrates the rest.
+func AuthzMigrationOf(t *testing.T, db *sql.DB, f *sqlstore.Flavor, version int, list func(values ...string) string, open func() storage.Storage) {
+	t.Helper()
+	ctx := t.Context()
+	old := *f
+	old.Migrations = migrationsBefore(t, f.Migrations, version)
+	if _, err := sqlstore.New(db, &old).Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	AuthzMigration(t, func(q string) {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}, list, open)
+}
+
+// migrationsBefore returns the migrations of f (in its folder migrations/)
+// older than version.
+func migrationsBefore(t *testing.T, f fs.FS, version int) fs.FS {
 	t.Helper()
 	ms, err := storage.ReadMigrations(f, "migrations")
 	if err != nil {

@@ -61,6 +61,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Extras", testExtras},
 		{"UpdateAPIPrunesGrants", testUpdateAPIPrunesGrants},
 		{"DeleteUser", testDeleteUser},
+		{"ClientWebOrigins", testClientWebOrigins},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })
@@ -173,6 +174,7 @@ func normClient(c storage.Client) storage.Client {
 	c.CreatedAt, c.UpdatedAt = normTime(c.CreatedAt), normTime(c.UpdatedAt)
 	c.GrantTypes = nilIfEmpty(c.GrantTypes)
 	c.RedirectURIs, c.AllowedLogoutURLs = nilIfEmpty(c.RedirectURIs), nilIfEmpty(c.AllowedLogoutURLs)
+	c.WebOrigins = nilIfEmpty(c.WebOrigins)
 	if len(c.Metadata) == 0 {
 		c.Metadata = nil
 	}

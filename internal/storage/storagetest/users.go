@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -182,5 +183,41 @@ func testAPIFlags(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 			sameAPIs(t, "GetAPI after update", []storage.API{get[storage.API](t, "GetAPI")(s.GetAPI(ctx, apiA))}, on)
 			sameAPIs(t, "GetAPI after update", []storage.API{get[storage.API](t, "GetAPI")(s.GetAPI(ctx, apiB))}, off)
 		})
+	}
+}
+
+// testClientWebOrigins: a client's web origins (CORS) round trip through
+// create, update and list, are nil when none were given, and are left alone
+// by SetClientDisabled.
+func testClientWebOrigins(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+	ctx := t.Context()
+	s := newStore(t)
+	spa := newClient("cO", at(1))
+	spa.AppType = storage.AppTypeSPA
+	spa.TokenEndpointAuthMethod = storage.AuthMethodNone
+	spa.RedirectURIs = []string{"https://spa.example.com/cb"}
+	spa.WebOrigins = []string{"https://spa.example.com", "http://127.0.0.1:5173"}
+	none := newClient("cN", at(2))
+	for _, c := range []storage.Client{spa, none} {
+		must(t, "CreateClient("+c.ClientID+")", s.CreateClient(ctx, c))
+	}
+	got := get[storage.Client](t, "GetClient")(s.GetClient(ctx, "cO"))
+	if !slices.Equal(got.WebOrigins, spa.WebOrigins) {
+		t.Errorf("web origins %q, want %q", got.WebOrigins, spa.WebOrigins)
+	}
+	if got := get[storage.Client](t, "GetClient")(s.GetClient(ctx, "cN")); len(got.WebOrigins) != 0 {
+		t.Errorf("a client created without web origins has %q", got.WebOrigins)
+	}
+	sameClients(t, "ListClients", get[[]storage.Client](t, "ListClients")(s.ListClients(ctx)), spa, none)
+	upd := spa
+	upd.WebOrigins, upd.UpdatedAt = []string{"https://new.example.com:8443"}, at(5)
+	must(t, "UpdateClient", s.UpdateClient(ctx, upd))
+	must(t, "SetClientDisabled", s.SetClientDisabled(ctx, "cO", true, at(6)))
+	upd.Disabled, upd.UpdatedAt = true, at(6)
+	sameClients(t, "GetClient after UpdateClient and SetClientDisabled", []storage.Client{get[storage.Client](t, "GetClient")(s.GetClient(ctx, "cO"))}, upd)
+	upd.WebOrigins = nil
+	must(t, "UpdateClient to none", s.UpdateClient(ctx, upd))
+	if got := get[storage.Client](t, "GetClient")(s.GetClient(ctx, "cO")); len(got.WebOrigins) != 0 {
+		t.Errorf("web origins after clearing them: %q", got.WebOrigins)
 	}
 }

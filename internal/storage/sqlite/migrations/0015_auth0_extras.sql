@@ -1,4 +1,4 @@
--- 0014_auth0_extras: the settings of Auth0's resource servers and clients
+-- 0015_auth0_extras: the settings of Auth0's resource servers and clients
 -- that gatehouse stores and returns but does not act on (storage.APIExtras,
 -- storage.ClientExtras), as one JSON object per row: nothing queries them,
 -- and a setting added later needs no migration. The settings gatehouse acts
