@@ -24,7 +24,9 @@ func (s *Server) recordInstance(ctx context.Context) {
 	defer t.Stop()
 	failing := false
 	for {
-		rctx, cancel := context.WithTimeout(ctx, InstanceRecordInterval)
+		// Bounded like a readiness ping: a call stuck on a database that
+		// does not answer must not hold a pooled connection for long.
+		rctx, cancel := context.WithTimeout(ctx, ReadyPingTimeout)
 		err := s.store.RecordInstance(rctx, storage.Instance{ID: s.instance, JWKSMaxAge: s.keys.JWKSMaxAge(), SeenAt: s.opts.Now()})
 		cancel()
 		switch {
