@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -198,15 +200,17 @@ func (a *app) runBench(cmd *cobra.Command, f benchFlags) error {
 		TokenURL: tokenURL, Audience: f.audience, Scope: f.scope, Credentials: creds, Auth: auth,
 		Workers: f.workers, Duration: f.duration, Requests: f.requests, Rate: f.rate, Timeout: f.timeout,
 	}
+	// The progress line and the samples come from goroutines of their own.
+	stderr := &syncWriter{w: a.env.Stderr}
 	if !f.quiet {
 		cfg.Progress = func(p loadtest.Progress) {
-			fmt.Fprintf(a.env.Stderr, "bench: %5.1fs  %d requests  %.0f tokens/s  %d errors\n",
+			fmt.Fprintf(stderr, "bench: %5.1fs  %d requests  %.0f tokens/s  %d errors\n",
 				p.Elapsed.Seconds(), p.Requests, p.Rate, p.Errors)
 		}
 	}
 	var soak *soakSampler
 	if f.sampleInterval > 0 {
-		soak = &soakSampler{hc: hc, metricsURL: f.metricsURL, log: a.env.Stderr, quiet: f.quiet}
+		soak = &soakSampler{hc: hc, metricsURL: f.metricsURL, log: stderr, quiet: f.quiet}
 		cfg.SampleInterval = f.sampleInterval
 		cfg.Sample = func(s loadtest.Sample) { soak.sample(ctx, s) }
 	}
@@ -352,4 +356,16 @@ func (a *app) printBench(tokenURL, audience string, res *loadtest.Result, soak *
 			ms(s.LatencyMS.Mean), ms(s.LatencyMS.P50), ms(s.LatencyMS.P90), ms(s.LatencyMS.P99), ms(s.LatencyMS.Max))},
 		{"errors", errorList(res)},
 	}, soakLine...)...)
+}
+
+// syncWriter serialises the writes of several goroutines to one writer.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }

@@ -385,7 +385,7 @@ func (r *runner) report(start time.Time, done <-chan struct{}) {
 func (r *runner) sample(start time.Time, done <-chan struct{}) {
 	t := time.NewTicker(r.cfg.SampleInterval)
 	defer t.Stop()
-	last, lastOK, lastFailed := start, int64(0), int64(0)
+	last := start
 	for final := false; !final; {
 		select {
 		case <-done:
@@ -394,18 +394,21 @@ func (r *runner) sample(start time.Time, done <-chan struct{}) {
 		}
 		now := r.cfg.Now()
 		h := &Histogram{}
+		var ok, failed int64
 		for _, w := range r.workers {
 			w.windowMu.Lock()
 			h.Merge(&w.window)
 			w.window.reset()
+			ok += w.windowOK
+			failed += w.windowFailed
+			w.windowOK, w.windowFailed = 0, 0
 			w.windowMu.Unlock()
 		}
-		ok, failed := r.ok.Load(), r.failed.Load()
-		if final && ok == lastOK && failed == lastFailed {
+		if final && ok == 0 && failed == 0 {
 			return
 		}
-		r.cfg.Sample(Sample{Elapsed: now.Sub(start), Interval: now.Sub(last), OK: ok - lastOK, Errors: failed - lastFailed, Latency: h})
-		last, lastOK, lastFailed = now, ok, failed
+		r.cfg.Sample(Sample{Elapsed: now.Sub(start), Interval: now.Sub(last), OK: ok, Errors: failed, Latency: h})
+		last = now
 	}
 }
 
@@ -417,8 +420,10 @@ type worker struct {
 	latency  Histogram
 	buf      bytes.Buffer
 
-	windowMu sync.Mutex // with Config.Sample: the current interval's latencies
-	window   Histogram
+	windowMu     sync.Mutex // with Config.Sample: the current interval's latencies and counts
+	window       Histogram
+	windowOK     int64
+	windowFailed int64
 }
 
 // tokenMarker is what a successful token response must contain (RFC 6749
@@ -480,27 +485,46 @@ func (w *worker) run(ctx context.Context) {
 			continue
 		}
 		took := r.cfg.Now().Sub(t0)
-		w.latency.Record(took)
-		if r.cfg.Sample != nil {
-			w.windowMu.Lock()
-			w.window.Record(took)
-			w.windowMu.Unlock()
-		}
 		switch {
 		case resp.StatusCode != http.StatusOK:
-			w.fail(strconv.Itoa(resp.StatusCode))
+			w.finish(took, true, strconv.Itoa(resp.StatusCode))
 		case !bytes.Contains(w.buf.Bytes(), tokenMarker):
-			w.fail(ErrBadResponse)
+			w.finish(took, true, ErrBadResponse)
 		default:
-			w.requests++
-			w.ok++
-			r.ok.Add(1)
+			w.finish(took, true, "")
 		}
 	}
 }
 
-func (w *worker) fail(key string) {
+// fail counts a request that failed before an answer was read (no latency).
+func (w *worker) fail(key string) { w.finish(0, false, key) }
+
+// finish counts one request: a token when key is empty, else an error of
+// that kind, with its latency when timed. With Config.Sample the latency
+// and the count enter the current interval under one lock, so that a
+// sample never holds a latency without its answer or the reverse.
+func (w *worker) finish(took time.Duration, timed bool, key string) {
+	if timed {
+		w.latency.Record(took)
+	}
+	if w.r.cfg.Sample != nil {
+		w.windowMu.Lock()
+		if timed {
+			w.window.Record(took)
+		}
+		if key == "" {
+			w.windowOK++
+		} else {
+			w.windowFailed++
+		}
+		w.windowMu.Unlock()
+	}
 	w.requests++
+	if key == "" {
+		w.ok++
+		w.r.ok.Add(1)
+		return
+	}
 	w.errors[key]++
 	w.r.failed.Add(1)
 }
