@@ -5,7 +5,7 @@ import "context"
 type actorKey struct{}
 
 // WithActor returns ctx naming who performs the operations done with it:
-// the client ID of a management API token, for the audit trail (DESIGN §2:
+// the client ID of a management API token, for the audit trail (ARCHITECTURE.md:
 // an audit event records its actor). The command line, acting on the
 // database directly, names no actor.
 func WithActor(ctx context.Context, actor string) context.Context {

@@ -20,7 +20,7 @@ import (
 // ErrInvalid marks input that breaks a rule; nothing was changed.
 var ErrInvalid = errors.New("invalid input")
 
-// Token lifetime bounds (DESIGN §1).
+// Token lifetime bounds (docs/reference/protocol.md).
 const (
 	MinTokenLifetime     = time.Second
 	MaxTokenLifetime     = 30 * 24 * time.Hour
@@ -36,7 +36,7 @@ var (
 	ClientPolicies = []string{storage.PolicyRequireClientGrant, storage.PolicyDenyAll}
 )
 
-// SigningAlgs are the algorithms an API may choose (DESIGN §1).
+// SigningAlgs are the algorithms an API may choose (docs/reference/protocol.md).
 var SigningAlgs = []string{"RS256", "ES256", "PS256", "EdDSA"}
 
 // KeyEnsurer makes sure a signing key exists for an algorithm (package keys).
@@ -160,7 +160,7 @@ func (s *Service) CreateAPI(ctx context.Context, in APIInput) (storage.API, erro
 }
 
 // APIPatch changes some fields of an API; nil fields stay as they are. The
-// identifier is immutable (DESIGN §2).
+// identifier is immutable (ARCHITECTURE.md).
 type APIPatch struct {
 	Name          *string
 	Scopes        *[]storage.Scope
@@ -437,7 +437,7 @@ const (
 )
 
 // AuthMethods are the token endpoint authentication methods a client may
-// register (RFC 7591 §2); the token endpoint accepts both (DESIGN §1).
+// register (RFC 7591 §2); the token endpoint accepts both (docs/reference/protocol.md).
 var AuthMethods = []string{storage.AuthMethodClientSecretPost, storage.AuthMethodClientSecretBasic}
 
 // checkClient reports every problem with the editable fields of c.
@@ -670,7 +670,7 @@ func (s *Service) AddSecret(ctx context.Context, clientID string, notBefore time
 
 // RotateSecret adds a new secret, active now, and caps the expiry of every
 // older secret of the client (not-yet-active ones included) at now+grace
-// (DESIGN §4).
+// (docs/reference/cli.md).
 func (s *Service) RotateSecret(ctx context.Context, clientID string, grace time.Duration) (NewSecret, error) {
 	if grace < 0 {
 		return NewSecret{}, invalid("--grace must not be negative")

@@ -8,7 +8,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
-// Auditor records admin changes in the audit trail (package audit; DESIGN
+// Auditor records admin changes in the audit trail (package audit; ARCHITECTURE.md
 // §2: every admin change with its actor, never a secret).
 type Auditor interface {
 	Audit(ctx context.Context, e storage.AuditEvent) error

@@ -15,7 +15,7 @@ import (
 )
 
 // LoginAppTypes are the application types of clients that log users in
-// (DESIGN §2).
+// (ARCHITECTURE.md).
 var LoginAppTypes = []string{storage.AppTypeRegularWeb, storage.AppTypeSPA, storage.AppTypeNative}
 
 // MaxRedirectURIs bounds a client's redirect URIs and, separately, its

@@ -13,7 +13,7 @@ import (
 const RotationMargin = 5 * time.Minute
 
 // RotationMaxTokenLifetime returns how long a key that stops signing must
-// stay published (keys.RotateOptions.MaxTokenLifetime, DESIGN §1: "previous
+// stay published (keys.RotateOptions.MaxTokenLifetime, docs/reference/protocol.md: "previous
 // until every token it signed has expired"): the longest token lifetime of
 // any of apis, at least DefaultTokenLifetime, plus RotationMargin. The
 // command line (gatehouse key rotate) and the rotation schedule of serve

@@ -6,7 +6,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
-// KeyState is the state k is in at now (DESIGN §4): a previous key whose
+// KeyState is the state k is in at now (docs/reference/cli.md): a previous key whose
 // tokens have all expired (its RetireAt has passed) is retired, which it is
 // whether or not a rotation has recorded it yet. The command line and the
 // management API both show keys in this state.
@@ -17,7 +17,7 @@ func KeyState(k storage.SigningKey, now time.Time) string {
 	return k.State
 }
 
-// Timestamp is t as the JSON shapes of DESIGN §4 show a time: RFC 3339 in
+// Timestamp is t as the JSON shapes of docs/reference/cli.md show a time: RFC 3339 in
 // UTC, or nil (JSON null) when t is unset.
 func Timestamp(t time.Time) *string {
 	if t.IsZero() {

@@ -1,5 +1,5 @@
 // Package catalog keeps the in-memory view of clients, their secrets and
-// grants, and APIs that the token hot path reads (DESIGN §3). A Snapshot is
+// grants, and APIs that the token hot path reads (ARCHITECTURE.md). A Snapshot is
 // immutable and published through an atomic pointer; a follower reads the
 // storage change feed and applies each change incrementally (the changed
 // client or API is reloaded, never the whole catalog), so that a change made

@@ -21,7 +21,7 @@ type UsageStore interface {
 // row each every one to two minutes instead of every flush, spread evenly.
 const DefaultUsageResolution = time.Minute
 
-// Usage batches the last_used_at times of client secrets (DESIGN §3): the hot
+// Usage batches the last_used_at times of client secrets (ARCHITECTURE.md): the hot
 // path records a use in memory; Run writes the batch every interval. A
 // secret's first use is written at the next tick; after that Run writes it
 // again once its last use is its period (one to two resolutions) past the

@@ -197,7 +197,7 @@ func expect(t *testing.T, problems []string) {
 	}
 }
 
-// The --json shapes of DESIGN §4.
+// The --json shapes of docs/reference/cli.md.
 
 type kind int
 
@@ -315,7 +315,7 @@ func str(m map[string]any, k string) string { s, _ := m[k].(string); return s }
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // TestJSONShapes checks the --json output of every admin command against the
-// field names and types of DESIGN §4.
+// field names and types of docs/reference/cli.md.
 func TestJSONShapes(t *testing.T) {
 	h := newHarness(t)
 	api := h.object("api", "create", "--identifier", "https://shapes.test", "--name", "Shapes",

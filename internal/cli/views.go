@@ -13,7 +13,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
-// The --json shapes of DESIGN §4: each object under its own field names,
+// The --json shapes of docs/reference/cli.md: each object under its own field names,
 // times in RFC 3339 UTC, durations in seconds.
 
 type apiView struct {

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Endpoint paths (DESIGN §1).
+// Endpoint paths (docs/reference/protocol.md).
 const (
 	PathToken         = "/oauth/token"
 	PathJWKS          = "/.well-known/jwks.json"

@@ -3,7 +3,7 @@
 // token endpoint uses.
 //
 // Every signing algorithm in use (RS256, PS256, ES256, EdDSA; RFC 7518 §3 and
-// RFC 8037) has its own lifecycle (DESIGN §1): a key is created "next" and
+// RFC 8037) has its own lifecycle (docs/reference/protocol.md): a key is created "next" and
 // published in the JWKS (RFC 7517 §5) without signing, becomes "current" and
 // signs access tokens (RFC 9068), becomes "previous" and stays published until
 // every token it signed has expired, and is finally "retired". Rotation refuses
@@ -23,7 +23,7 @@
 //
 // [Scheduler] rotates the keys automatically once a current key has signed
 // for a configured period. Every instance runs one; a lease in the store
-// ([RotationLease], DESIGN §3: "only one instance rotates keys at a time")
+// ([RotationLease], ARCHITECTURE.md: "only one instance rotates keys at a time")
 // and a second look at freshly loaded keys under it make exactly one
 // instance rotate per period, and every other instance picks the new keys up
 // from the change feed.

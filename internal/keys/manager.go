@@ -27,7 +27,7 @@ import (
 const DefaultJWKSMaxAge = 5 * time.Minute
 
 // DefaultMaxTokenLifetime is the longest access token lifetime gatehouse
-// issues (DESIGN §1: 30 days). Rotate keeps the outgoing key published this
+// issues (docs/reference/protocol.md: 30 days). Rotate keeps the outgoing key published this
 // long when RotateOptions.MaxTokenLifetime is zero.
 const DefaultMaxTokenLifetime = 30 * 24 * time.Hour
 

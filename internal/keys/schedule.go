@@ -18,7 +18,7 @@ import (
 
 // RotationLease is the name of the lease (storage.Storage.AcquireLease) that
 // an instance holds while it rotates keys on schedule: of many instances on
-// one database only one rotates at a time (DESIGN §3).
+// one database only one rotates at a time (ARCHITECTURE.md).
 const RotationLease = "key-rotation"
 
 // DefaultRotationLeaseTTL is how long the rotation lease is taken for: ample

@@ -1,4 +1,4 @@
-// Package metrics holds gatehouse's Prometheus metrics (DESIGN §1 GET
+// Package metrics holds gatehouse's Prometheus metrics (docs/reference/protocol.md GET
 // /metrics). Each Server owns one Metrics with its own registry — never the
 // global default one — so that several servers in one process (tests) do not
 // share counters.

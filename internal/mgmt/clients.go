@@ -374,7 +374,7 @@ func parseTime(name string, v *string) (time.Time, *Error) {
 }
 
 // addSecret adds a secret, active from not_before (default now) until
-// expires_at (default never): the multi-secret rotation of DESIGN §2.
+// expires_at (default never): the multi-secret rotation of ARCHITECTURE.md.
 func (h *Handler) addSecret(r *http.Request, w http.ResponseWriter) (int, any, *Error) {
 	var in secretInput
 	if r.ContentLength != 0 || r.Header.Get("Content-Type") != "" {

@@ -192,7 +192,7 @@ func viewGrant(g storage.Grant) ClientGrant {
 	return v
 }
 
-// Secret is one of a client's secrets (DESIGN §4's shape); ClientSecret is
+// Secret is one of a client's secrets (docs/reference/cli.md's shape); ClientSecret is
 // set only when it is created.
 type Secret struct {
 	ID           string  `json:"id"`
@@ -216,7 +216,7 @@ func viewNewSecret(s admin.NewSecret) Secret {
 	return v
 }
 
-// SigningKey is a signing key (DESIGN §4's shape): never private material.
+// SigningKey is a signing key (docs/reference/cli.md's shape): never private material.
 type SigningKey struct {
 	KID       string  `json:"kid"`
 	Alg       string  `json:"alg"`

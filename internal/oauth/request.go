@@ -15,7 +15,7 @@ import (
 	"unicode/utf8"
 )
 
-// MaxBodyBytes is the largest token request body accepted (DESIGN §1).
+// MaxBodyBytes is the largest token request body accepted (docs/reference/protocol.md).
 const MaxBodyBytes = 64 << 10
 
 // Token request parameter names (RFC 6749 §4.4.2, §2.3.1; RFC 8707 §2;
@@ -122,7 +122,7 @@ type TokenRequest struct {
 	AuthMethod   string
 }
 
-// ParseTokenRequest reads and checks a token request in the order DESIGN §1
+// ParseTokenRequest reads and checks a token request in the order docs/reference/protocol.md
 // fixes: method, content type and size, parameters in the URL query,
 // duplicates and JSON types, then the placement of client credentials. It
 // accepts application/x-www-form-urlencoded (RFC 6749 §4.4.2) and

@@ -200,7 +200,7 @@ func TestTokenQuota(t *testing.T) {
 // TestAuthMethodEnforced: a client registered for client_secret_basic that
 // sends its secret in the body is refused invalid_client (RFC 7591 §2), and
 // that is not counted as a guess; a client registered for
-// client_secret_post (the default) may use either method (DESIGN §1).
+// client_secret_post (the default) may use either method (docs/reference/protocol.md).
 func TestAuthMethodEnforced(t *testing.T) {
 	l := startLive(t, server.Options{})
 	basicID, basicSecret := seedClient(t, l, storage.AuthMethodClientSecretBasic)

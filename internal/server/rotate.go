@@ -11,7 +11,7 @@ import (
 )
 
 // rotationScheduler returns the scheduler that rotates the signing keys every
-// cfg.KeyRotationPeriod (DESIGN §3: one instance at a time, under the
+// cfg.KeyRotationPeriod (ARCHITECTURE.md: one instance at a time, under the
 // database lock), or nil when the period is 0. The outgoing key stays
 // published for the longest token lifetime of any API, read from the store
 // under the rotation lease, plus admin.RotationMargin, as with gatehouse key

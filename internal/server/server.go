@@ -35,7 +35,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/token"
 )
 
-// Listener limits (DESIGN §1, issue "timeouts and size limits on every listener").
+// Listener limits (docs/reference/protocol.md, issue "timeouts and size limits on every listener").
 const (
 	ReadHeaderTimeout = 5 * time.Second
 	ReadTimeout       = 15 * time.Second
@@ -197,7 +197,7 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 }
 
 // ensureKeys creates the signing keys of every algorithm in use: the
-// default's and each API's (DESIGN §1: one lifecycle per algorithm in use).
+// default's and each API's (docs/reference/protocol.md: one lifecycle per algorithm in use).
 func (s *Server) ensureKeys(ctx context.Context) error {
 	var missing []string
 	add := func(alg string) {

@@ -19,7 +19,7 @@ func basic(id, secret string) func(*http.Request) {
 	}
 }
 
-// TestTokenErrors covers every row of DESIGN §1's error table over real HTTP.
+// TestTokenErrors covers every row of docs/reference/protocol.md's error table over real HTTP.
 func TestTokenErrors(t *testing.T) {
 	f := newFixture(t)
 	ctx := f.ctx
@@ -173,7 +173,7 @@ func TestUnknownClientAndWrongSecretAlike(t *testing.T) {
 	}
 }
 
-// TestTokenSuccess covers every success path of DESIGN §1.
+// TestTokenSuccess covers every success path of docs/reference/protocol.md.
 func TestTokenSuccess(t *testing.T) {
 	f := newFixture(t)
 	ctx := f.ctx

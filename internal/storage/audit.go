@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Audit actions (DESIGN §2: an audit event records who did what). Actions are
+// Audit actions (ARCHITECTURE.md: an audit event records who did what). Actions are
 // dotted names, the object first.
 const (
 	AuditTokenIssued      = "token.issued"
@@ -44,7 +44,7 @@ const (
 	ActorSystem = "system" // gatehouse itself (scheduled key rotation, retention)
 )
 
-// AuditEvent is one entry of the append-only audit trail (DESIGN §2): at
+// AuditEvent is one entry of the append-only audit trail (ARCHITECTURE.md): at
 // Time, Actor (a client ID, ActorCLI or ActorSystem) did Action to Target
 // with Outcome, from RemoteAddr in the request RequestID. Details holds a
 // few non-secret facts (for an issued token: client, audience, scope, jti;

@@ -1,5 +1,5 @@
 // Package storage defines the persistence contract of gatehouse: the value
-// types of DESIGN §2 (APIs, clients, client secrets, client grants, signing
+// types of ARCHITECTURE.md (APIs, clients, client secrets, client grants, signing
 // keys), the Storage interface that every backend implements, the sentinel
 // errors ErrNotFound, ErrAlreadyExists and ErrUnavailable into which backends
 // translate their driver errors, and the change feed (a monotonically

@@ -27,7 +27,7 @@ var (
 	ErrFeedPruned = errors.New("change feed pruned past this position")
 )
 
-// Token dialects (DESIGN §1). The _authz dialects are the same tokens
+// Token dialects (docs/reference/protocol.md). The _authz dialects are the same tokens
 // with a permissions claim in a person's token (Auth0's access_token_authz
 // and rfc9068_profile_authz; see Authz).
 const (
@@ -69,7 +69,7 @@ const (
 	SubjectUser   = "user"
 )
 
-// Application types (DESIGN §2).
+// Application types (ARCHITECTURE.md).
 const (
 	AppTypeNonInteractive = "non_interactive"
 )
@@ -92,7 +92,7 @@ const (
 	SecretHashSHA256 = "sha256"
 )
 
-// Signing key states, in lifecycle order (DESIGN §1).
+// Signing key states, in lifecycle order (docs/reference/protocol.md).
 const (
 	KeyNext     = "next"
 	KeyCurrent  = "current"
@@ -467,7 +467,7 @@ type Storage interface {
 	// (its expiry is not after now: a takeover); it returns false while
 	// another holder's lease runs. Of concurrent callers at most one wins.
 	// Times come from the callers, so the instances' clocks must agree to
-	// well within ttl. Leases are a database lock among instances (DESIGN
+	// well within ttl. Leases are a database lock among instances (ARCHITECTURE.md
 	// §3: one instance rotates keys at a time); they append nothing to the
 	// change feed.
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration, now time.Time) (bool, error)

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Application types of login clients (DESIGN §2), beside
+// Application types of login clients (ARCHITECTURE.md), beside
 // AppTypeNonInteractive: a regular web application is confidential (it holds
 // a secret, RFC 6749 §2.1); a single-page or native application is public.
 const (

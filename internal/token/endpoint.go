@@ -131,7 +131,7 @@ func NewEndpoint(cfg Config) *Endpoint {
 }
 
 // Response is the successful token response (RFC 6749 §5.1). Scope is always
-// present, empty when the grant carries no scope (DESIGN §1).
+// present, empty when the grant carries no scope (docs/reference/protocol.md).
 type Response struct {
 	AccessToken string `json:"access_token"`
 	TokenType   string `json:"token_type"`
@@ -355,7 +355,7 @@ func (e *Endpoint) authenticate(r *http.Request, snap *catalog.Snapshot, req *oa
 }
 
 // authorize resolves the audience to an API, checks the client's grant for
-// it and computes the scope to issue (DESIGN §1). Once the audience is a
+// it and computes the scope to issue (docs/reference/protocol.md). Once the audience is a
 // registered API, that API comes back with any later error too.
 func (e *Endpoint) authorize(snap *catalog.Snapshot, client *catalog.Client, a *Authorization) (*storage.API, string, error) {
 	aud := a.Audience
@@ -396,7 +396,7 @@ func (e *Endpoint) authorize(snap *catalog.Snapshot, client *catalog.Client, a *
 	return api, scope, nil
 }
 
-// narrowScope implements the scope rule of DESIGN §1 on RFC 6749 §3.3 scope
+// narrowScope implements the scope rule of docs/reference/protocol.md on RFC 6749 §3.3 scope
 // strings: no request means every granted scope; a request yields the granted
 // subset, in request order, or invalid_scope when that subset is empty.
 func narrowScope(requested string, granted []string) (string, error) {

@@ -16,7 +16,7 @@ import (
 )
 
 // Auditor receives the endpoint's audit events (package audit). Enqueue
-// must not block: the hot path never waits on storage (DESIGN §3).
+// must not block: the hot path never waits on storage (ARCHITECTURE.md).
 type Auditor interface {
 	Enqueue(e audit.Event) bool
 }
@@ -74,7 +74,7 @@ func (e *Endpoint) issued(r *http.Request, client *catalog.Client, audience, sco
 	e.cfg.Audit.Enqueue(ev)
 }
 
-// tooManyRequests is the 429 of DESIGN §1's error table: RFC 6749 §5.2
+// tooManyRequests is the 429 of docs/reference/protocol.md's error table: RFC 6749 §5.2
 // shaped, with Retry-After (RFC 9110 §10.2.3) of at least a second.
 func tooManyRequests(desc string, retryAfter time.Duration) *oauth.Error {
 	return &oauth.Error{Code: oauth.CodeTooManyRequests, Status: http.StatusTooManyRequests, Description: desc,
@@ -118,7 +118,7 @@ func quotaSpent(desc, policy string, v throttle.Verdict) *oauth.Error {
 // (RFC 7591 §2 token_endpoint_auth_method). A client registered for
 // client_secret_basic must use it; one registered for client_secret_post,
 // which is also what a client registered with no method is stored as, may
-// use either (DESIGN §1 accepts both).
+// use either (docs/reference/protocol.md accepts both).
 func methodAllowed(c *catalog.Client, method string) bool {
 	return c.TokenEndpointAuthMethod != storage.AuthMethodClientSecretBasic || method == oauth.AuthClientSecretBasic
 }

@@ -19,7 +19,7 @@ const (
 	TypeJWT         = "JWT"
 )
 
-// Claims are the access token claims (RFC 9068 §2.2, DESIGN §1).
+// Claims are the access token claims (RFC 9068 §2.2, docs/reference/protocol.md).
 type Claims struct {
 	Issuer   string `json:"iss"`
 	Subject  string `json:"sub"`
@@ -51,7 +51,7 @@ var payloadPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return 
 
 // mint signs an access token for api. In the auth0 dialect the header typ is
 // "JWT" and a client's own subject reads "<client_id>@clients"; everything
-// else is the same (DESIGN §1).
+// else is the same (docs/reference/protocol.md).
 func (m *minter) mint(api *storage.API, clientID, subject, scope, grantType string, now time.Time) (string, error) {
 	var jti [16]byte
 	if err := m.random(jti[:]); err != nil {

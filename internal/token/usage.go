@@ -11,7 +11,7 @@ const useSlots = 4096
 
 // useThrottle passes on at most one use per secret per second, so that the
 // hot path does not take the last-use recorder's lock on every request: the
-// recorder batches uses to the second anyway (DESIGN §3, last_used_at
+// recorder batches uses to the second anyway (ARCHITECTURE.md, last_used_at
 // batched). Each slot holds 32 bits of the secret ID's hash and the second
 // of its last report; a secret whose slot holds another hash is reported
 // (and takes the slot), so a collision costs an extra report, never a lost

@@ -26,7 +26,7 @@ func postDirect(p *proc, c client, aud string) (tokenReply, error) {
 // public issuer on one PostgreSQL schema, as behind a load balancer: the
 // command line in --server mode changes things through one instance's
 // management API, and the other serves the change within one second
-// (DESIGN §3); a management token of either works on both.
+// (ARCHITECTURE.md); a management token of either works on both.
 func TestManagementAPIFleet(t *testing.T) {
 	in := postgresInstance(t)
 	const issuer = "https://auth.fleet.test"

@@ -29,7 +29,7 @@ type metadata struct {
 	Algs          []string `json:"id_token_signing_alg_values_supported"`
 }
 
-// TestDiscovery checks both metadata documents, the issuer rules of DESIGN
+// TestDiscovery checks both metadata documents, the issuer rules of ARCHITECTURE.md
 // §1 and the JWKS, for a derived issuer and for a configured one that ends
 // in a slash, and that go-oidc's strict discovery accepts exactly the issuer
 // configured.
@@ -289,7 +289,7 @@ func algNone(t *testing.T, tok string) string {
 
 // TestChangesReachServer revokes a secret and disables a client with the
 // command line and measures how long the running server keeps accepting
-// them: at most one second (DESIGN §3, §4).
+// them: at most one second (ARCHITECTURE.md, docs/reference/cli.md).
 func TestChangesReachServer(t *testing.T) {
 	srv, _ := sharedServers(t)
 	in := srv.instance

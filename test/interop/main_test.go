@@ -98,7 +98,7 @@ const (
 	startDeadline = 30 * time.Second // until "gatehouse listening"
 	stopDeadline  = 5 * time.Second  // from SIGTERM to exit
 	setupDeadline = 5 * time.Second  // until a server serves what the CLI just created
-	propagation   = time.Second      // DESIGN §3: every instance sees a change within one second
+	propagation   = time.Second      // ARCHITECTURE.md: every instance sees a change within one second
 )
 
 func newMasterKey() string {

@@ -14,7 +14,7 @@ import (
 
 // TestNodePeers runs strict JavaScript peers that nobody here wrote —
 // oauth4webapi, jose and Auth0's express-oauth2-jwt-bearer — against a real
-// server (DESIGN §5). Their packages are installed by `npm ci --prefix
+// server (ARCHITECTURE.md). Their packages are installed by `npm ci --prefix
 // test/interop/node` (.ci/run does it); without them the test skips, except
 // under CI, where it fails.
 func TestNodePeers(t *testing.T) {

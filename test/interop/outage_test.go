@@ -269,7 +269,7 @@ type streamResult struct {
 
 // TestPostgresOutage cuts the connection between a `gatehouse serve` on
 // PostgreSQL and its database for a few seconds under a steady stream of
-// token requests (DESIGN §3: if the database goes away, issuance for known
+// token requests (ARCHITECTURE.md: if the database goes away, issuance for known
 // clients goes on and readiness reports the fault): no token request of a
 // known client fails; /readyz answers 503 during the cut, within its ping
 // timeout even when the database does not answer at all, and 200 again by

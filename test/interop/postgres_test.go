@@ -53,7 +53,7 @@ func within(t *testing.T, since time.Time, limit time.Duration, what string, ser
 // TestPostgresInstances runs two `gatehouse serve` processes on one
 // PostgreSQL schema, polling only once a second so that changes travel by
 // LISTEN/NOTIFY: what the command line changes reaches both within one
-// second (DESIGN §3), and both sign and publish the same keys.
+// second (ARCHITECTURE.md), and both sign and publish the same keys.
 func TestPostgresInstances(t *testing.T) {
 	in := postgresInstance(t)
 	// Both start at once on the empty schema: both migrate, both ensure

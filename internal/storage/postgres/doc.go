@@ -1,6 +1,6 @@
 // Package postgres is the PostgreSQL dialect of gatehouse's storage contract
 // (storage.Storage): the scale-out backend, where any number of gatehouse
-// instances share one database (DESIGN §3). The queries are the shared ones
+// instances share one database (ARCHITECTURE.md). The queries are the shared ones
 // of package sqlstore, run through pgx's database/sql driver over a pgx
 // connection pool; this package opens the pool, holds the PostgreSQL
 // migrations (migrations/*.sql) and the PostgreSQL Flavor, and keeps the
