@@ -179,6 +179,39 @@ type APIPatch struct {
 	EnforcePolicies          *bool
 }
 
+// Apply returns in with every field that p sets replaced by p's value.
+func (p APIPatch) Apply(in APIInput) APIInput {
+	set(&in.Name, p.Name)
+	set(&in.Scopes, p.Scopes)
+	set(&in.TokenLifetime, p.TokenLifetime)
+	set(&in.SigningAlg, p.SigningAlg)
+	set(&in.TokenDialect, p.TokenDialect)
+	set(&in.AllowOfflineAccess, p.AllowOfflineAccess)
+	set(&in.TokenReuse, p.TokenReuse)
+	set(&in.UserPolicy, p.UserPolicy)
+	set(&in.ClientPolicy, p.ClientPolicy)
+	set(&in.EnforcePolicies, p.EnforcePolicies)
+	set(&in.Extras, p.Extras)
+	return in
+}
+
+// set stores *v in dst when v is not nil.
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// inputOf is api's settings as an APIInput.
+func inputOf(api storage.API) APIInput {
+	return APIInput{
+		Identifier: api.Identifier, Name: api.Name, Scopes: api.Scopes, TokenLifetime: api.TokenLifetime,
+		SigningAlg: api.SigningAlg, TokenDialect: api.TokenDialect, AllowOfflineAccess: api.AllowOfflineAccess,
+		TokenReuse: api.TokenReuse, Extras: api.Extras, UserPolicy: api.UserPolicy, ClientPolicy: api.ClientPolicy,
+		EnforcePolicies: api.EnforcePolicies,
+	}
+}
+
 // UpdateAPI applies p to the API under the rules of CreateAPI and returns
 // the API as stored. A scope the API stops defining is removed from every
 // grant that holds it, in the same write (storage.UpdateAPI), and each such
@@ -194,44 +227,19 @@ func (s *Service) UpdateAPI(ctx context.Context, identifier string, p APIPatch) 
 	if api.ClientPolicy == "" {
 		api.ClientPolicy = storage.PolicyRequireClientGrant
 	}
-	if p.Name != nil {
-		api.Name = *p.Name
-		if api.Name == "" {
-			api.Name = api.Identifier
-		}
+	in := p.Apply(inputOf(api))
+	api.Name, api.Scopes, api.TokenLifetime = in.Name, in.Scopes, in.TokenLifetime
+	api.SigningAlg, api.TokenDialect, api.Extras = in.SigningAlg, in.TokenDialect, in.Extras
+	api.AllowOfflineAccess, api.TokenReuse = in.AllowOfflineAccess, in.TokenReuse
+	api.UserPolicy, api.ClientPolicy, api.EnforcePolicies = in.UserPolicy, in.ClientPolicy, in.EnforcePolicies
+	if p.Name != nil && api.Name == "" {
+		api.Name = api.Identifier
 	}
 	if p.Scopes != nil {
-		api.Scopes = slices.Clone(*p.Scopes)
+		api.Scopes = slices.Clone(api.Scopes)
 		if api.Scopes == nil {
 			api.Scopes = []storage.Scope{}
 		}
-	}
-	if p.TokenLifetime != nil {
-		api.TokenLifetime = *p.TokenLifetime
-	}
-	if p.SigningAlg != nil {
-		api.SigningAlg = *p.SigningAlg
-	}
-	if p.TokenDialect != nil {
-		api.TokenDialect = *p.TokenDialect
-	}
-	if p.AllowOfflineAccess != nil {
-		api.AllowOfflineAccess = *p.AllowOfflineAccess
-	}
-	if p.TokenReuse != nil {
-		api.TokenReuse = *p.TokenReuse
-	}
-	if p.UserPolicy != nil {
-		api.UserPolicy = *p.UserPolicy
-	}
-	if p.ClientPolicy != nil {
-		api.ClientPolicy = *p.ClientPolicy
-	}
-	if p.EnforcePolicies != nil {
-		api.EnforcePolicies = *p.EnforcePolicies
-	}
-	if p.Extras != nil {
-		api.Extras = *p.Extras
 	}
 	if problems := checkAPI(api); len(problems) > 0 {
 		return storage.API{}, invalid("%s", strings.Join(problems, "; "))

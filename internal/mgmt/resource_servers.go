@@ -78,40 +78,7 @@ func (h *Handler) createAPI(r *http.Request, w http.ResponseWriter) (int, any, *
 	// Auth0's management API creates an API in its own dialect when none
 	// is given; this is the Auth0-compatible surface, so it does too (the
 	// command line's default stays RFC 9068).
-	api := admin.APIInput{Identifier: *in.Identifier, TokenDialect: storage.DialectAuth0}
-	if p.Name != nil {
-		api.Name = *p.Name
-	}
-	if p.Scopes != nil {
-		api.Scopes = *p.Scopes
-	}
-	if p.SigningAlg != nil {
-		api.SigningAlg = *p.SigningAlg
-	}
-	if p.TokenLifetime != nil {
-		api.TokenLifetime = *p.TokenLifetime
-	}
-	if p.TokenDialect != nil {
-		api.TokenDialect = *p.TokenDialect
-	}
-	if p.AllowOfflineAccess != nil {
-		api.AllowOfflineAccess = *p.AllowOfflineAccess
-	}
-	if p.TokenReuse != nil {
-		api.TokenReuse = *p.TokenReuse
-	}
-	if p.UserPolicy != nil {
-		api.UserPolicy = *p.UserPolicy
-	}
-	if p.ClientPolicy != nil {
-		api.ClientPolicy = *p.ClientPolicy
-	}
-	if p.EnforcePolicies != nil {
-		api.EnforcePolicies = *p.EnforcePolicies
-	}
-	if p.Extras != nil {
-		api.Extras = *p.Extras
-	}
+	api := p.Apply(admin.APIInput{Identifier: *in.Identifier, TokenDialect: storage.DialectAuth0})
 	created, err := h.svc().CreateAPI(r.Context(), api)
 	if err != nil {
 		return 0, nil, translate(err, apiRes)
