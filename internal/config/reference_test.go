@@ -1,13 +1,17 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestConfigurationReference: docs/reference/configuration.md documents
-// every setting by its flag, its environment variable and its default.
+// every setting by its flag, its environment variable and its default: a
+// setting whose default is not empty or zero has that value first in the
+// default column (durations as written in the table, 2160h for 2160h0m0s).
 func TestConfigurationReference(t *testing.T) {
 	data, err := os.ReadFile("../../docs/reference/configuration.md")
 	if err != nil {
@@ -15,16 +19,47 @@ func TestConfigurationReference(t *testing.T) {
 	}
 	c := Default()
 	for _, f := range c.fields() {
-		var row string
+		var cells []string
 		for _, line := range strings.Split(string(data), "\n") {
-			if first, _, _ := strings.Cut(strings.TrimPrefix(line, "| "), " |"); strings.HasPrefix(line, "| ") && strings.Contains(first, "`--"+f.name+"`") {
-				row = line
+			if !strings.HasPrefix(line, "| ") {
+				continue
+			}
+			if row := strings.Split(strings.TrimPrefix(line, "| "), " | "); strings.Contains(row[0], "`--"+f.name+"`") {
+				cells = row
 			}
 		}
-		if row == "" {
+		if len(cells) < 3 {
 			t.Errorf("docs/reference/configuration.md has no row for --%s", f.name)
-		} else if !strings.Contains(row, "`"+f.env()+"`") {
+			continue
+		}
+		if !strings.Contains(cells[1], "`"+f.env()+"`") {
 			t.Errorf("the row of --%s does not name %s", f.name, f.env())
 		}
+		if want, ok := documentedDefault(f); ok && !strings.HasPrefix(cells[2], want) {
+			t.Errorf("the row of --%s gives the default %q, the code %s", f.name, cells[2], want)
+		}
 	}
+}
+
+// documentedDefault is f's default as the reference writes it, false for
+// an empty string or a zero duration or number (the table explains those).
+func documentedDefault(f field) (string, bool) {
+	switch {
+	case f.str != nil && *f.str != "":
+		return "`" + *f.str + "`", true
+	case f.bool != nil:
+		return fmt.Sprintf("`%t`", *f.bool), true
+	case f.dur != nil && *f.dur != 0:
+		s := f.dur.String()
+		if *f.dur >= time.Minute {
+			s = strings.TrimSuffix(s, "0s")
+		}
+		if *f.dur >= time.Hour {
+			s = strings.TrimSuffix(s, "0m")
+		}
+		return "`" + s + "`", true
+	case f.num != nil && *f.num != 0:
+		return fmt.Sprintf("`%d`", *f.num), true
+	}
+	return "", false
 }
