@@ -16,9 +16,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	testutil.ReportSkips("docs")
-	os.Exit(code)
+	testutil.Main(m, "docs")
 }
 
 // quickstart returns the shell blocks of the README's Quickstart section, in

@@ -55,6 +55,15 @@ func SkipLine(pkg string) string {
 	return "gatehouse tests skipped in " + pkg + ": " + strings.Join(parts, "; ")
 }
 
+// Main is the TestMain of a package whose suites may skip: it runs the
+// tests, reports the skipped suites (ReportSkips) and exits with the tests'
+// code.
+func Main(m *testing.M, pkg string) {
+	code := m.Run()
+	ReportSkips(pkg)
+	os.Exit(code)
+}
+
 // ReportSkips prints SkipLine(pkg), for a TestMain to call after m.Run.
 // In package list mode (`go test ./...`) the go command shows a passing
 // package's output only with -v, so the line goes to the go command's own

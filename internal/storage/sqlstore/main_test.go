@@ -1,7 +1,6 @@
 package sqlstore_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/internal/testutil"
@@ -10,7 +9,5 @@ import (
 // TestMain names the suites skipped for want of a PostgreSQL server in one
 // line that go test ./... shows (testutil.ReportSkips).
 func TestMain(m *testing.M) {
-	code := m.Run()
-	testutil.ReportSkips("internal/storage/sqlstore")
-	os.Exit(code)
+	testutil.Main(m, "internal/storage/sqlstore")
 }

@@ -3,16 +3,13 @@
 package skipper
 
 import (
-	"os"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	testutil.ReportSkips("skipper")
-	os.Exit(code)
+	testutil.Main(m, "skipper")
 }
 
 func TestNeedsDatabase(t *testing.T) { testutil.SkipSuite(t, "no database") }
