@@ -19,12 +19,21 @@ var skips struct {
 	order    []string
 }
 
+// EnvRequireAll, set to 1, fails a suite that would skip for want of
+// something outside Go instead of skipping it: CI sets it, so that a machine
+// that lacks a tool, a browser or root fails the run where it would
+// otherwise quietly test less.
+const EnvRequireAll = "GATEHOUSE_REQUIRE_ALL"
+
 // SkipSuite skips t, a test that needs something outside Go (a database, a
 // browser, npm packages, podman), and records it for ReportSkips, so that
 // `go test ./...` says what it did not test even where it prints no test's
-// output.
+// output. With EnvRequireAll=1 it fails t instead.
 func SkipSuite(t testing.TB, reason string) {
 	t.Helper()
+	if os.Getenv(EnvRequireAll) == "1" {
+		t.Fatalf("%s=1, but this suite would skip: %s", EnvRequireAll, reason)
+	}
 	name, _, _ := strings.Cut(t.Name(), "/")
 	skips.Lock()
 	if skips.byReason == nil {
