@@ -154,7 +154,7 @@ func TestImage(t *testing.T) {
 		t.Errorf("exposed ports %v, want 8080/tcp", c.ExposedPorts)
 	}
 	if hc := inspect[0].Healthcheck.Test; strings.Join(hc, " ") != "CMD /usr/local/bin/gatehouse healthcheck" {
-		t.Errorf("health check %q", hc)
+		t.Fatalf("health check %q", hc) // run below as it stands
 	}
 	if !strings.Contains(strings.Join(c.Env, " "), "GATEHOUSE_ADDR=0.0.0.0:8080") {
 		t.Errorf("env %q lacks GATEHOUSE_ADDR", c.Env)
@@ -193,12 +193,13 @@ func TestImage(t *testing.T) {
 		t.Errorf("the state directory is not the image user's: %+v", fi.Sys())
 	}
 
+	env := []string{"HOME=/var/lib/gatehouse"} // the image's environment, not the host's
 	chroot := func(user string, args ...string) (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		full := append([]string{"--userspec=" + user, root, "/usr/local/bin/gatehouse"}, args...)
 		cmd := exec.CommandContext(ctx, "chroot", full...)
-		cmd.Env = []string{"HOME=/var/lib/gatehouse"} // the image's environment, not the host's
+		cmd.Env = env
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
@@ -209,12 +210,14 @@ func TestImage(t *testing.T) {
 		t.Errorf("healthcheck --tls-roots in the image: %v: %q", err, out)
 	}
 
-	// serve as the image's user, in its state directory, and its health check.
+	// serve as the image's user, in its state directory, on a free port
+	// given as GATEHOUSE_ADDR, and the image's HEALTHCHECK as it runs.
 	addr := freeAddr(t)
+	env = append(env, "GATEHOUSE_ADDR="+addr)
 	ctx, cancel := context.WithCancel(context.Background())
 	serve := exec.CommandContext(ctx, "chroot", "--userspec=65532:65532", root, "/usr/local/bin/gatehouse", "serve",
-		"--addr", addr, "--db", "sqlite:/var/lib/gatehouse/gatehouse.db")
-	serve.Env = []string{"HOME=/var/lib/gatehouse"}
+		"--db", "sqlite:/var/lib/gatehouse/gatehouse.db")
+	serve.Env = env
 	var logs bytes.Buffer
 	serve.Stdout, serve.Stderr = &logs, &logs
 	if err := serve.Start(); err != nil {
@@ -224,7 +227,7 @@ func TestImage(t *testing.T) {
 	url := "http://" + addr + "/readyz"
 	var out string
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if out, err = chroot("65532:65532", "healthcheck", "--url", url); err == nil {
+		if out, err = chroot("65532:65532", inspect[0].Healthcheck.Test[2:]...); err == nil {
 			break
 		}
 		if time.Now().After(deadline) {

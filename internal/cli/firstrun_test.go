@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/pem"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -280,6 +281,14 @@ func TestHealthcheck(t *testing.T) {
 	}
 	if out := h.ok("healthcheck", "--tls-roots", "--url", ""); !strings.HasPrefix(out, "system CA certificates: ") {
 		t.Errorf("healthcheck --tls-roots printed %q", out)
+	}
+
+	// Without --url, the port of GATEHOUSE_ADDR, as the image's HEALTHCHECK
+	// runs it beside a serve that GATEHOUSE_ADDR moved off 8080.
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(r.url, "http://"))
+	h.env["GATEHOUSE_ADDR"] = "0.0.0.0:" + port
+	if out := h.ok("healthcheck"); out != "healthy: http://127.0.0.1:"+port+"/readyz answered HTTP 200\n" {
+		t.Errorf("healthcheck with GATEHOUSE_ADDR printed %q", out)
 	}
 }
 

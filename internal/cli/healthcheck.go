@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"time"
 
@@ -43,6 +44,9 @@ func (a *app) healthcheckCmd() *cobra.Command {
 				}
 				return nil
 			}
+			if !cmd.Flags().Changed("url") {
+				url = readyURL(a.env.Getenv("GATEHOUSE_ADDR"))
+			}
 			hc, err := a.httpClient(cmd, timeout)
 			if err != nil {
 				return err
@@ -66,12 +70,28 @@ func (a *app) healthcheckCmd() *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&url, "url", "http://127.0.0.1:8080/readyz", "the URL to GET (/readyz for readiness, /healthz for liveness)")
+	cmd.Flags().StringVar(&url, "url", "http://127.0.0.1:8080/readyz", "the URL to GET (/readyz for readiness, /healthz for liveness); not given, /readyz at GATEHOUSE_ADDR's port when set (as in the container image), on loopback for a 0.0.0.0 or :: host")
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for each answer")
 	cmd.Flags().DurationVar(&wait, "wait", 0, "ask again until healthy or this long has passed")
 	cmd.Flags().BoolVar(&roots, "tls-roots", false, "also check that the system CA certificates load (those TLS to other servers trusts)")
 	cacertFlag(cmd, false)
 	return cmd
+}
+
+// readyURL is the readiness endpoint of a server that serve started with
+// addr (GATEHOUSE_ADDR) as its listen address: a wildcard host is reached on
+// loopback; an empty or malformed addr means serve's default 127.0.0.1:8080.
+func readyURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	switch {
+	case err != nil:
+		host, port = "127.0.0.1", "8080"
+	case host == "" || host == "0.0.0.0":
+		host = "127.0.0.1"
+	case host == "::":
+		host = "::1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/readyz"
 }
 
 // check GETs url and wants 200.
