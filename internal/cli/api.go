@@ -101,52 +101,32 @@ func (a *app) apiUpdateCmd() *cobra.Command {
 		Short: "Change an API: only the flags given; --scope replaces the whole list (a granted scope cannot be dropped)",
 		Args:  exactArgs("URI"),
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
-			f := cmd.Flags()
-			if !f.Changed("name") && !f.Changed("scope") && !f.Changed("token-lifetime") && !f.Changed("signing-alg") && !f.Changed("token-dialect") &&
-				!f.Changed("allow-offline-access") && !f.Changed("token-reuse") && !f.Changed("user-access") && !f.Changed("client-access") && !f.Changed("enforce-policies") {
-				return fmt.Errorf("nothing to change: give --name, --scope, --token-lifetime, --signing-alg, --token-dialect, --allow-offline-access, --token-reuse, --user-access, --client-access or --enforce-policies")
+			if err := nothingToChange(cmd); err != nil {
+				return err
 			}
-			if f.Changed("token-lifetime") && lifetime <= 0 {
+			if cmd.Flags().Changed("token-lifetime") && lifetime <= 0 {
 				return fmt.Errorf("--token-lifetime %s must be whole seconds from 1s to 720h (30 days)", lifetime)
 			}
 			return nil
 		},
 		RunE: a.withManager(func(cmd *cobra.Command, args []string, m manager) error {
-			f := cmd.Flags()
-			var p admin.APIPatch
-			if f.Changed("name") {
-				p.Name = &name
+			p := admin.APIPatch{
+				Name:               given(cmd, "name", &name),
+				TokenLifetime:      given(cmd, "token-lifetime", &lifetime),
+				SigningAlg:         given(cmd, "signing-alg", &alg),
+				TokenDialect:       given(cmd, "token-dialect", &dialect),
+				AllowOfflineAccess: given(cmd, "allow-offline-access", &offline),
+				TokenReuse:         given(cmd, "token-reuse", &reuse),
+				UserPolicy:         given(cmd, "user-access", &userAccess),
+				ClientPolicy:       given(cmd, "client-access", &clientAccess),
+				EnforcePolicies:    given(cmd, "enforce-policies", &enforce),
 			}
-			if f.Changed("scope") {
+			if cmd.Flags().Changed("scope") {
 				list := []storage.Scope{}
 				for _, v := range scopes {
 					list = append(list, storage.Scope{Value: v})
 				}
 				p.Scopes = &list
-			}
-			if f.Changed("token-lifetime") {
-				p.TokenLifetime = &lifetime
-			}
-			if f.Changed("signing-alg") {
-				p.SigningAlg = &alg
-			}
-			if f.Changed("token-dialect") {
-				p.TokenDialect = &dialect
-			}
-			if f.Changed("allow-offline-access") {
-				p.AllowOfflineAccess = &offline
-			}
-			if f.Changed("token-reuse") {
-				p.TokenReuse = &reuse
-			}
-			if f.Changed("user-access") {
-				p.UserPolicy = &userAccess
-			}
-			if f.Changed("client-access") {
-				p.ClientPolicy = &clientAccess
-			}
-			if f.Changed("enforce-policies") {
-				p.EnforcePolicies = &enforce
 			}
 			api, err := m.UpdateAPI(cmd.Context(), args[0], p)
 			if err != nil {

@@ -110,20 +110,9 @@ func (a *app) clientUpdateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "update ID [--name N] [--description D] [--web-origin ORIGIN...]",
 		Short: "Change a client's name, description or web origins", Args: exactArgs("ID"),
-		PreRunE: func(cmd *cobra.Command, _ []string) error {
-			if !cmd.Flags().Changed("name") && !cmd.Flags().Changed("description") && !cmd.Flags().Changed("web-origin") {
-				return fmt.Errorf("nothing to change: give --name, --description or --web-origin")
-			}
-			return nil
-		},
+		PreRunE: func(cmd *cobra.Command, _ []string) error { return nothingToChange(cmd) },
 		RunE: a.withManager(func(cmd *cobra.Command, args []string, m manager) error {
-			var p admin.ClientPatch
-			if cmd.Flags().Changed("name") {
-				p.Name = &name
-			}
-			if cmd.Flags().Changed("description") {
-				p.Description = &description
-			}
+			p := admin.ClientPatch{Name: given(cmd, "name", &name), Description: given(cmd, "description", &description)}
 			if cmd.Flags().Changed("web-origin") {
 				// --web-origin= (empty) clears the list.
 				list := slices.DeleteFunc(slices.Clone(origins), func(o string) bool { return o == "" })

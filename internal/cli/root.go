@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
@@ -241,4 +242,34 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// nothingToChange refuses an update command given none of its own flags,
+// naming them.
+func nothingToChange(cmd *cobra.Command) error {
+	var names []string
+	given := false
+	cmd.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
+		if f.Name != "help" {
+			names = append(names, "--"+f.Name)
+			given = given || f.Changed
+		}
+	})
+	if given || len(names) == 0 {
+		return nil
+	}
+	list := strings.Join(names, ", ")
+	if len(names) > 1 {
+		list = strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	}
+	return errors.New("nothing to change: give " + list)
+}
+
+// given is v when the flag named name was given, else nil: the field of an
+// update's patch that the flag sets.
+func given[T any](cmd *cobra.Command, name string, v *T) *T {
+	if cmd.Flags().Changed(name) {
+		return v
+	}
+	return nil
 }

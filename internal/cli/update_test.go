@@ -67,6 +67,11 @@ func TestUpdateCommands(t *testing.T) {
 			t.Errorf("gatehouse %s:\n local  %s\n remote %s", strings.Join(args, " "), local, remote)
 		}
 	}
+	// An update without a flag names every flag it takes (and no common one).
+	h.failsWith([]string{"nothing to change: give --allow-offline-access, --client-access, --enforce-policies, --name, --scope, " +
+		"--signing-alg, --token-dialect, --token-lifetime, --token-reuse or --user-access"}, "api", "update", "https://orders.test", "--db", h.db)
+	h.failsWith([]string{"nothing to change: give --description, --name or --web-origin"}, "client", "update", id)
+
 	// Dropping a granted scope removes it from the grant, here and there
 	// alike.
 	for _, remote := range []bool{false, true} {
