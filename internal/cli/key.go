@@ -3,11 +3,11 @@ package cli
 import (
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/keys"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
@@ -33,7 +33,7 @@ func (a *app) keyCmd() *cobra.Command {
 			"least the JWKS cache lifetime so that no verifier meets an unknown kid: the longest JWKS max-age any server\n" +
 			"recorded in the database over the last day (each records its own at start and every minute), or --jwks-max-age\n" +
 			"where none has; --force skips that wait.\n" +
-			"The JWKS carries at most 8 previous keys per algorithm: at that cap rotate refuses, and --force retires the oldest\n" +
+			fmt.Sprintf("The JWKS carries at most %d previous keys per algorithm: at that cap rotate refuses, and --force retires the oldest\n", keys.MaxPreviousKeys) +
 			"previous key at once, whose unexpired tokens verifiers then refuse.\n" +
 			"A running server signs with the new current key within one second.",
 		Args: cobra.NoArgs,
@@ -52,8 +52,8 @@ func (a *app) keyCmd() *cobra.Command {
 		}),
 	}
 	rotate.Flags().StringVar(&alg, "alg", "", "rotate only this algorithm's keys")
-	rotate.Flags().BoolVar(&force, "force", false, "rotate even if the next key was published less than the JWKS cache lifetime ago, or the JWKS carries 8 previous keys (the oldest retires)")
-	rotate.Flags().Duration("jwks-max-age", 5*time.Minute, "how long verifiers may cache the JWKS, where no running server has recorded its own in the database")
+	rotate.Flags().BoolVar(&force, "force", false, fmt.Sprintf("rotate even if the next key was published less than the JWKS cache lifetime ago, or the JWKS carries %d previous keys (the oldest retires)", keys.MaxPreviousKeys))
+	rotate.Flags().Duration("jwks-max-age", config.Default().JWKSMaxAge, "how long verifiers may cache the JWKS, where no running server has recorded its own in the database")
 	cmd.AddCommand(list, rotate, a.generateMasterCmd())
 	remoteFlags(cmd)
 	return cmd
