@@ -152,6 +152,8 @@ func TestUserCommandsRefuseServer(t *testing.T) {
 	h.env["GATEHOUSE_SERVER"] = "https://auth.example.com"
 	h.failsWith([]string{"GATEHOUSE_SERVER does not cover users yet"}, "user", "list")
 	h.ok("user", "list", "--db", h.db) // an explicit --db is the database the user meant
+	h.failsWith([]string{"role list works on the database only: GATEHOUSE_SERVER does not cover roles yet", "/api/v2/roles"}, "role", "list")
+	h.failsWith([]string{"user role add works on the database only: GATEHOUSE_SERVER does not cover users yet"}, "user", "role", "add", "a", "b")
 }
 
 // TestCACert: token and --server trust a private CA given by --cacert (or

@@ -51,16 +51,21 @@ func (a *app) withUsers(run func(cmd *cobra.Command, args []string, svc *admin.S
 	})
 }
 
-// refuseRemote refuses --server (or GATEHOUSE_SERVER) for the user commands,
-// which work on the database only, rather than ignore it.
+// refuseRemote refuses --server (or GATEHOUSE_SERVER) for the user and role
+// commands, which work on the database only, rather than ignore it.
 func (a *app) refuseRemote(cmd *cobra.Command, _ []string) error {
+	group := cmd // user or role: the command under the root
+	for group.HasParent() && group.Parent().HasParent() {
+		group = group.Parent()
+	}
+	what := group.Name() + "s" // users, roles
 	if server, _ := cmd.Flags().GetString("server"); server != "" {
-		return fmt.Errorf("%s works on the database only: --server does not cover users yet; use the server's /api/v2/users with an admin token, or give --db",
-			cmd.CommandPath())
+		return fmt.Errorf("%s works on the database only: --server does not cover %s yet; use the server's /api/v2/%s with an admin token, or give --db",
+			cmd.CommandPath(), what, what)
 	}
 	if db := cmd.Flags().Lookup("db"); a.env.Getenv(EnvServer) != "" && (db == nil || !db.Changed) {
-		return fmt.Errorf("%s works on the database only: %s does not cover users yet; use the server's /api/v2/users with an admin token, or give --db",
-			cmd.CommandPath(), EnvServer)
+		return fmt.Errorf("%s works on the database only: %s does not cover %s yet; use the server's /api/v2/%s with an admin token, or give --db",
+			cmd.CommandPath(), EnvServer, what, what)
 	}
 	return nil
 }
