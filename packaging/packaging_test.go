@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -362,6 +363,7 @@ func TestCompose(t *testing.T) {
 			Healthcheck *struct{ Test []string }
 			ReadOnly    bool     `yaml:"read_only"`
 			CapDrop     []string `yaml:"cap_drop"`
+			Ports       []string
 		}
 	}
 	data, err := os.ReadFile("compose/compose.yaml")
@@ -394,6 +396,10 @@ func TestCompose(t *testing.T) {
 		}
 		if s.Environment["GATEHOUSE_MASTER_KEY"] == "" || s.Environment["GATEHOUSE_ISSUER"] == "" || !s.ReadOnly || len(s.CapDrop) == 0 {
 			t.Errorf("%s: %+v", name, s)
+		}
+		// The published port leads to the one the image's serve listens on.
+		if len(s.Ports) != 1 || !strings.HasSuffix(s.Ports[0], ":"+imagePort(t)) || s.Environment["GATEHOUSE_ADDR"] != "" {
+			t.Errorf("%s publishes %v, the image listens on %s", name, s.Ports, imagePort(t))
 		}
 	}
 	if len(instances) != 2 {
@@ -477,4 +483,27 @@ func TestKubernetes(t *testing.T) {
 	if get(kinds["Service"], "spec", "ports", 0, "targetPort") != get(c, "ports", 0, "name") {
 		t.Error("the Service's target port is not the container's")
 	}
+	// The container port is where serve listens: GATEHOUSE_ADDR's port.
+	for _, e := range get(c, "env").([]any) {
+		if get(e, "name") == "GATEHOUSE_ADDR" {
+			if _, port, _ := net.SplitHostPort(fmt.Sprint(get(e, "value"))); port != fmt.Sprint(get(c, "ports", 0, "containerPort")) || port != imagePort(t) {
+				t.Errorf("GATEHOUSE_ADDR %v, containerPort %v, the image's port %s", get(e, "value"), get(c, "ports", 0, "containerPort"), imagePort(t))
+			}
+		}
+	}
+}
+
+// imagePort is the port of the Containerfile's GATEHOUSE_ADDR, where the
+// image's serve listens.
+func imagePort(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile("../Containerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`GATEHOUSE_ADDR=0\.0\.0\.0:(\d+)`).FindSubmatch(data)
+	if m == nil || !bytes.Contains(data, []byte("EXPOSE "+string(m[1]))) {
+		t.Fatalf("the Containerfile does not listen on 0.0.0.0 and expose that port")
+	}
+	return string(m[1])
 }
