@@ -2,7 +2,6 @@ package docs
 
 import (
 	"io/fs"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,12 +90,7 @@ func TestQuickstart(t *testing.T) {
 		}
 	}
 	script := quickstart(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testutil.FreeAddr(t)
 	script = strings.ReplaceAll(script, "127.0.0.1:8080", addr)
 
 	dir := t.TempDir()

@@ -213,7 +213,7 @@ func TestImage(t *testing.T) {
 
 	// serve as the image's user, in its state directory, on a free port
 	// given as GATEHOUSE_ADDR, and the image's HEALTHCHECK as it runs.
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	env = append(env, "GATEHOUSE_ADDR="+addr)
 	ctx, cancel := context.WithCancel(context.Background())
 	serve := exec.CommandContext(ctx, "chroot", "--userspec=65532:65532", root, "/usr/local/bin/gatehouse", "serve",
@@ -330,16 +330,6 @@ func extract(t *testing.T, r io.Reader, dir string) map[string]bool {
 			t.Fatalf("export %s: %v", name, err)
 		}
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func randomHex(t *testing.T) string {
