@@ -13,8 +13,9 @@
 //
 // The keys come from the issuer's JWKS, found through its metadata
 // (RFC 8414 §3) or given directly. The key set is cached as long as the
-// response's Cache-Control max-age says (RFC 9111 §5.2.2.1), down to a
-// floor of one second against a zero and up to a day; a token signed with
+// response's Cache-Control max-age says (RFC 9111 §5.2.2.1), less the Age
+// a cache in between held it (§4.2.3), down to a floor of one second
+// against a zero and up to a day; a token signed with
 // an unknown `kid` triggers one refetch, shared by every concurrent caller
 // and rate limited to one a second, so that a rotated key is picked up
 // however fast the issuer rotates and a flood of forged `kid`s costs the

@@ -85,7 +85,8 @@ type fakeIssuer struct {
 	mu           sync.Mutex
 	published    []jose.JSONWebKey
 	cacheControl string
-	status       int // of the JWKS; 0 means 200
+	age          string // the JWKS's Age header, as a cache in between sends it
+	status       int    // of the JWKS; 0 means 200
 	fetches      int
 	hold         chan struct{} // when set, JWKS requests wait for it
 	arrived      chan struct{}
@@ -104,7 +105,7 @@ func newFakeIssuer(t testing.TB, published ...testKey) *fakeIssuer {
 		f.mu.Lock()
 		f.fetches++
 		set := jose.JSONWebKeySet{Keys: f.published}
-		cc, status, hold, arrived := f.cacheControl, f.status, f.hold, f.arrived
+		cc, age, status, hold, arrived := f.cacheControl, f.age, f.status, f.hold, f.arrived
 		f.mu.Unlock()
 		if arrived != nil {
 			arrived <- struct{}{}
@@ -118,6 +119,9 @@ func newFakeIssuer(t testing.TB, published ...testKey) *fakeIssuer {
 		}
 		if cc != "" {
 			w.Header().Set("Cache-Control", cc)
+		}
+		if age != "" {
+			w.Header().Set("Age", age)
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(set)

@@ -222,9 +222,10 @@ func (s *keySet) fetch(ctx context.Context) (map[string][]jose.JSONWebKey, time.
 }
 
 // age is how long to use a key set: its Cache-Control max-age (RFC 9111
-// §5.2.2.1) within [JWKSMinAge, JWKSMaxAge] (by default as the issuer
-// says, down to a floor of one second against a zero); no-store or
-// no-cache mean the minimum; none means DefaultJWKSAge.
+// §5.2.2.1) less the Age a cache in between held it (§4.2.3), within
+// [JWKSMinAge, JWKSMaxAge] (by default as the issuer says, down to a floor
+// of one second against a zero); no-store or no-cache mean the minimum;
+// none means DefaultJWKSAge.
 func (s *keySet) age(h http.Header) time.Duration {
 	age := DefaultJWKSAge
 	for d := range strings.SplitSeq(h.Get("Cache-Control"), ",") {
@@ -233,12 +234,25 @@ func (s *keySet) age(h http.Header) time.Duration {
 		case d == "no-store" || d == "no-cache":
 			return s.cfg.JWKSMinAge
 		case strings.HasPrefix(d, "max-age="):
-			if n, err := strconv.ParseInt(strings.Trim(d[len("max-age="):], `"`), 10, 64); err == nil && n >= 0 {
-				age = time.Duration(min(n, 1<<32)) * time.Second
+			if n, ok := deltaSeconds(strings.Trim(d[len("max-age="):], `"`)); ok {
+				age = n
+				if held, ok := deltaSeconds(h.Get("Age")); ok {
+					age -= min(held, age)
+				}
 			}
 		}
 	}
 	return min(max(age, s.cfg.JWKSMinAge), s.cfg.JWKSMaxAge)
+}
+
+// deltaSeconds reads a non-negative number of seconds (RFC 9111 §1.2.2),
+// at most 2^32.
+func deltaSeconds(v string) (time.Duration, bool) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return time.Duration(min(n, 1<<32)) * time.Second, true
 }
 
 func (s *keySet) get(ctx context.Context, u string, v any) (http.Header, error) {

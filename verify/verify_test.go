@@ -310,20 +310,26 @@ func TestJWKSCacheLifetime(t *testing.T) {
 	tests := []struct {
 		name         string
 		cacheControl string
+		age          string        // the Age header of a cache in between
 		fresh        time.Duration // no refetch until then
 	}{
-		{"max-age", "public, max-age=120", 120 * time.Second},
-		{"a short max-age, as the issuer says", "max-age=2", 2 * time.Second},
-		{"max-age=0: the floor", "max-age=0", DefaultJWKSMinAge},
-		{"max-age over the maximum", "max-age=999999999", DefaultJWKSMaxAge},
-		{"no-cache", "no-cache", DefaultJWKSMinAge},
-		{"no header", "", DefaultJWKSAge},
-		{"garbage", "max-age=soon", DefaultJWKSAge},
+		{"max-age", "public, max-age=120", "", 120 * time.Second},
+		{"a short max-age, as the issuer says", "max-age=2", "", 2 * time.Second},
+		{"max-age=0: the floor", "max-age=0", "", DefaultJWKSMinAge},
+		{"max-age over the maximum", "max-age=999999999", "", DefaultJWKSMaxAge},
+		{"no-cache", "no-cache", "", DefaultJWKSMinAge},
+		{"no header", "", "", DefaultJWKSAge},
+		{"garbage", "max-age=soon", "", DefaultJWKSAge},
+		// RFC 9111 §4.2.3: a response a cache kept for Age seconds has
+		// that much less of its max-age left.
+		{"max-age less the Age of a cache in between", "max-age=300", "200", 100 * time.Second},
+		{"an Age past the max-age: the floor", "max-age=300", "400", DefaultJWKSMinAge},
+		{"a garbled Age is none", "max-age=300", "soon", 300 * time.Second},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeIssuer(t, keyFor("ES256"))
-			f.set(func(f *fakeIssuer) { f.cacheControl = tc.cacheControl })
+			f.set(func(f *fakeIssuer) { f.cacheControl, f.age = tc.cacheControl, tc.age })
 			v, clk := newTestVerifier(t, f, nil)
 			c := with("exp", t0.Add(48*time.Hour).Unix())
 			tok := sign(t, keyFor("ES256"), "at+jwt", c)
