@@ -131,3 +131,48 @@ func TestSlug(t *testing.T) {
 		}
 	}
 }
+
+// TestCitedTestsExist: every test, benchmark or fuzz target a document
+// names as evidence exists.
+func TestCitedTestsExist(t *testing.T) {
+	funcs := map[string]bool{}
+	decl := regexp.MustCompile(`(?m)^func ((?:Test|Benchmark|Fuzz)[A-Z]\w*)\(`)
+	err := filepath.WalkDir("..", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || d.Name() == ".git") {
+			return filepath.SkipDir
+		}
+		if strings.HasSuffix(path, "_test.go") {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for _, m := range decl.FindAllSubmatch(data, -1) {
+				funcs[string(m[1])] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cited := regexp.MustCompile(`\b(?:Test|Benchmark|Fuzz)[A-Z]\w*`)
+	n := 0
+	for _, file := range markdownFiles(t) {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range cited.FindAllString(string(data), -1) {
+			n++
+			if !funcs[name] {
+				t.Errorf("%s cites %s, which no test file declares", file, name)
+			}
+		}
+	}
+	if n < 10 {
+		t.Errorf("only %d citations found: the pattern no longer matches the documents", n)
+	}
+}
