@@ -77,6 +77,7 @@ func TestSystemdUnit(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"DynamicUser=yes", "StateDirectory=gatehouse", "ProtectSystem=strict", "NoNewPrivileges=yes", "CapabilityBoundingSet=\n",
+		"SystemCallFilter=@system-service", "SystemCallFilter=~@privileged",
 		"ExecStart=/usr/local/bin/gatehouse serve"} {
 		if !bytes.Contains(unit, []byte(want)) {
 			t.Errorf("the unit lacks %q", want)
