@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -117,8 +118,8 @@ func newFakeIssuer(t testing.TB, published ...testKey) *fakeIssuer {
 			w.WriteHeader(status)
 			return
 		}
-		if cc != "" {
-			w.Header().Set("Cache-Control", cc)
+		for line := range strings.Lines(cc) { // a field line each
+			w.Header().Add("Cache-Control", strings.TrimSuffix(line, "\n"))
 		}
 		if age != "" {
 			w.Header().Set("Age", age)

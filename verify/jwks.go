@@ -228,7 +228,7 @@ func (s *keySet) fetch(ctx context.Context) (map[string][]jose.JSONWebKey, time.
 // none means DefaultJWKSAge.
 func (s *keySet) age(h http.Header) time.Duration {
 	age := DefaultJWKSAge
-	for d := range strings.SplitSeq(h.Get("Cache-Control"), ",") {
+	for d := range strings.SplitSeq(strings.Join(h.Values("Cache-Control"), ","), ",") {
 		d = strings.ToLower(strings.TrimSpace(d))
 		switch {
 		case d == "no-store" || d == "no-cache":

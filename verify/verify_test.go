@@ -325,6 +325,9 @@ func TestJWKSCacheLifetime(t *testing.T) {
 		{"max-age less the Age of a cache in between", "max-age=300", "200", 100 * time.Second},
 		{"an Age past the max-age: the floor", "max-age=300", "400", DefaultJWKSMinAge},
 		{"a garbled Age is none", "max-age=300", "soon", 300 * time.Second},
+		// RFC 9110 §5.3: several field lines are one comma-separated list.
+		{"no-cache on a second line", "public, max-age=300\nno-cache", "", DefaultJWKSMinAge},
+		{"max-age on a second line", "public\nmax-age=120", "", 120 * time.Second},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
