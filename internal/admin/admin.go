@@ -261,7 +261,9 @@ func (s *Service) UpdateAPI(ctx context.Context, identifier string, p APIPatch) 
 		return storage.API{}, notFound(err, "API", identifier)
 	}
 	for _, g := range pruned {
-		s.record(ctx, storage.AuditGrantUpdated, g.ID, map[string]string{"client_id": g.ClientID, "audience": g.Audience,
+		// As every grant event: the target is the grant's client (details
+		// client_id names the client a person acted through, audit.go).
+		s.record(ctx, storage.AuditGrantUpdated, g.ClientID, map[string]string{"grant_id": g.ID, "audience": g.Audience,
 			"scope": joinScopes(g.Scope), "removed": joinScopes(g.removed), "cause": "the API no longer defines the removed scopes"})
 	}
 	s.record(ctx, storage.AuditAPIUpdated, identifier, map[string]string{"fields": apiFields(p)})
