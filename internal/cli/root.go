@@ -190,6 +190,7 @@ func (a *app) keyManager(ctx context.Context, s *session) (*keys.Manager, error)
 	}
 	rec := cliAudit(store, a.env.Now)
 	km, err := keys.New(keys.Config{Store: store, MasterKey: mk, Now: a.env.Now, JWKSMaxAge: cfg.JWKSMaxAge,
+		CacheWait: server.JWKSCacheWaitFunc(store, a.env.Now, cfg.JWKSMaxAge, 0),
 		Rotated: func(ctx context.Context, changed []storage.SigningKey) {
 			rec.KeysRotated(ctx, storage.ActorCLI, changed)
 		}})

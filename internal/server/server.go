@@ -146,9 +146,11 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 		}
 		return srv.metrics
 	})
+	ownMaxAge := cmp.Or(cfg.JWKSMaxAge, keys.DefaultJWKSMaxAge)
 	km, err := keys.New(keys.Config{
 		Store: store, MasterKey: masterKey, Now: opts.Now, Rand: opts.Rand, Logger: log,
 		JWKSMaxAge: cfg.JWKSMaxAge, Generate: opts.GenerateKey, Rotated: keysRotated(rec),
+		CacheWait: JWKSCacheWaitFunc(store, opts.Now, ownMaxAge, ownMaxAge),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
