@@ -16,12 +16,12 @@ import (
 
 // tokenAllocBudget is what one client_credentials request with a client
 // secret may allocate through the whole handler, per signing algorithm
-// (measured by this test on 2026-12-04; PS256 varies 44–46 with its random salt; the signatures' own allocations
+// (measured by this test on 2026-12-04; PS256 43–44 with its random salt; the signatures' own allocations
 // are most of it: crypto/ecdsa's ~60, crypto/rsa's ~15). A change that needs
 // more raises the budget here, in the same commit, saying why.
 var tokenAllocBudget = map[string]float64{
-	"RS256": 40,
-	"PS256": 46,
+	"RS256": 38,
+	"PS256": 44,
 	"ES256": 98,
 	"EdDSA": 35,
 }
@@ -30,15 +30,17 @@ var tokenAllocBudget = map[string]float64{
 // a plain client-secret request do not grow unnoticed (new client
 // authentication methods, token binding, revocation and access policies
 // must cost the bearer path nothing). Allocation counts, unlike times, are
-// exact on a shared machine; the least of three rounds is taken, so that a
-// background flush (usage, audit) that lands in one round does not count.
+// exact on a shared machine, but they are counted process-wide: the server
+// runs without its background work (catalog sync, usage and audit flushes,
+// whose share per request grows as a loaded machine slows the requests),
+// and the least of three rounds is taken.
 func TestTokenEndpointAllocations(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
 	for _, alg := range admin.SigningAlgs {
 		t.Run(alg, func(t *testing.T) {
-			f := newFixture(t)
+			f := setupFixture(t, fixtureOptions(), false)
 			aud := "https://" + strings.ToLower(alg) + ".allocs"
 			if _, err := f.admin.CreateAPI(f.ctx, admin.APIInput{Identifier: aud, SigningAlg: alg, Scopes: scopes("read")}); err != nil {
 				t.Fatal(err)
