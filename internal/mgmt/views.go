@@ -101,11 +101,11 @@ func (h *Handler) viewAPI(a storage.API) ResourceServer {
 // gatehouse_times=true only, its times. ClientSecret is set only in the
 // answers that create a secret.
 type Client struct {
-	ClientID                string            `json:"client_id"`
-	Name                    string            `json:"name"`
-	Description             string            `json:"description"`
-	AppType                 string            `json:"app_type"`
-	GrantTypes              []string          `json:"grant_types"`
+	ClientID    string   `json:"client_id"`
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	AppType     string   `json:"app_type"`
+	GrantTypes  []string `json:"grant_types"`
 	// TokenEndpointAuthMethod is null when client_authentication_methods
 	// is set, as in Auth0 (the two exclude each other).
 	TokenEndpointAuthMethod *string           `json:"token_endpoint_auth_method"`
@@ -134,10 +134,10 @@ type Client struct {
 	ClientAuthenticationMethods map[string]any `json:"client_authentication_methods"`
 	// JWKSURI is where the client publishes its private_key_jwt keys: a
 	// gatehouse extension of Auth0's client (RFC 7591 §2 jwks_uri).
-	JWKSURI string `json:"jwks_uri,omitempty"`
-	CreatedAt                   *string        `json:"created_at,omitempty"`
-	UpdatedAt                   *string        `json:"updated_at,omitempty"`
-	ClientSecret                string         `json:"client_secret,omitempty"`
+	JWKSURI      string  `json:"jwks_uri,omitempty"`
+	CreatedAt    *string `json:"created_at,omitempty"`
+	UpdatedAt    *string `json:"updated_at,omitempty"`
+	ClientSecret string  `json:"client_secret,omitempty"`
 }
 
 func (Client) gatehouseFields() []string { return []string{"created_at", "updated_at"} }
