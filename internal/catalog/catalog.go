@@ -139,6 +139,8 @@ type Catalog struct {
 	// keysPending is a signing key change that SyncNow saw, for Follow's
 	// after function, which would otherwise never hear of it.
 	keysPending atomic.Bool
+	// followers keep state of their own entities of the feed (Track).
+	followers map[string]Follower
 }
 
 // New returns an empty catalog; call Load before serving.
@@ -220,6 +222,9 @@ func (c *Catalog) load(ctx context.Context) error {
 	grants, err := c.store.ListGrants(ctx, storage.GrantFilter{})
 	if err != nil {
 		return fmt.Errorf("list grants: %w", err)
+	}
+	if err := c.loadFollowers(ctx); err != nil {
+		return err
 	}
 	c.cur.Store(build(seq, apis, clients, secrets, grants))
 	c.markSynced()
@@ -405,8 +410,11 @@ func (c *Catalog) Sync(ctx context.Context) (keysChanged bool, err error) {
 			c.markSynced()
 			return keysChanged, nil
 		}
-		clientIDs, apiIDs := map[string]bool{}, map[string]bool{}
+		clientIDs, apiIDs, tracked := map[string]bool{}, map[string]bool{}, map[string][]string{}
 		for _, ch := range changes {
+			if _, ok := c.followers[ch.Entity]; ok {
+				tracked[ch.Entity] = append(tracked[ch.Entity], ch.ID)
+			}
 			switch ch.Entity {
 			case storage.EntityClient:
 				clientIDs[ch.ID] = true
@@ -442,6 +450,9 @@ func (c *Catalog) Sync(ctx context.Context) (keysChanged bool, err error) {
 			default:
 				next.clients = next.clients.set(cl)
 			}
+		}
+		if err := c.applyFollowers(ctx, tracked); err != nil {
+			return keysChanged, err
 		}
 		c.cur.Store(next)
 		c.log.Debug("catalog updated", "seq", next.Seq, "clients", len(clientIDs), "apis", len(apiIDs))

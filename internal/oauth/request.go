@@ -33,6 +33,10 @@ const (
 	ParamRedirectURI  = "redirect_uri"
 	ParamCodeVerifier = "code_verifier"
 	ParamRefreshToken = "refresh_token"
+	// The revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1)
+	// requests'.
+	ParamToken         = "token"
+	ParamTokenTypeHint = "token_type_hint"
 )
 
 // Client authentication methods (RFC 7591 §2 names).
@@ -57,11 +61,13 @@ const (
 	pRedirectURI
 	pCodeVerifier
 	pRefreshToken
+	pToken
+	pTokenTypeHint
 	numParams
 )
 
 var paramNames = [numParams]string{ParamGrantType, ParamClientID, ParamClientSecret, ParamAudience, ParamResource, ParamScope,
-	ParamCode, ParamRedirectURI, ParamCodeVerifier, ParamRefreshToken}
+	ParamCode, ParamRedirectURI, ParamCodeVerifier, ParamRefreshToken, ParamToken, ParamTokenTypeHint}
 
 // knownParam returns the param a name stands for.
 func knownParam(name string) (param, bool) {
@@ -86,6 +92,10 @@ func knownParam(name string) (param, bool) {
 		return pCodeVerifier, true
 	case ParamRefreshToken:
 		return pRefreshToken, true
+	case ParamToken:
+		return pToken, true
+	case ParamTokenTypeHint:
+		return pTokenTypeHint, true
 	}
 	return 0, false
 }
@@ -114,6 +124,10 @@ type TokenRequest struct {
 	RedirectURI  string
 	CodeVerifier string
 	RefreshToken string
+	// Token and TokenTypeHint are the token a revocation (RFC 7009 §2.1)
+	// or introspection (RFC 7662 §2.1) request is about, and its hint.
+	Token         string
+	TokenTypeHint string
 
 	// ClientID and ClientSecret are the client's credentials from whichever
 	// place AuthMethod names; AuthMethod is AuthNone when no secret was sent.
@@ -526,6 +540,7 @@ func fromParams(p *params, authz []string) (*TokenRequest, error) {
 		CodeVerifier: p.val[pCodeVerifier],
 		RefreshToken: p.val[pRefreshToken],
 	}
+	req.Token, req.TokenTypeHint = p.val[pToken], p.val[pTokenTypeHint]
 	for _, v := range p.resources {
 		if v != "" {
 			req.Resources = append(req.Resources, v)

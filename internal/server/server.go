@@ -111,6 +111,8 @@ type Server struct {
 	cors     *webOrigins     // the browser endpoints' CORS policy
 	ready    atomic.Pointer[storageCheck]
 	instance string // this process among the instances (change feed upkeep)
+	// revocation is the denylist and the introspection rights (revocation.go).
+	revocation revocationState
 }
 
 // storageCheck is the outcome of one background ping of the database.
@@ -165,6 +167,7 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 		log.Info("management API created", "audience", mgmt.Audience(cfg.Issuer))
 	}
 	cat := catalog.New(store, log, opts.Now)
+	revoked := trackRevocations(cat, store, opts.Now)
 	if err := cat.Load(ctx); err != nil {
 		return nil, fmt.Errorf("load catalog: %w", err)
 	}
@@ -174,7 +177,7 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 		debug.FreeOSMemory()
 	}
 	s := &Server{cfg: cfg, opts: opts, log: log, store: store, keys: km, catalog: cat, usage: catalog.NewUsage(store, log), audit: rec,
-		csrfKey: csrfKey(masterKey)}
+		csrfKey: csrfKey(masterKey), revocation: revoked}
 	srv = s
 	s.instance = instanceName()
 	// The keys and the catalog were just read: the database answered.
@@ -239,12 +242,14 @@ func (s *Server) routes() http.Handler {
 		Quota:           throttle.NewQuota(s.cfg.TokenQuotaPolicies()),
 		APIQuota:        throttle.NewAPIQuota(s.cfg.TokenQuotaPerAPIPolicies()),
 		Trace:           s.tracer != nil,
+		Denylist:        s.revocation.denylist,
 	})
 	mux.Handle(discovery.PathToken, s.cors.token(tokens))
-	meta := discovery.Handler(loginMetadata(discovery.New(s.cfg.Issuer,
+	s.mountRevocation(mux, tokens)
+	meta := discovery.Handler(discovery.WithRevocation(loginMetadata(discovery.New(s.cfg.Issuer,
 		[]string{storage.GrantClientCredentials},
 		[]string{oauth.AuthClientSecretBasic, oauth.AuthClientSecretPost},
-		keys.SupportedAlgs)))
+		keys.SupportedAlgs))))
 	s.mountLogin(mux, users)
 	mux.Handle("GET "+discovery.PathOpenID, meta)
 	mux.Handle("GET "+discovery.PathOAuthMetadata, meta)
@@ -381,6 +386,7 @@ func (s *Server) Start(ctx context.Context) (wait func()) {
 	wg.Go(func() { s.recordInstance(ctx) })
 	s.startAudit(ctx, wg.Go)
 	s.startLoginCleanup(ctx, wg.Go)
+	s.startRevocationCleanup(ctx, wg.Go)
 	if s.rotation != nil {
 		wg.Go(func() { s.rotation.Run(ctx) })
 	}

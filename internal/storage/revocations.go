@@ -116,3 +116,16 @@ type Revocations interface {
 	// audience is empty), ordered by audience, then client ID.
 	ListIntrospectors(ctx context.Context, audience string) ([]Introspector, error)
 }
+
+// Audit actions of revocation and introspection rights.
+const (
+	// AuditTokenRevoked: a client revoked one of its tokens (RFC 7009).
+	AuditTokenRevoked = "token.revoked"
+	// AuditTokensRevoked: an administrator revoked every token of a client
+	// or of a user.
+	AuditTokensRevoked = "tokens.revoked"
+	// AuditIntrospectorAdded and AuditIntrospectorRemoved: a client was
+	// given or lost the right to introspect an API's tokens.
+	AuditIntrospectorAdded   = "introspector.added"
+	AuditIntrospectorRemoved = "introspector.removed"
+)
