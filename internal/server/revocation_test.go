@@ -17,7 +17,9 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 )
 
 // answer is a response of /oauth/revoke or /oauth/introspect.
@@ -403,5 +405,135 @@ func TestRevokeAllTokensOfAClient(t *testing.T) {
 	clk.add(time.Second)
 	if a := f.introspect(rs, f.tokenFor(owner, audience)); !a.active() {
 		t.Error("a token issued after the revocation is inactive")
+	}
+}
+
+// TestRevokeRefreshToken: a revoked refresh token and every token of its
+// family are refused at /oauth/token; a public client revokes its own by
+// client_id alone; another client's revocation is refused and leaves the
+// family good.
+func TestRevokeRefreshToken(t *testing.T) {
+	f := newLoginFixture(t)
+	base := strings.TrimRight(f.issuer, "/")
+	login := func(clientID, cb, secret string) string {
+		v := url.Values{"grant_type": {"authorization_code"}, "code": {f.code(clientID, cb, "openid offline_access read")},
+			"redirect_uri": {cb}, "code_verifier": {pkceVerifier}, "client_id": {clientID}}
+		if secret != "" {
+			v.Set("client_secret", secret)
+		}
+		r := f.token(v)
+		if r.body["refresh_token"] == "" {
+			t.Fatalf("no refresh token: %d %v", r.status, r.body)
+		}
+		return r.body["refresh_token"]
+	}
+	refresh := func(rt, clientID, secret string) tokenReply {
+		v := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {clientID}}
+		if secret != "" {
+			v.Set("client_secret", secret)
+		}
+		return f.token(v)
+	}
+	web := party{f.web.ClientID, f.webSecret}
+
+	t.Run("the family goes with the token", func(t *testing.T) {
+		first := login(web.id, webCB, web.secret)
+		next := refresh(first, web.id, web.secret)
+		if next.status != 200 {
+			t.Fatalf("rotation: %d %v", next.status, next.body)
+		}
+		if r := post(t, base, "/oauth/revoke", web.id, web.secret, url.Values{"token": {next.body["refresh_token"]}, "token_type_hint": {"refresh_token"}}); r.status != 200 {
+			t.Fatalf("revoke: %d %s", r.status, r.body)
+		}
+		wantError(t, refresh(next.body["refresh_token"], web.id, web.secret), 400, "invalid_grant")
+		wantError(t, refresh(first, web.id, web.secret), 400, "invalid_grant")
+	})
+	t.Run("another client's revocation is refused", func(t *testing.T) {
+		rt := login(web.id, webCB, web.secret)
+		if r := post(t, base, "/oauth/revoke", "", "", url.Values{"token": {rt}, "client_id": {f.spa.ClientID}}); r.status != 400 || r.json["error"] != "unauthorized_client" {
+			t.Errorf("the SPA revoking the web client's token: %d %s", r.status, r.body)
+		}
+		if r := refresh(rt, web.id, web.secret); r.status != 200 {
+			t.Errorf("the web client's token after the SPA tried to revoke it: %d %v", r.status, r.body)
+		}
+	})
+	t.Run("a public client by its client_id", func(t *testing.T) {
+		rt := login(f.spa.ClientID, spaCB, "")
+		if r := post(t, base, "/oauth/revoke", "", "", url.Values{"token": {rt}, "client_id": {f.spa.ClientID}}); r.status != 200 {
+			t.Fatalf("revoke: %d %s", r.status, r.body)
+		}
+		wantError(t, refresh(rt, f.spa.ClientID, ""), 400, "invalid_grant")
+	})
+	t.Run("every token of the user", func(t *testing.T) {
+		rt := login(web.id, webCB, web.secret)
+		if _, err := f.admin.RevokeUserTokens(f.ctx, aliceEmail); err != nil {
+			t.Fatal(err)
+		}
+		wantError(t, refresh(rt, web.id, web.secret), 400, "invalid_grant")
+	})
+}
+
+// TestRevocationLogsNoToken: revocation and introspection, good and bad,
+// with the log at debug, leave no token or secret in any log line.
+func TestRevocationLogsNoToken(t *testing.T) {
+	l := startLive(t, server.Options{})
+	if _, err := l.admin.CreateAPI(l.ctx, admin.APIInput{Identifier: audience, Scopes: scopes("read")}); err != nil {
+		t.Fatal(err)
+	}
+	var issued []string
+	newParty := func(name string) party {
+		c, sec, err := l.admin.CreateClient(l.ctx, admin.ClientInput{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.admin.CreateGrant(l.ctx, c.ClientID, audience, []string{"read"}); err != nil {
+			t.Fatal(err)
+		}
+		issued = append(issued, sec.Plain)
+		return party{c.ClientID, sec.Plain}
+	}
+	owner, thief, rs := newParty("owner"), newParty("thief"), newParty("rs")
+	if _, err := l.admin.AddIntrospector(l.ctx, audience, rs.id); err != nil {
+		t.Fatal(err)
+	}
+	l.sync()
+	tokenOf := func(p party) string {
+		r := post(t, l.url, "/oauth/token", p.id, p.secret, url.Values{"grant_type": {"client_credentials"}, "audience": {audience}})
+		tok, _ := r.json["access_token"].(string)
+		if tok == "" {
+			t.Fatalf("token: %d %s", r.status, r.body)
+		}
+		issued = append(issued, tok)
+		return tok
+	}
+	tok, other := tokenOf(owner), tokenOf(thief)
+	for _, c := range []struct {
+		path   string
+		p      party
+		tok    string
+		accept string
+		status int
+	}{
+		{"/oauth/introspect", rs, tok, "", 200},
+		{"/oauth/introspect", rs, tok, "application/token-introspection+jwt", 200},
+		{"/oauth/introspect", thief, tok, "", 403},
+		{"/oauth/introspect", party{rs.id, rs.secret + "x"}, tok, "", 401},
+		{"/oauth/revoke", thief, tok, "", 400},
+		{"/oauth/revoke", party{owner.id, "wrong"}, tok, "", 401},
+		{"/oauth/revoke", owner, tok, "", 200},
+		{"/oauth/revoke", owner, other, "", 400},
+		{"/oauth/revoke", owner, "opaque-" + owner.secret, "", 200},
+		{"/oauth/introspect", rs, tok, "", 200},
+	} {
+		if r := post(t, l.url, c.path, c.p.id, c.p.secret, url.Values{"token": {c.tok}}, "Accept", c.accept); r.status != c.status {
+			t.Fatalf("%s by %s: %d %s, want %d", c.path, c.p.id, r.status, r.body, c.status)
+		}
+	}
+	logs := l.logs.String()
+	if !strings.Contains(logs, "/oauth/revoke") || !strings.Contains(logs, "/oauth/introspect") {
+		t.Fatal("the log does not show the requests: it is not capturing them")
+	}
+	if leaks := testutil.Leaks(logs, issued, l.masterKey); len(leaks) > 0 {
+		t.Fatalf("the log leaks credentials:\n%s", strings.Join(leaks, "\n"))
 	}
 }
