@@ -21,7 +21,12 @@ type recorder struct {
 	fail    bool
 }
 
-func (r *recorder) Load(context.Context) error { r.mu.Lock(); defer r.mu.Unlock(); r.loads++; return nil }
+func (r *recorder) Load(context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.loads++
+	return nil
+}
 
 func (r *recorder) Apply(_ context.Context, ids []string) error {
 	r.mu.Lock()
