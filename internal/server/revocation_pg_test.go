@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"net/http/httptest"
 	"net/url"
 	"testing"
@@ -13,12 +14,14 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/storage/postgres"
 	"github.com/gatehouse-dev/gatehouse/internal/testutil"
+	"github.com/gatehouse-dev/gatehouse/verify"
 )
 
 // TestRevocationReachesEveryInstance runs two instances on one PostgreSQL
 // schema, each polling the change feed only every ten seconds so that
 // changes travel by LISTEN/NOTIFY: an access token revoked at instance A is
-// inactive at B's introspection endpoint within one second, and so is
+// inactive at B's introspection endpoint within one second, and refused by
+// an API whose verifier is in introspection mode against B, and so is
 // every token of a client the administrator revoked.
 func TestRevocationReachesEveryInstance(t *testing.T) {
 	dsn, _ := testutil.PostgresSchema(t, "gh_revoke_")
@@ -81,6 +84,16 @@ func TestRevocationReachesEveryInstance(t *testing.T) {
 	}
 	tok := token(a)
 	eventually(t, 5*time.Second, "the introspection right on B", func() bool { return introspect(b, tok).active() })
+	// An API verifying in introspection mode against B.
+	ttl := 100 * time.Millisecond
+	api, err := verify.New(verify.Config{Issuer: cfg.Issuer, Audience: audience, JWKSURL: b + "/.well-known/jwks.json",
+		Introspection: &verify.Introspection{ClientID: rs.id, ClientSecret: rs.secret, URL: b + "/oauth/introspect", CacheTTL: ttl}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.Verify(ctx, tok); err != nil {
+		t.Fatalf("the API's verifier, before the revocation: %v", err)
+	}
 
 	if r := post(t, a, "/oauth/revoke", owner.id, owner.secret, url.Values{"token": {tok}}); r.status != 200 {
 		t.Fatalf("revoke at A: %d %s", r.status, r.body)
@@ -90,6 +103,11 @@ func TestRevocationReachesEveryInstance(t *testing.T) {
 	}
 	took := eventually(t, time.Second, "the revocation on B", func() bool { return !introspect(b, tok).active() })
 	t.Logf("the revocation reached B %s after A answered", took.Round(time.Millisecond))
+	took = eventually(t, time.Second+ttl, "the revocation at the API verifying against B", func() bool {
+		_, err := api.Verify(ctx, tok)
+		return errors.Is(err, verify.ErrRevoked)
+	})
+	t.Logf("the API refused the token %s after A answered (cache %s)", took.Round(time.Millisecond), ttl)
 
 	second := token(b)
 	if _, err := svc.RevokeClientTokens(ctx, owner.id); err != nil {

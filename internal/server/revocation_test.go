@@ -6,8 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -20,6 +22,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 	"github.com/gatehouse-dev/gatehouse/internal/testutil"
+	"github.com/gatehouse-dev/gatehouse/verify"
 )
 
 // answer is a response of /oauth/revoke or /oauth/introspect.
@@ -535,5 +538,60 @@ func TestRevocationLogsNoToken(t *testing.T) {
 	}
 	if leaks := testutil.Leaks(logs, issued, l.masterKey); len(leaks) > 0 {
 		t.Fatalf("the log leaks credentials:\n%s", strings.Join(leaks, "\n"))
+	}
+}
+
+// TestVerifyIntrospectionMode: package verify in introspection mode, with
+// the API's client credentials, refuses a revoked token once its short
+// cache lapses, where an offline verifier still accepts it until it
+// expires; a client without the right to introspect gets 503 answers.
+func TestVerifyIntrospectionMode(t *testing.T) {
+	f, owner, thief, rs := revocationFixture(t)
+	ttl := 200 * time.Millisecond
+	newVerifier := func(in *verify.Introspection) *verify.Verifier {
+		v, err := verify.New(verify.Config{Issuer: f.issuer, Audience: audience, Introspection: in})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	online := newVerifier(&verify.Introspection{ClientID: rs.id, ClientSecret: rs.secret, CacheTTL: ttl})
+	offline := newVerifier(nil)
+	tok := f.tokenFor(owner, audience)
+	for name, v := range map[string]*verify.Verifier{"online": online, "offline": offline} {
+		if _, err := v.Verify(f.ctx, tok); err != nil {
+			t.Fatalf("%s, before the revocation: %v", name, err)
+		}
+	}
+	if r := f.revoke(owner, tok); r.status != 200 {
+		t.Fatalf("revoke: %d %s", r.status, r.body)
+	}
+	took := eventually(t, ttl+time.Second, "the revocation in introspection mode", func() bool {
+		_, err := online.Verify(f.ctx, tok)
+		return errors.Is(err, verify.ErrRevoked)
+	})
+	t.Logf("introspection mode refused the revoked token %s after the revocation (cache %s)", took.Round(time.Millisecond), ttl)
+	if _, err := offline.Verify(f.ctx, tok); err != nil {
+		t.Errorf("the offline verifier refused the revoked token (%v): it cannot know of the revocation", err)
+	}
+
+	// The middleware: 401 invalid_token for the revoked token, 503 when the
+	// issuer refuses to answer (a client without the right).
+	denied := newVerifier(&verify.Introspection{ClientID: thief.id, ClientSecret: thief.secret})
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) })
+	for _, tc := range []struct {
+		v      *verify.Verifier
+		tok    string
+		status int
+	}{
+		{online, tok, 401}, {online, f.tokenFor(owner, audience), 204}, {denied, f.tokenFor(owner, audience), 503},
+	} {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Authorization", "Bearer "+tc.tok)
+		w := httptest.NewRecorder()
+		tc.v.Middleware(ok).ServeHTTP(w, req)
+		if w.Code != tc.status {
+			t.Errorf("middleware: %d %s, want %d", w.Code, w.Body, tc.status)
+		}
 	}
 }
