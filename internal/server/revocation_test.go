@@ -595,3 +595,30 @@ func TestVerifyIntrospectionMode(t *testing.T) {
 		}
 	}
 }
+
+// TestUserinfoRefusesRevokedToken: a person's access token revoked by its
+// client no longer reads /userinfo (RFC 6750 §3.1 invalid_token).
+func TestUserinfoRefusesRevokedToken(t *testing.T) {
+	f := newLoginFixture(t)
+	base := strings.TrimRight(f.issuer, "/")
+	at := f.token(f.webCode(f.code(f.web.ClientID, webCB, "openid email"), nil)).body["access_token"]
+	userinfo := func() int {
+		req, _ := http.NewRequest(http.MethodGet, base+"/userinfo", nil)
+		req.Header.Set("Authorization", "Bearer "+at)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := userinfo(); s != 200 {
+		t.Fatalf("before the revocation: %d", s)
+	}
+	if r := post(t, base, "/oauth/revoke", f.web.ClientID, f.webSecret, url.Values{"token": {at}}); r.status != 200 {
+		t.Fatalf("revoke: %d %s", r.status, r.body)
+	}
+	if s := userinfo(); s != 401 {
+		t.Errorf("after the revocation: %d, want 401", s)
+	}
+}
