@@ -15,8 +15,9 @@ const (
 // and the client authentication methods each accepts (RFC 8414 §2): the
 // token endpoint's for revocation (a public client names itself, "none"),
 // the same without "none" for introspection, whose callers are resource
-// servers authenticated as confidential clients.
-func WithRevocation(m Metadata) Metadata {
+// servers authenticated as confidential clients; and the algorithms of
+// the JWT introspection answers (RFC 9701 §7).
+func WithRevocation(m Metadata, introspectionAlgs []string) Metadata {
 	base := strings.TrimRight(m.Issuer, "/")
 	m.RevocationEndpoint = base + PathRevoke
 	m.IntrospectionEndpoint = base + PathIntrospect
@@ -26,5 +27,6 @@ func WithRevocation(m Metadata) Metadata {
 	}
 	m.IntrospectionEndpointAuthMethodsSupported = slices.DeleteFunc(slices.Clone(m.TokenEndpointAuthMethodsSupported),
 		func(s string) bool { return s == "none" })
+	m.IntrospectionSigningAlgValuesSupported = slices.Clone(introspectionAlgs)
 	return m
 }

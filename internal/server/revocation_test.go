@@ -382,6 +382,9 @@ func TestDiscoveryRevocation(t *testing.T) {
 	if string(rev) != `["client_secret_basic","client_secret_post","none"]` || string(in) != `["client_secret_basic","client_secret_post"]` {
 		t.Errorf("auth methods %s %s", rev, in)
 	}
+	if algs, _ := json.Marshal(m["introspection_signing_alg_values_supported"]); string(algs) != `["RS256"]` {
+		t.Errorf("introspection_signing_alg_values_supported %s", algs)
+	}
 }
 
 // TestRevokeAllTokensOfAClient: the administrator's revocation of every

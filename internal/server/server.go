@@ -249,7 +249,7 @@ func (s *Server) routes() http.Handler {
 	meta := discovery.Handler(discovery.WithRevocation(loginMetadata(discovery.New(s.cfg.Issuer,
 		[]string{storage.GrantClientCredentials},
 		[]string{oauth.AuthClientSecretBasic, oauth.AuthClientSecretPost},
-		keys.SupportedAlgs))))
+		keys.SupportedAlgs)), []string{DefaultAlg}))
 	s.mountLogin(mux, users)
 	mux.Handle("GET "+discovery.PathOpenID, meta)
 	mux.Handle("GET "+discovery.PathOAuthMetadata, meta)
