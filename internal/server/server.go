@@ -115,6 +115,8 @@ type Server struct {
 	cors     *webOrigins     // the browser endpoints' CORS policy
 	ready    atomic.Pointer[storageCheck]
 	instance string // this process among the instances (change feed upkeep)
+	// revocation is the denylist and the introspection rights (revocation.go).
+	revocation revocationState
 }
 
 // storageCheck is the outcome of one background ping of the database.
@@ -171,6 +173,7 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 		log.Info("management API created", "audience", mgmt.Audience(cfg.Issuer))
 	}
 	cat := catalog.New(store, log, opts.Now)
+	revoked := trackRevocations(cat, store, opts.Now)
 	if err := cat.Load(ctx); err != nil {
 		return nil, fmt.Errorf("load catalog: %w", err)
 	}
@@ -180,7 +183,7 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 		debug.FreeOSMemory()
 	}
 	s := &Server{cfg: cfg, opts: opts, log: log, store: store, keys: km, catalog: cat, usage: catalog.NewUsage(store, log), audit: rec,
-		csrfKey: csrfKey(masterKey)}
+		csrfKey: csrfKey(masterKey), revocation: revoked}
 	srv = s
 	s.instance = instanceName()
 	// The keys and the catalog were just read: the database answered.
@@ -247,14 +250,16 @@ func (s *Server) routes() http.Handler {
 		Trace:           s.tracer != nil,
 		AssertionIDs:    s.store,
 		RemoteKeys:      s.remoteKeys(),
+		Denylist:        s.revocation.denylist,
 	})
 	mux.Handle(discovery.PathToken, s.cors.token(tokens))
+	s.mountRevocation(mux, tokens)
 	md := discovery.New(s.cfg.Issuer,
 		[]string{storage.GrantClientCredentials},
 		[]string{oauth.AuthClientSecretBasic, oauth.AuthClientSecretPost, oauth.AuthPrivateKeyJWT},
 		keys.SupportedAlgs)
 	md.TokenEndpointAuthSigningAlgValuesSupported = assertionAlgs()
-	meta := discovery.Handler(loginMetadata(md))
+	meta := discovery.Handler(discovery.WithRevocation(loginMetadata(md), []string{DefaultAlg}))
 	s.mountLogin(mux, users)
 	mux.Handle("GET "+discovery.PathOpenID, meta)
 	mux.Handle("GET "+discovery.PathOAuthMetadata, meta)
@@ -392,6 +397,7 @@ func (s *Server) Start(ctx context.Context) (wait func()) {
 	s.startAudit(ctx, wg.Go)
 	s.startLoginCleanup(ctx, wg.Go)
 	s.startAssertionIDCleanup(ctx, wg.Go)
+	s.startRevocationCleanup(ctx, wg.Go)
 	if s.rotation != nil {
 		wg.Go(func() { s.rotation.Run(ctx) })
 	}
