@@ -27,6 +27,8 @@ func WithRevocation(m Metadata, introspectionAlgs []string) Metadata {
 	}
 	m.IntrospectionEndpointAuthMethodsSupported = slices.DeleteFunc(slices.Clone(m.TokenEndpointAuthMethodsSupported),
 		func(s string) bool { return s == "none" })
+	m.RevocationEndpointAuthSigningAlgValuesSupported = slices.Clone(m.TokenEndpointAuthSigningAlgValuesSupported)
+	m.IntrospectionEndpointAuthSigningAlgValuesSupported = slices.Clone(m.TokenEndpointAuthSigningAlgValuesSupported)
 	m.IntrospectionSigningAlgValuesSupported = slices.Clone(introspectionAlgs)
 	return m
 }

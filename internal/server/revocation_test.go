@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -379,8 +380,15 @@ func TestDiscoveryRevocation(t *testing.T) {
 	}
 	rev, _ := json.Marshal(m["revocation_endpoint_auth_methods_supported"])
 	in, _ := json.Marshal(m["introspection_endpoint_auth_methods_supported"])
-	if string(rev) != `["client_secret_basic","client_secret_post","none"]` || string(in) != `["client_secret_basic","client_secret_post"]` {
+	// As at the token endpoint (private_key_jwt included: the same
+	// authentication step), a public client revoking by client_id.
+	if string(rev) != `["client_secret_basic","client_secret_post","private_key_jwt","none"]` || string(in) != `["client_secret_basic","client_secret_post","private_key_jwt"]` {
 		t.Errorf("auth methods %s %s", rev, in)
+	}
+	for _, k := range []string{"revocation_endpoint_auth_signing_alg_values_supported", "introspection_endpoint_auth_signing_alg_values_supported"} {
+		if fmt.Sprint(m[k]) != fmt.Sprint(m["token_endpoint_auth_signing_alg_values_supported"]) || m[k] == nil {
+			t.Errorf("%s = %v, want the token endpoint's %v", k, m[k], m["token_endpoint_auth_signing_alg_values_supported"])
+		}
 	}
 	if algs, _ := json.Marshal(m["introspection_signing_alg_values_supported"]); string(algs) != `["RS256"]` {
 		t.Errorf("introspection_signing_alg_values_supported %s", algs)
