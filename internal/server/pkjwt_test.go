@@ -10,9 +10,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +23,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
 	"github.com/gatehouse-dev/gatehouse/internal/clientcred"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
@@ -501,5 +505,57 @@ func TestDiscoveryPrivateKeyJWT(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(m.Methods, " "), "private_key_jwt") || strings.Join(m.Algs, " ") != "RS256 RS384 PS256 ES256 EdDSA" {
 		t.Fatalf("metadata %+v", m)
+	}
+}
+
+// kmsKey is a crypto.Signer that is not one of the standard key types,
+// as a key held in a KMS or HSM is.
+type kmsKey struct{ crypto.Signer }
+
+// TestClientSourcePrivateKeyJWT: the public client package authenticates
+// with private_key_jwt against a real server, with an in-memory key, a
+// PEM file, and an opaque crypto.Signer, for every algorithm; its kid
+// defaults to the thumbprint the server shows; a key the server does not
+// know fails with invalid_client.
+func TestClientSourcePrivateKeyJWT(t *testing.T) {
+	f := newFixture(t)
+	for _, alg := range []string{"RS256", "PS256", "ES256", "EdDSA"} {
+		k := newSigningKey(t, alg)
+		id := f.newKeyClient(k)
+		der, err := x509.MarshalPKCS8PrivateKey(k.priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(t.TempDir(), "key.pem")
+		if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for name, cfg := range map[string]client.Config{
+			"signer": {PrivateKey: k.priv, SigningAlg: alg},
+			"file":   {PrivateKeyFile: file, SigningAlg: alg},
+			"opaque": {PrivateKey: kmsKey{k.priv}, SigningAlg: alg, KeyID: k.kid},
+		} {
+			t.Run(alg+"/"+name, func(t *testing.T) {
+				cfg.Issuer, cfg.ClientID, cfg.Audience, cfg.HTTPClient = f.issuer, id, audience, f.http.Client()
+				src, err := client.New(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tok, err := src.Token()
+				if err != nil || tok.AccessToken == "" {
+					t.Fatalf("Token: %v", err)
+				}
+			})
+		}
+	}
+	stranger := newSigningKey(t, "ES256")
+	id := f.newKeyClient(newSigningKey(t, "ES256"))
+	src, err := client.New(client.Config{Issuer: f.issuer, ClientID: id, Audience: audience, HTTPClient: f.http.Client(), PrivateKey: stranger.priv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var oe *client.Error
+	if _, err := src.Token(); !errors.As(err, &oe) || oe.Code != "invalid_client" {
+		t.Fatalf("an unknown key: %v, want invalid_client", err)
 	}
 }
