@@ -190,6 +190,38 @@ func TestPrivateKeyJWTAlgorithms(t *testing.T) {
 	}
 }
 
+// signEd25519 signs claims as RFC 9864's fully-specified Ed25519 JWS, as
+// openid-client v6 does (go-jose has no signer for that name).
+func signEd25519(t testing.TB, key ed25519.PrivateKey, kid string, claims map[string]any) string {
+	t.Helper()
+	h, _ := json.Marshal(map[string]string{"alg": "Ed25519", "kid": kid})
+	p, _ := json.Marshal(claims)
+	input := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(p)
+	return input + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(key, []byte(input)))
+}
+
+// TestPrivateKeyJWTEd25519: an EdDSA credential accepts RFC 9864's
+// fully-specified alg Ed25519; a signature by another key, or the name on
+// an RSA credential, does not pass.
+func TestPrivateKeyJWTEd25519(t *testing.T) {
+	f := newFixture(t)
+	k := newSigningKey(t, "EdDSA")
+	id := f.newKeyClient(k)
+	priv := k.priv.(ed25519.PrivateKey)
+	if r := f.assertionToken(signEd25519(t, priv, k.kid, claimsFor(id, f.issuer, time.Now()))); r.status != http.StatusOK {
+		t.Fatalf("Ed25519: %d %v", r.status, r.raw)
+	}
+	other := newSigningKey(t, "EdDSA")
+	if r := f.assertionToken(signEd25519(t, other.priv.(ed25519.PrivateKey), k.kid, claimsFor(id, f.issuer, time.Now()))); r.status != http.StatusUnauthorized {
+		t.Fatalf("Ed25519 by another key: %d %v", r.status, r.raw)
+	}
+	rsaKey := newSigningKey(t, "RS256")
+	rsaID := f.newKeyClient(rsaKey)
+	if r := f.assertionToken(signEd25519(t, priv, rsaKey.kid, claimsFor(rsaID, f.issuer, time.Now()))); r.status != http.StatusUnauthorized {
+		t.Fatalf("Ed25519 for an RSA credential: %d %v", r.status, r.raw)
+	}
+}
+
 // TestPrivateKeyJWTRefused: every assertion an attacker could forge,
 // replay or bend is invalid_client (401), and so is a secret for a client
 // that authenticates with keys. Written before the verifier: each case
@@ -503,7 +535,7 @@ func TestDiscoveryPrivateKeyJWT(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(strings.Join(m.Methods, " "), "private_key_jwt") || strings.Join(m.Algs, " ") != "RS256 RS384 PS256 ES256 EdDSA" {
+	if !strings.Contains(strings.Join(m.Methods, " "), "private_key_jwt") || strings.Join(m.Algs, " ") != "RS256 RS384 PS256 ES256 EdDSA Ed25519" {
 		t.Fatalf("metadata %+v", m)
 	}
 }
