@@ -10,12 +10,17 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // pemKeys returns a fresh key for alg as PKCS #8 and as a PUBLIC KEY PEM.
@@ -37,6 +42,37 @@ func pemKeys(t *testing.T, alg string) (pkcs8, public string) {
 	der, _ := x509.MarshalPKCS8PrivateKey(k)
 	pub, _ := x509.MarshalPKIXPublicKey(k.Public())
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}))
+}
+
+// acceptsAssertion reports whether the server gives the client a token
+// for aud with an assertion signed by its PKCS #8 key.
+func (p *proc) acceptsAssertion(t *testing.T, clientID, alg, pkcs8, aud string) bool {
+	t.Helper()
+	block, _ := pem.Decode([]byte(pkcs8))
+	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: key}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jti := make([]byte, 16)
+	_, _ = rand.Read(jti)
+	now := time.Now().Unix()
+	claims, _ := json.Marshal(map[string]any{"iss": clientID, "sub": clientID, "aud": p.issuer, "iat": now, "exp": now + 60, "jti": fmt.Sprintf("%x", jti)})
+	jws, err := s.Sign(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := jws.CompactSerialize()
+	resp, err := hc.PostForm(p.base()+"/oauth/token", url.Values{"grant_type": {"client_credentials"}, "audience": {aud},
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {a}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // TestNodeOpenIDClientPrivateKeyJWT: openid-client (npm), a third-party
@@ -75,8 +111,18 @@ func TestNodeOpenIDClientPrivateKeyJWT(t *testing.T) {
 	strangerKey, _ := pemKeys(t, "ES256")
 	stranger, _ := json.Marshal(map[string]string{"pkcs8": strangerKey, "alg": "ES256"})
 	specs, _ := json.Marshal(clients)
-	// The server follows the database's change feed within its sync interval.
-	time.Sleep(1500 * time.Millisecond)
+	// The server follows the database's change feed within its sync interval:
+	// wait until it accepts the last client's key.
+	last := clients[len(clients)-1]
+	for deadline := time.Now().Add(setupDeadline); ; {
+		if srv.acceptsAssertion(t, last.ClientID, last.Alg, last.PKCS8, last.Aud) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server never accepted client %s's key", last.ClientID)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	cmd := exec.Command(node, "pkjwt.mjs")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GATEHOUSE_ISSUER="+srv.issuer, "GATEHOUSE_PKJWT_CLIENTS="+string(specs), "GATEHOUSE_PKJWT_STRANGER="+string(stranger))
