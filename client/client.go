@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -37,8 +38,8 @@ const (
 	DefaultTimeout       = time.Minute
 )
 
-// Config configures a [Source]. ClientID, at least one secret, and Issuer or
-// TokenURL are required; everything else has a default.
+// Config configures a [Source]. ClientID, at least one secret or a private
+// key, and Issuer or TokenURL are required; everything else has a default.
 type Config struct {
 	// Issuer is the authorization server's issuer identifier. The token
 	// endpoint is read from its metadata at
@@ -52,8 +53,23 @@ type Config struct {
 	// Secrets are the client's secrets, tried in order, starting with the
 	// one that last worked (rotation: hold the old and the new secret).
 	Secrets []string
-	// AuthMethod defaults to AuthPost.
+	// AuthMethod defaults to AuthPost, or AuthPrivateKeyJWT with a key.
 	AuthMethod AuthMethod
+
+	// PrivateKey authenticates with private_key_jwt (RFC 7523 §2.2)
+	// instead of a secret: every token request carries a new assertion
+	// signed with it (iss and sub the ClientID, aud the Issuer, or the
+	// TokenURL without one, a random jti, valid AssertionLifetime). Any
+	// crypto.Signer serves (an RSA, P-256 or Ed25519 key, in memory or in a
+	// KMS). PrivateKeyFile instead reads a PEM private key (PKCS #8, PKCS #1
+	// or SEC 1) once, in New. KeyID is the JWS kid; empty, the key's RFC
+	// 7638 thumbprint, which is the kid gatehouse shows for the registered
+	// public key. SigningAlg defaults to RS256 for RSA, ES256 for P-256 and
+	// EdDSA for Ed25519.
+	PrivateKey     crypto.Signer
+	PrivateKeyFile string
+	KeyID          string
+	SigningAlg     string
 
 	// Audience is sent as `audience` (Auth0), Resource as `resource`
 	// (RFC 8707 §2); either names the API. If both are set they must be equal.
@@ -104,11 +120,12 @@ type Source struct {
 	rand  func() float64
 
 	mu        sync.Mutex
-	tokenURL  string    // resolved token endpoint
-	tok       *entry    // the cached token, nil if none
-	flight    *call     // the fetch in flight, nil if none
-	retryAt   time.Time // no background refresh before this after a failure
-	preferred int       // index of the secret that last worked
+	tokenURL  string     // resolved token endpoint
+	tok       *entry     // the cached token, nil if none
+	flight    *call      // the fetch in flight, nil if none
+	retryAt   time.Time  // no background refresh before this after a failure
+	preferred int        // index of the secret that last worked
+	key       *keySigner // private_key_jwt's, nil with secrets
 }
 
 // entry is a cached token and when to replace it.
@@ -132,8 +149,20 @@ func New(cfg Config) (*Source, error) {
 	if cfg.ClientID == "" {
 		problems = append(problems, "ClientID is empty")
 	}
-	if len(cfg.Secrets) == 0 {
-		problems = append(problems, "no Secrets")
+	var key *keySigner
+	if cfg.PrivateKey != nil || cfg.PrivateKeyFile != "" {
+		var err error
+		if key, err = newKeySigner(&cfg); err != nil {
+			problems = append(problems, err.Error())
+		}
+		if len(cfg.Secrets) > 0 {
+			problems = append(problems, "Secrets and a private key exclude each other")
+		}
+		if cfg.AuthMethod == "" {
+			cfg.AuthMethod = AuthPrivateKeyJWT
+		}
+	} else if len(cfg.Secrets) == 0 {
+		problems = append(problems, "no Secrets and no PrivateKey")
 	}
 	for i, s := range cfg.Secrets {
 		if s == "" {
@@ -159,6 +188,13 @@ func New(cfg Config) (*Source, error) {
 	case "":
 		cfg.AuthMethod = AuthPost
 	case AuthPost, AuthBasic:
+		if key != nil {
+			problems = append(problems, fmt.Sprintf("AuthMethod %q needs Secrets, not a private key", cfg.AuthMethod))
+		}
+	case AuthPrivateKeyJWT:
+		if cfg.PrivateKey == nil && cfg.PrivateKeyFile == "" {
+			problems = append(problems, "AuthMethod private_key_jwt needs PrivateKey or PrivateKeyFile")
+		}
 	default:
 		problems = append(problems, fmt.Sprintf("unknown AuthMethod %q", cfg.AuthMethod))
 	}
@@ -187,7 +223,7 @@ func New(cfg Config) (*Source, error) {
 	if cfg.MaxBackoff < cfg.MinBackoff {
 		cfg.MaxBackoff = cfg.MinBackoff
 	}
-	s := &Source{cfg: cfg, hc: cfg.HTTPClient, now: cfg.Now, sleep: sleepCtx, rand: defaultRand, tokenURL: cfg.TokenURL}
+	s := &Source{cfg: cfg, hc: cfg.HTTPClient, now: cfg.Now, sleep: sleepCtx, rand: defaultRand, tokenURL: cfg.TokenURL, key: key}
 	if s.hc == nil {
 		s.hc = &http.Client{Timeout: 30 * time.Second}
 	}

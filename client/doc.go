@@ -11,6 +11,14 @@
 // fleet of clients does not stampede; concurrent callers share one request;
 // a token that is still valid keeps being served while a refresh fails.
 //
+// Instead of a secret, a Source can hold the client's private key
+// ([Config.PrivateKey], any crypto.Signer, or [Config.PrivateKeyFile]) and
+// authenticate with private_key_jwt (RFC 7523 §2.2, OpenID Connect Core §9):
+// each token request carries a new assertion, signed with the key, whose
+// aud is the issuer (draft-ietf-oauth-rfc7523bis) and whose jti is random;
+// no secret exists to leak. The cache, early refresh and single flight are
+// the same.
+//
 // A Source holds several secrets: it uses the one that last worked and falls
 // back to the next one when the server answers invalid_client, and remembers
 // the winner, so a client rides through a secret rotation without a restart.

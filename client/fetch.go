@@ -93,10 +93,14 @@ func (s *Source) fetch(ctx context.Context) (*entry, error) {
 	s.mu.Lock()
 	idx := s.preferred
 	s.mu.Unlock()
-	n := len(s.cfg.Secrets)
+	n := max(len(s.cfg.Secrets), 1) // a private key is one credential
 	refused := 0
 	for attempt := 1; ; {
-		e, err := s.request(ctx, tokenURL, s.cfg.Secrets[idx])
+		var secret string
+		if s.key == nil {
+			secret = s.cfg.Secrets[idx]
+		}
+		e, err := s.request(ctx, tokenURL, secret)
 		if err == nil {
 			s.mu.Lock()
 			s.preferred = idx
@@ -225,9 +229,22 @@ func (s *Source) request(ctx context.Context, tokenURL, secret string) (*entry, 
 	if len(s.cfg.Scopes) > 0 {
 		form.Set("scope", strings.Join(s.cfg.Scopes, " "))
 	}
-	if s.cfg.AuthMethod == AuthPost {
+	switch s.cfg.AuthMethod {
+	case AuthPost:
 		form.Set("client_id", s.cfg.ClientID)
 		form.Set("client_secret", secret)
+	case AuthPrivateKeyJWT:
+		aud := s.cfg.Issuer // draft-ietf-oauth-rfc7523bis: the issuer identifier
+		if aud == "" {
+			aud = tokenURL
+		}
+		a, err := s.key.assertion(s.cfg.ClientID, aud, s.now())
+		if err != nil {
+			return nil, err
+		}
+		form.Set("client_id", s.cfg.ClientID)
+		form.Set("client_assertion_type", assertionType)
+		form.Set("client_assertion", a)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
 	if err != nil {

@@ -6,7 +6,11 @@
 //
 // The secret comes from the environment, never from a flag: CLIENT_SECRET,
 // and optionally CLIENT_SECRET_OLD, tried when the first is refused (a
-// secret rotation).
+// secret rotation). A client without a secret (private_key_jwt, RFC 7523)
+// gives its private key's PEM file instead, whose public key is registered
+// with `gatehouse client credential add`:
+//
+//	go run ./examples/client --private-key key.pem --issuer URL --client-id ID --audience URI
 package main
 
 import (
@@ -50,6 +54,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	scope := fs.String("scope", "", "space-separated scopes to ask for (default: all granted)")
 	api := fs.String("api", "http://127.0.0.1:9090", "the example API's base URL")
 	rounds := fs.Int("n", 2, "how many times to call each endpoint")
+	privateKey := fs.String("private-key", "", "a PEM private key: authenticate with private_key_jwt instead of a secret")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -59,12 +64,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			secrets = append(secrets, s)
 		}
 	}
-	if len(secrets) == 0 {
-		return errors.New("set CLIENT_SECRET (and CLIENT_SECRET_OLD during a rotation)")
+	if len(secrets) == 0 && *privateKey == "" {
+		return errors.New("set CLIENT_SECRET (and CLIENT_SECRET_OLD during a rotation), or give --private-key")
 	}
 	counter := &countingTransport{next: http.DefaultTransport}
 	src, err := client.New(client.Config{
-		Issuer: *issuer, ClientID: *clientID, Secrets: secrets, Audience: *audience,
+		Issuer: *issuer, ClientID: *clientID, Secrets: secrets, PrivateKeyFile: *privateKey, Audience: *audience,
 		Scopes: strings.Fields(*scope), HTTPClient: &http.Client{Transport: counter},
 	})
 	if err != nil {

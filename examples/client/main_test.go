@@ -2,16 +2,32 @@ package main
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 )
 
 func TestClient(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	keyFile := filepath.Join(t.TempDir(), "key.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	var as *httptest.Server
 	as = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -19,6 +35,17 @@ func TestClient(t *testing.T) {
 			_ = json.NewEncoder(w).Encode(map[string]string{"issuer": as.URL, "token_endpoint": as.URL + "/oauth/token"})
 		case "/oauth/token":
 			_ = r.ParseForm()
+			if a := r.PostForm.Get("client_assertion"); a != "" {
+				tok, err := jwt.ParseSigned(a, []jose.SignatureAlgorithm{jose.ES256})
+				var c jwt.Claims
+				if err != nil || tok.Claims(&key.PublicKey, &c) != nil || c.Issuer != "svc" || c.Subject != "svc" || !c.Audience.Contains(as.URL) {
+					w.WriteHeader(401)
+					fmt.Fprint(w, `{"error":"invalid_client"}`)
+					return
+				}
+				fmt.Fprint(w, `{"access_token":"tok","token_type":"Bearer","expires_in":3600,"scope":"read:sensors"}`)
+				return
+			}
 			if r.PostForm.Get("client_secret") != "new" || r.PostForm.Get("audience") != "https://api.test" {
 				w.WriteHeader(401)
 				fmt.Fprint(w, `{"error":"invalid_client"}`)
@@ -42,18 +69,20 @@ func TestClient(t *testing.T) {
 		env     map[string]string
 		want    []string
 		wantErr string
+		args    []string
 	}{
+		{"private_key_jwt", map[string]string{}, []string{"4 API calls, 2 request(s)"}, "", []string{"--private-key", keyFile}},
 		{"one secret", map[string]string{"CLIENT_SECRET": "new"},
-			[]string{"GET /v1/ping -> 200 OK /v1/ping", "GET /v1/sensors -> 200 OK /v1/sensors", "4 API calls, 2 request(s)"}, ""},
+			[]string{"GET /v1/ping -> 200 OK /v1/ping", "GET /v1/sensors -> 200 OK /v1/sensors", "4 API calls, 2 request(s)"}, "", nil},
 		{"rotation: the old secret is refused", map[string]string{"CLIENT_SECRET": "old", "CLIENT_SECRET_OLD": "new"},
-			[]string{"4 API calls, 3 request(s)"}, ""},
-		{"no secret", map[string]string{}, nil, "set CLIENT_SECRET"},
-		{"wrong secret", map[string]string{"CLIENT_SECRET": "bad"}, nil, "invalid_client"},
+			[]string{"4 API calls, 3 request(s)"}, "", nil},
+		{"no secret", map[string]string{}, nil, "set CLIENT_SECRET", nil},
+		{"wrong secret", map[string]string{"CLIENT_SECRET": "bad"}, nil, "invalid_client", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			err := run(t.Context(), []string{"--issuer", as.URL, "--client-id", "svc", "--audience", "https://api.test", "--api", api.URL},
+			err := run(t.Context(), append([]string{"--issuer", as.URL, "--client-id", "svc", "--audience", "https://api.test", "--api", api.URL}, tc.args...),
 				func(k string) string { return tc.env[k] }, &out, io.Discard)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {

@@ -2,6 +2,14 @@ package cli
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +26,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/clientcred"
 	"github.com/gatehouse-dev/gatehouse/internal/loadtest"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
@@ -32,6 +41,7 @@ type benchFlags struct {
 	quiet                                   bool
 	sampleInterval                          time.Duration
 	metricsURL                              string
+	keyAlg                                  string
 }
 
 func (a *app) benchCmd() *cobra.Command {
@@ -45,7 +55,11 @@ func (a *app) benchCmd() *cobra.Command {
 			"lines {\"client_id\":...,\"client_secret\":...}, or are provisioned with --clients N in the database (--db):\n" +
 			"N new clients, each with a secret and a grant for --audience (created with --signing-alg if it does not\n" +
 			"exist); --credentials-out saves them for later runs. A progress line goes to stderr once a second; the\n" +
-			"summary (tokens/s, latency percentiles, errors by status) to stdout, as JSON with --json.",
+			"summary (tokens/s, latency percentiles, errors by status) to stdout, as JSON with --json.\n" +
+			"--auth private_key_jwt authenticates with client assertions (RFC 7523) instead: --clients N provisions\n" +
+			"clients with a fresh --key-alg key each and no secret (--credentials-out then holds their private keys), and\n" +
+			"each request carries an assertion the worker signs just before sending it (a jti is single-use), with aud\n" +
+			"the --issuer, else the --token-url; latencies are the server's, tokens/s includes the signing.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.validate(cmd); err != nil {
@@ -59,7 +73,8 @@ func (a *app) benchCmd() *cobra.Command {
 	fl.StringVar(&f.issuer, "issuer", "", "the issuer URL; its discovery metadata names the token endpoint")
 	fl.StringVar(&f.audience, "audience", "", "the API identifier to ask tokens for")
 	fl.StringVar(&f.scope, "scope", "", "space-separated scopes to ask for (default: none sent)")
-	fl.StringVar(&f.auth, "auth", "post", "client authentication: post (client_secret_post) or basic (client_secret_basic)")
+	fl.StringVar(&f.auth, "auth", "post", "client authentication: post (client_secret_post), basic (client_secret_basic) or private_key_jwt")
+	fl.StringVar(&f.keyAlg, "key-alg", "ES256", "with --auth private_key_jwt and --clients: the clients' key type, ES256, EdDSA or RS256")
 	fl.StringVar(&f.credentials, "credentials", "", "file of JSON lines {\"client_id\",\"client_secret\"}")
 	fl.IntVar(&f.clients, "clients", 0, "provision this many new clients in the database (--db) instead of --credentials")
 	fl.StringVar(&f.credentialsOut, "credentials-out", "", "with --clients: write the new clients' credentials here (mode 0600)")
@@ -114,8 +129,11 @@ func (f *benchFlags) validate(cmd *cobra.Command) error {
 	if !slices.Contains(admin.SigningAlgs, f.signingAlg) {
 		p = append(p, fmt.Sprintf("--signing-alg %q must be one of %s", f.signingAlg, strings.Join(admin.SigningAlgs, ", ")))
 	}
-	if f.auth != "post" && f.auth != "basic" {
-		p = append(p, fmt.Sprintf("--auth %q must be basic or post", f.auth))
+	if f.auth != "post" && f.auth != "basic" && f.auth != loadtest.AuthPrivateKeyJWT {
+		p = append(p, fmt.Sprintf("--auth %q must be basic, post or private_key_jwt", f.auth))
+	}
+	if f.keyAlg != "ES256" && f.keyAlg != "EdDSA" && f.keyAlg != "RS256" {
+		p = append(p, fmt.Sprintf("--key-alg %q must be ES256, EdDSA or RS256", f.keyAlg))
 	}
 	if f.workers < 1 || f.workers > 10000 {
 		p = append(p, fmt.Sprintf("--workers %d must be from 1 to 10000", f.workers))
@@ -177,8 +195,15 @@ func (a *app) runBench(cmd *cobra.Command, f benchFlags) error {
 		tokenURL = meta.TokenEndpoint
 	}
 	auth := loadtest.AuthPost
-	if f.auth == "basic" {
+	switch f.auth {
+	case "basic":
 		auth = loadtest.AuthBasic
+	case loadtest.AuthPrivateKeyJWT:
+		auth = loadtest.AuthPrivateKeyJWT
+	}
+	aud := f.issuer // the assertions' audience (draft-ietf-oauth-rfc7523bis)
+	if aud == "" {
+		aud = tokenURL
 	}
 	var creds []loadtest.Credential
 	var err error
@@ -187,7 +212,7 @@ func (a *app) runBench(cmd *cobra.Command, f benchFlags) error {
 		if err != nil {
 			return err
 		}
-		if err := waitKnown(ctx, hc, tokenURL, f, auth, creds[len(creds)-1]); err != nil {
+		if err := waitKnown(ctx, hc, tokenURL, aud, f, auth, creds[len(creds)-1]); err != nil {
 			return err
 		}
 	} else {
@@ -197,7 +222,7 @@ func (a *app) runBench(cmd *cobra.Command, f benchFlags) error {
 		}
 	}
 	cfg := loadtest.Config{
-		TokenURL: tokenURL, Audience: f.audience, Scope: f.scope, Credentials: creds, Auth: auth,
+		TokenURL: tokenURL, Audience: f.audience, Scope: f.scope, Credentials: creds, Auth: auth, AssertionAudience: aud,
 		Workers: f.workers, Duration: f.duration, Requests: f.requests, Rate: f.rate, Timeout: f.timeout,
 	}
 	// The progress line and the samples come from goroutines of their own.
@@ -273,15 +298,26 @@ func (a *app) provision(cmd *cobra.Command, f benchFlags) ([]loadtest.Credential
 	}
 	creds := make([]loadtest.Credential, 0, f.clients)
 	start := time.Now()
+	keyed := f.auth == loadtest.AuthPrivateKeyJWT
 	for i := range f.clients {
-		c, sec, err := s.svc.CreateClient(ctx, admin.ClientInput{Name: fmt.Sprintf("bench-%06d", i+1), Description: "created by gatehouse bench"})
+		in := admin.ClientInput{Name: fmt.Sprintf("bench-%06d", i+1), Description: "created by gatehouse bench"}
+		if keyed {
+			in.TokenEndpointAuthMethod = storage.AuthMethodPrivateKeyJWT
+		}
+		c, sec, err := s.svc.CreateClient(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("provision client %d: %w", i+1, err)
 		}
 		if _, err := s.svc.CreateGrant(ctx, c.ClientID, api.Identifier, scopes); err != nil {
 			return nil, fmt.Errorf("provision grant %d: %w", i+1, err)
 		}
-		creds = append(creds, loadtest.Credential{ClientID: c.ClientID, ClientSecret: sec.Plain})
+		cred := loadtest.Credential{ClientID: c.ClientID, ClientSecret: sec.Plain}
+		if keyed {
+			if cred.PrivateKey, err = provisionKey(ctx, s.svc, c.ClientID, f.keyAlg); err != nil {
+				return nil, fmt.Errorf("provision key %d: %w", i+1, err)
+			}
+		}
+		creds = append(creds, cred)
 	}
 	if out != nil {
 		if err := loadtest.WriteCredentials(out, creds); err != nil {
@@ -292,12 +328,39 @@ func (a *app) provision(cmd *cobra.Command, f benchFlags) ([]loadtest.Credential
 	return creds, nil
 }
 
+// provisionKey makes a key of alg for the client, registers its public
+// half and returns the private one as PEM.
+func provisionKey(ctx context.Context, svc *admin.Service, clientID, alg string) (string, error) {
+	var key crypto.Signer
+	var err error
+	switch alg {
+	case "RS256":
+		key, err = rsa.GenerateKey(rand.Reader, 2048)
+	case "EdDSA":
+		_, key, err = ed25519.GenerateKey(rand.Reader)
+	default:
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	}
+	if err != nil {
+		return "", err
+	}
+	der, err := x509.MarshalPKIXPublicKey(key.Public())
+	if err != nil {
+		return "", err
+	}
+	pub := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	if _, err := svc.AddCredential(ctx, clientID, clientcred.Input{Type: storage.CredentialPublicKey, PEM: pub, Alg: alg, Name: "bench"}, true); err != nil {
+		return "", err
+	}
+	return loadtest.EncodePrivateKey(key)
+}
+
 // waitKnown asks for a token with the last provisioned client until the
 // server has picked the new clients up from its change feed.
-func waitKnown(ctx context.Context, hc *http.Client, tokenURL string, f benchFlags, auth string, cred loadtest.Credential) error {
+func waitKnown(ctx context.Context, hc *http.Client, tokenURL, aud string, f benchFlags, auth string, cred loadtest.Credential) error {
 	deadline := time.Now().Add(f.readyTimeout)
 	for {
-		res, err := loadtest.Run(ctx, loadtest.Config{TokenURL: tokenURL, Audience: f.audience, Scope: f.scope,
+		res, err := loadtest.Run(ctx, loadtest.Config{TokenURL: tokenURL, Audience: f.audience, Scope: f.scope, AssertionAudience: aud,
 			Credentials: []loadtest.Credential{cred}, Auth: auth, Workers: 1, Requests: 1, Timeout: f.timeout,
 			Transport: hc.Transport})
 		if err != nil {

@@ -232,3 +232,52 @@ func TestBenchSoakSamples(t *testing.T) {
 		t.Errorf("%d sample lines on stderr for %d samples: %q", n, len(got.Samples), r.stderr)
 	}
 }
+
+// TestBenchPrivateKeyJWT: bench --auth private_key_jwt provisions clients
+// with a key each and no secret, signs a fresh assertion per request (the
+// server refuses a replayed jti, so a reused one would fail), and a second
+// run with the saved keys gets tokens too; with the keys swapped between
+// clients, every request is refused.
+func TestBenchPrivateKeyJWT(t *testing.T) {
+	h := newHarness(t)
+	ts := benchServer(t, h)
+	out := filepath.Join(h.dir, "keys.jsonl")
+	r := h.run("bench", "--json", "--quiet", "--issuer", ts.URL, "--audience", "https://bench.test", "--auth", "private_key_jwt",
+		"--clients", "2", "--credentials-out", out, "--workers", "2", "--requests", "40")
+	if r.code != 0 {
+		t.Fatalf("bench: %s", r)
+	}
+	var got benchOut
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || got.Tokens != 40 || len(got.Errors) != 0 {
+		t.Fatalf("summary %+v %v", got, err)
+	}
+	data, _ := os.ReadFile(out)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	var first map[string]string
+	_ = json.Unmarshal([]byte(lines[0]), &first)
+	if first["client_secret"] != "" || !strings.Contains(first["private_key"], "PRIVATE KEY") {
+		t.Fatalf("saved credential %v", first)
+	}
+	for _, c := range h.array("client", "list") {
+		if str(c, "auth_method") != "private_key_jwt" {
+			t.Errorf("provisioned client %v", c)
+		}
+	}
+	r = h.run("bench", "--json", "--quiet", "--issuer", ts.URL, "--audience", "https://bench.test", "--auth", "private_key_jwt",
+		"--credentials", out, "--requests", "20")
+	if r.code != 0 || !strings.Contains(r.stdout, `"tokens": 20,`) {
+		t.Fatalf("bench with saved keys: %s", r)
+	}
+	var second map[string]string
+	_ = json.Unmarshal([]byte(lines[1]), &second)
+	first["private_key"], second["private_key"] = second["private_key"], first["private_key"]
+	a, _ := json.Marshal(first)
+	b, _ := json.Marshal(second)
+	swapped := filepath.Join(h.dir, "swapped.jsonl")
+	_ = os.WriteFile(swapped, []byte(string(a)+"\n"+string(b)+"\n"), 0o600)
+	r = h.run("bench", "--json", "--quiet", "--issuer", ts.URL, "--audience", "https://bench.test", "--auth", "private_key_jwt",
+		"--credentials", swapped, "--requests", "6")
+	if r.code == 0 || !strings.Contains(r.stderr, "no request got a token (401: 6)") {
+		t.Errorf("swapped keys: %s", r)
+	}
+}

@@ -217,7 +217,7 @@ var (
 	apiShape = shape{"identifier": kString, "name": kString, "scopes": kScopes, "token_lifetime": kInt,
 		"signing_alg": kString, "token_dialect": kString, "created_at": kTime, "user_access": kString, "client_access": kString}
 	clientShape = shape{"client_id": kString, "name": kString, "description": kString, "grant_types": kStrings,
-		"disabled": kBool, "created_at": kTime}
+		"disabled": kBool, "created_at": kTime, "auth_method": kString}
 	newClientShape = with(clientShape, "client_secret", kString)
 	secretShape    = shape{"id": kString, "hint": kString, "created_at": kTime, "not_before": kTimeOrNull,
 		"expires_at": kTimeOrNull, "last_used_at": kTimeOrNull}
@@ -525,7 +525,7 @@ func TestTables(t *testing.T) {
 			fields: []string{"identifier", "name", "scopes", "token_lifetime", "signing_alg", "token_dialect", "user_access", "client_access", "enforce_policies", "created_at"},
 			row:    []string{"https://tables.test", "ES256"}},
 		{name: "client show", args: []string{"client", "show", id},
-			fields: []string{"client_id", "name", "description", "grant_types", "disabled", "created_at"},
+			fields: []string{"client_id", "name", "description", "grant_types", "disabled", "created_at", "auth_method"},
 			row:    []string{id, "svc", "client_credentials"}},
 		{name: "version", args: []string{"version"}, fields: []string{"version", "commit", "go", "sqlite_schema_version", "postgres_schema_version"}},
 		{name: "migrate", args: []string{"migrate"}, fields: []string{"schema_version"}},

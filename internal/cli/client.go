@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,11 +17,25 @@ func (a *app) clientCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "client", Short: "Manage clients and their secrets"}
 	var in admin.ClientInput
 	var login admin.LoginClientInput
+	var publicKey, keyAlg string
 	create := &cobra.Command{
-		Use:   "create --name N [--app-type regular_web|spa|native --redirect-uri URI... [--logout-url URI...] [--web-origin ORIGIN...]]",
-		Short: "Create a client (machine-to-machine by default, or a login client); prints its secret once", Args: cobra.NoArgs,
+		Use: "create --name N [--auth-method private_key_jwt --public-key FILE [--alg ALG] | --jwks-uri URL] " +
+			"[--app-type regular_web|spa|native --redirect-uri URI... [--logout-url URI...] [--web-origin ORIGIN...]]",
+		Short: "Create a client (machine-to-machine by default, or a login client); prints its secret once, or with private_key_jwt has none", Args: cobra.NoArgs,
 		RunE: a.withManager(func(cmd *cobra.Command, _ []string, m manager) error {
-			c, sec, err := a.createClient(cmd, m, in, login)
+			var c storage.Client
+			var sec admin.NewSecret
+			var err error
+			switch {
+			case publicKey != "" && in.TokenEndpointAuthMethod != storage.AuthMethodPrivateKeyJWT:
+				err = errors.New("--public-key is for --auth-method private_key_jwt")
+			case in.TokenEndpointAuthMethod == storage.AuthMethodPrivateKeyJWT && (publicKey == "") == (in.JWKSURI == ""):
+				err = errors.New("--auth-method private_key_jwt needs --public-key FILE or --jwks-uri URL (one of them)")
+			case publicKey != "" && login.AppType == storage.AppTypeNonInteractive:
+				c, err = a.createKeyClient(cmd.Context(), m, in, publicKey, keyAlg)
+			default:
+				c, sec, err = a.createClient(cmd, m, in, login)
+			}
 			if err != nil {
 				return err
 			}
@@ -50,6 +65,11 @@ func (a *app) clientCmd() *cobra.Command {
 	create.Flags().StringArrayVar(&login.WebOrigins, "web-origin", nil, webOriginUsage)
 	create.Flags().StringArrayVar(&login.GrantTypes, "grant-type", nil, "a login client's grant types (default authorization_code and refresh_token; repeatable)")
 	create.Flags().BoolVar(&login.FirstParty, "first-party", false, "a login client of your own: its users are not asked for consent")
+	create.Flags().StringVar(&in.TokenEndpointAuthMethod, "auth-method", "",
+		"how the client authenticates: client_secret_post (default), client_secret_basic, or private_key_jwt (no secret: a key of its own)")
+	create.Flags().StringVar(&publicKey, "public-key", "", "with private_key_jwt: a PEM file with the client's public key or certificate")
+	create.Flags().StringVar(&keyAlg, "alg", "", "with --public-key: RS256, RS384, PS256, ES256 or EdDSA (default: the key's usual one)")
+	create.Flags().StringVar(&in.JWKSURI, "jwks-uri", "", "with private_key_jwt: an https URL where the client publishes its public keys (a JWK Set)")
 	_ = create.MarkFlagRequired("name")
 
 	list := &cobra.Command{
@@ -82,7 +102,7 @@ func (a *app) clientCmd() *cobra.Command {
 		}),
 	}
 	cmd.AddCommand(create, list, show, a.clientUpdateCmd(), del, a.setDisabledCmd("disable", true), a.setDisabledCmd("enable", false), a.secretCmd(),
-		a.clientRevokeTokensCmd())
+		a.credentialCmd(), a.clientRevokeTokensCmd())
 	remoteFlags(cmd)
 	return cmd
 }
@@ -152,8 +172,15 @@ func (a *app) setDisabledCmd(name string, disabled bool) *cobra.Command {
 func (a *app) showClient(c storage.Client) error {
 	v := viewClient(c)
 	r := clientRow(v)
-	return a.out().fields(v, [2]string{"client_id", r[0]}, [2]string{"name", r[1]}, [2]string{"description", v.Description},
-		[2]string{"grant_types", r[2]}, [2]string{"disabled", r[3]}, [2]string{"created_at", r[4]})
+	pairs := [][2]string{{"client_id", r[0]}, {"name", r[1]}, {"description", v.Description},
+		{"grant_types", r[2]}, {"disabled", r[3]}, {"created_at", r[4]}, {"auth_method", v.AuthMethod}}
+	if len(v.Credentials) > 0 {
+		pairs = append(pairs, [2]string{"credentials", strings.Join(v.Credentials, " ")})
+	}
+	if v.JWKSURI != "" {
+		pairs = append(pairs, [2]string{"jwks_uri", v.JWKSURI})
+	}
+	return a.out().fields(v, pairs...)
 }
 
 func (a *app) secretWarning() {

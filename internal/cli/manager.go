@@ -39,6 +39,7 @@ type manager interface {
 	RotateSecret(ctx context.Context, id string, grace time.Duration) (admin.NewSecret, error)
 	ListSecrets(ctx context.Context, id string) ([]storage.Secret, error)
 	RevokeSecret(ctx context.Context, id, secretID string) error
+	credentialManager
 
 	CreateGrantFor(ctx context.Context, subjectType, clientID, audience string, scopes []string) (storage.Grant, error)
 	ListGrants(ctx context.Context, f storage.GrantFilter) ([]storage.Grant, error)

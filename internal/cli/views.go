@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -58,6 +59,11 @@ type clientView struct {
 	AllowedLogoutURLs []string `json:"allowed_logout_urls,omitempty"`
 	WebOrigins        []string `json:"web_origins,omitempty"`
 	FirstParty        bool     `json:"first_party,omitempty"`
+	// How it authenticates: its method, and for private_key_jwt the IDs of
+	// the credentials in use or its jwks_uri.
+	AuthMethod  string   `json:"auth_method"`
+	Credentials []string `json:"credentials,omitempty"`
+	JWKSURI     string   `json:"jwks_uri,omitempty"`
 }
 
 func viewClient(c storage.Client) clientView {
@@ -65,7 +71,18 @@ func viewClient(c storage.Client) clientView {
 	if gt == nil {
 		gt = []string{}
 	}
-	v := clientView{ClientID: c.ClientID, Name: c.Name, Description: c.Description, GrantTypes: gt, Disabled: c.Disabled, CreatedAt: ts(c.CreatedAt)}
+	v := clientView{ClientID: c.ClientID, Name: c.Name, Description: c.Description, GrantTypes: gt, Disabled: c.Disabled, CreatedAt: ts(c.CreatedAt),
+		AuthMethod: c.TokenEndpointAuthMethod, JWKSURI: c.JWKSURI}
+	if v.AuthMethod == "" {
+		v.AuthMethod = storage.AuthMethodClientSecretPost
+	}
+	if !c.AuthMethods.IsZero() {
+		v.AuthMethod = storage.AuthMethodPrivateKeyJWT
+		if len(c.AuthMethods.PrivateKeyJWT) == 0 {
+			v.AuthMethod = "mutual TLS"
+		}
+		v.Credentials = slices.Concat(c.AuthMethods.PrivateKeyJWT, c.AuthMethods.TLSClientAuth, c.AuthMethods.SelfSignedTLSClientAuth)
+	}
 	if admin.IsLogin(c.AppType) {
 		v.AppType, v.RedirectURIs, v.AllowedLogoutURLs, v.FirstParty = c.AppType, c.RedirectURIs, c.AllowedLogoutURLs, c.FirstParty
 		v.WebOrigins = c.WebOrigins

@@ -26,8 +26,22 @@ import (
 // EdDSA. Never none, never HMAC (a public key is no shared secret).
 var Algs = []string{"RS256", "RS384", "PS256", "ES256", "EdDSA"}
 
-// JOSEAlgs are Algs as go-jose names them, for parsing assertions.
-var JOSEAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.PS256, jose.ES256, jose.EdDSA}
+// AlgEd25519 is RFC 9864's fully-specified name of EdDSA with Ed25519,
+// which newer clients (openid-client v6) send instead of EdDSA; an EdDSA
+// credential accepts either.
+const AlgEd25519 = "Ed25519"
+
+// AssertionAlgs are the JWS algorithms a client assertion may carry: Algs
+// and AlgEd25519, as go-jose names them for parsing.
+var AssertionAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.PS256, jose.ES256, jose.EdDSA, AlgEd25519}
+
+// CanonicalAlg returns alg, with AlgEd25519 as the EdDSA it specifies.
+func CanonicalAlg(alg string) string {
+	if alg == AlgEd25519 {
+		return "EdDSA"
+	}
+	return alg
+}
 
 // MaxPEMBytes bounds a credential's PEM text: a 16384-bit RSA certificate
 // chain fits many times over.

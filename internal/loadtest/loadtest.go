@@ -18,10 +18,12 @@ import (
 	"time"
 )
 
-// Credential is one client's credentials (RFC 6749 §2.3.1).
+// Credential is one client's credentials (RFC 6749 §2.3.1): a secret, or
+// for AuthPrivateKeyJWT a PEM PKCS #8 private key.
 type Credential struct {
 	ClientID     string `json:"client_id"`
-	ClientSecret string `json:"client_secret"`
+	ClientSecret string `json:"client_secret,omitempty"`
+	PrivateKey   string `json:"private_key,omitempty"`
 }
 
 // Client authentication methods (RFC 7591 §2 names).
@@ -38,8 +40,11 @@ type Config struct {
 	Audience, Scope string
 	// Credentials are used round-robin, one request each in turn.
 	Credentials []Credential
-	// Auth is AuthPost (default) or AuthBasic.
+	// Auth is AuthPost (default), AuthBasic or AuthPrivateKeyJWT.
 	Auth string
+	// AssertionAudience is the aud of AuthPrivateKeyJWT's assertions: the
+	// issuer (default: TokenURL).
+	AssertionAudience string
 	// Workers is the number of concurrent closed-loop workers (default 32).
 	Workers int
 	// Duration ends the run after that long; Requests ends it after that many
@@ -104,6 +109,8 @@ const (
 	ErrTransport = "transport"
 	// ErrBadResponse counts 200 responses without an access_token.
 	ErrBadResponse = "bad_response"
+	// ErrSign counts client assertions that could not be signed.
+	ErrSign = "sign"
 )
 
 // Result is the outcome of a run.
@@ -183,13 +190,20 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("no client credentials"))
 	}
 	for i, cr := range c.Credentials {
+		if c.Auth == AuthPrivateKeyJWT {
+			if _, _, err := ParsePrivateKey(cr.PrivateKey); cr.ClientID == "" || err != nil {
+				errs = append(errs, fmt.Errorf("credential %d lacks client_id or a private_key (%v)", i+1, err))
+				break
+			}
+			continue
+		}
 		if cr.ClientID == "" || cr.ClientSecret == "" {
 			errs = append(errs, fmt.Errorf("credential %d lacks client_id or client_secret", i+1))
 			break
 		}
 	}
-	if c.Auth != "" && c.Auth != AuthPost && c.Auth != AuthBasic {
-		errs = append(errs, fmt.Errorf("auth method %q must be %s or %s", c.Auth, AuthPost, AuthBasic))
+	if c.Auth != "" && c.Auth != AuthPost && c.Auth != AuthBasic && c.Auth != AuthPrivateKeyJWT {
+		errs = append(errs, fmt.Errorf("auth method %q must be %s, %s or %s", c.Auth, AuthPost, AuthBasic, AuthPrivateKeyJWT))
 	}
 	if c.Workers < 0 {
 		errs = append(errs, fmt.Errorf("workers %d must be at least 1", c.Workers))
@@ -218,11 +232,12 @@ func (c *Config) Validate() error {
 
 // request is one credential's prepared request.
 type request struct {
-	body  []byte
-	basic string // Authorization header value, or ""
+	body   []byte
+	basic  string           // Authorization header value, or ""
+	signer *assertionSigner // AuthPrivateKeyJWT: body is built per request
 }
 
-func prepare(c *Config) []request {
+func prepare(c *Config) ([]request, error) {
 	out := make([]request, len(c.Credentials))
 	for i, cr := range c.Credentials {
 		v := url.Values{"grant_type": {"client_credentials"}}
@@ -231,6 +246,14 @@ func prepare(c *Config) []request {
 		}
 		if c.Scope != "" {
 			v.Set("scope", c.Scope)
+		}
+		if c.Auth == AuthPrivateKeyJWT {
+			s, err := newAssertionSigner(c, cr, v)
+			if err != nil {
+				return nil, fmt.Errorf("credential %d: %w", i+1, err)
+			}
+			out[i].signer = s
+			continue
 		}
 		if c.Auth == AuthBasic {
 			req, _ := http.NewRequest(http.MethodPost, "http://x/", nil)
@@ -243,7 +266,7 @@ func prepare(c *Config) []request {
 		}
 		out[i].body = []byte(v.Encode())
 	}
-	return out
+	return out, nil
 }
 
 // Run sends token requests as c says until the duration passes, the request
@@ -282,7 +305,10 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	hc := &http.Client{Transport: rt, Timeout: c.Timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-	reqs := prepare(&c)
+	reqs, err := prepare(&c)
+	if err != nil {
+		return nil, err
+	}
 	r := &runner{cfg: &c, hc: hc, reqs: reqs}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -419,6 +445,7 @@ type worker struct {
 	errors   map[string]int64
 	latency  Histogram
 	buf      bytes.Buffer
+	form     []byte // AuthPrivateKeyJWT's body, rebuilt per request
 
 	windowMu     sync.Mutex // with Config.Sample: the current interval's latencies and counts
 	window       Histogram
@@ -439,13 +466,22 @@ func (w *worker) run(ctx context.Context) {
 			return
 		}
 		p := &r.reqs[n%uint64(len(r.reqs))]
-		body.Reset(p.body)
+		payload := p.body
+		if p.signer != nil {
+			var err error
+			if w.form, err = p.signer.body(w.form, r.cfg.Now()); err != nil {
+				w.fail(ErrSign)
+				continue
+			}
+			payload = w.form
+		}
+		body.Reset(payload)
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.cfg.TokenURL, body)
 		if err != nil {
 			w.fail(ErrTransport)
 			continue
 		}
-		req.ContentLength = int64(len(p.body))
+		req.ContentLength = int64(len(payload))
 		req.Header["Content-Type"] = []string{"application/x-www-form-urlencoded"}
 		req.Header["Accept"] = []string{"application/json"}
 		if p.basic != "" {
@@ -544,10 +580,10 @@ func ReadCredentials(rd io.Reader) ([]Credential, error) {
 		}
 		var c Credential
 		if err := json.Unmarshal(b, &c); err != nil {
-			return nil, fmt.Errorf("line %d: not a JSON object with client_id and client_secret", line)
+			return nil, fmt.Errorf("line %d: not a JSON object with client_id and client_secret (or private_key)", line)
 		}
-		if c.ClientID == "" || c.ClientSecret == "" {
-			return nil, fmt.Errorf("line %d: client_id and client_secret are required", line)
+		if c.ClientID == "" || c.ClientSecret == "" && c.PrivateKey == "" {
+			return nil, fmt.Errorf("line %d: client_id and a client_secret or private_key are required", line)
 		}
 		out = append(out, c)
 	}

@@ -240,7 +240,8 @@ func TestValidate(t *testing.T) {
 		{"ftp url", func(c *Config) { c.TokenURL = "ftp://h/x" }, []string{"token URL"}},
 		{"no credentials", func(c *Config) { c.Credentials = nil }, []string{"no client credentials"}},
 		{"empty secret", func(c *Config) { c.Credentials = []Credential{{ClientID: "x"}} }, []string{"credential 1"}},
-		{"auth", func(c *Config) { c.Auth = "private_key_jwt" }, []string{"auth method"}},
+		{"auth", func(c *Config) { c.Auth = "client_secret_jwt" }, []string{"auth method"}},
+		{"private_key_jwt without keys", func(c *Config) { c.Auth = AuthPrivateKeyJWT }, []string{"private_key"}},
 		{"workers", func(c *Config) { c.Workers = -1 }, []string{"workers"}},
 		{"both", func(c *Config) { c.Duration = time.Second }, []string{"not both"}},
 		{"neither", func(c *Config) { c.Requests = 0 }, []string{"give a duration or a request count"}},
@@ -279,7 +280,7 @@ func TestCredentialsFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[1] != (Credential{"b", "s2"}) {
+	if len(got) != 2 || got[1] != (Credential{ClientID: "b", ClientSecret: "s2"}) {
 		t.Fatalf("got %v", got)
 	}
 	var sb strings.Builder

@@ -478,6 +478,9 @@ func (m *Remote) CreateClient(ctx context.Context, in admin.ClientInput) (storag
 	if in.TokenEndpointAuthMethod != "" {
 		body["token_endpoint_auth_method"] = in.TokenEndpointAuthMethod
 	}
+	if in.JWKSURI != "" {
+		body["jwks_uri"] = in.JWKSURI
+	}
 	var v Client
 	if err := m.do(ctx, http.MethodPost, "/api/v2/clients", nil, body, &v); err != nil {
 		return storage.Client{}, admin.NewSecret{}, err
@@ -553,6 +556,12 @@ func (m *Remote) UpdateClient(ctx context.Context, id string, p admin.ClientPatc
 	}
 	if p.WebOrigins != nil {
 		body["web_origins"] = orEmpty(*p.WebOrigins)
+	}
+	if p.JWKSURI != nil {
+		body["jwks_uri"] = *p.JWKSURI
+	}
+	if p.AuthMethods != nil {
+		body[authMethodsField] = viewAuthMethods(*p.AuthMethods)
 	}
 	var v Client
 	if err := m.do(ctx, http.MethodPatch, "/api/v2/clients/"+url.PathEscape(id), nil, body, &v); err != nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/clientcred"
@@ -50,4 +51,4 @@ func (s *Server) startAssertionIDCleanup(ctx context.Context, spawn func(func())
 // assertionAlgs are the JWS algorithms a client may sign its
 // private_key_jwt assertions with, for discovery's
 // token_endpoint_auth_signing_alg_values_supported (RFC 8414 §2).
-func assertionAlgs() []string { return clientcred.Algs }
+func assertionAlgs() []string { return append(slices.Clone(clientcred.Algs), clientcred.AlgEd25519) }

@@ -10,9 +10,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +23,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
 	"github.com/gatehouse-dev/gatehouse/internal/clientcred"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
@@ -183,6 +187,38 @@ func TestPrivateKeyJWTAlgorithms(t *testing.T) {
 				t.Fatalf("JSON body: %d %v", r.status, r.raw)
 			}
 		})
+	}
+}
+
+// signEd25519 signs claims as RFC 9864's fully-specified Ed25519 JWS, as
+// openid-client v6 does (go-jose has no signer for that name).
+func signEd25519(t testing.TB, key ed25519.PrivateKey, kid string, claims map[string]any) string {
+	t.Helper()
+	h, _ := json.Marshal(map[string]string{"alg": "Ed25519", "kid": kid})
+	p, _ := json.Marshal(claims)
+	input := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(p)
+	return input + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(key, []byte(input)))
+}
+
+// TestPrivateKeyJWTEd25519: an EdDSA credential accepts RFC 9864's
+// fully-specified alg Ed25519; a signature by another key, or the name on
+// an RSA credential, does not pass.
+func TestPrivateKeyJWTEd25519(t *testing.T) {
+	f := newFixture(t)
+	k := newSigningKey(t, "EdDSA")
+	id := f.newKeyClient(k)
+	priv := k.priv.(ed25519.PrivateKey)
+	if r := f.assertionToken(signEd25519(t, priv, k.kid, claimsFor(id, f.issuer, time.Now()))); r.status != http.StatusOK {
+		t.Fatalf("Ed25519: %d %v", r.status, r.raw)
+	}
+	other := newSigningKey(t, "EdDSA")
+	if r := f.assertionToken(signEd25519(t, other.priv.(ed25519.PrivateKey), k.kid, claimsFor(id, f.issuer, time.Now()))); r.status != http.StatusUnauthorized {
+		t.Fatalf("Ed25519 by another key: %d %v", r.status, r.raw)
+	}
+	rsaKey := newSigningKey(t, "RS256")
+	rsaID := f.newKeyClient(rsaKey)
+	if r := f.assertionToken(signEd25519(t, priv, rsaKey.kid, claimsFor(rsaID, f.issuer, time.Now()))); r.status != http.StatusUnauthorized {
+		t.Fatalf("Ed25519 for an RSA credential: %d %v", r.status, r.raw)
 	}
 }
 
@@ -499,7 +535,59 @@ func TestDiscoveryPrivateKeyJWT(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(strings.Join(m.Methods, " "), "private_key_jwt") || strings.Join(m.Algs, " ") != "RS256 RS384 PS256 ES256 EdDSA" {
+	if !strings.Contains(strings.Join(m.Methods, " "), "private_key_jwt") || strings.Join(m.Algs, " ") != "RS256 RS384 PS256 ES256 EdDSA Ed25519" {
 		t.Fatalf("metadata %+v", m)
+	}
+}
+
+// kmsKey is a crypto.Signer that is not one of the standard key types,
+// as a key held in a KMS or HSM is.
+type kmsKey struct{ crypto.Signer }
+
+// TestClientSourcePrivateKeyJWT: the public client package authenticates
+// with private_key_jwt against a real server, with an in-memory key, a
+// PEM file, and an opaque crypto.Signer, for every algorithm; its kid
+// defaults to the thumbprint the server shows; a key the server does not
+// know fails with invalid_client.
+func TestClientSourcePrivateKeyJWT(t *testing.T) {
+	f := newFixture(t)
+	for _, alg := range []string{"RS256", "PS256", "ES256", "EdDSA"} {
+		k := newSigningKey(t, alg)
+		id := f.newKeyClient(k)
+		der, err := x509.MarshalPKCS8PrivateKey(k.priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(t.TempDir(), "key.pem")
+		if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for name, cfg := range map[string]client.Config{
+			"signer": {PrivateKey: k.priv, SigningAlg: alg},
+			"file":   {PrivateKeyFile: file, SigningAlg: alg},
+			"opaque": {PrivateKey: kmsKey{k.priv}, SigningAlg: alg, KeyID: k.kid},
+		} {
+			t.Run(alg+"/"+name, func(t *testing.T) {
+				cfg.Issuer, cfg.ClientID, cfg.Audience, cfg.HTTPClient = f.issuer, id, audience, f.http.Client()
+				src, err := client.New(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tok, err := src.Token()
+				if err != nil || tok.AccessToken == "" {
+					t.Fatalf("Token: %v", err)
+				}
+			})
+		}
+	}
+	stranger := newSigningKey(t, "ES256")
+	id := f.newKeyClient(newSigningKey(t, "ES256"))
+	src, err := client.New(client.Config{Issuer: f.issuer, ClientID: id, Audience: audience, HTTPClient: f.http.Client(), PrivateKey: stranger.priv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var oe *client.Error
+	if _, err := src.Token(); !errors.As(err, &oe) || oe.Code != "invalid_client" {
+		t.Fatalf("an unknown key: %v, want invalid_client", err)
 	}
 }

@@ -2,7 +2,9 @@ package token
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rsa"
+	"encoding/base64"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -92,7 +94,7 @@ var (
 // assertionFailed and the same throttle as this path.
 func (e *Endpoint) authenticateAssertion(r *http.Request, snap *catalog.Snapshot, req *oauth.TokenRequest, now time.Time) (*catalog.Client, error) {
 	addr := clientAddr(r)
-	tok, err := jwt.ParseSigned(req.ClientAssertion, clientcred.JOSEAlgs)
+	tok, err := jwt.ParseSigned(req.ClientAssertion, clientcred.AssertionAlgs)
 	if err != nil || len(tok.Headers) != 1 {
 		return nil, e.assertionFailed(r, req.ClientID, nil, false, failMalformed, addr, now)
 	}
@@ -126,7 +128,7 @@ func (e *Endpoint) authenticateAssertion(r *http.Request, snap *catalog.Snapshot
 		return nil, e.assertionFailed(r, id, client, true, failMalformed, addr, now)
 	}
 	var claims jwt.Claims
-	if !e.verifyAssertion(r.Context(), tok, hdr, client, now, &claims) {
+	if !e.verifyAssertion(r.Context(), req.ClientAssertion, tok, hdr, client, now, &claims) {
 		return nil, e.assertionFailed(r, id, client, true, failSignature, addr, now)
 	}
 	if client.Disabled {
@@ -171,13 +173,14 @@ func typAllowed(h jose.Header) bool {
 // active and pinned to the header's algorithm; a jwks_uri key must be
 // public, of a type the algorithm signs with, and of a strength
 // clientcred accepts.
-func (e *Endpoint) verifyAssertion(ctx context.Context, tok *jwt.JSONWebToken, hdr jose.Header, client *catalog.Client, now time.Time, claims *jwt.Claims) bool {
+func (e *Endpoint) verifyAssertion(ctx context.Context, raw string, tok *jwt.JSONWebToken, hdr jose.Header, client *catalog.Client, now time.Time, claims *jwt.Claims) bool {
 	tried := 0
 	for _, cr := range client.AuthCredentials(storage.CredentialPublicKey) {
-		if cr.Key == nil || cr.Alg != hdr.Algorithm || !cr.ActiveAt(now) || hdr.KeyID != "" && hdr.KeyID != cr.KeyID {
+		if cr.Key == nil || clientcred.CanonicalAlg(cr.Alg) != clientcred.CanonicalAlg(hdr.Algorithm) || !cr.ActiveAt(now) ||
+			hdr.KeyID != "" && hdr.KeyID != cr.KeyID {
 			continue
 		}
-		if tok.Claims(cr.Key, claims) == nil {
+		if verifyClaims(tok, hdr, cr.Key, claims, raw) {
 			return true
 		}
 		if tried++; tried >= maxAssertionKeys {
@@ -193,11 +196,12 @@ func (e *Endpoint) verifyAssertion(ctx context.Context, tok *jwt.JSONWebToken, h
 		return false
 	}
 	for _, k := range keys {
-		if !k.Valid() || !k.IsPublic() || k.Use != "" && k.Use != "sig" || k.Algorithm != "" && k.Algorithm != hdr.Algorithm ||
-			!clientcred.AlgFits(hdr.Algorithm, k.Key) || weakRSA(k.Key) {
+		if !k.Valid() || !k.IsPublic() || k.Use != "" && k.Use != "sig" ||
+			k.Algorithm != "" && clientcred.CanonicalAlg(k.Algorithm) != clientcred.CanonicalAlg(hdr.Algorithm) ||
+			!clientcred.AlgFits(clientcred.CanonicalAlg(hdr.Algorithm), k.Key) || weakRSA(k.Key) {
 			continue
 		}
-		if tok.Claims(k.Key, claims) == nil {
+		if verifyClaims(tok, hdr, k.Key, claims, raw) {
 			return true
 		}
 		if tried++; tried >= maxAssertionKeys {
@@ -205,6 +209,29 @@ func (e *Endpoint) verifyAssertion(ctx context.Context, tok *jwt.JSONWebToken, h
 		}
 	}
 	return false
+}
+
+// verifyClaims verifies the signature of tok (whose compact form is raw)
+// with key and decodes its claims. go-jose verifies every algorithm but
+// RFC 9864's fully-specified Ed25519 (what openid-client v6 sends for an
+// Ed25519 key), which is RFC 8037's EdDSA with the curve fixed: its
+// signature over the JWS signing input (RFC 7515 §5.2: the two first parts
+// as sent) is checked with crypto/ed25519, and the claims then decoded by
+// go-jose.
+func verifyClaims(tok *jwt.JSONWebToken, hdr jose.Header, key any, claims *jwt.Claims, raw string) bool {
+	if hdr.Algorithm != clientcred.AlgEd25519 {
+		return tok.Claims(key, claims) == nil
+	}
+	pub, ok := key.(ed25519.PublicKey)
+	dot := strings.LastIndexByte(raw, '.')
+	if !ok || dot < 0 {
+		return false
+	}
+	signature, err := base64.RawURLEncoding.DecodeString(raw[dot+1:])
+	if err != nil || !ed25519.Verify(pub, []byte(raw[:dot]), signature) {
+		return false
+	}
+	return tok.UnsafeClaimsWithoutVerification(claims) == nil
 }
 
 func weakRSA(key any) bool {
