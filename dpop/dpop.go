@@ -141,9 +141,9 @@ type Proof struct {
 }
 
 type proofClaims struct {
-	JTI   string          `json:"jti"`
-	HTM   string          `json:"htm"`
-	HTU   string          `json:"htu"`
+	JTI   string      `json:"jti"`
+	HTM   string      `json:"htm"`
+	HTU   string      `json:"htu"`
 	IAT   json.Number `json:"iat"`
 	ATH   string      `json:"ath"`
 	Nonce string      `json:"nonce"`
