@@ -7,14 +7,14 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/gatehouse-dev/gatehouse/dpop/dpoptest"
 )
 
 var (
@@ -31,40 +31,12 @@ func mustEC() *ecdsa.PrivateKey {
 	return k
 }
 
-// forge signs claims with key under alg and the given header; it is the
-// attacker's tool, free to put anything in the header.
 func forge(t *testing.T, alg jose.SignatureAlgorithm, key any, header map[jose.HeaderKey]any, claims map[string]any) string {
-	t.Helper()
-	opts := &jose.SignerOptions{}
-	for k, v := range header {
-		opts.WithHeader(k, v)
-	}
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, _ := json.Marshal(claims)
-	jws, err := s.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return dpoptest.Forge(t, alg, key, header, claims)
 }
 
 func claims(over map[string]any) map[string]any {
-	c := map[string]any{"jti": rand.Text(), "htm": "POST", "htu": "https://as.example/oauth/token", "iat": t0.Unix()}
-	for k, v := range over {
-		if v == nil {
-			delete(c, k)
-		} else {
-			c[k] = v
-		}
-	}
-	return c
+	return dpoptest.Claims("POST", "https://as.example/oauth/token", t0, over)
 }
 
 func pubJWK(k *ecdsa.PrivateKey) jose.JSONWebKey { return jose.JSONWebKey{Key: &k.PublicKey} }
@@ -83,8 +55,6 @@ func TestCheckRefuses(t *testing.T) {
 	otherJKT, _ := Thumbprint(&ecOther.PublicKey)
 	hmacKey := []byte(strings.Repeat("k", 32))
 	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
-	noneHeader := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"dpop+jwt","jwk":` + mustJSON(pubJWK(ecKey)) + `}`))
-	nonePayload := base64.RawURLEncoding.EncodeToString([]byte(mustJSON(claims(nil))))
 	privJWK := jose.JSONWebKey{Key: ecKey} // d included
 	tests := []struct {
 		name   string
@@ -94,7 +64,7 @@ func TestCheckRefuses(t *testing.T) {
 	}{
 		{"missing", "", tokenReq, ErrMissing},
 		{"not a JWS", "abc.def", tokenReq, ErrMalformed},
-		{"alg none", noneHeader + "." + nonePayload + ".", tokenReq, ErrAlgorithm},
+		{"alg none", dpoptest.Unsigned(t, pubJWK(ecKey), claims(nil)), tokenReq, ErrAlgorithm},
 		{"HMAC", forge(t, jose.HS256, hmacKey, map[jose.HeaderKey]any{"typ": TypeProof, "jwk": pubJWK(ecKey)}, claims(nil)), tokenReq, ErrAlgorithm},
 		{"ES384 not listed", forge(t, jose.RS384, rsaKey, map[jose.HeaderKey]any{"typ": TypeProof, "jwk": jose.JSONWebKey{Key: &rsaKey.PublicKey}}, claims(nil)), tokenReq, ErrAlgorithm},
 		{"typ JWT", forge(t, jose.ES256, ecKey, map[jose.HeaderKey]any{"typ": "JWT", "jwk": pubJWK(ecKey)}, claims(nil)), tokenReq, ErrType},
@@ -123,14 +93,6 @@ func TestCheckRefuses(t *testing.T) {
 			}
 		})
 	}
-}
-
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
 }
 
 func TestCheckAccepts(t *testing.T) {
@@ -163,7 +125,7 @@ func TestSignerRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s.now = func() time.Time { return t0 }
+			s.Now = func() time.Time { return t0 }
 			proof, err := s.Proof("GET", "https://api.example/things?page=2", "tok", "")
 			if err != nil {
 				t.Fatal(err)

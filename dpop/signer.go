@@ -21,10 +21,11 @@ import (
 // Signer makes proofs with one key (RFC 9449 §4.2). It is safe for
 // concurrent use.
 type Signer struct {
+	// Now is the clock of iat; set it before use (nil means time.Now).
+	Now    func() time.Time
 	signer jose.Signer
 	jkt    string
 	alg    string
-	now    func() time.Time
 	rand   io.Reader
 }
 
@@ -66,7 +67,7 @@ func NewSigner(key crypto.Signer, alg string) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Signer{signer: s, jkt: jkt, alg: alg, now: time.Now, rand: rand.Reader}, nil
+	return &Signer{signer: s, jkt: jkt, alg: alg, rand: rand.Reader}, nil
 }
 
 func defaultAlg(alg, def string) string {
@@ -91,6 +92,10 @@ func (s *Signer) Proof(method, url, accessToken, nonce string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("dpop: url %q: %w", url, err)
 	}
+	now := s.Now
+	if now == nil {
+		now = time.Now
+	}
 	var jti [16]byte
 	if _, err := io.ReadFull(s.rand, jti[:]); err != nil {
 		return "", fmt.Errorf("dpop: read randomness: %w", err)
@@ -102,7 +107,7 @@ func (s *Signer) Proof(method, url, accessToken, nonce string) (string, error) {
 		IAT   int64  `json:"iat"`
 		ATH   string `json:"ath,omitempty"`
 		Nonce string `json:"nonce,omitempty"`
-	}{JTI: base64.RawURLEncoding.EncodeToString(jti[:]), HTM: method, HTU: htu, IAT: s.now().Unix(), Nonce: nonce}
+	}{JTI: base64.RawURLEncoding.EncodeToString(jti[:]), HTM: method, HTU: htu, IAT: now().Unix(), Nonce: nonce}
 	if accessToken != "" {
 		c.ATH = AccessTokenHash(accessToken)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/gatehouse-dev/gatehouse/dpop"
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
@@ -108,6 +109,7 @@ type Server struct {
 	rotation *keys.Scheduler // nil when key-rotation-period is 0
 	tracer   trace.Tracer    // nil when tracing is off
 	csrfKey  []byte          // the login forms' CSRF key, from the master key
+	dpop     *dpop.Checker   // the token endpoint's DPoP proofs (dpop.go)
 	cors     *webOrigins     // the browser endpoints' CORS policy
 	ready    atomic.Pointer[storageCheck]
 	instance string // this process among the instances (change feed upkeep)
@@ -175,6 +177,9 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 	}
 	s := &Server{cfg: cfg, opts: opts, log: log, store: store, keys: km, catalog: cat, usage: catalog.NewUsage(store, log), audit: rec,
 		csrfKey: csrfKey(masterKey)}
+	if s.dpop, err = dpopChecker(masterKey, cfg.DPoPNonce, opts.Now); err != nil {
+		return nil, err
+	}
 	srv = s
 	s.instance = instanceName()
 	// The keys and the catalog were just read: the database answered.
@@ -239,6 +244,7 @@ func (s *Server) routes() http.Handler {
 		Quota:           throttle.NewQuota(s.cfg.TokenQuotaPolicies()),
 		APIQuota:        throttle.NewAPIQuota(s.cfg.TokenQuotaPerAPIPolicies()),
 		Trace:           s.tracer != nil,
+		DPoP:            s.dpop,
 	})
 	mux.Handle(discovery.PathToken, s.cors.token(tokens))
 	meta := discovery.Handler(loginMetadata(discovery.New(s.cfg.Issuer,

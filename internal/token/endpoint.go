@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/dpop"
 	"github.com/gatehouse-dev/gatehouse/internal/access"
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
 	"github.com/gatehouse-dev/gatehouse/internal/metrics"
@@ -44,6 +45,9 @@ type Grant interface {
 type Request struct {
 	*oauth.TokenRequest
 	Client *catalog.Client
+	// Proof is the request's checked DPoP proof (RFC 9449 §5), nil when it
+	// has none: the tokens issued are then bearer tokens.
+	Proof *dpop.Proof
 }
 
 // Authorization is what a Grant asks the endpoint to issue.
@@ -95,6 +99,13 @@ type Config struct {
 	// the span in the request's context; off, the endpoint does no tracing
 	// work at all.
 	Trace bool
+	// DPoP checks the DPoP proofs of token requests (RFC 9449); nil means
+	// a checker with the package's defaults and no server nonces. Its
+	// replay cache is this instance's.
+	DPoP *dpop.Checker
+	// TokenURL is the token endpoint's URL as clients call it, the htu of
+	// their proofs (default Issuer + /oauth/token).
+	TokenURL string
 }
 
 // Endpoint serves POST /oauth/token.
@@ -105,6 +116,11 @@ type Endpoint struct {
 	reuse  *reuseCache // nil when the signer cannot tell its current key
 	kids   KeyIDer
 	uses   *useThrottle
+	// dpop checks proofs at tokenURL; a full replay cache asks clients to
+	// retry after dpopRetry.
+	dpop      *dpop.Checker
+	tokenURL  string
+	dpopRetry time.Duration
 }
 
 // NewEndpoint returns the token endpoint for cfg.
@@ -118,7 +134,14 @@ func NewEndpoint(cfg Config) *Endpoint {
 	if cfg.Used == nil {
 		cfg.Used = func(string, time.Time) {}
 	}
-	e := &Endpoint{cfg: cfg, grants: map[string]Grant{}, mint: newMinter(cfg.Issuer, cfg.Signer, cfg.Rand), uses: newUseThrottle(cfg.Used)}
+	e := &Endpoint{cfg: cfg, grants: map[string]Grant{}, mint: newMinter(cfg.Issuer, cfg.Signer, cfg.Rand), uses: newUseThrottle(cfg.Used),
+		dpop: cfg.DPoP, tokenURL: cfg.TokenURL, dpopRetry: 5 * time.Second}
+	if e.dpop == nil {
+		e.dpop = dpop.NewChecker(dpop.Config{Now: cfg.Now})
+	}
+	if e.tokenURL == "" {
+		e.tokenURL = strings.TrimRight(cfg.Issuer, "/") + "/oauth/token"
+	}
 	for _, g := range cfg.Grants {
 		e.grants[g.Type()] = g
 	}
@@ -145,6 +168,9 @@ type Response struct {
 	// for a user token without one), for the endpoint's metrics and audit;
 	// it is not part of the response.
 	audience string
+	// proof is the request's DPoP proof: the response then carries the
+	// next DPoP-Nonce when the server requires nonces.
+	proof *dpop.Proof
 }
 
 func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -156,6 +182,7 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		oauth.WriteError(w, e.cfg.Logger, err)
 		return
 	}
+	e.withNonce(w, resp.proof)
 	writeResponse(w, &resp)
 }
 
@@ -228,18 +255,23 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 	if !client.AllowsGrant(treq.GrantType) {
 		return Response{}, oauth.UnauthorizedClient("the client is not allowed to use grant type " + quote(treq.GrantType))
 	}
+	proof, err := e.checkProof(r)
+	if err != nil {
+		return Response{}, err
+	}
 	if is, ok := grant.(Issuer); ok { // the user-login grants
 		if e.cfg.Trace {
 			traceRequestedAudience(r, snap, treq)
 		}
-		resp, err := is.Issue(r.Context(), &Request{TokenRequest: treq, Client: client}, snap, now)
+		resp, err := is.Issue(r.Context(), &Request{TokenRequest: treq, Client: client, Proof: proof}, snap, now)
 		if err != nil {
 			return Response{}, err
 		}
 		e.issued(r, client, resp.audience, resp.Scope, resp.AccessToken, false, now)
+		resp.proof = proof
 		return resp, nil
 	}
-	authz, err := grant.Authorize(r.Context(), &Request{TokenRequest: treq, Client: client})
+	authz, err := grant.Authorize(r.Context(), &Request{TokenRequest: treq, Client: client, Proof: proof})
 	if err != nil {
 		return Response{}, err
 	}
@@ -250,21 +282,29 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
+	cnf := confirmation(proof)
+	if err := requireBinding(client, api, cnf); err != nil {
+		return Response{}, err
+	}
+	typ := tokenType(cnf)
 	var key reuseKey
 	var kid string
 	reuse := e.reuse != nil && (e.cfg.TokenReuse || api.TokenReuse)
 	if reuse {
 		key = reuseKey{clientID: client.ClientID, subject: authz.Subject, audience: api.Identifier, scope: scope, grantType: treq.GrantType}
+		if cnf != nil {
+			key.cnf = *cnf
+		}
 		kid, _ = e.kids.CurrentKeyID(api.SigningAlg)
 		if tok, remaining, ok := e.reuse.get(key, client, api, kid, now.Unix()); ok {
 			e.issued(r, client, api.Identifier, scope, tok, true, now)
-			return Response{AccessToken: tok, TokenType: "Bearer", ExpiresIn: remaining, Scope: scope}, nil
+			return Response{AccessToken: tok, TokenType: typ, ExpiresIn: remaining, Scope: scope, proof: proof}, nil
 		}
 	}
 	if err := e.checkQuota(client, api, now); err != nil {
 		return Response{}, err
 	}
-	tok, err := e.mint.mint(api, client.ClientID, authz.Subject, scope, treq.GrantType, now)
+	tok, err := e.mint.mint(api, client.ClientID, authz.Subject, scope, treq.GrantType, cnf, now)
 	if err != nil {
 		return Response{}, oauth.ServerError(err)
 	}
@@ -273,7 +313,7 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 		e.reuse.put(key, &reuseEntry{token: tok, iat: now.Unix(), exp: now.Unix() + lifetime, client: client, api: api, kid: kid}, now.Unix())
 	}
 	e.issued(r, client, api.Identifier, scope, tok, false, now)
-	return Response{AccessToken: tok, TokenType: "Bearer", ExpiresIn: lifetime, Scope: scope}, nil
+	return Response{AccessToken: tok, TokenType: typ, ExpiresIn: lifetime, Scope: scope, proof: proof}, nil
 }
 
 // dummyDigest is compared against when the client is unknown, so that an
