@@ -277,6 +277,15 @@ func TestDPoPRefreshTokenBinding(t *testing.T) {
 		t.Errorf("the rotated token is not bound: %d %v", r.status, r.body)
 	}
 
+	// A browser app may send the proof and read the nonce (CORS).
+	if r := f.corsDo("OPTIONS", "/oauth/token", spaOrigin, "", "Access-Control-Request-Method", "POST",
+		"Access-Control-Request-Headers", "content-type, dpop"); r.status != 204 || !strings.Contains(r.header.Get("Access-Control-Allow-Headers"), "dpop") {
+		t.Errorf("preflight with DPoP: %d %v", r.status, r.header)
+	}
+	if r := f.corsDo("POST", "/oauth/token", spaOrigin, "grant_type=refresh_token&refresh_token=x&client_id="+f.spa.ClientID); r.header.Get("Access-Control-Expose-Headers") != "DPoP-Nonce" {
+		t.Errorf("DPoP-Nonce not exposed: %v", r.header)
+	}
+
 	// A confidential client: the access token is bound, the refresh token
 	// is not (RFC 9449 §5).
 	wc := f.webCode(f.code(f.web.ClientID, webCB, "openid offline_access read"), nil)
