@@ -17,6 +17,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/gatehouse-dev/gatehouse/dpop"
 )
 
 // Token types (the JOSE `typ` header) a Verifier may accept.
@@ -116,6 +118,10 @@ type Config struct {
 	// InsecureAllowHTTP permits plain-HTTP metadata and JWKS URLs on hosts
 	// other than loopback, where anyone on the path can swap the keys.
 	InsecureAllowHTTP bool
+	// DPoP configures the checking of DPoP-bound tokens' proofs (RFC
+	// 9449 §7); they are checked whatever it says, and a DPoP-bound token
+	// is never accepted as a bearer token.
+	DPoP DPoPConfig
 }
 
 // Verifier verifies access tokens. It is safe for concurrent use; create one
@@ -128,6 +134,7 @@ type Verifier struct {
 	now    func() time.Time
 	keys   *keySet
 	cache  *tokenCache // nil when disabled
+	dpop   *dpop.Checker
 }
 
 // New checks cfg and returns a Verifier. It makes no request; the keys are
@@ -183,6 +190,7 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.MaxTokenSize < 0 || cfg.CacheSize < 0 || cfg.JWKSMinAge < 0 || cfg.JWKSMaxAge < 0 || cfg.RefetchInterval < 0 {
 		problems = append(problems, "negative MaxTokenSize, CacheSize, JWKS age or RefetchInterval")
 	}
+	problems = append(problems, cfg.DPoP.check()...)
 	if len(problems) > 0 {
 		return nil, errors.New("verify: invalid config: " + strings.Join(problems, "; "))
 	}
@@ -212,6 +220,8 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	v.cfg = cfg
 	v.keys = &keySet{cfg: &v.cfg, hc: hc, now: v.now, url: cfg.JWKSURL}
+	v.dpop = dpop.NewChecker(dpop.Config{MaxAge: cfg.DPoP.MaxAge, Leeway: cfg.DPoP.Leeway, ReplayEntries: cfg.DPoP.ReplayEntries,
+		Nonces: cfg.DPoP.Nonces, Now: v.now})
 	if cfg.CacheSize > 0 {
 		v.cache = newTokenCache(cfg.CacheSize)
 		v.keys.onRemoval = v.cache.clear
@@ -274,6 +284,9 @@ type Claims struct {
 	IssuedAt, NotBefore, Expiry time.Time
 	// Type, KeyID and Algorithm are from the JOSE header.
 	Type, KeyID, Algorithm string
+	// Confirmation is `cnf`: the key a sender-constrained token is bound
+	// to (RFC 9449 §6).
+	Confirmation Confirmation
 
 	raw json.RawMessage
 }
@@ -359,11 +372,26 @@ type wireClaims struct {
 	GTY       string           `json:"gty"`
 	// Permissions is a pointer so that an empty list is told from none.
 	Permissions *[]string `json:"permissions"`
+	// Cnf binds the token to a key (RFC 7800).
+	Cnf *wireConfirmation `json:"cnf"`
 }
 
 // Verify checks token as the package documentation describes and returns
-// its claims. Errors wrap one of the Err* reasons.
+// its claims. Errors wrap one of the Err* reasons. A DPoP-bound token is
+// refused (ErrDPoPBound): it is good only with its proof ([Verifier.VerifyDPoP]).
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	c, err := v.verify(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if c.Confirmation.Bound() {
+		return nil, fmt.Errorf("verify: %w", ErrDPoPBound)
+	}
+	return c, nil
+}
+
+// verify is Verify without the refusal of bound tokens.
+func (v *Verifier) verify(ctx context.Context, token string) (*Claims, error) {
 	if len(token) > v.cfg.MaxTokenSize {
 		return nil, fmt.Errorf("verify: %w (%d bytes, at most %d)", ErrTooLarge, len(token), v.cfg.MaxTokenSize)
 	}
@@ -406,6 +434,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	}
 	if w.Permissions != nil {
 		c.Permissions = append([]string{}, *w.Permissions...)
+	}
+	if w.Cnf != nil {
+		c.Confirmation.JKT = w.Cnf.JKT
 	}
 	if err := v.checkClaims(c, &w, now); err != nil {
 		return nil, err
