@@ -50,6 +50,7 @@ func (a *app) clientCmd() *cobra.Command {
 	create.Flags().StringArrayVar(&login.WebOrigins, "web-origin", nil, webOriginUsage)
 	create.Flags().StringArrayVar(&login.GrantTypes, "grant-type", nil, "a login client's grant types (default authorization_code and refresh_token; repeatable)")
 	create.Flags().BoolVar(&login.FirstParty, "first-party", false, "a login client of your own: its users are not asked for consent")
+	create.Flags().BoolVar(&in.RequireProofOfPossession, "require-proof-of-possession", false, requirePoPUsage)
 	_ = create.MarkFlagRequired("name")
 
 	list := &cobra.Command{
@@ -97,7 +98,7 @@ func (a *app) createClient(cmd *cobra.Command, m manager, in admin.ClientInput, 
 		}
 		return m.CreateClient(cmd.Context(), in)
 	}
-	login.Name, login.Description = in.Name, in.Description
+	login.Name, login.Description, login.RequireProofOfPossession = in.Name, in.Description, in.RequireProofOfPossession
 	return m.CreateLoginClient(cmd.Context(), login)
 }
 
@@ -107,12 +108,14 @@ const webOriginUsage = "an origin (https://app.example.com[:port]) whose pages m
 func (a *app) clientUpdateCmd() *cobra.Command {
 	var name, description string
 	var origins []string
+	var requirePoP bool
 	cmd := &cobra.Command{
-		Use:   "update ID [--name N] [--description D] [--web-origin ORIGIN...]",
-		Short: "Change a client's name, description or web origins", Args: exactArgs("ID"),
+		Use:   "update ID [--name N] [--description D] [--web-origin ORIGIN...] [--require-proof-of-possession]",
+		Short: "Change a client's name, description, web origins or proof-of-possession requirement", Args: exactArgs("ID"),
 		PreRunE: func(cmd *cobra.Command, _ []string) error { return nothingToChange(cmd) },
 		RunE: a.withManager(func(cmd *cobra.Command, args []string, m manager) error {
-			p := admin.ClientPatch{Name: given(cmd, "name", &name), Description: given(cmd, "description", &description)}
+			p := admin.ClientPatch{Name: given(cmd, "name", &name), Description: given(cmd, "description", &description),
+				RequireProofOfPossession: given(cmd, "require-proof-of-possession", &requirePoP)}
 			if cmd.Flags().Changed("web-origin") {
 				// --web-origin= (empty) clears the list.
 				list := slices.DeleteFunc(slices.Clone(origins), func(o string) bool { return o == "" })
@@ -128,6 +131,7 @@ func (a *app) clientUpdateCmd() *cobra.Command {
 	cmd.Flags().StringVar(&name, "name", "", "the client's name")
 	cmd.Flags().StringVar(&description, "description", "", "a description")
 	cmd.Flags().StringArrayVar(&origins, "web-origin", nil, webOriginUsage+"; replaces the list, --web-origin= clears it")
+	cmd.Flags().BoolVar(&requirePoP, "require-proof-of-possession", false, requirePoPUsage+" (=false turns it off)")
 	return cmd
 }
 
@@ -152,7 +156,8 @@ func (a *app) showClient(c storage.Client) error {
 	v := viewClient(c)
 	r := clientRow(v)
 	return a.out().fields(v, [2]string{"client_id", r[0]}, [2]string{"name", r[1]}, [2]string{"description", v.Description},
-		[2]string{"grant_types", r[2]}, [2]string{"disabled", r[3]}, [2]string{"created_at", r[4]})
+		[2]string{"grant_types", r[2]}, [2]string{"disabled", r[3]}, [2]string{"require_proof_of_possession", fmt.Sprint(c.RequireProofOfPossession)},
+		[2]string{"created_at", r[4]})
 }
 
 func (a *app) secretWarning() {

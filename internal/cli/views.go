@@ -33,6 +33,8 @@ type apiView struct {
 	UserAccess      string `json:"user_access"`
 	ClientAccess    string `json:"client_access"`
 	EnforcePolicies bool   `json:"enforce_policies,omitempty"`
+	// ProofOfPossession is shown when set.
+	ProofOfPossession *popView `json:"proof_of_possession,omitempty"`
 }
 
 func viewAPI(a storage.API) apiView {
@@ -41,7 +43,7 @@ func viewAPI(a storage.API) apiView {
 		scopes = []storage.Scope{}
 	}
 	return apiView{a.Identifier, a.Name, scopes, int64(a.TokenLifetime / time.Second), a.SigningAlg, a.TokenDialect, ts(a.CreatedAt), a.AllowOfflineAccess, a.TokenReuse,
-		access.UserPolicy(&a), access.ClientPolicy(&a), a.EnforcePolicies}
+		access.UserPolicy(&a), access.ClientPolicy(&a), a.EnforcePolicies, viewPoP(a.ProofOfPossession)}
 }
 
 type clientView struct {
@@ -58,6 +60,8 @@ type clientView struct {
 	AllowedLogoutURLs []string `json:"allowed_logout_urls,omitempty"`
 	WebOrigins        []string `json:"web_origins,omitempty"`
 	FirstParty        bool     `json:"first_party,omitempty"`
+	// RequireProofOfPossession is shown when on.
+	RequireProofOfPossession bool `json:"require_proof_of_possession,omitempty"`
 }
 
 func viewClient(c storage.Client) clientView {
@@ -65,7 +69,8 @@ func viewClient(c storage.Client) clientView {
 	if gt == nil {
 		gt = []string{}
 	}
-	v := clientView{ClientID: c.ClientID, Name: c.Name, Description: c.Description, GrantTypes: gt, Disabled: c.Disabled, CreatedAt: ts(c.CreatedAt)}
+	v := clientView{ClientID: c.ClientID, Name: c.Name, Description: c.Description, GrantTypes: gt, Disabled: c.Disabled, CreatedAt: ts(c.CreatedAt),
+		RequireProofOfPossession: c.RequireProofOfPossession}
 	if admin.IsLogin(c.AppType) {
 		v.AppType, v.RedirectURIs, v.AllowedLogoutURLs, v.FirstParty = c.AppType, c.RedirectURIs, c.AllowedLogoutURLs, c.FirstParty
 		v.WebOrigins = c.WebOrigins

@@ -28,6 +28,14 @@ func viewPoP(p storage.ProofOfPossession) *ProofOfPossession {
 	return &ProofOfPossession{Mechanism: p.Mechanism, Required: p.Required, RequiredFor: p.RequiredFor}
 }
 
+// pop is the stored form of a view (nil: unset).
+func (p *ProofOfPossession) pop() storage.ProofOfPossession {
+	if p == nil {
+		return storage.ProofOfPossession{}
+	}
+	return storage.ProofOfPossession{Mechanism: p.Mechanism, Required: p.Required, RequiredFor: p.RequiredFor}
+}
+
 // popInput is proof_of_possession in a request body: absent (set false),
 // null (unset it, as Auth0's PATCH does), or an object whose fields are
 // decoded strictly.
