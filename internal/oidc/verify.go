@@ -29,6 +29,8 @@ type Claims struct {
 	ClientID string   `json:"client_id"`
 	AZP      string   `json:"azp"`
 	Scope    string   `json:"scope"`
+	// Cnf binds the token to a DPoP key (RFC 9449 §6.1).
+	Cnf *Confirmation `json:"cnf"`
 }
 
 // Audience is the aud claim: one string or an array (RFC 7519 §4.1.3).

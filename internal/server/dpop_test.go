@@ -20,6 +20,13 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
 func newDPoPKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -259,6 +266,31 @@ func TestDPoPRefreshTokenBinding(t *testing.T) {
 	}
 	if cnf, _ := claims(t, r.body["access_token"])["cnf"].(map[string]any); cnf["jkt"] != owner.JKT() {
 		t.Errorf("access token cnf %v, want jkt %s", cnf, owner.JKT())
+	}
+	// The bound token at /userinfo: refused as Bearer, good with a proof.
+	ui := strings.TrimRight(f.issuer, "/") + "/userinfo"
+	userinfo := func(scheme string, s *dpop.Signer) (int, string) {
+		req, _ := http.NewRequest("GET", ui, nil)
+		req.Header.Set("Authorization", scheme+" "+r.body["access_token"])
+		if s != nil {
+			s.Now = f.clock
+			req.Header.Set("DPoP", must(s.Proof("GET", ui, r.body["access_token"], "")))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("WWW-Authenticate")
+	}
+	if st, ch := userinfo("Bearer", nil); st != 401 || !strings.Contains(ch, "DPoP-bound") {
+		t.Errorf("bound token as Bearer at /userinfo: %d %q", st, ch)
+	}
+	if st, ch := userinfo("DPoP", thief); st != 401 || !strings.Contains(ch, `error="invalid_dpop_proof"`) {
+		t.Errorf("another key's proof at /userinfo: %d %q", st, ch)
+	}
+	if st, ch := userinfo("DPoP", owner); st != 200 {
+		t.Errorf("bound token with its proof at /userinfo: %d %q", st, ch)
 	}
 	refresh := func(s *dpop.Signer, rt string) tokenReply {
 		return f.tokenWithProof(s, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {f.spa.ClientID}})
