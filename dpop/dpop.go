@@ -75,7 +75,7 @@ type Config struct {
 	// remembered for MaxAge+Leeway, after which its iat is refused anyway.
 	MaxAge, Leeway time.Duration
 	// ReplayEntries bounds the replay cache (default DefaultReplayEntries,
-	// about 24 MiB when full). When it is full of proofs still in their
+	// about 36 MiB when full). When it is full of proofs still in their
 	// window, new proofs are refused with ErrReplayFull: the cache never
 	// forgets a proof that could still be replayed.
 	ReplayEntries int
