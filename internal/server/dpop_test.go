@@ -331,3 +331,29 @@ func TestDPoPRefreshTokenBinding(t *testing.T) {
 		t.Errorf("confidential refresh without proof: %d %v", r.status, r.body)
 	}
 }
+
+// TestDPoPTokenReuse: with token reuse on, a bound token is handed again
+// only to a request with a proof of the same key; a bearer request, or one
+// with another key, never gets it.
+func TestDPoPTokenReuse(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) { c.TokenReuse = true })
+	a, b := newProofSigner(t, newDPoPKey(t)), newProofSigner(t, newDPoPKey(t))
+	get := func(s *dpop.Signer) string {
+		var proofs []string
+		if s != nil {
+			proofs = []string{must(s.Proof("POST", f.tokenURL(), "", ""))}
+		}
+		r := f.withProof(proofs)
+		if r.status != 200 {
+			t.Fatalf("%d %v", r.status, r.raw)
+		}
+		return r.str("access_token")
+	}
+	first := get(a)
+	if get(a) != first {
+		t.Error("the same key did not get its token again")
+	}
+	if get(b) == first || get(nil) == first {
+		t.Error("a bound token was handed to another key or to a bearer request")
+	}
+}
