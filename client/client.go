@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/gatehouse-dev/gatehouse/dpop"
 )
 
 // AuthMethod is how the client authenticates at the token endpoint
@@ -108,6 +110,17 @@ type Config struct {
 	// InsecureAllowHTTP permits plain-HTTP endpoints on hosts other than
 	// loopback; the client secret then crosses the network in clear text.
 	InsecureAllowHTTP bool
+
+	// DPoPKey, when set, binds the tokens to this key (RFC 9449): every
+	// token request and every API call through [Transport] carries a DPoP
+	// proof signed with it, tokens are used with the DPoP scheme, and a
+	// server's nonce is picked up and the request retried once. An ECDSA
+	// P-256 key signs ES256, Ed25519 EdDSA, RSA PS256 (or DPoPAlg); any
+	// crypto.Signer works (a KMS key). A token response that is not
+	// token_type DPoP is refused: the server did not bind the token.
+	DPoPKey crypto.Signer
+	// DPoPAlg overrides the proof algorithm of an RSA key ("RS256").
+	DPoPAlg string
 }
 
 // Source is a client-credentials token source (RFC 6749 §4.4) with a cache.
@@ -126,6 +139,7 @@ type Source struct {
 	retryAt   time.Time  // no background refresh before this after a failure
 	preferred int        // index of the secret that last worked
 	key       *keySigner // private_key_jwt's, nil with secrets
+	dpop      *dpopState // nil without Config.DPoPKey
 }
 
 // entry is a cached token and when to replace it.
@@ -198,6 +212,13 @@ func New(cfg Config) (*Source, error) {
 	default:
 		problems = append(problems, fmt.Sprintf("unknown AuthMethod %q", cfg.AuthMethod))
 	}
+	var signer *dpop.Signer
+	if cfg.DPoPKey != nil {
+		var err error
+		if signer, err = dpop.NewSigner(cfg.DPoPKey, cfg.DPoPAlg); err != nil {
+			problems = append(problems, "DPoPKey: "+strings.TrimPrefix(err.Error(), "dpop: "))
+		}
+	}
 	if cfg.MaxAttempts < 0 || cfg.MinBackoff < 0 || cfg.MaxBackoff < 0 || cfg.MaxRetryAfter < 0 || cfg.Timeout < 0 || cfg.RefreshMargin < 0 {
 		problems = append(problems, "negative MaxAttempts, backoff, MaxRetryAfter, Timeout or RefreshMargin")
 	}
@@ -229,6 +250,10 @@ func New(cfg Config) (*Source, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if signer != nil {
+		signer.Now = s.now
+		s.dpop = &dpopState{signer: signer, nonces: map[string]string{}}
 	}
 	return s, nil
 }

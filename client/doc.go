@@ -32,5 +32,15 @@
 // (RFC 6750 §2.1) and, when the API answers 401 with error="invalid_token"
 // (RFC 6750 §3.1), retry the request once with a fresh token.
 //
+// With [Config].DPoPKey (any crypto.Signer) the tokens are sender-constrained
+// (RFC 9449): every token request carries a DPoP proof signed with the key,
+// the token must come back as token_type DPoP, and [Transport] sends it with
+// the DPoP scheme and a proof of the request (htm, htu, and ath, the hash of
+// the token), so that a stolen token is useless without the key. A server's
+// DPoP-Nonce is kept per server, and a request it answers with
+// use_dpop_nonce is sent once more with the nonce. Use the Transport (or
+// [Source.Client]) to call APIs then: an oauth2.Transport would send the
+// token without a proof.
+//
 // The package never logs, and never puts a secret or a token in an error.
 package client

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/gatehouse-dev/gatehouse/dpop"
 )
 
 // Error codes of RFC 6749 §5.2 and RFC 8707 §2 that a token request can end
@@ -246,30 +248,10 @@ func (s *Source) request(ctx context.Context, tokenURL, secret string) (*entry, 
 		form.Set("client_assertion_type", assertionType)
 		form.Set("client_assertion", a)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, fmt.Errorf("client: token request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	if s.cfg.AuthMethod == AuthBasic {
-		// RFC 6749 §2.3.1: both parts form-URL-encoded before Basic.
-		cred := url.QueryEscape(s.cfg.ClientID) + ":" + url.QueryEscape(secret)
-		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(cred)))
-	}
 	sent := s.now()
-	resp, err := s.hc.Do(req)
+	body, err := s.post(ctx, tokenURL, form.Encode(), secret)
 	if err != nil {
-		// *url.Error names the URL and the cause, never the body.
-		return nil, &netError{fmt.Errorf("client: token request: %w", err)}
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return nil, &netError{fmt.Errorf("client: token response: %w", err)}
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, s.errorFrom(resp, body)
+		return nil, err
 	}
 	var tr struct {
 		AccessToken string          `json:"access_token"`
@@ -283,14 +265,18 @@ func (s *Source) request(ctx context.Context, tokenURL, secret string) (*entry, 
 	if tr.AccessToken == "" {
 		return nil, errors.New("client: token response: no access_token")
 	}
-	if !strings.EqualFold(tr.TokenType, "bearer") {
-		return nil, fmt.Errorf("client: token response: token_type %q, want Bearer", tr.TokenType)
+	want := "Bearer"
+	if s.dpop != nil {
+		want = dpop.TokenType // RFC 9449 §5: anything else is not bound
+	}
+	if !strings.EqualFold(tr.TokenType, want) {
+		return nil, fmt.Errorf("client: token response: token_type %q, want %s", tr.TokenType, want)
 	}
 	lifetime, err := parseExpiresIn(tr.ExpiresIn)
 	if err != nil {
 		return nil, err
 	}
-	tok := &oauth2.Token{AccessToken: tr.AccessToken, TokenType: "Bearer"}
+	tok := &oauth2.Token{AccessToken: tr.AccessToken, TokenType: want}
 	extra := map[string]any{}
 	if tr.Scope != nil {
 		extra["scope"] = *tr.Scope
@@ -315,6 +301,51 @@ func (s *Source) request(ctx context.Context, tokenURL, secret string) (*entry, 
 	}
 	e.refreshAt = tok.Expiry.Add(-margin - jitter)
 	return e, nil
+}
+
+// post sends the token request body with secret and returns the 200
+// answer's body. With a DPoP key it carries a proof, and a use_dpop_nonce
+// answer (RFC 9449 §8) is retried once with the server's nonce.
+func (s *Source) post(ctx context.Context, tokenURL, body, secret string) ([]byte, error) {
+	for try := 0; ; try++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(body))
+		if err != nil {
+			return nil, fmt.Errorf("client: token request: %w", err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "application/json")
+		if s.cfg.AuthMethod == AuthBasic {
+			// RFC 6749 §2.3.1: both parts form-URL-encoded before Basic.
+			cred := url.QueryEscape(s.cfg.ClientID) + ":" + url.QueryEscape(secret)
+			req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(cred)))
+		}
+		var used string
+		if s.dpop != nil {
+			if used, err = s.dpop.prove(req, ""); err != nil {
+				return nil, err
+			}
+		}
+		resp, err := s.hc.Do(req)
+		if err != nil {
+			// *url.Error names the URL and the cause, never the body.
+			return nil, &netError{fmt.Errorf("client: token request: %w", err)}
+		}
+		data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		resp.Body.Close()
+		if err != nil {
+			return nil, &netError{fmt.Errorf("client: token response: %w", err)}
+		}
+		if s.dpop != nil {
+			s.dpop.remember(req.URL, resp.Header)
+		}
+		if resp.StatusCode == http.StatusOK {
+			return data, nil
+		}
+		e := s.errorFrom(resp, data)
+		if s.dpop == nil || try > 0 || !s.dpop.askedNonce(resp, e.Code, used) {
+			return nil, e
+		}
+	}
 }
 
 // parseExpiresIn reads expires_in, a number of seconds (RFC 6749 §5.1);

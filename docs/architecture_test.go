@@ -12,7 +12,7 @@ import (
 // and verify/ never import internal/": neither they nor anything they
 // import, directly or not, is an internal package of the module.
 func TestPublicPackagesStandAlone(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "../client", "../verify").Output()
+	out, err := exec.Command("go", "list", "-deps", "../client", "../verify", "../dpop").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}

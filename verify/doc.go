@@ -29,6 +29,19 @@
 // required scope is 403 `error="insufficient_scope"` with `scope="…"`. The
 // handler finds the claims with [ClaimsFromContext].
 //
+// A DPoP-bound token (RFC 9449: `cnf.jkt`) is accepted only with the DPoP
+// scheme and a proof ([Verifier.VerifyDPoP], [Verifier.VerifyRequest], and
+// the middleware): the proof's `htm` and `htu` must be this request's,
+// `ath` this token's hash, its key the one the token is bound to, its
+// `iat` recent, and its `jti` new to this Verifier (a bounded replay cache
+// per Verifier); nonces are optional ([DPoPConfig]). Such a token presented
+// as a bearer token, or to Verify alone, is refused with ErrDPoPBound. The
+// middleware answers as RFC 9449 §7.1 says: `WWW-Authenticate: DPoP
+// algs="…", error="invalid_dpop_proof"` (or `invalid_token`,
+// `use_dpop_nonce` with a DPoP-Nonce header), and a request without a
+// token gets both a Bearer and a DPoP challenge. Proofs are checked by
+// package dpop; bearer tokens cost nothing more than before.
+//
 // Options that weaken security are named Insecure*. Errors never contain the
 // token.
 package verify

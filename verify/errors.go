@@ -35,7 +35,8 @@ var (
 // reasons are the refusals, in the order the middleware matches them.
 var reasons = []error{
 	ErrKeysUnavailable, ErrIntrospectionUnavailable, ErrRevoked, ErrTooLarge, ErrAlgorithm, ErrType, ErrUnknownKey, ErrSignature,
-	ErrExpired, ErrNotYetValid, ErrIssuedInFuture, ErrIssuer, ErrAudience, ErrSubject, ErrMalformed,
+	ErrExpired, ErrNotYetValid, ErrIssuedInFuture, ErrIssuer, ErrAudience, ErrSubject,
+	ErrAuthorization, ErrNoToken, ErrDPoPBound, ErrNotDPoPBound, ErrDPoPNonce, ErrDPoPProof, ErrMalformed,
 }
 
 // reason returns the sentinel err wraps; ErrMalformed if none.

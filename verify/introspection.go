@@ -47,12 +47,11 @@ const (
 	DefaultIntrospectionCacheSize = 10000
 )
 
-// Verify checks token as the package documentation describes and returns
-// its claims; in introspection mode ([Config].Introspection) it then asks
-// the issuer whether the token is still active. Errors wrap one of the
-// Err* reasons.
-func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
-	c, err := v.verifyOffline(ctx, token)
+// verifyActive is verify and, in introspection mode
+// ([Config].Introspection), the issuer's answer that the token is still
+// active.
+func (v *Verifier) verifyActive(ctx context.Context, token string) (*Claims, error) {
+	c, err := v.verify(ctx, token)
 	if err != nil || v.intro == nil {
 		return c, err
 	}

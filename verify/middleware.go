@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/dpop"
 )
 
 type ctxKey struct{}
@@ -58,26 +60,9 @@ func (v *Verifier) require(scopes []string, has func(*Claims, string) bool, what
 	scopes = append([]string(nil), scopes...)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			token, problem := bearer(r.Header.Values("Authorization"))
-			switch {
-			case problem != "":
-				v.refuse(w, http.StatusBadRequest, "invalid_request", problem, "")
-				return
-			case token == "":
-				w.Header().Set("WWW-Authenticate", "Bearer realm="+quote(v.cfg.Realm))
-				w.Header().Set("Cache-Control", "no-store")
-				w.WriteHeader(http.StatusUnauthorized)
-				return
-			}
-			claims, err := v.Verify(r.Context(), token)
+			claims, isDPoP, err := v.verifyRequest(r)
 			if err != nil {
-				why := reason(err)
-				if errors.Is(why, ErrKeysUnavailable) || errors.Is(why, ErrIntrospectionUnavailable) {
-					w.Header().Set("Retry-After", "5")
-					writeJSON(w, http.StatusServiceUnavailable, "temporarily_unavailable", why.Error())
-					return
-				}
-				v.refuse(w, http.StatusUnauthorized, "invalid_token", why.Error(), "")
+				v.refuseErr(w, err, isDPoP)
 				return
 			}
 			var missing []string
@@ -87,42 +72,56 @@ func (v *Verifier) require(scopes []string, has func(*Claims, string) bool, what
 				}
 			}
 			if len(missing) > 0 {
-				v.refuse(w, http.StatusForbidden, "insufficient_scope",
+				v.refuse(w, isDPoP, http.StatusForbidden, "insufficient_scope",
 					"the access token lacks the "+what+" "+strings.Join(missing, " "), strings.Join(scopes, " "))
 				return
+			}
+			if n := v.cfg.DPoP.Nonces; isDPoP && n != nil { // the next nonce, before this one expires (RFC 9449 §9)
+				w.Header().Set(dpop.NonceHeader, n.Current(v.now()))
 			}
 			next.ServeHTTP(w, r.WithContext(ContextWithClaims(r.Context(), claims)))
 		})
 	}
 }
 
-// bearer extracts the token of an "Authorization: Bearer" header (RFC 6750
-// §2.1). No header, or another scheme, is no token; a malformed header is a
-// problem.
-func bearer(values []string) (token, problem string) {
-	if len(values) == 0 {
-		return "", ""
-	}
-	if len(values) > 1 {
-		return "", "more than one Authorization header"
-	}
-	scheme, rest, _ := strings.Cut(values[0], " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", ""
-	}
-	token = strings.TrimLeft(rest, " ")
+// refuseErr answers a request whose token or proof was refused, as RFC
+// 6750 §3 and RFC 9449 §7.1 say, in the scheme the request used.
+func (v *Verifier) refuseErr(w http.ResponseWriter, err error, isDPoP bool) {
+	why := reason(err)
 	switch {
-	case token == "":
-		return "", "the Bearer token is empty"
-	case strings.ContainsAny(token, " \t,"):
-		return "", "the Authorization header holds more than a Bearer token"
+	case errors.Is(why, ErrAuthorization):
+		v.refuse(w, false, http.StatusBadRequest, "invalid_request", strings.TrimPrefix(err.Error(), "verify: "+ErrAuthorization.Error()+": "), "")
+	case errors.Is(why, ErrNoToken):
+		h := w.Header()
+		h.Add("WWW-Authenticate", "Bearer realm="+quote(v.cfg.Realm))
+		h.Add("WWW-Authenticate", "DPoP algs="+quote(dpopAlgs))
+		h.Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusUnauthorized)
+	case errors.Is(why, ErrKeysUnavailable), errors.Is(why, ErrIntrospectionUnavailable), errors.Is(err, dpop.ErrReplayFull):
+		w.Header().Set("Retry-After", "5")
+		desc := why.Error()
+		if errors.Is(err, dpop.ErrReplayFull) {
+			desc = dpop.ErrReplayFull.Error()
+		}
+		writeJSON(w, http.StatusServiceUnavailable, "temporarily_unavailable", desc)
+	case errors.Is(why, ErrDPoPNonce):
+		w.Header().Set(dpop.NonceHeader, v.cfg.DPoP.Nonces.Current(v.now()))
+		v.refuse(w, true, http.StatusUnauthorized, dpop.CodeUseNonce, why.Error(), "")
+	case errors.Is(why, ErrDPoPProof):
+		v.refuse(w, true, http.StatusUnauthorized, dpop.CodeInvalidProof, proofReason(err).Error(), "")
+	default: // the token; a bound one presented as Bearer is answered in the DPoP scheme
+		v.refuse(w, isDPoP || errors.Is(why, ErrDPoPBound), http.StatusUnauthorized, "invalid_token", why.Error(), "")
 	}
-	return token, ""
 }
 
-// refuse writes an RFC 6750 §3 error: the challenge and the JSON body.
-func (v *Verifier) refuse(w http.ResponseWriter, status int, code, desc, scope string) {
-	ch := "Bearer realm=" + quote(v.cfg.Realm) + ", error=" + quote(code) + ", error_description=" + quote(desc)
+// refuse writes an RFC 6750 §3 error, or in the DPoP scheme an RFC 9449
+// §7.1 one: the challenge and the JSON body.
+func (v *Verifier) refuse(w http.ResponseWriter, isDPoP bool, status int, code, desc, scope string) {
+	ch := "Bearer realm=" + quote(v.cfg.Realm)
+	if isDPoP {
+		ch = "DPoP algs=" + quote(dpopAlgs)
+	}
+	ch += ", error=" + quote(code) + ", error_description=" + quote(desc)
 	if scope != "" {
 		ch += ", scope=" + quote(scope)
 	}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/gatehouse-dev/gatehouse/dpop"
 )
 
 // Token types (the JOSE `typ` header) a Verifier may accept.
@@ -121,6 +123,10 @@ type Config struct {
 	// introspection endpoint (RFC 7662), so that a revoked token is
 	// refused within Introspection.CacheTTL (introspection.go).
 	Introspection *Introspection
+	// DPoP configures the checking of DPoP-bound tokens' proofs (RFC
+	// 9449 §7); they are checked whatever it says, and a DPoP-bound token
+	// is never accepted as a bearer token.
+	DPoP DPoPConfig
 }
 
 // Verifier verifies access tokens. It is safe for concurrent use; create one
@@ -135,6 +141,7 @@ type Verifier struct {
 	cache  *tokenCache // nil when disabled
 	// intro is nil unless in introspection mode.
 	intro *introspector
+	dpop   *dpop.Checker
 }
 
 // New checks cfg and returns a Verifier. It makes no request; the keys are
@@ -191,6 +198,7 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.MaxTokenSize < 0 || cfg.CacheSize < 0 || cfg.JWKSMinAge < 0 || cfg.JWKSMaxAge < 0 || cfg.RefetchInterval < 0 {
 		problems = append(problems, "negative MaxTokenSize, CacheSize, JWKS age or RefetchInterval")
 	}
+	problems = append(problems, cfg.DPoP.check()...)
 	if len(problems) > 0 {
 		return nil, errors.New("verify: invalid config: " + strings.Join(problems, "; "))
 	}
@@ -220,6 +228,8 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	v.cfg = cfg
 	v.keys = &keySet{cfg: &v.cfg, hc: hc, now: v.now, url: cfg.JWKSURL}
+	v.dpop = dpop.NewChecker(dpop.Config{MaxAge: cfg.DPoP.MaxAge, Leeway: cfg.DPoP.Leeway, ReplayEntries: cfg.DPoP.ReplayEntries,
+		Nonces: cfg.DPoP.Nonces, Now: v.now})
 	if cfg.CacheSize > 0 {
 		v.cache = newTokenCache(cfg.CacheSize)
 		v.keys.onRemoval = v.cache.clear
@@ -285,6 +295,9 @@ type Claims struct {
 	IssuedAt, NotBefore, Expiry time.Time
 	// Type, KeyID and Algorithm are from the JOSE header.
 	Type, KeyID, Algorithm string
+	// Confirmation is `cnf`: the key a sender-constrained token is bound
+	// to (RFC 9449 §6).
+	Confirmation Confirmation
 
 	raw json.RawMessage
 }
@@ -370,11 +383,29 @@ type wireClaims struct {
 	GTY       string           `json:"gty"`
 	// Permissions is a pointer so that an empty list is told from none.
 	Permissions *[]string `json:"permissions"`
+	// Cnf binds the token to a key (RFC 7800).
+	Cnf *wireConfirmation `json:"cnf"`
 }
 
-// verifyOffline is Verify without introspection: the token's signature
-// and claims, checked here.
-func (v *Verifier) verifyOffline(ctx context.Context, token string) (*Claims, error) {
+// Verify checks token as the package documentation describes and returns
+// its claims; in introspection mode ([Config].Introspection) it then asks
+// the issuer whether the token is still active. Errors wrap one of the
+// Err* reasons. A DPoP-bound token is refused (ErrDPoPBound): it is good
+// only with its proof ([Verifier.VerifyDPoP]).
+func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	c, err := v.verifyActive(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if c.Confirmation.Bound() {
+		return nil, fmt.Errorf("verify: %w", ErrDPoPBound)
+	}
+	return c, nil
+}
+
+// verify is the offline check: the token's signature and claims, checked
+// here, without introspection and without the refusal of bound tokens.
+func (v *Verifier) verify(ctx context.Context, token string) (*Claims, error) {
 	if len(token) > v.cfg.MaxTokenSize {
 		return nil, fmt.Errorf("verify: %w (%d bytes, at most %d)", ErrTooLarge, len(token), v.cfg.MaxTokenSize)
 	}
@@ -417,6 +448,9 @@ func (v *Verifier) verifyOffline(ctx context.Context, token string) (*Claims, er
 	}
 	if w.Permissions != nil {
 		c.Permissions = append([]string{}, *w.Permissions...)
+	}
+	if w.Cnf != nil {
+		c.Confirmation.JKT = w.Cnf.JKT
 	}
 	if err := v.checkClaims(c, &w, now); err != nil {
 		return nil, err

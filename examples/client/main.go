@@ -2,7 +2,12 @@
 // client's token source: it gets a client-credentials token (RFC 6749 §4.4)
 // once, reuses it for every call, and shows what the API answered.
 //
-//	CLIENT_SECRET=... go run ./examples/client --issuer URL --client-id ID --audience URI [--api URL]
+//	CLIENT_SECRET=... go run ./examples/client --issuer URL --client-id ID --audience URI [--api URL] [--dpop]
+//
+// With --dpop the tokens are bound to a key the client makes at start
+// (ECDSA P-256, RFC 9449 DPoP): every token request and every API call
+// carries a proof signed with it, so a token copied from a log or a proxy
+// is useless without the key.
 //
 // The secret comes from the environment, never from a flag: CLIENT_SECRET,
 // and optionally CLIENT_SECRET_OLD, tried when the first is refused (a
@@ -15,6 +20,9 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -55,6 +63,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	api := fs.String("api", "http://127.0.0.1:9090", "the example API's base URL")
 	rounds := fs.Int("n", 2, "how many times to call each endpoint")
 	privateKey := fs.String("private-key", "", "a PEM private key: authenticate with private_key_jwt instead of a secret")
+	bind := fs.Bool("dpop", false, "bind the tokens to a fresh DPoP key (RFC 9449): proofs on every token request and API call")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,10 +77,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return errors.New("set CLIENT_SECRET (and CLIENT_SECRET_OLD during a rotation), or give --private-key")
 	}
 	counter := &countingTransport{next: http.DefaultTransport}
-	src, err := client.New(client.Config{
+	cfg := client.Config{
 		Issuer: *issuer, ClientID: *clientID, Secrets: secrets, PrivateKeyFile: *privateKey, Audience: *audience,
 		Scopes: strings.Fields(*scope), HTTPClient: &http.Client{Transport: counter},
-	})
+	}
+	if *bind {
+		// A DPoP key lives as long as the process: a new one at each start
+		// is what RFC 9449 expects; any crypto.Signer (a KMS key) works.
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return err
+		}
+		cfg.DPoPKey = key
+	}
+	src, err := client.New(cfg)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-dev/gatehouse/dpop"
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 )
@@ -102,5 +103,49 @@ func TestClient(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestClientDPoP: with --dpop the example's token request and API calls
+// carry proofs that a checker accepts, and the token is used with the DPoP
+// scheme.
+func TestClientDPoP(t *testing.T) {
+	asCheck, apiCheck := dpop.NewChecker(dpop.Config{}), dpop.NewChecker(dpop.Config{})
+	var jkt string
+	var as *httptest.Server
+	as = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			_ = json.NewEncoder(w).Encode(map[string]string{"issuer": as.URL, "token_endpoint": as.URL + "/oauth/token"})
+		case "/oauth/token":
+			p, err := asCheck.Check(r.Header.Get("DPoP"), dpop.Expect{Method: r.Method, URL: as.URL + r.URL.Path})
+			if err != nil {
+				w.WriteHeader(400)
+				fmt.Fprintf(w, `{"error":"invalid_dpop_proof","error_description":%q}`, err.Error())
+				return
+			}
+			jkt = p.JKT
+			fmt.Fprint(w, `{"access_token":"tok","token_type":"DPoP","expires_in":3600}`)
+		}
+	}))
+	defer as.Close()
+	var api *httptest.Server
+	api = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := apiCheck.Check(r.Header.Get("DPoP"), dpop.Expect{Method: r.Method, URL: api.URL + r.URL.Path, AccessToken: "tok", JKT: jkt})
+		if r.Header.Get("Authorization") != "DPoP tok" || err != nil {
+			w.WriteHeader(401)
+			return
+		}
+		fmt.Fprint(w, r.URL.Path)
+	}))
+	defer api.Close()
+	var out bytes.Buffer
+	err := run(t.Context(), []string{"--issuer", as.URL, "--client-id", "svc", "--audience", "https://api.test", "--api", api.URL, "--dpop"},
+		func(k string) string { return map[string]string{"CLIENT_SECRET": "s"}[k] }, &out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "GET /v1/sensors -> 200 OK /v1/sensors") || !strings.Contains(out.String(), "4 API calls, 2 request(s)") {
+		t.Errorf("output:\n%s", out.String())
 	}
 }

@@ -98,6 +98,9 @@ type APIInput struct {
 	UserPolicy, ClientPolicy string
 	// EnforcePolicies limits people's tokens to their permissions (RBAC).
 	EnforcePolicies bool
+	// ProofOfPossession is Auth0's proof_of_possession: the API's
+	// sender-constraint and whether it is required.
+	ProofOfPossession storage.ProofOfPossession
 }
 
 // CreateAPI validates in and stores the API, reporting every problem at once.
@@ -107,6 +110,7 @@ func (s *Service) CreateAPI(ctx context.Context, in APIInput) (storage.API, erro
 		TokenLifetime: in.TokenLifetime, SigningAlg: in.SigningAlg, TokenDialect: in.TokenDialect,
 		AllowOfflineAccess: in.AllowOfflineAccess, TokenReuse: in.TokenReuse, Extras: in.Extras, CreatedAt: s.now(),
 		UserPolicy: in.UserPolicy, ClientPolicy: in.ClientPolicy, EnforcePolicies: in.EnforcePolicies,
+		ProofOfPossession: in.ProofOfPossession,
 	}
 	if api.UserPolicy == "" {
 		api.UserPolicy = storage.PolicyRequireClientGrant
@@ -177,6 +181,9 @@ type APIPatch struct {
 	// policies.
 	UserPolicy, ClientPolicy *string
 	EnforcePolicies          *bool
+	// ProofOfPossession replaces the API's proof_of_possession (the zero
+	// value unsets it).
+	ProofOfPossession *storage.ProofOfPossession
 }
 
 // Apply returns in with every field that p sets replaced by p's value.
@@ -192,6 +199,7 @@ func (p APIPatch) Apply(in APIInput) APIInput {
 	set(&in.ClientPolicy, p.ClientPolicy)
 	set(&in.EnforcePolicies, p.EnforcePolicies)
 	set(&in.Extras, p.Extras)
+	set(&in.ProofOfPossession, p.ProofOfPossession)
 	return in
 }
 
@@ -208,7 +216,7 @@ func inputOf(api storage.API) APIInput {
 		Identifier: api.Identifier, Name: api.Name, Scopes: api.Scopes, TokenLifetime: api.TokenLifetime,
 		SigningAlg: api.SigningAlg, TokenDialect: api.TokenDialect, AllowOfflineAccess: api.AllowOfflineAccess,
 		TokenReuse: api.TokenReuse, Extras: api.Extras, UserPolicy: api.UserPolicy, ClientPolicy: api.ClientPolicy,
-		EnforcePolicies: api.EnforcePolicies,
+		EnforcePolicies: api.EnforcePolicies, ProofOfPossession: api.ProofOfPossession,
 	}
 }
 
@@ -232,6 +240,7 @@ func (s *Service) UpdateAPI(ctx context.Context, identifier string, p APIPatch) 
 	api.SigningAlg, api.TokenDialect, api.Extras = in.SigningAlg, in.TokenDialect, in.Extras
 	api.AllowOfflineAccess, api.TokenReuse = in.AllowOfflineAccess, in.TokenReuse
 	api.UserPolicy, api.ClientPolicy, api.EnforcePolicies = in.UserPolicy, in.ClientPolicy, in.EnforcePolicies
+	api.ProofOfPossession = in.ProofOfPossession
 	if p.Name != nil && api.Name == "" {
 		api.Name = api.Identifier
 	}
@@ -329,6 +338,7 @@ func checkAPI(api storage.API) []string {
 	if !slices.Contains(ClientPolicies, api.ClientPolicy) {
 		problems = append(problems, fmt.Sprintf("client access policy %q must be one of %s", api.ClientPolicy, strings.Join(ClientPolicies, ", ")))
 	}
+	problems = append(problems, checkProofOfPossession(api.ProofOfPossession)...)
 	seen := map[string]bool{}
 	for _, sc := range api.Scopes {
 		if !ValidScope(sc.Value) {
@@ -437,6 +447,9 @@ type ClientInput struct {
 	Extras storage.ClientExtras
 	// JWKSURI is where the client publishes its private_key_jwt keys.
 	JWKSURI string
+	// RequireProofOfPossession makes every token of the client
+	// sender-constrained (Auth0's require_proof_of_possession).
+	RequireProofOfPossession bool
 }
 
 // Client metadata limits, as Auth0 sets them for client_metadata.
@@ -531,13 +544,14 @@ func (s *Service) CreateClient(ctx context.Context, in ClientInput) (storage.Cli
 	now := s.now()
 	c := storage.Client{
 		Name: strings.TrimSpace(in.Name), Description: in.Description,
-		AppType:                 storage.AppTypeNonInteractive,
-		GrantTypes:              []string{storage.GrantClientCredentials},
-		Metadata:                maps.Clone(in.Metadata),
-		TokenEndpointAuthMethod: in.TokenEndpointAuthMethod,
-		Extras:                  in.Extras,
-		JWKSURI:                 in.JWKSURI,
-		CreatedAt:               now, UpdatedAt: now,
+		AppType:                  storage.AppTypeNonInteractive,
+		GrantTypes:               []string{storage.GrantClientCredentials},
+		Metadata:                 maps.Clone(in.Metadata),
+		TokenEndpointAuthMethod:  in.TokenEndpointAuthMethod,
+		Extras:                   in.Extras,
+		JWKSURI:                  in.JWKSURI,
+		RequireProofOfPossession: in.RequireProofOfPossession,
+		CreatedAt:                now, UpdatedAt: now,
 	}
 	if c.TokenEndpointAuthMethod == "" && c.JWKSURI != "" {
 		c.TokenEndpointAuthMethod = storage.AuthMethodPrivateKeyJWT
@@ -608,6 +622,9 @@ type ClientPatch struct {
 	// JWKSURI its jwks_uri ("" clears it).
 	AuthMethods *storage.ClientAuthMethods
 	JWKSURI     *string
+	// RequireProofOfPossession turns Auth0's require_proof_of_possession
+	// on or off.
+	RequireProofOfPossession *bool
 }
 
 // UpdateClient applies p to the client, under the rules of CreateClient,
@@ -644,6 +661,7 @@ func (s *Service) UpdateClient(ctx context.Context, id string, p ClientPatch) (s
 	if p.JWKSURI != nil {
 		c.JWKSURI = *p.JWKSURI
 	}
+	set(&c.RequireProofOfPossession, p.RequireProofOfPossession)
 	if problems := checkClient(c); len(problems) > 0 {
 		return storage.Client{}, invalid("%s", strings.Join(problems, "; "))
 	}

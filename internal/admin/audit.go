@@ -56,6 +56,7 @@ func apiFields(p APIPatch) string {
 	add(p.TokenDialect != nil, "token_dialect")
 	add(p.UserPolicy != nil || p.ClientPolicy != nil, "subject_type_authorization")
 	add(p.EnforcePolicies != nil, "enforce_policies")
+	add(p.ProofOfPossession != nil, "proof_of_possession")
 	return strings.Join(f, ",")
 }
 
@@ -75,5 +76,6 @@ func clientFields(p ClientPatch) string {
 	add(p.WebOrigins != nil, "web_origins")
 	add(p.AuthMethods != nil, "client_authentication_methods")
 	add(p.JWKSURI != nil, "jwks_uri")
+	add(p.RequireProofOfPossession != nil, "require_proof_of_possession")
 	return strings.Join(f, ",")
 }

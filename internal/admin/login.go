@@ -60,6 +60,9 @@ type LoginClientInput struct {
 	TokenEndpointAuthMethod string
 	// Extras are Auth0's settings kept and shown but not acted on.
 	Extras storage.ClientExtras
+	// RequireProofOfPossession makes every token of the client
+	// sender-constrained (Auth0's require_proof_of_possession).
+	RequireProofOfPossession bool
 }
 
 // CreateLoginClient creates a login client, reporting every problem at
@@ -69,14 +72,15 @@ func (s *Service) CreateLoginClient(ctx context.Context, in LoginClientInput) (s
 	now := s.now()
 	c := storage.Client{
 		Name: strings.TrimSpace(in.Name), Description: in.Description, AppType: in.AppType,
-		GrantTypes:        slices.Clone(in.GrantTypes),
-		RedirectURIs:      slices.Clone(in.RedirectURIs),
-		AllowedLogoutURLs: slices.Clone(in.LogoutURLs),
-		WebOrigins:        slices.Clone(in.WebOrigins),
-		FirstParty:        in.FirstParty,
-		Metadata:          maps.Clone(in.Metadata),
-		Extras:            in.Extras,
-		CreatedAt:         now, UpdatedAt: now,
+		GrantTypes:               slices.Clone(in.GrantTypes),
+		RedirectURIs:             slices.Clone(in.RedirectURIs),
+		AllowedLogoutURLs:        slices.Clone(in.LogoutURLs),
+		WebOrigins:               slices.Clone(in.WebOrigins),
+		FirstParty:               in.FirstParty,
+		Metadata:                 maps.Clone(in.Metadata),
+		Extras:                   in.Extras,
+		RequireProofOfPossession: in.RequireProofOfPossession,
+		CreatedAt:                now, UpdatedAt: now,
 	}
 	if len(c.GrantTypes) == 0 {
 		c.GrantTypes = []string{storage.GrantAuthorizationCode, storage.GrantRefreshToken}

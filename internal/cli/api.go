@@ -14,6 +14,7 @@ func (a *app) apiCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "api", Short: "Manage APIs (resource servers, the audiences of tokens)"}
 	var in admin.APIInput
 	var scopes []string
+	var pop popFlags
 	create := &cobra.Command{
 		Use:   "create --identifier URI",
 		Short: "Register an API",
@@ -27,6 +28,11 @@ func (a *app) apiCmd() *cobra.Command {
 		RunE: a.withManager(func(cmd *cobra.Command, _ []string, m manager) error {
 			for _, v := range scopes {
 				in.Scopes = append(in.Scopes, storage.Scope{Value: v})
+			}
+			if p, err := pop.apply(cmd, storage.ProofOfPossession{}); err != nil {
+				return err
+			} else if p != nil {
+				in.ProofOfPossession = *p
 			}
 			api, err := m.CreateAPI(cmd.Context(), in)
 			if err != nil {
@@ -47,6 +53,7 @@ func (a *app) apiCmd() *cobra.Command {
 	f.StringVar(&in.UserPolicy, "user-access", storage.PolicyRequireClientGrant, userAccessUsage)
 	f.StringVar(&in.ClientPolicy, "client-access", storage.PolicyRequireClientGrant, clientAccessUsage)
 	f.BoolVar(&in.EnforcePolicies, "enforce-policies", false, enforceUsage)
+	pop.bind(f)
 	_ = create.MarkFlagRequired("identifier")
 
 	list := &cobra.Command{
@@ -97,8 +104,9 @@ func (a *app) apiUpdateCmd() *cobra.Command {
 	var offline, reuse, enforce bool
 	var lifetime time.Duration
 	var scopes []string
+	var pop popFlags
 	cmd := &cobra.Command{
-		Use:   "update URI [--name N] [--scope VALUE]... [--token-lifetime D] [--signing-alg ALG] [--token-dialect D] [--allow-offline-access] [--token-reuse] [--user-access P] [--client-access P] [--enforce-policies]",
+		Use:   "update URI [--name N] [--scope VALUE]... [--token-lifetime D] [--signing-alg ALG] [--token-dialect D] [--allow-offline-access] [--token-reuse] [--user-access P] [--client-access P] [--enforce-policies] [--pop-mechanism M] [--pop-required] [--pop-required-for W]",
 		Short: "Change an API: only the flags given; --scope replaces the whole list (a granted scope cannot be dropped)",
 		Args:  exactArgs("URI"),
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -129,6 +137,15 @@ func (a *app) apiUpdateCmd() *cobra.Command {
 				}
 				p.Scopes = &list
 			}
+			if cmd.Flags().Changed("pop-required") || cmd.Flags().Changed("pop-required-for") || cmd.Flags().Changed("pop-mechanism") {
+				cur, err := m.GetAPI(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if p.ProofOfPossession, err = pop.apply(cmd, cur.ProofOfPossession); err != nil {
+					return err
+				}
+			}
 			api, err := m.UpdateAPI(cmd.Context(), args[0], p)
 			if err != nil {
 				return err
@@ -147,6 +164,7 @@ func (a *app) apiUpdateCmd() *cobra.Command {
 	f.StringVar(&userAccess, "user-access", "", userAccessUsage)
 	f.StringVar(&clientAccess, "client-access", "", clientAccessUsage)
 	f.BoolVar(&enforce, "enforce-policies", false, enforceUsage+" (--enforce-policies=false turns it off)")
+	pop.bind(f)
 	return cmd
 }
 
@@ -156,7 +174,8 @@ func (a *app) showAPI(api storage.API) error {
 	return a.out().fields(v, [2]string{"identifier", r[0]}, [2]string{"name", r[1]}, [2]string{"scopes", r[2]},
 		[2]string{"token_lifetime", (time.Duration(v.TokenLifetime) * time.Second).String()},
 		[2]string{"signing_alg", r[4]}, [2]string{"token_dialect", r[5]}, [2]string{"user_access", v.UserAccess},
-		[2]string{"client_access", v.ClientAccess}, [2]string{"enforce_policies", fmt.Sprint(v.EnforcePolicies)}, [2]string{"created_at", r[6]})
+		[2]string{"client_access", v.ClientAccess}, [2]string{"enforce_policies", fmt.Sprint(v.EnforcePolicies)},
+		[2]string{"proof_of_possession", v.ProofOfPossession.String()}, [2]string{"created_at", r[6]})
 }
 
 // deleted reports a deletion: {"deleted": ID} in JSON.

@@ -42,6 +42,7 @@ type benchFlags struct {
 	sampleInterval                          time.Duration
 	metricsURL                              string
 	keyAlg                                  string
+	dpop                                    string // "", "on" or "compare" (bench_dpop.go)
 }
 
 func (a *app) benchCmd() *cobra.Command {
@@ -88,6 +89,7 @@ func (a *app) benchCmd() *cobra.Command {
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress line")
 	fl.DurationVar(&f.sampleInterval, "sample-interval", 0, "for a soak: every this long, report that interval's tokens/s, p50, p99 and max (a line on stderr, \"samples\" in --json)")
 	fl.StringVar(&f.metricsURL, "metrics-url", "", "with --sample-interval: the server's Prometheus /metrics, whose RSS, goroutines and open file descriptors each sample reads")
+	fl.StringVar(&f.dpop, "dpop", "", dpopUsage)
 	return cmd
 }
 
@@ -170,6 +172,7 @@ func (f *benchFlags) validate(cmd *cobra.Command) error {
 			p = append(p, "--metrics-url needs --sample-interval")
 		}
 	}
+	p = append(p, f.validateDPoP()...)
 	if len(p) > 0 {
 		return errors.New(strings.Join(p, "; "))
 	}
@@ -238,6 +241,9 @@ func (a *app) runBench(cmd *cobra.Command, f benchFlags) error {
 		soak = &soakSampler{hc: hc, metricsURL: f.metricsURL, log: stderr, quiet: f.quiet}
 		cfg.SampleInterval = f.sampleInterval
 		cfg.Sample = func(s loadtest.Sample) { soak.sample(ctx, s) }
+	}
+	if f.dpop != "" {
+		return a.runBenchDPoP(ctx, f, cfg, tokenURL)
 	}
 	res, err := loadtest.Run(ctx, cfg)
 	if err != nil {

@@ -281,3 +281,45 @@ func TestBenchPrivateKeyJWT(t *testing.T) {
 		t.Errorf("swapped keys: %s", r)
 	}
 }
+
+// TestBenchDPoP: --dpop sends a valid proof with every request (a server
+// that requires DPoP for the API issues every token, and refuses the same
+// run without proofs), and --dpop compare reports a bearer and a DPoP run
+// of the same length and the difference.
+func TestBenchDPoP(t *testing.T) {
+	h := newHarness(t)
+	ts := benchServer(t, h)
+	out := filepath.Join(h.dir, "bench.jsonl")
+	args := []string{"bench", "--json", "--quiet", "--token-url", ts.URL + "/oauth/token", "--audience", "https://bench.test", "--workers", "2", "--requests", "20"}
+	if r := h.run(append(args, "--clients", "2", "--credentials-out", out, "--dpop", "compare")...); r.code != 0 {
+		t.Fatalf("bench --dpop compare: %s", r)
+	} else {
+		var got struct {
+			Bearer, DPoP benchOut
+			Extra        *float64 `json:"dpop_extra_ms_per_request"`
+			Ratio        float64  `json:"dpop_throughput_ratio"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+			t.Fatalf("%v: %q", err, r.stdout)
+		}
+		if got.Bearer.Tokens != 20 || got.DPoP.Tokens != 20 || len(got.DPoP.Errors) != 0 || got.Extra == nil || got.Ratio <= 0 {
+			t.Errorf("compare %+v", got)
+		}
+	}
+	h.ok("api", "update", "https://bench.test", "--pop-mechanism", "dpop", "--pop-required")
+	args = append(args[:len(args)-2], "--requests", "10", "--credentials", out)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r := h.run(args...)
+		if r.code != 0 && strings.Contains(r.stderr, "no request got a token (400: 10)") {
+			break // the server knows the API requires DPoP
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bearer run against a DPoP-only API: %s", r)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if r := h.run(append(args, "--dpop", "on")...); r.code != 0 || !strings.Contains(r.stdout, `"tokens": 10,`) {
+		t.Errorf("bench --dpop on against a DPoP-only API: %s", r)
+	}
+}

@@ -70,6 +70,7 @@ func (a *app) clientCmd() *cobra.Command {
 	create.Flags().StringVar(&publicKey, "public-key", "", "with private_key_jwt: a PEM file with the client's public key or certificate")
 	create.Flags().StringVar(&keyAlg, "alg", "", "with --public-key: RS256, RS384, PS256, ES256 or EdDSA (default: the key's usual one)")
 	create.Flags().StringVar(&in.JWKSURI, "jwks-uri", "", "with private_key_jwt: an https URL where the client publishes its public keys (a JWK Set)")
+	create.Flags().BoolVar(&in.RequireProofOfPossession, "require-proof-of-possession", false, requirePoPUsage)
 	_ = create.MarkFlagRequired("name")
 
 	list := &cobra.Command{
@@ -118,7 +119,7 @@ func (a *app) createClient(cmd *cobra.Command, m manager, in admin.ClientInput, 
 		}
 		return m.CreateClient(cmd.Context(), in)
 	}
-	login.Name, login.Description = in.Name, in.Description
+	login.Name, login.Description, login.RequireProofOfPossession = in.Name, in.Description, in.RequireProofOfPossession
 	return m.CreateLoginClient(cmd.Context(), login)
 }
 
@@ -128,12 +129,14 @@ const webOriginUsage = "an origin (https://app.example.com[:port]) whose pages m
 func (a *app) clientUpdateCmd() *cobra.Command {
 	var name, description string
 	var origins []string
+	var requirePoP bool
 	cmd := &cobra.Command{
-		Use:   "update ID [--name N] [--description D] [--web-origin ORIGIN...]",
-		Short: "Change a client's name, description or web origins", Args: exactArgs("ID"),
+		Use:   "update ID [--name N] [--description D] [--web-origin ORIGIN...] [--require-proof-of-possession]",
+		Short: "Change a client's name, description, web origins or proof-of-possession requirement", Args: exactArgs("ID"),
 		PreRunE: func(cmd *cobra.Command, _ []string) error { return nothingToChange(cmd) },
 		RunE: a.withManager(func(cmd *cobra.Command, args []string, m manager) error {
-			p := admin.ClientPatch{Name: given(cmd, "name", &name), Description: given(cmd, "description", &description)}
+			p := admin.ClientPatch{Name: given(cmd, "name", &name), Description: given(cmd, "description", &description),
+				RequireProofOfPossession: given(cmd, "require-proof-of-possession", &requirePoP)}
 			if cmd.Flags().Changed("web-origin") {
 				// --web-origin= (empty) clears the list.
 				list := slices.DeleteFunc(slices.Clone(origins), func(o string) bool { return o == "" })
@@ -149,6 +152,7 @@ func (a *app) clientUpdateCmd() *cobra.Command {
 	cmd.Flags().StringVar(&name, "name", "", "the client's name")
 	cmd.Flags().StringVar(&description, "description", "", "a description")
 	cmd.Flags().StringArrayVar(&origins, "web-origin", nil, webOriginUsage+"; replaces the list, --web-origin= clears it")
+	cmd.Flags().BoolVar(&requirePoP, "require-proof-of-possession", false, requirePoPUsage+" (=false turns it off)")
 	return cmd
 }
 
@@ -173,7 +177,8 @@ func (a *app) showClient(c storage.Client) error {
 	v := viewClient(c)
 	r := clientRow(v)
 	pairs := [][2]string{{"client_id", r[0]}, {"name", r[1]}, {"description", v.Description},
-		{"grant_types", r[2]}, {"disabled", r[3]}, {"created_at", r[4]}, {"auth_method", v.AuthMethod}}
+		{"grant_types", r[2]}, {"disabled", r[3]}, {"require_proof_of_possession", fmt.Sprint(c.RequireProofOfPossession)},
+		{"created_at", r[4]}, {"auth_method", v.AuthMethod}}
 	if len(v.Credentials) > 0 {
 		pairs = append(pairs, [2]string{"credentials", strings.Join(v.Credentials, " ")})
 	}

@@ -34,6 +34,8 @@ type apiView struct {
 	UserAccess      string `json:"user_access"`
 	ClientAccess    string `json:"client_access"`
 	EnforcePolicies bool   `json:"enforce_policies,omitempty"`
+	// ProofOfPossession is shown when set.
+	ProofOfPossession *popView `json:"proof_of_possession,omitempty"`
 }
 
 func viewAPI(a storage.API) apiView {
@@ -42,7 +44,7 @@ func viewAPI(a storage.API) apiView {
 		scopes = []storage.Scope{}
 	}
 	return apiView{a.Identifier, a.Name, scopes, int64(a.TokenLifetime / time.Second), a.SigningAlg, a.TokenDialect, ts(a.CreatedAt), a.AllowOfflineAccess, a.TokenReuse,
-		access.UserPolicy(&a), access.ClientPolicy(&a), a.EnforcePolicies}
+		access.UserPolicy(&a), access.ClientPolicy(&a), a.EnforcePolicies, viewPoP(a.ProofOfPossession)}
 }
 
 type clientView struct {
@@ -64,6 +66,8 @@ type clientView struct {
 	AuthMethod  string   `json:"auth_method"`
 	Credentials []string `json:"credentials,omitempty"`
 	JWKSURI     string   `json:"jwks_uri,omitempty"`
+	// RequireProofOfPossession is shown when on.
+	RequireProofOfPossession bool `json:"require_proof_of_possession,omitempty"`
 }
 
 func viewClient(c storage.Client) clientView {
@@ -72,7 +76,7 @@ func viewClient(c storage.Client) clientView {
 		gt = []string{}
 	}
 	v := clientView{ClientID: c.ClientID, Name: c.Name, Description: c.Description, GrantTypes: gt, Disabled: c.Disabled, CreatedAt: ts(c.CreatedAt),
-		AuthMethod: c.TokenEndpointAuthMethod, JWKSURI: c.JWKSURI}
+		AuthMethod: c.TokenEndpointAuthMethod, JWKSURI: c.JWKSURI, RequireProofOfPossession: c.RequireProofOfPossession}
 	if v.AuthMethod == "" {
 		v.AuthMethod = storage.AuthMethodClientSecretPost
 	}

@@ -57,6 +57,9 @@ type Config struct {
 	// TokenReuse gives a client that asks again for the same audience and
 	// scope the token it already has while over half its lifetime remains.
 	TokenReuse bool
+	// DPoPNonce requires the DPoP proofs of token requests to carry a
+	// server nonce (RFC 9449 §8).
+	DPoPNonce bool
 
 	// AuditRetention is how long audit events are kept; 0 keeps them forever.
 	AuditRetention time.Duration
@@ -132,6 +135,7 @@ func (c *Config) fields() []field {
 		{name: "jwks-max-age", usage: "how long verifiers may cache the JWKS (Cache-Control max-age); rotation waits this long before a new key signs", dur: &c.JWKSMaxAge},
 		{name: "key-rotation-period", usage: "how long a signing key signs before serve rotates it (one instance at a time, under a database lock); 0 turns automatic rotation off", dur: &c.KeyRotationPeriod},
 		{name: "token-reuse", usage: "give a client asking again for the same audience and scope the token it was already issued while over half its lifetime remains (expires_in lowered to match)", bool: &c.TokenReuse},
+		{name: "dpop-nonce", usage: "require DPoP proofs at the token endpoint to carry a server nonce (RFC 9449 §8): DPoP-Nonce, a new one every 5 minutes, derived from the master key so that every instance accepts every other's", bool: &c.DPoPNonce},
 		{name: "sync-interval", usage: "how often to poll the database for changes", dur: &c.SyncInterval},
 		{name: "log-level", usage: "debug, info, warn or error", str: &c.LogLevel},
 		{name: "log-format", usage: "text or json", str: &c.LogFormat},
@@ -195,7 +199,7 @@ type Flags []string
 var Common = Flags{"db", "master-key-file"}
 
 // Serve are the settings of gatehouse serve beyond Common.
-var Serve = Flags{"addr", "issuer", "dev", "default-audience", "jwks-max-age", "key-rotation-period", "token-reuse", "sync-interval", "log-level", "log-format", "log-flush-interval", "shutdown-timeout", "tls-cert", "tls-key", "trusted-proxies", "metrics-addr",
+var Serve = Flags{"addr", "issuer", "dev", "default-audience", "jwks-max-age", "key-rotation-period", "token-reuse", "dpop-nonce", "sync-interval", "log-level", "log-format", "log-flush-interval", "shutdown-timeout", "tls-cert", "tls-key", "trusted-proxies", "metrics-addr",
 	"audit-retention", "audit-token-retention", "auth-failure-limit", "auth-failure-window", "token-quota", "token-quota-per-api",
 	"login-code-lifetime", "login-session-lifetime", "refresh-token-idle", "refresh-token-lifetime", "login-failure-limit", "login-failure-window"}
 

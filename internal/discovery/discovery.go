@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/dpop"
 )
 
 // Endpoint paths (docs/reference/protocol.md).
@@ -29,6 +31,9 @@ type Metadata struct {
 	// accepted algorithms from it.
 	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported"`
 	SubjectTypesSupported            []string `json:"subject_types_supported"`
+	// DPoPSigningAlgValuesSupported are the DPoP proof algorithms the
+	// token endpoint accepts (RFC 9449 §5.1).
+	DPoPSigningAlgValuesSupported []string `json:"dpop_signing_alg_values_supported"`
 
 	// The login flow's (OIDC Discovery §3, RFC 8414 §2, RFC 9207 §3); see
 	// WithLogin.
@@ -68,6 +73,7 @@ func New(issuer string, grantTypes, authMethods, algs []string) Metadata {
 		TokenEndpointAuthMethodsSupported: authMethods,
 		IDTokenSigningAlgValuesSupported:  algs,
 		SubjectTypesSupported:             []string{"public"},
+		DPoPSigningAlgValuesSupported:     dpop.Algorithms,
 	}
 }
 

@@ -127,7 +127,7 @@ func TestAuth0Fields(t *testing.T) {
 		{"consent for first party", "PATCH", rsPath, `{"skip_consent_for_verifiable_first_party_clients":false}`, "skip_consent_for_verifiable_first_party_clients false"},
 		{"web lifetime above the lifetime", "PATCH", rsPath, `{"token_lifetime_for_web":7200}`, "not longer than the token lifetime 10m0s"},
 		{"bad logo", "PATCH", clPath, `{"logo_uri":"javascript:alert(1)"}`, `logo URI "javascript:alert(1)"`},
-		{"mtls binding", "POST", "/api/v2/resource-servers", `{"identifier":"urn:pop","proof_of_possession":{"mechanism":"mtls","required":true}}`, "proof_of_possession"},
+		{"unknown binding", "POST", "/api/v2/resource-servers", `{"identifier":"urn:pop","proof_of_possession":{"mechanism":"tls","required":true}}`, `mechanism "tls" must be dpop or mtls`},
 		{"not conformant", "PATCH", clPath, `{"oidc_conformant":false}`, "oidc_conformant false is not supported"},
 		{"HS256 id tokens", "PATCH", clPath, `{"jwt_configuration":{"alg":"HS256"}}`, `jwt_configuration {"alg":"HS256"}`},
 		{"organizations", "POST", "/api/v2/clients", `{"name":"o","organization_usage":"require"}`, `organization_usage "require" is not supported: organizations`},

@@ -46,6 +46,9 @@ type clientInput struct {
 	// JWKSURI is where the client publishes its private_key_jwt keys (a
 	// gatehouse extension; "" clears it).
 	JWKSURI *string `json:"jwks_uri"`
+	// RequireProofOfPossession (Auth0's) makes every token of the client
+	// sender-constrained.
+	RequireProofOfPossession *bool `json:"require_proof_of_possession"`
 }
 
 // extras applies the request's kept settings to cur, those of a client of
@@ -133,6 +136,9 @@ func (h *Handler) createLoginClient(r *http.Request, in clientInput) (int, any, 
 	}
 	if in.IsFirstParty != nil {
 		li.FirstParty = *in.IsFirstParty
+	}
+	if in.RequireProofOfPossession != nil {
+		li.RequireProofOfPossession = *in.RequireProofOfPossession
 	}
 	if o := in.origins(); o != nil {
 		li.WebOrigins = *o
@@ -246,6 +252,9 @@ func (h *Handler) createClient(r *http.Request, w http.ResponseWriter) (int, any
 	if in.ClientMetadata != nil {
 		ci.Metadata = *in.ClientMetadata
 	}
+	if in.RequireProofOfPossession != nil {
+		ci.RequireProofOfPossession = *in.RequireProofOfPossession
+	}
 	if in.TokenEndpointAuthMethod != nil {
 		if *in.TokenEndpointAuthMethod == "" { // the admin service would take it for the default
 			return 0, nil, badBody(fmt.Sprintf(`token endpoint auth method "" must be one of %s`, strings.Join(admin.AuthMethods, ", ")))
@@ -326,7 +335,8 @@ func (h *Handler) updateClient(r *http.Request, w http.ResponseWriter) (int, any
 	p := admin.ClientPatch{
 		Name: in.Name, Description: in.Description, Metadata: in.ClientMetadata,
 		TokenEndpointAuthMethod: in.TokenEndpointAuthMethod, Disabled: in.Disabled, WebOrigins: in.origins(),
-		JWKSURI: in.JWKSURI,
+		JWKSURI:                  in.JWKSURI,
+		RequireProofOfPossession: in.RequireProofOfPossession,
 	}
 	if methodsGiven {
 		if methods != nil && in.TokenEndpointAuthMethod != nil {

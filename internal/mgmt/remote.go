@@ -241,7 +241,8 @@ func (v ResourceServer) api() storage.API {
 	return storage.API{Identifier: v.Identifier, Name: v.Name, Scopes: v.Scopes, TokenLifetime: time.Duration(v.TokenLifetime) * time.Second,
 		SigningAlg: v.SigningAlg, TokenDialect: dialectFromWire[v.TokenDialect], AllowOfflineAccess: v.AllowOfflineAccess,
 		TokenReuse: v.TokenReuse, EnforcePolicies: v.EnforcePolicies, UserPolicy: v.SubjectTypeAuthorization.User.policy(),
-		ClientPolicy: v.SubjectTypeAuthorization.Client.policy(), CreatedAt: parseTS(v.CreatedAt)}
+		ClientPolicy: v.SubjectTypeAuthorization.Client.policy(), CreatedAt: parseTS(v.CreatedAt),
+		ProofOfPossession: v.ProofOfPossession.pop()}
 }
 
 // policy is the policy, or "" for none.
@@ -283,7 +284,7 @@ func (v Client) client() storage.Client {
 		md = nil
 	}
 	c := storage.Client{ClientID: v.ClientID, Name: v.Name, Description: v.Description, AppType: v.AppType, GrantTypes: v.GrantTypes,
-		Metadata: md, Disabled: v.Disabled, JWKSURI: v.JWKSURI,
+		Metadata: md, Disabled: v.Disabled, JWKSURI: v.JWKSURI, RequireProofOfPossession: v.RequireProofOfPossession,
 		CreatedAt: parseTS(v.CreatedAt), UpdatedAt: parseTS(v.UpdatedAt)}
 	if v.TokenEndpointAuthMethod != nil {
 		c.TokenEndpointAuthMethod = *v.TokenEndpointAuthMethod
@@ -383,6 +384,9 @@ func (m *Remote) CreateAPI(ctx context.Context, in admin.APIInput) (storage.API,
 	if sta := policies(in.UserPolicy, in.ClientPolicy); sta != nil {
 		body["subject_type_authorization"] = sta
 	}
+	if in.ProofOfPossession != (storage.ProofOfPossession{}) {
+		body["proof_of_possession"] = viewPoP(in.ProofOfPossession)
+	}
 	var v ResourceServer
 	if err := m.do(ctx, http.MethodPost, "/api/v2/resource-servers", nil, body, &v); err != nil {
 		return storage.API{}, err
@@ -453,6 +457,9 @@ func (m *Remote) UpdateAPI(ctx context.Context, identifier string, p admin.APIPa
 	if sta := policies(user, client); sta != nil {
 		body["subject_type_authorization"] = sta
 	}
+	if p.ProofOfPossession != nil {
+		body["proof_of_possession"] = viewPoP(*p.ProofOfPossession) // null unsets
+	}
 	var v ResourceServer
 	if err := m.do(ctx, http.MethodPatch, "/api/v2/resource-servers/"+url.PathEscape(identifier), nil, body, &v); err != nil {
 		return storage.API{}, err
@@ -480,6 +487,9 @@ func (m *Remote) CreateClient(ctx context.Context, in admin.ClientInput) (storag
 	}
 	if in.JWKSURI != "" {
 		body["jwks_uri"] = in.JWKSURI
+	}
+	if in.RequireProofOfPossession {
+		body["require_proof_of_possession"] = true
 	}
 	var v Client
 	if err := m.do(ctx, http.MethodPost, "/api/v2/clients", nil, body, &v); err != nil {
@@ -556,6 +566,9 @@ func (m *Remote) UpdateClient(ctx context.Context, id string, p admin.ClientPatc
 	}
 	if p.WebOrigins != nil {
 		body["web_origins"] = orEmpty(*p.WebOrigins)
+	}
+	if p.RequireProofOfPossession != nil {
+		body["require_proof_of_possession"] = *p.RequireProofOfPossession
 	}
 	if p.JWKSURI != nil {
 		body["jwks_uri"] = *p.JWKSURI

@@ -41,6 +41,8 @@ type apiInput struct {
 	// and access policies.
 	EnforcePolicies          *bool                     `json:"enforce_policies"`
 	SubjectTypeAuthorization *SubjectTypeAuthorization `json:"subject_type_authorization"`
+	// ProofOfPossession is Auth0's sender-constraint setting (null unsets).
+	ProofOfPossession popInput `json:"proof_of_possession"`
 }
 
 // listAPIs lists the APIs, filtered by identifiers (Auth0's, repeatable).
@@ -95,6 +97,7 @@ func (in apiInput) patch() (admin.APIPatch, []string) {
 	p.AllowOfflineAccess = in.AllowOfflineAccess
 	p.TokenReuse = in.TokenReuse
 	p.EnforcePolicies = in.EnforcePolicies
+	p.ProofOfPossession = in.ProofOfPossession.patch()
 	if sta := in.SubjectTypeAuthorization; sta != nil {
 		if sta.User != nil {
 			p.UserPolicy = &sta.User.Policy

@@ -171,7 +171,6 @@ var apiFixed = []fixedField{
 	{name: "consent_policy", why: "transactional authorization is not supported"},
 	{name: "authorization_details", why: "rich authorization requests (RFC 9396) are not supported"},
 	{name: "token_encryption", why: "encrypted access tokens (JWE) are not supported"},
-	{name: "proof_of_possession", why: "sender-constrained access tokens are not supported"},
 }
 
 // apiReadOnly are the resource server's fields the server sets; PATCH
@@ -215,7 +214,6 @@ func (h *Handler) clientFixed() []fixedField {
 		{name: "oidc_logout", why: "back-channel logout is not supported"},
 		{name: "signed_request_object", why: "signed request objects (JAR) are not supported"},
 		{name: "compliance_level", why: "compliance levels (FAPI) are not supported"},
-		{name: "require_proof_of_possession", why: "sender-constrained access tokens are not supported"},
 		{name: "require_pushed_authorization_requests", why: "pushed authorization requests are not supported"},
 	}
 }

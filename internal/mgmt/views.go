@@ -58,6 +58,8 @@ type ResourceServer struct {
 	EnforcePolicies          bool                     `json:"enforce_policies"`
 	SubjectTypeAuthorization SubjectTypeAuthorization `json:"subject_type_authorization"`
 	IsSystem                 bool                     `json:"is_system"`
+	// ProofOfPossession is Auth0's sender-constraint setting; null unset.
+	ProofOfPossession *ProofOfPossession `json:"proof_of_possession"`
 	// TokenLifetimeForWeb is Auth0's lifetime of tokens issued to browsers
 	// by the implicit flow, which gatehouse does not have: kept and shown,
 	// token_lifetime when unset.
@@ -87,6 +89,7 @@ func (h *Handler) viewAPI(a storage.API) ResourceServer {
 	v.SigningAlg, v.TokenLifetime, v.TokenDialect = a.SigningAlg, int64(a.TokenLifetime/time.Second), dialectToAuth0[a.TokenDialect]
 	v.AllowOfflineAccess, v.TokenReuse, v.IsSystem, v.CreatedAt = a.AllowOfflineAccess, a.TokenReuse, a.Identifier == h.audience, ts(a.CreatedAt)
 	v.EnforcePolicies = a.EnforcePolicies
+	v.ProofOfPossession = viewPoP(a.ProofOfPossession)
 	v.SubjectTypeAuthorization = SubjectTypeAuthorization{
 		User: &SubjectPolicy{access.UserPolicy(&a)}, Client: &SubjectPolicy{access.ClientPolicy(&a)},
 	}
@@ -116,6 +119,9 @@ type Client struct {
 	WebOrigins              []string          `json:"web_origins"`
 	AllowedOrigins          []string          `json:"allowed_origins"` // the same list as web_origins
 	Disabled                bool              `json:"disabled"`
+	// RequireProofOfPossession (Auth0's): every token of the client must
+	// be sender-constrained.
+	RequireProofOfPossession bool `json:"require_proof_of_possession"`
 	// Auth0's settings kept and shown, not acted on (storage.ClientExtras).
 	LogoURI        string   `json:"logo_uri,omitempty"`
 	ClientAliases  []string `json:"client_aliases"`
@@ -162,6 +168,7 @@ func (h *Handler) viewClient(c storage.Client) Client {
 	if v.ClientAuthenticationMethods != nil {
 		v.TokenEndpointAuthMethod = nil
 	}
+	v.RequireProofOfPossession = c.RequireProofOfPossession
 	v.IsFirstParty = c.FirstParty // a login client's, which acts on its consent page
 	if !admin.IsLogin(c.AppType) {
 		v.IsFirstParty = !c.Extras.ThirdParty

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/dpop"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
 )
@@ -39,6 +40,11 @@ type Userinfo struct {
 	Denylist interface {
 		Revoked(jti, clientID, subject string, iat int64) bool
 	}
+	// DPoP checks the proofs of DPoP-bound tokens (RFC 9449 §7) for
+	// requests to URL, the endpoint as clients call it; nil refuses such
+	// tokens.
+	DPoP *dpop.Checker
+	URL  string
 }
 
 // Origins is the CORS policy of the userinfo endpoint: which origins
@@ -67,22 +73,26 @@ func (u *Userinfo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		bearerError(w, http.StatusBadRequest, "invalid_request", "the access token was sent in more than one way")
 		return
 	}
+	isDPoP := false
+	if tok == "" {
+		tok = dpopToken(r)
+		isDPoP = tok != ""
+	}
 	if tok == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo"`)
 		w.WriteHeader(http.StatusUnauthorized) // RFC 6750 §3.1: no error code without a token
 		return
 	}
-	now := time.Now()
-	if u.Now != nil {
-		now = u.Now()
-	}
-	c, err := u.Verifier.Verify(tok, now)
+	c, err := u.Verifier.Verify(tok, u.now())
 	if err != nil {
 		bearerError(w, http.StatusUnauthorized, "invalid_token", err.Error())
 		return
 	}
 	if u.Denylist != nil && u.Denylist.Revoked(c.JTI, clientOf(c), c.Subject, c.IssuedAt) {
 		bearerError(w, http.StatusUnauthorized, "invalid_token", "the access token was revoked")
+		return
+	}
+	if !u.checkBinding(w, r, tok, c, isDPoP) {
 		return
 	}
 	if !c.Audience.Has(u.Audience) {
@@ -119,6 +129,13 @@ func (u *Userinfo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(out)
+}
+
+func (u *Userinfo) now() time.Time {
+	if u.Now != nil {
+		return u.Now()
+	}
+	return time.Now()
 }
 
 // clientOf is the client an access token was issued to (RFC 9068 §2.2
@@ -160,7 +177,13 @@ func bearer(r *http.Request) (string, bool) {
 
 // bearerError answers with an RFC 6750 §3 error.
 func bearerError(w http.ResponseWriter, status int, code, desc string) {
-	w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo", error="`+code+`", error_description="`+strings.ReplaceAll(desc, `"`, `'`)+`"`)
+	challengeError(w, `Bearer realm="userinfo"`, status, code, desc)
+}
+
+// challengeError answers with an RFC 6750 §3 (or RFC 9449 §7.1) error in
+// the challenge's scheme.
+func challengeError(w http.ResponseWriter, challenge string, status int, code, desc string) {
+	w.Header().Set("WWW-Authenticate", challenge+`, error="`+code+`", error_description="`+strings.ReplaceAll(desc, `"`, `'`)+`"`)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})

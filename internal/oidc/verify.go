@@ -30,6 +30,8 @@ type Claims struct {
 	AZP      string   `json:"azp"`
 	Scope    string   `json:"scope"`
 	JTI      string   `json:"jti"`
+	// Cnf binds the token to a DPoP key (RFC 9449 §6.1).
+	Cnf *Confirmation `json:"cnf"`
 }
 
 // Audience is the aud claim: one string or an array (RFC 7519 §4.1.3).

@@ -29,8 +29,9 @@ var (
 
 // corsHeaders are the request headers a browser app may send to the token
 // and userinfo endpoints: the form's or JSON's type, HTTP Basic or a Bearer
-// token, and the client telemetry header Auth0's SDKs add.
-var corsHeaders = []string{"authorization", "auth0-client", "content-type"}
+// token, the client telemetry header Auth0's SDKs add, and a DPoP proof
+// (RFC 9449 §4.1).
+var corsHeaders = []string{"authorization", "auth0-client", "content-type", "dpop"}
 
 // corsMaxAge is how long a browser may cache a preflight's answer (s).
 const corsMaxAge = 600
@@ -76,9 +77,11 @@ func (c *webOrigins) ClientAllows(origin, clientID string) bool {
 	return ok && !cl.Disabled && slices.Contains(cl.WebOrigins, origin)
 }
 
-// allow lets the page at origin read the response.
+// allow lets the page at origin read the response, and the server's DPoP
+// nonce in it (RFC 9449 §8).
 func allow(w http.ResponseWriter, origin string) {
 	w.Header().Set("Access-Control-Allow-Origin", origin)
+	w.Header().Set("Access-Control-Expose-Headers", "DPoP-Nonce")
 }
 
 // preflight answers an OPTIONS preflight for methods: 204 with the CORS

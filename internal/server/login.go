@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/authorize"
@@ -62,7 +63,8 @@ func (s *Server) mountLogin(mux *http.ServeMux, ut *token.UserTokens) {
 		mux.Handle(p, az)
 	}
 	mux.Handle(token.PathUserinfo, s.cors.userinfo(&oidc.Userinfo{Verifier: verifier, Audience: ut.UserinfoAudience(), Store: s.store,
-		Now: s.opts.Now, Logger: s.log, Origins: s.cors, Denylist: s.revocation.denylist}))
+		Now: s.opts.Now, Logger: s.log, Origins: s.cors, Denylist: s.revocation.denylist, DPoP: s.dpop,
+		URL: strings.TrimRight(s.cfg.Issuer, "/") + token.PathUserinfo}))
 }
 
 // Cleanup of the login flow's expired state: every LoginCleanupInterval,

@@ -20,6 +20,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/gatehouse-dev/gatehouse/dpop"
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
@@ -112,6 +113,7 @@ type Server struct {
 	rotation *keys.Scheduler // nil when key-rotation-period is 0
 	tracer   trace.Tracer    // nil when tracing is off
 	csrfKey  []byte          // the login forms' CSRF key, from the master key
+	dpop     *dpop.Checker   // the token endpoint's DPoP proofs (dpop.go)
 	cors     *webOrigins     // the browser endpoints' CORS policy
 	ready    atomic.Pointer[storageCheck]
 	instance string // this process among the instances (change feed upkeep)
@@ -184,6 +186,9 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 	}
 	s := &Server{cfg: cfg, opts: opts, log: log, store: store, keys: km, catalog: cat, usage: catalog.NewUsage(store, log), audit: rec,
 		csrfKey: csrfKey(masterKey), revocation: revoked}
+	if s.dpop, err = dpopChecker(masterKey, cfg.DPoPNonce, opts.Now); err != nil {
+		return nil, err
+	}
 	srv = s
 	s.instance = instanceName()
 	// The keys and the catalog were just read: the database answered.
@@ -251,6 +256,7 @@ func (s *Server) routes() http.Handler {
 		AssertionIDs:    s.store,
 		RemoteKeys:      s.remoteKeys(),
 		Denylist:        s.revocation.denylist,
+		DPoP:            s.dpop,
 	})
 	mux.Handle(discovery.PathToken, s.cors.token(tokens))
 	s.mountRevocation(mux, tokens)

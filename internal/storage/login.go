@@ -72,6 +72,9 @@ type RefreshFamily struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	RevokedAt time.Time // zero: not revoked
+	// DPoPJKT is the thumbprint of the DPoP key a public client's refresh
+	// tokens are bound to (RFC 9449 §5); empty when they are not bound.
+	DPoPJKT string
 }
 
 // RefreshToken is one refresh token of a family, named by its digest.

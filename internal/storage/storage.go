@@ -141,8 +141,36 @@ type API struct {
 	EnforcePolicies bool
 	// Extras are the API's settings of Auth0's schema that gatehouse keeps
 	// and shows but does not act on.
-	Extras    APIExtras
-	CreatedAt time.Time
+	Extras APIExtras
+	// ProofOfPossession is Auth0's proof_of_possession: which
+	// sender-constraint the API's tokens use and whether it is required
+	// (docs/sender-constrained-tokens.md). The zero value is unset.
+	ProofOfPossession ProofOfPossession
+	CreatedAt         time.Time
+}
+
+// Proof-of-possession mechanisms (Auth0's proof_of_possession.mechanism)
+// and whom a requirement applies to (its required_for).
+const (
+	PoPDPoP          = "dpop" // RFC 9449
+	PoPMTLS          = "mtls" // RFC 8705 certificate-bound tokens
+	PoPAllClients    = "all_clients"
+	PoPPublicClients = "public_clients"
+)
+
+// ProofOfPossession is an API's sender-constraint setting, as Auth0's
+// resource server has it. Mechanism "" is unset; RequiredFor "" is
+// PoPAllClients.
+type ProofOfPossession struct {
+	Mechanism   string // "", PoPDPoP or PoPMTLS
+	Required    bool
+	RequiredFor string // "", PoPAllClients or PoPPublicClients
+}
+
+// Requires reports whether a token for the API must be sender-constrained
+// when asked by a client that is public (or not).
+func (p ProofOfPossession) Requires(public bool) bool {
+	return p.Mechanism != "" && p.Required && (p.RequiredFor != PoPPublicClients || public)
 }
 
 // APIExtras are the settings of Auth0's resource server that gatehouse
@@ -197,6 +225,10 @@ type Client struct {
 	// which the consent page is skipped.
 	FirstParty bool
 	Disabled   bool
+	// RequireProofOfPossession makes every access token of the client
+	// sender-constrained (Auth0's require_proof_of_possession): a token
+	// request without a DPoP proof is refused.
+	RequireProofOfPossession bool
 	// Extras are the client's settings of Auth0's schema that gatehouse
 	// keeps and shows but does not act on.
 	Extras    ClientExtras

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/dpop"
 	"github.com/gatehouse-dev/gatehouse/internal/access"
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
 	"github.com/gatehouse-dev/gatehouse/internal/metrics"
@@ -44,6 +45,9 @@ type Grant interface {
 type Request struct {
 	*oauth.TokenRequest
 	Client *catalog.Client
+	// Proof is the request's checked DPoP proof (RFC 9449 §5), nil when it
+	// has none: the tokens issued are then bearer tokens.
+	Proof *dpop.Proof
 }
 
 // Authorization is what a Grant asks the endpoint to issue.
@@ -107,6 +111,13 @@ type Config struct {
 	// JTIEntries caps the in-memory record of assertion JWT IDs (default
 	// DefaultJTIEntries).
 	JTIEntries int
+	// DPoP checks the DPoP proofs of token requests (RFC 9449); nil means
+	// a checker with the package's defaults and no server nonces. Its
+	// replay cache is this instance's.
+	DPoP *dpop.Checker
+	// TokenURL is the token endpoint's URL as clients call it, the htu of
+	// their proofs (default Issuer + /oauth/token).
+	TokenURL string
 }
 
 // Endpoint serves POST /oauth/token.
@@ -117,10 +128,14 @@ type Endpoint struct {
 	reuse  *reuseCache // nil when the signer cannot tell its current key
 	kids   KeyIDer
 	uses   *useThrottle
-	// tokenURL is the token endpoint's URL, an audience a client
-	// assertion may name; jtis the used assertion IDs.
-	tokenURL string
-	jtis     *jtiCache
+	// tokenURL is the token endpoint's URL as clients call it: an audience
+	// a client assertion may name and the htu of DPoP proofs; jtis the
+	// used assertion IDs; dpop checks proofs, and a full replay cache asks
+	// clients to retry after dpopRetry.
+	tokenURL  string
+	jtis      *jtiCache
+	dpop      *dpop.Checker
+	dpopRetry time.Duration
 }
 
 // NewEndpoint returns the token endpoint for cfg.
@@ -135,7 +150,13 @@ func NewEndpoint(cfg Config) *Endpoint {
 		cfg.Used = func(string, time.Time) {}
 	}
 	e := &Endpoint{cfg: cfg, grants: map[string]Grant{}, mint: newMinter(cfg.Issuer, cfg.Signer, cfg.Rand), uses: newUseThrottle(cfg.Used),
-		tokenURL: tokenEndpointURL(cfg.Issuer), jtis: newJTICache(cfg.JTIEntries)}
+		tokenURL: cfg.TokenURL, jtis: newJTICache(cfg.JTIEntries), dpop: cfg.DPoP, dpopRetry: 5 * time.Second}
+	if e.dpop == nil {
+		e.dpop = dpop.NewChecker(dpop.Config{Now: cfg.Now})
+	}
+	if e.tokenURL == "" {
+		e.tokenURL = tokenEndpointURL(cfg.Issuer)
+	}
 	for _, g := range cfg.Grants {
 		e.grants[g.Type()] = g
 	}
@@ -163,6 +184,9 @@ type Response struct {
 	// for a user token without one), for the endpoint's metrics and audit;
 	// it is not part of the response.
 	audience string
+	// proof is the request's DPoP proof: the response then carries the
+	// next DPoP-Nonce when the server requires nonces.
+	proof *dpop.Proof
 }
 
 func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -174,6 +198,7 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		oauth.WriteError(w, e.cfg.Logger, err)
 		return
 	}
+	e.withNonce(w, resp.proof)
 	writeResponse(w, &resp)
 }
 
@@ -246,18 +271,23 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 	if !client.AllowsGrant(treq.GrantType) {
 		return Response{}, oauth.UnauthorizedClient("the client is not allowed to use grant type " + quote(treq.GrantType))
 	}
+	proof, err := e.checkProof(r)
+	if err != nil {
+		return Response{}, err
+	}
 	if is, ok := grant.(Issuer); ok { // the user-login grants
 		if e.cfg.Trace {
 			traceRequestedAudience(r, snap, treq)
 		}
-		resp, err := is.Issue(r.Context(), &Request{TokenRequest: treq, Client: client}, snap, now)
+		resp, err := is.Issue(r.Context(), &Request{TokenRequest: treq, Client: client, Proof: proof}, snap, now)
 		if err != nil {
 			return Response{}, err
 		}
 		e.issued(r, client, resp.audience, resp.Scope, resp.AccessToken, false, now)
+		resp.proof = proof
 		return resp, nil
 	}
-	authz, err := grant.Authorize(r.Context(), &Request{TokenRequest: treq, Client: client})
+	authz, err := grant.Authorize(r.Context(), &Request{TokenRequest: treq, Client: client, Proof: proof})
 	if err != nil {
 		return Response{}, err
 	}
@@ -268,21 +298,29 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
+	cnf := confirmation(proof)
+	if err := requireBinding(client, api, cnf); err != nil {
+		return Response{}, err
+	}
+	typ := tokenType(cnf)
 	var key reuseKey
 	var kid string
 	reuse := e.reuse != nil && (e.cfg.TokenReuse || api.TokenReuse)
 	if reuse {
 		key = reuseKey{clientID: client.ClientID, subject: authz.Subject, audience: api.Identifier, scope: scope, grantType: treq.GrantType}
+		if cnf != nil {
+			key.cnf = *cnf
+		}
 		kid, _ = e.kids.CurrentKeyID(api.SigningAlg)
 		if tok, remaining, ok := e.reuse.get(key, client, api, kid, now.Unix()); ok {
 			e.issued(r, client, api.Identifier, scope, tok, true, now)
-			return Response{AccessToken: tok, TokenType: "Bearer", ExpiresIn: remaining, Scope: scope}, nil
+			return Response{AccessToken: tok, TokenType: typ, ExpiresIn: remaining, Scope: scope, proof: proof}, nil
 		}
 	}
 	if err := e.checkQuota(client, api, now); err != nil {
 		return Response{}, err
 	}
-	tok, err := e.mint.mint(api, client.ClientID, authz.Subject, scope, treq.GrantType, now)
+	tok, err := e.mint.mint(api, client.ClientID, authz.Subject, scope, treq.GrantType, cnf, now)
 	if err != nil {
 		return Response{}, oauth.ServerError(err)
 	}
@@ -291,7 +329,7 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 		e.reuse.put(key, &reuseEntry{token: tok, iat: now.Unix(), exp: now.Unix() + lifetime, client: client, api: api, kid: kid}, now.Unix())
 	}
 	e.issued(r, client, api.Identifier, scope, tok, false, now)
-	return Response{AccessToken: tok, TokenType: "Bearer", ExpiresIn: lifetime, Scope: scope}, nil
+	return Response{AccessToken: tok, TokenType: typ, ExpiresIn: lifetime, Scope: scope, proof: proof}, nil
 }
 
 // dummyDigest is compared against when the client is unknown, so that an

@@ -31,6 +31,9 @@ type Claims struct {
 	JTI      string `json:"jti"`
 	Scope    string `json:"scope,omitempty"`
 	GTY      string `json:"gty"`
+	// Cnf binds the token to a key (RFC 7800, RFC 9449 §6); nil for a
+	// bearer token.
+	Cnf *Confirmation `json:"cnf,omitempty"`
 }
 
 type minter struct {
@@ -52,7 +55,7 @@ var payloadPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return 
 // mint signs an access token for api. In the auth0 dialect the header typ is
 // "JWT" and a client's own subject reads "<client_id>@clients"; everything
 // else is the same (docs/reference/protocol.md).
-func (m *minter) mint(api *storage.API, clientID, subject, scope, grantType string, now time.Time) (string, error) {
+func (m *minter) mint(api *storage.API, clientID, subject, scope, grantType string, cnf *Confirmation, now time.Time) (string, error) {
 	var jti [16]byte
 	if err := m.random(jti[:]); err != nil {
 		return "", fmt.Errorf("read randomness: %w", err)
@@ -69,6 +72,7 @@ func (m *minter) mint(api *storage.API, clientID, subject, scope, grantType stri
 		AZP:      clientID,
 		Scope:    scope,
 		GTY:      gty[grantType],
+		Cnf:      cnf,
 	}
 	typ := TypeAccessToken
 	suffix := ""
@@ -140,6 +144,19 @@ func appendClaims(b []byte, c *Claims, subjectSuffix string, jti []byte) []byte 
 	}
 	b = append(b, `,"gty":`...)
 	b = appendString(b, c.GTY, "")
+	if !c.Cnf.empty() {
+		b = appendConfirmation(append(b, `,"cnf":`...), c.Cnf)
+	}
+	return append(b, '}')
+}
+
+// appendConfirmation appends cnf as json.Marshal writes it.
+func appendConfirmation(b []byte, cnf *Confirmation) []byte {
+	b = append(b, '{')
+	if cnf.JKT != "" {
+		b = append(b, `"jkt":`...)
+		b = appendString(b, cnf.JKT, "")
+	}
 	return append(b, '}')
 }
 

@@ -46,6 +46,7 @@ type reuseShard struct {
 
 type reuseKey struct {
 	clientID, subject, audience, scope, grantType string
+	cnf                                           Confirmation // the key a bound token is for
 }
 
 type reuseEntry struct {

@@ -230,14 +230,14 @@ func (g AuthorizationCode) Issue(ctx context.Context, req *Request, snap *catalo
 		return Response{}, err
 	}
 	grant := userGrant{clientID: req.Client.ClientID, user: user, scope: code.Scope, audience: code.Audience,
-		authTime: code.AuthTime, nonce: code.Nonce}
+		authTime: code.AuthTime, nonce: code.Nonce, cnf: confirmation(req.Proof)}
 	resp, err := u.issue(ctx, snap, req.Client, grant, now)
 	if err != nil {
 		return Response{}, err
 	}
 	if slices.Contains(code.Scope, scopeOfflineAccess) && req.Client.AllowsGrant(storage.GrantRefreshToken) && offlineAllowed(snap, code.Audience) {
 		f := storage.RefreshFamily{ID: familyID, ClientID: req.Client.ClientID, UserID: user.UserID, Audience: code.Audience,
-			Scope: code.Scope, AuthTime: code.AuthTime, CreatedAt: now, ExpiresAt: now.Add(u.RefreshAbsolute)}
+			Scope: code.Scope, AuthTime: code.AuthTime, CreatedAt: now, ExpiresAt: now.Add(u.RefreshAbsolute), DPoPJKT: refreshBinding(req)}
 		rt, tok, err := u.newRefresh(f, now)
 		if err != nil {
 			return Response{}, err
@@ -292,6 +292,10 @@ func (g RefreshToken) Issue(ctx context.Context, req *Request, snap *catalog.Sna
 		return Response{}, invalidGrant("the refresh token expired (unused for too long)")
 	case !now.Before(fam.ExpiresAt):
 		return Response{}, invalidGrant("the refresh token expired (the login is too old)")
+	case fam.DPoPJKT != "" && (req.Proof == nil || req.Proof.JKT != fam.DPoPJKT):
+		// RFC 9449 §5: checked before the token is used up, so that a
+		// thief without the key cannot spend it either.
+		return Response{}, invalidGrant("the refresh token is bound to a DPoP key: send a DPoP proof signed with that key")
 	}
 	scope := fam.Scope
 	if req.Scope != "" { // RFC 6749 §6: a narrower scope, never a wider one
@@ -314,7 +318,8 @@ func (g RefreshToken) Issue(ctx context.Context, req *Request, snap *catalog.Sna
 	// to make them (a policy that no longer allows them, the signer, the
 	// database) leaves the presented token as it was, so that the client's
 	// retry is not taken for a replay that revokes the login.
-	resp, err := u.issue(ctx, snap, req.Client, userGrant{clientID: fam.ClientID, user: user, scope: scope, audience: fam.Audience, authTime: fam.AuthTime}, now)
+	resp, err := u.issue(ctx, snap, req.Client, userGrant{clientID: fam.ClientID, user: user, scope: scope, audience: fam.Audience,
+		authTime: fam.AuthTime, cnf: confirmation(req.Proof)}, now)
 	if err != nil {
 		return Response{}, err
 	}
@@ -373,6 +378,7 @@ type userGrant struct {
 	audience string
 	authTime time.Time
 	nonce    string
+	cnf      *Confirmation // the DPoP key the access token is bound to
 }
 
 // UserClaims are the claims of a user's access token (RFC 9068 §2.2).
@@ -390,6 +396,8 @@ type UserClaims struct {
 	// Permissions, in the _authz dialects, are the token's scopes of the
 	// API: each one a permission the person holds (Auth0's permissions).
 	Permissions *[]string `json:"permissions,omitempty"`
+	// Cnf binds the token to a key (RFC 9449 §6); nil for a bearer token.
+	Cnf *Confirmation `json:"cnf,omitempty"`
 }
 
 // issue mints the access token and, for openid, the ID token. The token
@@ -399,9 +407,10 @@ func (u *UserTokens) issue(ctx context.Context, snap *catalog.Snapshot, client *
 	aud, alg, typ, lifetime := u.UserinfoAudience(), "RS256", TypeAccessToken, u.UserinfoLifetime
 	var allowed []string
 	var permissions *[]string
+	var api *storage.API
 	if g.audience != "" {
-		api, ok := snap.API(g.audience)
-		if !ok {
+		var ok bool
+		if api, ok = snap.API(g.audience); !ok {
 			return Response{}, invalidGrant("the API " + quote(g.audience) + " no longer exists")
 		}
 		aud, alg, lifetime = api.Identifier, api.SigningAlg, api.TokenLifetime
@@ -416,6 +425,9 @@ func (u *UserTokens) issue(ctx context.Context, snap *catalog.Snapshot, client *
 			p := append([]string{}, allowed...)
 			permissions = &p
 		}
+	}
+	if err := requireBinding(client, api, g.cnf); err != nil {
+		return Response{}, err
 	}
 	var scope []string
 	for _, s := range g.scope {
@@ -433,7 +445,7 @@ func (u *UserTokens) issue(ctx context.Context, snap *catalog.Snapshot, client *
 		audience = []string{aud, u.UserinfoAudience()}
 	}
 	claims := UserClaims{Issuer: u.Issuer, Subject: g.user.UserID, Audience: audience, IssuedAt: now.Unix(), Expiry: now.Add(lifetime).Unix(),
-		AuthTime: unixOrZero(g.authTime), ClientID: g.clientID, AZP: g.clientID, JTI: jti, Scope: strings.Join(scope, " "), Permissions: permissions}
+		AuthTime: unixOrZero(g.authTime), ClientID: g.clientID, AZP: g.clientID, JTI: jti, Scope: strings.Join(scope, " "), Permissions: permissions, Cnf: g.cnf}
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		return Response{}, oauth.ServerError(err)
@@ -442,7 +454,7 @@ func (u *UserTokens) issue(ctx context.Context, snap *catalog.Snapshot, client *
 	if err != nil {
 		return Response{}, oauth.ServerError(fmt.Errorf("sign access token: %w", err))
 	}
-	resp := Response{AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(lifetime / time.Second), Scope: strings.Join(scope, " "), audience: aud}
+	resp := Response{AccessToken: at, TokenType: tokenType(g.cnf), ExpiresIn: int64(lifetime / time.Second), Scope: strings.Join(scope, " "), audience: aud}
 	if slices.Contains(scope, scopeOpenID) {
 		if resp.IDToken, err = u.idToken(g, scope, at, now); err != nil {
 			return Response{}, oauth.ServerError(err)
@@ -556,6 +568,16 @@ func publicClient(snap *catalog.Snapshot, req *oauth.TokenRequest) (*catalog.Cli
 		return nil, false
 	}
 	return c, true
+}
+
+// refreshBinding is the DPoP key a new refresh token family is bound to:
+// a public client's proof key (RFC 9449 §5); none for a confidential
+// client, whose refresh tokens its own authentication already binds.
+func refreshBinding(req *Request) string {
+	if req.Proof == nil || req.Client.TokenEndpointAuthMethod != storage.AuthMethodNone {
+		return ""
+	}
+	return req.Proof.JKT
 }
 
 // offlineAllowed reports whether a login for the audience may get a

@@ -12,7 +12,7 @@ import (
 )
 
 const apiColumns = "identifier, name, scopes, token_lifetime, signing_alg, token_dialect, allow_offline_access, token_reuse, " +
-	"user_policy, client_policy, enforce_policies, extras, created_at"
+	"user_policy, client_policy, enforce_policies, extras, created_at, pop_mechanism, pop_required, pop_required_for"
 
 // policy is the stored form of an access policy: "" is the default,
 // require_client_grant.
@@ -37,10 +37,11 @@ func (s *Store) CreateAPI(ctx context.Context, api storage.API) error {
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx,
-			"INSERT INTO apis ("+apiColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+			"INSERT INTO apis ("+apiColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
 			api.Identifier, api.Name, scopes, int64(api.TokenLifetime/time.Second), api.SigningAlg, api.TokenDialect,
 			api.AllowOfflineAccess, api.TokenReuse, policy(api.UserPolicy), policy(api.ClientPolicy), api.EnforcePolicies,
-			extras, s.f.Time(api.CreatedAt)); err != nil {
+			extras, s.f.Time(api.CreatedAt), api.ProofOfPossession.Mechanism, api.ProofOfPossession.Required,
+			api.ProofOfPossession.RequiredFor); err != nil {
 			return s.translate(err)
 		}
 		return s.appendChange(ctx, tx, storage.EntityAPI, api.Identifier)
@@ -78,10 +79,11 @@ func (s *Store) UpdateAPI(ctx context.Context, api storage.API) error {
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		if err := mustAffect(tx.ExecContext(ctx, `UPDATE apis SET name = $1, scopes = $2, token_lifetime = $3, signing_alg = $4,
 			token_dialect = $5, allow_offline_access = $6, token_reuse = $7, user_policy = $8, client_policy = $9,
-			enforce_policies = $10, extras = $11 WHERE identifier = $12`,
+			enforce_policies = $10, extras = $11, pop_mechanism = $13, pop_required = $14, pop_required_for = $15 WHERE identifier = $12`,
 			api.Name, scopes, int64(api.TokenLifetime/time.Second), api.SigningAlg, api.TokenDialect,
 			api.AllowOfflineAccess, api.TokenReuse, policy(api.UserPolicy), policy(api.ClientPolicy), api.EnforcePolicies,
-			extras, api.Identifier)); err != nil {
+			extras, api.Identifier, api.ProofOfPossession.Mechanism, api.ProofOfPossession.Required,
+			api.ProofOfPossession.RequiredFor)); err != nil {
 			return err
 		}
 		if err := s.appendChange(ctx, tx, storage.EntityAPI, api.Identifier); err != nil {
@@ -159,7 +161,8 @@ func scanAPI(r rowScanner) (storage.API, error) {
 	)
 	if err := r.Scan(&api.Identifier, &api.Name, &scopes, seconds{&api.TokenLifetime},
 		&api.SigningAlg, &api.TokenDialect, &api.AllowOfflineAccess, &api.TokenReuse,
-		&api.UserPolicy, &api.ClientPolicy, &api.EnforcePolicies, document[storage.APIExtras]{&api.Extras}, at(&api.CreatedAt)); err != nil {
+		&api.UserPolicy, &api.ClientPolicy, &api.EnforcePolicies, document[storage.APIExtras]{&api.Extras}, at(&api.CreatedAt),
+		&api.ProofOfPossession.Mechanism, &api.ProofOfPossession.Required, &api.ProofOfPossession.RequiredFor); err != nil {
 		return storage.API{}, err
 	}
 	api.Scopes = []storage.Scope{}

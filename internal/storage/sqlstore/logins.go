@@ -116,9 +116,9 @@ func (s *Store) CreateRefreshFamily(ctx context.Context, f storage.RefreshFamily
 	}
 	first.FamilyID = f.ID
 	err := s.update(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO refresh_families (id, client_id, user_id, audience, scope, auth_time, created_at, expires_at, revoked_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, f.ID, f.ClientID, f.UserID, f.Audience, s.f.List(f.Scope),
-			s.f.Time(f.AuthTime), s.f.Time(f.CreatedAt), s.f.Time(f.ExpiresAt), s.f.Time(f.RevokedAt)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO refresh_families (id, client_id, user_id, audience, scope, auth_time, created_at, expires_at, revoked_at, dpop_jkt)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, f.ID, f.ClientID, f.UserID, f.Audience, s.f.List(f.Scope),
+			s.f.Time(f.AuthTime), s.f.Time(f.CreatedAt), s.f.Time(f.ExpiresAt), s.f.Time(f.RevokedAt), f.DPoPJKT); err != nil {
 			return s.translate(err)
 		}
 		return s.insertRefresh(ctx, tx, first)
@@ -137,7 +137,7 @@ func (s *Store) insertRefresh(ctx context.Context, tx *sql.Tx, t storage.Refresh
 
 const (
 	refreshSelect = "SELECT id, family_id, created_at, expires_at, used_at FROM refresh_tokens WHERE id = $1"
-	familySelect  = "SELECT id, client_id, user_id, audience, scope, auth_time, created_at, expires_at, revoked_at FROM refresh_families WHERE id = $1"
+	familySelect  = "SELECT id, client_id, user_id, audience, scope, auth_time, created_at, expires_at, revoked_at, dpop_jkt FROM refresh_families WHERE id = $1"
 )
 
 // GetRefreshToken returns a refresh token and its family, or
@@ -167,7 +167,7 @@ func scanRefresh(r rowScanner) (t storage.RefreshToken, err error) {
 
 func (s *Store) scanFamily(r rowScanner) (f storage.RefreshFamily, err error) {
 	return f, r.Scan(&f.ID, &f.ClientID, &f.UserID, &f.Audience, s.list(&f.Scope),
-		at(&f.AuthTime), at(&f.CreatedAt), at(&f.ExpiresAt), at(&f.RevokedAt))
+		at(&f.AuthTime), at(&f.CreatedAt), at(&f.ExpiresAt), at(&f.RevokedAt), &f.DPoPJKT)
 }
 
 // RotateRefreshToken marks the token used and stores next in its family;

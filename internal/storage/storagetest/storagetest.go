@@ -58,6 +58,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Instances", testInstances},
 		{"TokenRetention", testTokenRetention},
 		{"TokenCounts", testTokenCounts},
+		{"ProofOfPossession", testProofOfPossession},
 		{"Extras", testExtras},
 		{"UpdateAPIPrunesGrants", testUpdateAPIPrunesGrants},
 		{"DeleteUser", testDeleteUser},
