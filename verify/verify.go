@@ -141,7 +141,7 @@ type Verifier struct {
 	cache  *tokenCache // nil when disabled
 	// intro is nil unless in introspection mode.
 	intro *introspector
-	dpop   *dpop.Checker
+	dpop  *dpop.Checker
 }
 
 // New checks cfg and returns a Verifier. It makes no request; the keys are
