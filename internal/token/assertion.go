@@ -70,7 +70,7 @@ var (
 // authenticateAssertion is the one entry point for a client that
 // authenticates with a JWT client assertion (RFC 7521 §4.2, RFC 7523 §2.2
 // and §3, OIDC Core §9 private_key_jwt). The assertion is parsed with the
-// asymmetric algorithms of clientcred.Algs only (none and HMAC never parse),
+// asymmetric algorithms of clientcred.AssertionAlgs only (none and HMAC never parse),
 // its iss and sub must both be the client's ID (and equal a client_id the
 // body sends), its signature must verify with one of the client's
 // private_key_jwt credentials (by kid, or each of a few when it has none)
