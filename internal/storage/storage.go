@@ -364,6 +364,8 @@ type Storage interface {
 	Logins
 	// Authz keeps roles, their permissions and what users hold.
 	Authz
+	// FederatedCredentials keeps the clients' federated credentials.
+	FederatedCredentials
 
 	// CreateAPI stores a new API; ErrAlreadyExists if the identifier is taken.
 	CreateAPI(ctx context.Context, api API) error
