@@ -24,6 +24,8 @@ type Store interface {
 	ListSecrets(ctx context.Context, clientID string) ([]storage.Secret, error)
 	ListAllSecrets(ctx context.Context) ([]storage.Secret, error)
 	ListGrants(ctx context.Context, f storage.GrantFilter) ([]storage.Grant, error)
+	ListFederatedCredentials(ctx context.Context, clientID string) ([]storage.FederatedCredential, error)
+	ListAllFederatedCredentials(ctx context.Context) ([]storage.FederatedCredential, error)
 	LatestChange(ctx context.Context) (int64, error)
 	ChangesSince(ctx context.Context, seq int64, limit int) ([]storage.Change, error)
 }
@@ -48,6 +50,9 @@ type Client struct {
 	storage.Client
 	Secrets []storage.Secret
 	Grants  []storage.Grant // at most one per audience and subject type
+	// Federated are the client's federated credentials (package
+	// federation), nil for the many clients that have none.
+	Federated []storage.FederatedCredential
 }
 
 // Grant returns the client's grant for its own tokens (subject type
@@ -221,7 +226,13 @@ func (c *Catalog) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list grants: %w", err)
 	}
-	c.cur.Store(build(seq, apis, clients, secrets, grants))
+	federated, err := c.store.ListAllFederatedCredentials(ctx)
+	if err != nil {
+		return fmt.Errorf("list federated credentials: %w", err)
+	}
+	snap := build(seq, apis, clients, secrets, grants)
+	attachFederated(snap, federated)
+	c.cur.Store(snap)
 	c.markSynced()
 	return nil
 }
@@ -253,6 +264,22 @@ func build(seq int64, apis []storage.API, clients []storage.Client, secrets []st
 		snap.clients.setInPlace(newClient(cl, bySecret[cl.ClientID], byClient[cl.ClientID]))
 	}
 	return snap
+}
+
+// attachFederated gives the clients of snap, which no reader holds yet,
+// their federated credentials (ordered by client ID); those of a client
+// deleted while loading are dropped.
+func attachFederated(snap *Snapshot, federated []storage.FederatedCredential) {
+	for i := 0; i < len(federated); {
+		j := i + 1
+		for j < len(federated) && federated[j].ClientID == federated[i].ClientID {
+			j++
+		}
+		if cl, ok := snap.clients.get(federated[i].ClientID); ok {
+			cl.Federated = federated[i:j:j]
+		}
+		i = j
+	}
 }
 
 // newClient makes the catalog's client of its record, secrets and grants:
@@ -480,7 +507,17 @@ func (c *Catalog) loadClient(ctx context.Context, id string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newClient(cl, secrets, grants), nil
+	federated, err := call(c, ctx, func(ctx context.Context) ([]storage.FederatedCredential, error) {
+		return c.store.ListFederatedCredentials(ctx, id)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := newClient(cl, secrets, grants)
+	if len(federated) > 0 {
+		out.Federated = federated
+	}
+	return out, nil
 }
 
 func (c *Catalog) markSynced() {
