@@ -106,6 +106,10 @@ func New(cfg Config) (*Handler, error) {
 		{"GET", "/api/v2/clients/{id}/credentials/{credential_id}", ScopeReadClientCredentials, h.credentialNotFound},
 		{"PATCH", "/api/v2/clients/{id}/credentials/{credential_id}", ScopeUpdateClientCredentials, h.credentialNotFound},
 		{"DELETE", "/api/v2/clients/{id}/credentials/{credential_id}", ScopeDeleteClientCredentials, h.deleteCredential},
+		{"GET", "/api/v2/clients/{id}/federated-credentials", ScopeReadClientCredentials, h.listFederated},
+		{"POST", "/api/v2/clients/{id}/federated-credentials", ScopeCreateClientCredentials, h.createFederated},
+		{"GET", "/api/v2/clients/{id}/federated-credentials/{credential_id}", ScopeReadClientCredentials, h.getFederated},
+		{"DELETE", "/api/v2/clients/{id}/federated-credentials/{credential_id}", ScopeDeleteClientCredentials, h.deleteFederated},
 
 		{"GET", "/api/v2/client-grants", ScopeReadClientGrants, h.listGrants},
 		{"POST", "/api/v2/client-grants", ScopeCreateClientGrants, h.createGrant},
