@@ -69,7 +69,11 @@ func (a *app) clientCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.showClient(c)
+			feds, err := m.ListFederatedCredentials(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return a.showClient(c, feds...)
 		}),
 	}
 	del := &cobra.Command{
@@ -81,7 +85,7 @@ func (a *app) clientCmd() *cobra.Command {
 			return a.deleted("client", args[0])
 		}),
 	}
-	cmd.AddCommand(create, list, show, a.clientUpdateCmd(), del, a.setDisabledCmd("disable", true), a.setDisabledCmd("enable", false), a.secretCmd())
+	cmd.AddCommand(create, list, show, a.clientUpdateCmd(), del, a.setDisabledCmd("disable", true), a.setDisabledCmd("enable", false), a.secretCmd(), a.federationCmd())
 	remoteFlags(cmd)
 	return cmd
 }
@@ -148,11 +152,24 @@ func (a *app) setDisabledCmd(name string, disabled bool) *cobra.Command {
 	}
 }
 
-func (a *app) showClient(c storage.Client) error {
+// showClient prints a client, with its federated credentials when given
+// (client show).
+func (a *app) showClient(c storage.Client, feds ...storage.FederatedCredential) error {
 	v := viewClient(c)
 	r := clientRow(v)
-	return a.out().fields(v, [2]string{"client_id", r[0]}, [2]string{"name", r[1]}, [2]string{"description", v.Description},
-		[2]string{"grant_types", r[2]}, [2]string{"disabled", r[3]}, [2]string{"created_at", r[4]})
+	pairs := [][2]string{{"client_id", r[0]}, {"name", r[1]}, {"description", v.Description},
+		{"grant_types", r[2]}, {"disabled", r[3]}, {"created_at", r[4]}}
+	for _, fc := range feds {
+		fv := viewFederated(fc)
+		v.Federated = append(v.Federated, fv)
+		fr := federatedRow(fv)
+		line := fr[0] + " issuer " + fr[1] + " subject " + fr[2] + " audience " + fr[3]
+		if fr[4] != "" {
+			line += " claims " + fr[4]
+		}
+		pairs = append(pairs, [2]string{"federated", line + " max-lifetime " + fr[5]})
+	}
+	return a.out().fields(v, pairs...)
 }
 
 func (a *app) secretWarning() {

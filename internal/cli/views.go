@@ -58,6 +58,8 @@ type clientView struct {
 	AllowedLogoutURLs []string `json:"allowed_logout_urls,omitempty"`
 	WebOrigins        []string `json:"web_origins,omitempty"`
 	FirstParty        bool     `json:"first_party,omitempty"`
+	// Federated are the federated credentials, shown by client show.
+	Federated []federatedView `json:"federated_credentials,omitempty"`
 }
 
 func viewClient(c storage.Client) clientView {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/federation"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
@@ -66,9 +67,9 @@ func (h *Handler) createFederated(r *http.Request, w http.ResponseWriter) (int, 
 	if in.Issuer == nil || in.Subject == nil {
 		return 0, nil, badBody(`required fields "issuer" and "subject"`)
 	}
-	if in.MaxLifetime < 0 || in.MaxLifetime > int64(24*time.Hour/time.Second) {
-		return 0, nil, badBody("max_lifetime must be between 0 (the default, 3600) and 86400 seconds")
-	}
+	// Out of range is the admin service's to say, in the words of the
+	// command line; only keep the multiplication from overflowing.
+	in.MaxLifetime = min(max(in.MaxLifetime, -1), int64(federation.MaxMaxLifetime/time.Second)+1)
 	fc, err := h.svc().AddFederatedCredential(r.Context(), r.PathValue("id"), admin.FederationInput{
 		Issuer: *in.Issuer, Subject: *in.Subject, Audience: in.Audience, Claims: in.Claims,
 		MaxLifetime: time.Duration(in.MaxLifetime) * time.Second,

@@ -18,7 +18,7 @@ func TestFederatedCredentialRoutes(t *testing.T) {
 		{"no subject", `{"issuer":"https://token.actions.githubusercontent.com"}`, `"subject"`},
 		{"http issuer", `{"issuer":"http://issuer.example.com","subject":"s"}`, "https"},
 		{"claim on aud", `{"issuer":"https://i.example.com","subject":"s","claims":{"aud":"x"}}`, "--audience"},
-		{"cap too long", `{"issuer":"https://i.example.com","subject":"s","max_lifetime":86401}`, "max_lifetime"},
+		{"cap too long", `{"issuer":"https://i.example.com","subject":"s","max_lifetime":86401}`, "max lifetime"},
 		{"subject *", `{"issuer":"https://i.example.com","subject":"*"}`, "every workload"},
 		{"unknown field", `{"issuer":"https://i.example.com","subject":"s","jwks":{}}`, "jwks"},
 	}
