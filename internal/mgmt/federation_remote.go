@@ -21,7 +21,9 @@ func (v FederatedCredential) credential() storage.FederatedCredential {
 		Claims: claims, MaxLifetime: time.Duration(v.MaxLifetime) * time.Second, CreatedAt: parseTS(v.CreatedAt)}
 }
 
-func federatedPath(id string) string { return "/api/v2/clients/" + url.PathEscape(id) + "/federated-credentials" }
+func federatedPath(id string) string {
+	return "/api/v2/clients/" + url.PathEscape(id) + "/federated-credentials"
+}
 
 // AddFederatedCredential trusts a platform issuer's workload tokens for the
 // client.
