@@ -37,8 +37,9 @@ const (
 	DefaultTimeout       = time.Minute
 )
 
-// Config configures a [Source]. ClientID, at least one secret, and Issuer or
-// TokenURL are required; everything else has a default.
+// Config configures a [Source]. ClientID, at least one secret (or an
+// Assertion or AssertionFile instead), and Issuer or TokenURL are required;
+// everything else has a default.
 type Config struct {
 	// Issuer is the authorization server's issuer identifier. The token
 	// endpoint is read from its metadata at
@@ -54,6 +55,17 @@ type Config struct {
 	Secrets []string
 	// AuthMethod defaults to AuthPost.
 	AuthMethod AuthMethod
+
+	// Assertion, instead of Secrets, returns the token the workload's
+	// platform gave it (a GitHub Actions OIDC token: see
+	// [GitHubActionsToken]), sent as an RFC 7523 §2.2 client_assertion
+	// that the server's federated credential for the client accepts. It is
+	// called at every fetch, so that each request carries a current token.
+	Assertion func(ctx context.Context) (string, error)
+	// AssertionFile, instead of Secrets, is a file holding that token (a
+	// Kubernetes projected service-account token), read again at every
+	// fetch, since the platform replaces it before it expires.
+	AssertionFile string
 
 	// Audience is sent as `audience` (Auth0), Resource as `resource`
 	// (RFC 8707 §2); either names the API. If both are set they must be equal.
@@ -132,8 +144,13 @@ func New(cfg Config) (*Source, error) {
 	if cfg.ClientID == "" {
 		problems = append(problems, "ClientID is empty")
 	}
-	if len(cfg.Secrets) == 0 {
-		problems = append(problems, "no Secrets")
+	switch kinds := countSet(len(cfg.Secrets) > 0, cfg.Assertion != nil, cfg.AssertionFile != ""); {
+	case kinds == 0:
+		problems = append(problems, "no Secrets, Assertion or AssertionFile")
+	case kinds > 1:
+		problems = append(problems, "more than one of Secrets, Assertion and AssertionFile")
+	case len(cfg.Secrets) == 0 && cfg.AuthMethod != "":
+		problems = append(problems, "AuthMethod is for secrets; an assertion is sent in the body")
 	}
 	for i, s := range cfg.Secrets {
 		if s == "" {
@@ -186,6 +203,9 @@ func New(cfg Config) (*Source, error) {
 	}
 	if cfg.MaxBackoff < cfg.MinBackoff {
 		cfg.MaxBackoff = cfg.MinBackoff
+	}
+	if cfg.AssertionFile != "" {
+		cfg.Assertion = readAssertionFile(cfg.AssertionFile)
 	}
 	s := &Source{cfg: cfg, hc: cfg.HTTPClient, now: cfg.Now, sleep: sleepCtx, rand: defaultRand, tokenURL: cfg.TokenURL}
 	if s.hc == nil {

@@ -93,10 +93,14 @@ func (s *Source) fetch(ctx context.Context) (*entry, error) {
 	s.mu.Lock()
 	idx := s.preferred
 	s.mu.Unlock()
-	n := len(s.cfg.Secrets)
+	n := max(len(s.cfg.Secrets), 1) // an assertion is one credential
 	refused := 0
 	for attempt := 1; ; {
-		e, err := s.request(ctx, tokenURL, s.cfg.Secrets[idx])
+		var secret string
+		if len(s.cfg.Secrets) > 0 {
+			secret = s.cfg.Secrets[idx]
+		}
+		e, err := s.request(ctx, tokenURL, secret)
 		if err == nil {
 			s.mu.Lock()
 			s.preferred = idx
@@ -225,7 +229,12 @@ func (s *Source) request(ctx context.Context, tokenURL, secret string) (*entry, 
 	if len(s.cfg.Scopes) > 0 {
 		form.Set("scope", strings.Join(s.cfg.Scopes, " "))
 	}
-	if s.cfg.AuthMethod == AuthPost {
+	switch {
+	case s.cfg.Assertion != nil:
+		if err := s.setAssertion(ctx, form); err != nil {
+			return nil, err
+		}
+	case s.cfg.AuthMethod == AuthPost:
 		form.Set("client_id", s.cfg.ClientID)
 		form.Set("client_secret", secret)
 	}
