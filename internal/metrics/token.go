@@ -23,10 +23,13 @@ const (
 	ReasonDisabledClient     = "disabled_client"     // the client is disabled
 	ReasonThrottled          = "throttled"           // refused by brute-force protection before checking
 	ReasonWrongAuthMethod    = "wrong_auth_method"   // the right secret, by a method the client is not registered for
+	// ReasonInvalidFederated is a platform token that no federated
+	// credential of the client accepts (the check that failed is logged).
+	ReasonInvalidFederated = "invalid_federated_assertion"
 )
 
 var reasons = []string{ReasonMissingCredentials, ReasonUnknownClient, ReasonInvalidSecret,
-	ReasonInactiveSecret, ReasonDisabledClient, ReasonThrottled, ReasonWrongAuthMethod}
+	ReasonInactiveSecret, ReasonDisabledClient, ReasonThrottled, ReasonWrongAuthMethod, ReasonInvalidFederated}
 
 // Token holds the token endpoint's counters. Its methods are safe for
 // concurrent use and cheap enough for the hot path (one map lookup and an

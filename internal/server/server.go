@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/clientip"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/discovery"
+	"github.com/gatehouse-dev/gatehouse/internal/federation"
 	"github.com/gatehouse-dev/gatehouse/internal/keys"
 	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/mgmt"
@@ -239,6 +240,9 @@ func (s *Server) routes() http.Handler {
 		Quota:           throttle.NewQuota(s.cfg.TokenQuotaPolicies()),
 		APIQuota:        throttle.NewAPIQuota(s.cfg.TokenQuotaPerAPIPolicies()),
 		Trace:           s.tracer != nil,
+		// Platform tokens name this issuer as their audience by default;
+		// --dev lets issuers on loopback be fetched over plain http.
+		Federation: federation.New(federation.Config{Audience: s.cfg.Issuer, InsecureHTTP: s.cfg.Dev, Now: s.opts.Now}),
 	})
 	mux.Handle(discovery.PathToken, s.cors.token(tokens))
 	meta := discovery.Handler(loginMetadata(discovery.New(s.cfg.Issuer,

@@ -91,6 +91,10 @@ type Config struct {
 	Quota *throttle.Quota[string]
 	// APIQuota, if set, limits the tokens minted per client and API.
 	APIQuota *throttle.Quota[throttle.ClientAPI]
+	// Federation, if set, verifies the platform tokens of workloads that
+	// authenticate with a federated credential (federated.go); nil refuses
+	// them.
+	Federation Federation
 	// Trace, when set, adds the request's OAuth attributes (trace.go) to
 	// the span in the request's context; off, the endpoint does no tracing
 	// work at all.
