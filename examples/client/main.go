@@ -7,6 +7,12 @@
 // The secret comes from the environment, never from a flag: CLIENT_SECRET,
 // and optionally CLIENT_SECRET_OLD, tried when the first is refused (a
 // secret rotation).
+//
+// A workload with a federated credential needs no secret
+// (docs/clients-without-secrets.md): --assertion-file names the token its
+// platform keeps current (a Kubernetes projected service-account token),
+// read again at every token request; --github-actions asks the GitHub
+// Actions runtime for the job's OIDC token, with the issuer as audience.
 package main
 
 import (
@@ -50,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	scope := fs.String("scope", "", "space-separated scopes to ask for (default: all granted)")
 	api := fs.String("api", "http://127.0.0.1:9090", "the example API's base URL")
 	rounds := fs.Int("n", 2, "how many times to call each endpoint")
+	assertionFile := fs.String("assertion-file", "", "a platform token file to authenticate with instead of a secret (Kubernetes)")
+	githubActions := fs.Bool("github-actions", false, "authenticate with the GitHub Actions job's OIDC token instead of a secret")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -59,14 +67,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			secrets = append(secrets, s)
 		}
 	}
-	if len(secrets) == 0 {
-		return errors.New("set CLIENT_SECRET (and CLIENT_SECRET_OLD during a rotation)")
-	}
 	counter := &countingTransport{next: http.DefaultTransport}
-	src, err := client.New(client.Config{
-		Issuer: *issuer, ClientID: *clientID, Secrets: secrets, Audience: *audience,
+	cfg := client.Config{
+		Issuer: *issuer, ClientID: *clientID, Audience: *audience,
 		Scopes: strings.Fields(*scope), HTTPClient: &http.Client{Transport: counter},
-	})
+	}
+	switch {
+	case *assertionFile != "":
+		cfg.AssertionFile = *assertionFile // re-read at every token request
+	case *githubActions:
+		cfg.Assertion = client.GitHubActionsToken(nil, *issuer)
+	case len(secrets) == 0:
+		return errors.New("set CLIENT_SECRET (and CLIENT_SECRET_OLD during a rotation), or give --assertion-file or --github-actions")
+	default:
+		cfg.Secrets = secrets
+	}
+	src, err := client.New(cfg)
 	if err != nil {
 		return err
 	}
