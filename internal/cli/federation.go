@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/mgmt"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
@@ -88,25 +89,11 @@ func parseClaims(flags []string) (map[string]string, error) {
 	return out, nil
 }
 
-type federatedView struct {
-	ID          string            `json:"id"`
-	ClientID    string            `json:"client_id"`
-	Issuer      string            `json:"issuer"`
-	Subject     string            `json:"subject"`
-	Audience    string            `json:"audience,omitempty"`
-	Claims      map[string]string `json:"claims"`
-	MaxLifetime int64             `json:"max_lifetime,omitempty"`
-	CreatedAt   *string           `json:"created_at"`
-}
+// federatedView is the management API's shape, which the command line
+// prints too.
+type federatedView = mgmt.FederatedCredential
 
-func viewFederated(fc storage.FederatedCredential) federatedView {
-	claims := fc.Claims
-	if claims == nil {
-		claims = map[string]string{}
-	}
-	return federatedView{ID: fc.ID, ClientID: fc.ClientID, Issuer: fc.Issuer, Subject: fc.Subject, Audience: fc.Audience,
-		Claims: claims, MaxLifetime: int64(fc.MaxLifetime / time.Second), CreatedAt: ts(fc.CreatedAt)}
-}
+func viewFederated(fc storage.FederatedCredential) federatedView { return mgmt.ViewFederated(fc) }
 
 var federatedHeader = []string{"ID", "ISSUER", "SUBJECT", "AUDIENCE", "CLAIMS", "MAX LIFETIME"}
 

@@ -34,7 +34,8 @@ type FederatedCredential struct {
 	CreatedAt   *string           `json:"created_at"`
 }
 
-func viewFederated(fc storage.FederatedCredential) FederatedCredential {
+// ViewFederated is fc in the API's shape.
+func ViewFederated(fc storage.FederatedCredential) FederatedCredential {
 	claims := fc.Claims
 	if claims == nil {
 		claims = map[string]string{}
@@ -56,7 +57,7 @@ func (h *Handler) listFederated(r *http.Request, _ http.ResponseWriter) (int, an
 	id := r.PathValue("id")
 	return listed(r, "federated_credentials", func(ctx context.Context) ([]storage.FederatedCredential, error) {
 		return h.svc().ListFederatedCredentials(ctx, id)
-	}, viewFederated)
+	}, ViewFederated)
 }
 
 func (h *Handler) createFederated(r *http.Request, w http.ResponseWriter) (int, any, *Error) {
@@ -77,7 +78,7 @@ func (h *Handler) createFederated(r *http.Request, w http.ResponseWriter) (int, 
 	if err != nil {
 		return 0, nil, translate(err, resource{conflict: "federated_credential_conflict"})
 	}
-	return http.StatusCreated, viewFederated(fc), nil
+	return http.StatusCreated, ViewFederated(fc), nil
 }
 
 func (h *Handler) getFederated(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
@@ -87,7 +88,7 @@ func (h *Handler) getFederated(r *http.Request, _ http.ResponseWriter) (int, any
 	}
 	for _, fc := range list {
 		if fc.ID == r.PathValue("credential_id") {
-			return one(r, http.StatusOK, viewFederated(fc))
+			return one(r, http.StatusOK, ViewFederated(fc))
 		}
 	}
 	return 0, nil, newError(http.StatusNotFound, codeInexistentFederated, `federated credential "`+r.PathValue("credential_id")+`" not found`)
