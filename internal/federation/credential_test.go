@@ -76,3 +76,22 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestIssuer(t *testing.T) {
+	const payload = "eyJpc3MiOiJodHRwczovL2kuZXhhbXBsZS5jb20iLCJzdWIiOiJ4In0" // {"iss":"https://i.example.com","sub":"x"}
+	cases := map[string]string{
+		"h." + payload + ".sig": "https://i.example.com",
+		"h." + payload + ".":    "https://i.example.com",
+		"h." + payload:          "",
+		"h." + payload + ".s.x": "",
+		"h.!!!.sig":             "",
+		"h.eyJpc3MiOjF9.sig":    "", // {"iss":1}
+		"":                      "",
+		"h." + payload + ".s" + strings.Repeat("A", federation.MaxAssertionBytes): "",
+	}
+	for tok, want := range cases {
+		if got := federation.Issuer(tok); got != want {
+			t.Errorf("Issuer(%.40q) = %q, want %q", tok, got, want)
+		}
+	}
+}
