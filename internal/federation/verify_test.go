@@ -352,7 +352,7 @@ func TestIssuerDown(t *testing.T) {
 	if _, err := f.v.Verify(t.Context(), creds, f.iss.Sign(t, f.k8s(nil))); err != nil {
 		t.Fatal(err)
 	}
-	f.iss.SetKeys() // an empty JWKS: every fetch fails
+	f.iss.SetDown(true)
 	f.advance(federation.DefaultKeysTTL + time.Second)
 	if _, err := f.v.Verify(t.Context(), creds, f.iss.Sign(t, f.k8s(nil))); err != nil {
 		t.Errorf("stale keys within MaxStale: %v", err)

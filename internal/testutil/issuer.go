@@ -26,6 +26,7 @@ type Issuer struct {
 	KID string
 
 	requests atomic.Int64
+	down     atomic.Bool
 	mu       sync.Mutex
 	keys     []jose.JSONWebKey
 }
@@ -59,6 +60,10 @@ func NewIssuer(t testing.TB, tls bool) (*Issuer, *http.Client) {
 	})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		iss.requests.Add(1)
+		if iss.down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
 		mux.ServeHTTP(w, r)
 	})
 	var srv *httptest.Server
@@ -74,6 +79,9 @@ func NewIssuer(t testing.TB, tls bool) (*Issuer, *http.Client) {
 
 // Requests returns how many requests the issuer has served.
 func (i *Issuer) Requests() int64 { return i.requests.Load() }
+
+// SetDown makes the issuer answer every request 503 (down) or serve again.
+func (i *Issuer) SetDown(down bool) { i.down.Store(down) }
 
 // SetKeys replaces the published JWKS (a key rotation).
 func (i *Issuer) SetKeys(keys ...jose.JSONWebKey) {
