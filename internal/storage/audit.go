@@ -28,6 +28,11 @@ const (
 	// A federated credential added to or removed from a client.
 	AuditFederationAdded   = "federation.added"
 	AuditFederationRemoved = "federation.removed"
+	// A client credential (a public key or certificate) added, its name
+	// or expiry changed, or deleted.
+	AuditCredentialAdded   = "credential.added"
+	AuditCredentialUpdated = "credential.updated"
+	AuditCredentialDeleted = "credential.deleted"
 	AuditGrantCreated      = "grant.created"
 	AuditGrantUpdated      = "grant.updated"
 	AuditGrantDeleted      = "grant.deleted"
