@@ -83,13 +83,10 @@ var (
 // Federated credentials (issue 20 §2) meet private_key_jwt here: an
 // assertion whose iss is not its sub — an external issuer's token, such as
 // a Kubernetes service account's or a GitHub Actions job's — is a
-// federated one. Its branch goes where assertionIssuerIsExternal is decided
-// below, before the client is looked up: it finds the federated credential
-// for (iss, sub), which says which client the token becomes, verifies with
-// that issuer's keys (package remotekeys, for configured issuers only),
-// checks the credential's audience, subject and conditions and caps the
-// remaining lifetime instead of the jti rule, and then returns through
-// assertionFailed and the same throttle as this path.
+// federated one, and goes to authenticateFederated (federated.go) once it
+// has parsed with the asymmetric algorithms: client_id names the client,
+// one of whose federated credentials must accept the token (package
+// federation), with the same throttle and the same invalid_client.
 func (e *Endpoint) authenticateAssertion(r *http.Request, snap *catalog.Snapshot, req *oauth.TokenRequest, now time.Time) (*catalog.Client, error) {
 	addr := clientAddr(r)
 	tok, err := jwt.ParseSigned(req.ClientAssertion, clientcred.JOSEAlgs)
@@ -102,9 +99,7 @@ func (e *Endpoint) authenticateAssertion(r *http.Request, snap *catalog.Snapshot
 		return nil, e.assertionFailed(r, req.ClientID, nil, false, failMalformed, addr, now)
 	}
 	if assertionIssuerIsExternal := unverified.Issuer != unverified.Subject; assertionIssuerIsExternal {
-		// Federated credentials plug in here (see above). Until then an
-		// external issuer authenticates nobody.
-		return nil, e.assertionFailed(r, req.ClientID, nil, false, failClaims, addr, now)
+		return e.authenticateFederated(r, snap, req.ClientID, req.ClientAssertion, now)
 	}
 	id := unverified.Subject
 	if req.ClientID != "" && req.ClientID != id {

@@ -21,15 +21,6 @@ type Federation interface {
 
 var _ Federation = (*federation.Verifier)(nil)
 
-// IsFederated reports whether a client_assertion is a platform token for
-// federation rather than the client's own private_key_jwt assertion: its
-// iss is not the client's ID (RFC 7523 §3: a client's own assertion has
-// iss = sub = client_id).
-func IsFederated(clientID, assertion string) bool {
-	iss := federation.Issuer(assertion)
-	return iss != "" && iss != clientID
-}
-
 // authenticateFederated authenticates a client by the platform token a
 // workload sent as its client_assertion (RFC 7523 §2.2,
 // docs/clients-without-secrets.md). The request names the client with
@@ -37,16 +28,17 @@ func IsFederated(clientID, assertion string) bool {
 // federated to several clients. Every failure is the same invalid_client;
 // the check that failed goes to the log with the client and credential
 // IDs, never the token. It is brute-force protected as secrets are: the
-// throttle is asked first, and each refused token counts as a guess
-// (except when the issuer's keys could not be fetched, which no guess
-// causes). An issuer that none of the client's credentials names is never
+// throttle is asked first, and each token refused by a federated client
+// counts as a guess (except when the issuer's keys could not be fetched,
+// which no guess causes). An issuer that none of the client's credentials names is never
 // fetched, and an unknown, disabled or unfederated client costs no fetch
 // at all.
 func (e *Endpoint) authenticateFederated(r *http.Request, snap *catalog.Snapshot, clientID, assertion string, now time.Time) (*catalog.Client, error) {
 	addr := clientAddr(r)
 	if clientID == "" {
-		e.authFailed(r, nil, metrics.ReasonMissingCredentials, addr, now)
-		return nil, oauth.InvalidClient("client_id is required with a client_assertion from a platform issuer")
+		// No client named, and the assertion (iss is not sub) names none.
+		e.authFailed(r, nil, metrics.ReasonAssertionClaims, addr, now)
+		return nil, oauth.InvalidClient("client_id is required with a client_assertion whose iss is not its sub (a platform issuer's token)")
 	}
 	client, known := snap.Client(clientID)
 	if ok, wait := e.cfg.AuthThrottle.Check(clientID, addr, now, known); !ok {
@@ -57,21 +49,25 @@ func (e *Endpoint) authenticateFederated(r *http.Request, snap *catalog.Snapshot
 	}
 	var reason string
 	var err error
+	guess := true
 	switch {
 	case !known:
 		reason, client = metrics.ReasonUnknownClient, nil
 	case client.Disabled:
 		reason = metrics.ReasonDisabledClient
 	case len(client.Federated) == 0 || e.cfg.Federation == nil:
-		reason, err = metrics.ReasonWrongAuthMethod, errors.New("the client has no federated credential")
+		// To a client without federation, an assertion whose iss is not
+		// its sub is a private_key_jwt one whose claims do not hold.
+		reason, guess = metrics.ReasonAssertionClaims, false
 	default:
 		if _, err = e.cfg.Federation.Verify(r.Context(), client.Federated, assertion); err == nil {
 			return client, nil
 		}
 		reason = metrics.ReasonInvalidFederated
+		var f *federation.Failure
+		guess = !errors.As(err, &f) || f.Check != federation.FailKeys
 	}
-	var f *federation.Failure
-	if !errors.As(err, &f) || f.Check != federation.FailKeys {
+	if guess {
 		e.cfg.AuthThrottle.Failed(clientID, addr, now, known)
 	}
 	if err != nil {
