@@ -86,7 +86,8 @@ type Config struct {
 	// MaxIssuers bounds the issuers whose keys are kept (default
 	// DefaultMaxIssuers).
 	MaxIssuers int
-	// Fetched, if set, is called at every fetch of an issuer's keys.
+	// Fetched, if set, is called at every fetch of an issuer's discovery
+	// document.
 	Fetched func()
 	Now     func() time.Time
 }
@@ -118,7 +119,7 @@ func New(cfg Config) *Verifier {
 	return &Verifier{
 		audience: cfg.Audience, leeway: cfg.Leeway, now: cfg.Now,
 		cache: &keyCache{client: cfg.Client, insecure: cfg.InsecureHTTP, now: cfg.Now, maxIssuers: cfg.MaxIssuers,
-			fetches: cfg.Fetched, m: map[string]*issuerKeys{}},
+			jwks: newJWKS(cfg.Client, cfg.InsecureHTTP, cfg.Now, cfg.MaxIssuers), fetches: cfg.Fetched, m: map[string]*discovered{}},
 	}
 }
 

@@ -288,11 +288,10 @@ func TestKeyFetchingBounds(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := f.fetches.Load(); n != 1 {
-		t.Fatalf("8 concurrent first requests made %d fetches, want 1", n)
+	if n, reqs := f.fetches.Load(), f.iss.Requests(); n != 1 || reqs != 2 {
+		t.Fatalf("8 concurrent first requests made %d discovery fetches and %d requests, want 1 and 2 (discovery, JWKS)", n, reqs)
 	}
 
-	// Rotation: the issuer publishes a new key and signs with it.
 	// Rotation: the issuer publishes a new key and signs with it; the
 	// unknown kid is fetched for once RefetchInterval has passed since the
 	// last fetch, and made-up kids cost nothing more.
@@ -311,17 +310,18 @@ func TestKeyFetchingBounds(t *testing.T) {
 	for range 10 {
 		_, _ = f.v.Verify(t.Context(), creds, testutil.SignJWT(t, jose.ES256, newKey, "made-up", f.k8s(nil)))
 	}
-	if n := f.fetches.Load(); n != 2 {
-		t.Errorf("fetches after a new kid and 10 made-up ones = %d, want 2", n)
+	if n := f.iss.Requests(); n != 3 {
+		t.Errorf("requests after a new kid and 10 made-up ones = %d, want 3 (the JWKS once more)", n)
 	}
 
-	// Expiry: after DefaultKeysTTL the keys are fetched again.
-	f.advance(federation.DefaultKeysTTL + time.Second)
+	// Expiry: after KeysTTL the discovery document and the keys are
+	// fetched again.
+	f.advance(federation.KeysTTL + time.Second)
 	if _, err := f.v.Verify(t.Context(), creds, f.iss.Sign(t, f.k8s(nil))); err != nil {
 		t.Fatal(err)
 	}
-	if n := f.fetches.Load(); n != 3 {
-		t.Errorf("fetches after the keys expired = %d, want 3", n)
+	if n, reqs := f.fetches.Load(), f.iss.Requests(); n != 2 || reqs != 5 {
+		t.Errorf("after the keys expired: %d discovery fetches and %d requests, want 2 and 5", n, reqs)
 	}
 
 	// Plain http is refused without InsecureHTTP, and never fetched.
@@ -353,7 +353,7 @@ func TestIssuerDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.iss.SetDown(true)
-	f.advance(federation.DefaultKeysTTL + time.Second)
+	f.advance(federation.KeysTTL + time.Second)
 	if _, err := f.v.Verify(t.Context(), creds, f.iss.Sign(t, f.k8s(nil))); err != nil {
 		t.Errorf("stale keys within MaxStale: %v", err)
 	}
