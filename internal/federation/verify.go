@@ -123,31 +123,40 @@ func New(cfg Config) *Verifier {
 	}
 }
 
-// Issuer returns the iss of a compact JWS without verifying anything, so
-// that the token endpoint can tell a federated assertion (iss is an
-// external issuer) from a private_key_jwt one (iss is the client's ID). It
-// decodes the payload alone; Verify checks everything. It is "" for what is
-// not a JWS with a string iss.
+// Issuer returns the iss of a compact JWS without verifying anything; see
+// Claimed.
 func Issuer(token string) string {
+	iss, _ := Claimed(token)
+	return iss
+}
+
+// Claimed returns the iss and sub of a compact JWS without verifying
+// anything, so that the token endpoint can tell a federated assertion (iss
+// is an external issuer, sub a workload) from a private_key_jwt one (iss
+// and sub are the client's ID) before it parses either. It decodes the
+// payload alone; Verify checks everything. Both are "" for what is not a
+// JWS with string claims.
+func Claimed(token string) (iss, sub string) {
 	if len(token) > MaxAssertionBytes {
-		return ""
+		return "", ""
 	}
 	_, rest, ok := strings.Cut(token, ".")
 	payload, sig, ok2 := strings.Cut(rest, ".")
 	if !ok || !ok2 || strings.Contains(sig, ".") {
-		return ""
+		return "", ""
 	}
 	b, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	var c struct {
-		Issuer string `json:"iss"`
+		Issuer  string `json:"iss"`
+		Subject string `json:"sub"`
 	}
 	if json.Unmarshal(b, &c) != nil {
-		return ""
+		return "", ""
 	}
-	return c.Issuer
+	return c.Issuer, c.Subject
 }
 
 // Verify checks token against the credentials of one client and returns the

@@ -234,6 +234,14 @@ func TestVerifyAccepts(t *testing.T) {
 			}
 		})
 	}
+	// A cluster whose service-account key is P-384 signs ES384.
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	f.iss.SetKeys(jose.JSONWebKey{Key: f.iss.Key.Public(), KeyID: f.iss.KID, Algorithm: "RS256"},
+		jose.JSONWebKey{Key: p384.Public(), KeyID: "p384", Algorithm: "ES384"})
+	f.advance(federation.RefetchInterval)
+	if _, err := f.v.Verify(t.Context(), []storage.FederatedCredential{k8s}, testutil.SignJWT(t, jose.ES384, p384, "p384", f.k8s(nil))); err != nil {
+		t.Errorf("ES384: %v", err)
+	}
 	// A pattern does not reach into the next field of the subject.
 	if _, err := f.v.Verify(t.Context(), []storage.FederatedCredential{branches},
 		f.iss.Sign(t, testutil.GitHubClaims(f.iss.URL, gatehouse, repo+":ref:refs/heads/main:x", mainRef, now))); err == nil {

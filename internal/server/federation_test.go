@@ -1,6 +1,9 @@
 package server_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -93,6 +96,7 @@ func TestFederatedTokenRequest(t *testing.T) {
 	}
 	set := func(k string, v any) func(map[string]any) { return func(c map[string]any) { c[k] = v } }
 	pubDER, _ := x509.MarshalPKIXPublicKey(k8s.Key.Public())
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	enc := base64.RawURLEncoding
 	unsigned := enc.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + strings.Split(kube(nil), ".")[1] + "."
 
@@ -121,10 +125,9 @@ func TestFederatedTokenRequest(t *testing.T) {
 		{"expired", billing, kube(set("exp", now.Add(-time.Minute).Unix())), "expired"},
 		{"not yet valid", billing, kube(set("nbf", now.Add(5*time.Minute).Unix())), "not_yet_valid"},
 		{"lifetime over the credential's cap", deploy, github(set("exp", now.Add(time.Hour).Unix())), "max_lifetime"},
-		// none and HMAC never parse, so the assertion path refuses them
-		// before it tells a federated token (reason invalid_assertion).
-		{"alg none", billing, unsigned, ""},
-		{"HS256 keyed with the issuer's public key", billing, testutil.SignJWT(t, jose.HS256, pubDER, k8s.KID, testutil.KubernetesClaims(k8s.URL, l.cfg.Issuer, "payments", "billing", now)), ""},
+		{"alg none", billing, unsigned, "malformed"},
+		{"HS256 keyed with the issuer's public key", billing, testutil.SignJWT(t, jose.HS256, pubDER, k8s.KID, testutil.KubernetesClaims(k8s.URL, l.cfg.Issuer, "payments", "billing", now)), "malformed"},
+		{"ES384 (a Kubernetes P-384 key) by a key the issuer does not publish", billing, testutil.SignJWT(t, jose.ES384, p384, "stand-in-1", testutil.KubernetesClaims(k8s.URL, l.cfg.Issuer, "payments", "billing", now)), "signature"},
 		{"a stranger's key under the trusted issuer", billing, stranger.Sign(t, testutil.KubernetesClaims(k8s.URL, l.cfg.Issuer, "payments", "billing", now)), "signature"},
 		{"a client without federated credentials", secretOnly, kube(nil), ""},
 		{"a disabled client", disabled, kube(nil), ""},

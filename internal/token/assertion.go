@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
 	"github.com/gatehouse-dev/gatehouse/internal/clientcred"
 	"github.com/gatehouse-dev/gatehouse/internal/discovery"
+	"github.com/gatehouse-dev/gatehouse/internal/federation"
 	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/oauth"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
@@ -83,11 +84,16 @@ var (
 // Federated credentials (issue 20 §2) meet private_key_jwt here: an
 // assertion whose iss is not its sub — an external issuer's token, such as
 // a Kubernetes service account's or a GitHub Actions job's — is a
-// federated one, and goes to authenticateFederated (federated.go) once it
-// has parsed with the asymmetric algorithms: client_id names the client,
-// one of whose federated credentials must accept the token (package
-// federation), with the same throttle and the same invalid_client.
+// federated one, and goes to authenticateFederated (federated.go), told
+// apart by its payload before anything is parsed: client_id names the
+// client, one of whose federated credentials must accept the token
+// (package federation), with the same throttle and the same invalid_client.
 func (e *Endpoint) authenticateAssertion(r *http.Request, snap *catalog.Snapshot, req *oauth.TokenRequest, now time.Time) (*catalog.Client, error) {
+	if iss, sub := federation.Claimed(req.ClientAssertion); iss != "" && iss != sub {
+		// A platform's token: federated.go parses it once, with the
+		// algorithms platforms sign with.
+		return e.authenticateFederated(r, snap, req.ClientID, req.ClientAssertion, now)
+	}
 	addr := clientAddr(r)
 	tok, err := jwt.ParseSigned(req.ClientAssertion, clientcred.JOSEAlgs)
 	if err != nil || len(tok.Headers) != 1 {
