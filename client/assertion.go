@@ -30,9 +30,6 @@ const AuthPrivateKeyJWT AuthMethod = "private_key_jwt"
 // for a slow network, far under the 5 minutes gatehouse accepts.
 const AssertionLifetime = time.Minute
 
-// assertionType is RFC 7523 §2.2's client_assertion_type.
-const assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-
 // keySigner signs client assertions with the client's private key.
 type keySigner struct {
 	signer jose.Signer

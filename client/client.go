@@ -40,8 +40,9 @@ const (
 	DefaultTimeout       = time.Minute
 )
 
-// Config configures a [Source]. ClientID, at least one secret or a private
-// key, and Issuer or TokenURL are required; everything else has a default.
+// Config configures a [Source]. ClientID, its credential (at least one
+// secret, a private key, or an Assertion or AssertionFile), and Issuer or
+// TokenURL are required; everything else has a default.
 type Config struct {
 	// Issuer is the authorization server's issuer identifier. The token
 	// endpoint is read from its metadata at
@@ -72,6 +73,16 @@ type Config struct {
 	PrivateKeyFile string
 	KeyID          string
 	SigningAlg     string
+	// Assertion, instead of Secrets, returns the token the workload's
+	// platform gave it (a GitHub Actions OIDC token: see
+	// [GitHubActionsToken]), sent as an RFC 7523 §2.2 client_assertion
+	// that the server's federated credential for the client accepts. It is
+	// called at every fetch, so that each request carries a current token.
+	Assertion func(ctx context.Context) (string, error)
+	// AssertionFile, instead of Secrets, is a file holding that token (a
+	// Kubernetes projected service-account token), read again at every
+	// fetch, since the platform replaces it before it expires.
+	AssertionFile string
 
 	// Audience is sent as `audience` (Auth0), Resource as `resource`
 	// (RFC 8707 §2); either names the API. If both are set they must be equal.
@@ -164,19 +175,26 @@ func New(cfg Config) (*Source, error) {
 		problems = append(problems, "ClientID is empty")
 	}
 	var key *keySigner
-	if cfg.PrivateKey != nil || cfg.PrivateKeyFile != "" {
+	hasKey := cfg.PrivateKey != nil || cfg.PrivateKeyFile != ""
+	hasAssertion := cfg.Assertion != nil || cfg.AssertionFile != ""
+	switch kinds := countSet(len(cfg.Secrets) > 0, hasKey, cfg.Assertion != nil, cfg.AssertionFile != ""); {
+	case kinds == 0:
+		problems = append(problems, "no Secrets, PrivateKey, Assertion or AssertionFile")
+	case len(cfg.Secrets) > 0 && hasKey:
+		problems = append(problems, "Secrets and a private key exclude each other")
+	case kinds > 1:
+		problems = append(problems, "more than one of Secrets, a private key, Assertion and AssertionFile")
+	case hasAssertion && cfg.AuthMethod != "":
+		problems = append(problems, "AuthMethod is for secrets and keys; an assertion is sent in the body")
+	}
+	if hasKey {
 		var err error
 		if key, err = newKeySigner(&cfg); err != nil {
 			problems = append(problems, err.Error())
 		}
-		if len(cfg.Secrets) > 0 {
-			problems = append(problems, "Secrets and a private key exclude each other")
-		}
 		if cfg.AuthMethod == "" {
 			cfg.AuthMethod = AuthPrivateKeyJWT
 		}
-	} else if len(cfg.Secrets) == 0 {
-		problems = append(problems, "no Secrets and no PrivateKey")
 	}
 	for i, s := range cfg.Secrets {
 		if s == "" {
@@ -243,6 +261,9 @@ func New(cfg Config) (*Source, error) {
 	}
 	if cfg.MaxBackoff < cfg.MinBackoff {
 		cfg.MaxBackoff = cfg.MinBackoff
+	}
+	if cfg.AssertionFile != "" {
+		cfg.Assertion = readAssertionFile(cfg.AssertionFile)
 	}
 	s := &Source{cfg: cfg, hc: cfg.HTTPClient, now: cfg.Now, sleep: sleepCtx, rand: defaultRand, tokenURL: cfg.TokenURL, key: key}
 	if s.hc == nil {

@@ -27,6 +27,14 @@
 // every secret has been tried), invalid_scope, access_denied and
 // invalid_target end the request at once with an [*Error] (RFC 6749 §5.2).
 //
+// A workload with a federated credential holds no secret at all: it
+// authenticates with the token its platform gives it, sent as an RFC 7523
+// §2.2 client_assertion. [Config.AssertionFile] names a file the platform
+// keeps current (a Kubernetes projected service-account token), read again
+// at every fetch; [Config.Assertion] is a function asked at every fetch
+// ([GitHubActionsToken] asks the GitHub Actions runtime). Caching, early
+// refresh and single flight are the same.
+//
 // A Source is an [golang.org/x/oauth2.TokenSource]; [Transport] and
 // [Source.Client] add the token to outgoing requests as a Bearer token
 // (RFC 6750 §2.1) and, when the API answers 401 with error="invalid_token"

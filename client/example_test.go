@@ -101,3 +101,24 @@ func ExampleError() {
 	}
 	// Output: 400 invalid_scope true
 }
+
+// A pod authenticates with its Kubernetes service-account token instead of
+// a secret: a projected volume with the authorization server's issuer as
+// audience, read again at every token request as the kubelet rotates it.
+func ExampleConfig_assertionFile() {
+	src, err := client.New(client.Config{
+		Issuer:        "https://auth.example.com/",
+		ClientID:      os.Getenv("CLIENT_ID"),
+		AssertionFile: "/var/run/secrets/gatehouse/token",
+		Audience:      "https://sensors.example.com",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp, err := src.Client().Get("https://sensors.example.com/v1/sensors")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	fmt.Println(resp.Status)
+}

@@ -111,6 +111,9 @@ func (f *fakeAS) token(w http.ResponseWriter, r *http.Request) {
 	if s.basic {
 		secret = s.pass
 	}
+	if a := s.form.Get("client_assertion"); a != "" && s.form.Get("client_assertion_type") == AssertionType {
+		secret = a // an assertion is accepted as a secret would be
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	f.mu.Lock()

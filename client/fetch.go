@@ -95,11 +95,11 @@ func (s *Source) fetch(ctx context.Context) (*entry, error) {
 	s.mu.Lock()
 	idx := s.preferred
 	s.mu.Unlock()
-	n := max(len(s.cfg.Secrets), 1) // a private key is one credential
+	n := max(len(s.cfg.Secrets), 1) // a private key or an assertion is one credential
 	refused := 0
 	for attempt := 1; ; {
 		var secret string
-		if s.key == nil {
+		if len(s.cfg.Secrets) > 0 {
 			secret = s.cfg.Secrets[idx]
 		}
 		e, err := s.request(ctx, tokenURL, secret)
@@ -231,11 +231,15 @@ func (s *Source) request(ctx context.Context, tokenURL, secret string) (*entry, 
 	if len(s.cfg.Scopes) > 0 {
 		form.Set("scope", strings.Join(s.cfg.Scopes, " "))
 	}
-	switch s.cfg.AuthMethod {
-	case AuthPost:
+	switch {
+	case s.cfg.Assertion != nil:
+		if err := s.setAssertion(ctx, form); err != nil {
+			return nil, err
+		}
+	case s.cfg.AuthMethod == AuthPost:
 		form.Set("client_id", s.cfg.ClientID)
 		form.Set("client_secret", secret)
-	case AuthPrivateKeyJWT:
+	case s.cfg.AuthMethod == AuthPrivateKeyJWT:
 		aud := s.cfg.Issuer // draft-ietf-oauth-rfc7523bis: the issuer identifier
 		if aud == "" {
 			aud = tokenURL
@@ -245,7 +249,7 @@ func (s *Source) request(ctx context.Context, tokenURL, secret string) (*entry, 
 			return nil, err
 		}
 		form.Set("client_id", s.cfg.ClientID)
-		form.Set("client_assertion_type", assertionType)
+		form.Set("client_assertion_type", AssertionType)
 		form.Set("client_assertion", a)
 	}
 	sent := s.now()

@@ -16,6 +16,12 @@
 // with `gatehouse client credential add`:
 //
 //	go run ./examples/client --private-key key.pem --issuer URL --client-id ID --audience URI
+//
+// A workload with a federated credential needs no secret
+// (docs/clients-without-secrets.md): --assertion-file names the token its
+// platform keeps current (a Kubernetes projected service-account token),
+// read again at every token request; --github-actions asks the GitHub
+// Actions runtime for the job's OIDC token, with the issuer as audience.
 package main
 
 import (
@@ -64,6 +70,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	rounds := fs.Int("n", 2, "how many times to call each endpoint")
 	privateKey := fs.String("private-key", "", "a PEM private key: authenticate with private_key_jwt instead of a secret")
 	bind := fs.Bool("dpop", false, "bind the tokens to a fresh DPoP key (RFC 9449): proofs on every token request and API call")
+	assertionFile := fs.String("assertion-file", "", "a platform token file to authenticate with instead of a secret (Kubernetes)")
+	githubActions := fs.Bool("github-actions", false, "authenticate with the GitHub Actions job's OIDC token instead of a secret")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,13 +81,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			secrets = append(secrets, s)
 		}
 	}
-	if len(secrets) == 0 && *privateKey == "" {
-		return errors.New("set CLIENT_SECRET (and CLIENT_SECRET_OLD during a rotation), or give --private-key")
-	}
 	counter := &countingTransport{next: http.DefaultTransport}
 	cfg := client.Config{
-		Issuer: *issuer, ClientID: *clientID, Secrets: secrets, PrivateKeyFile: *privateKey, Audience: *audience,
+		Issuer: *issuer, ClientID: *clientID, Audience: *audience,
 		Scopes: strings.Fields(*scope), HTTPClient: &http.Client{Transport: counter},
+	}
+	switch {
+	case *privateKey != "":
+		cfg.PrivateKeyFile = *privateKey
+	case *assertionFile != "":
+		cfg.AssertionFile = *assertionFile // re-read at every token request
+	case *githubActions:
+		cfg.Assertion = client.GitHubActionsToken(nil, *issuer)
+	case len(secrets) == 0:
+		return errors.New("set CLIENT_SECRET (and CLIENT_SECRET_OLD during a rotation), or give --private-key, --assertion-file or --github-actions")
+	default:
+		cfg.Secrets = secrets
 	}
 	if *bind {
 		// A DPoP key lives as long as the process: a new one at each start

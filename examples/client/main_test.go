@@ -36,7 +36,9 @@ func TestClient(t *testing.T) {
 			_ = json.NewEncoder(w).Encode(map[string]string{"issuer": as.URL, "token_endpoint": as.URL + "/oauth/token"})
 		case "/oauth/token":
 			_ = r.ParseForm()
-			if a := r.PostForm.Get("client_assertion"); a != "" {
+			federated := r.PostForm.Get("client_assertion") == "platform-token" && r.PostForm.Get("client_id") == "svc" &&
+				r.PostForm.Get("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+			if a := r.PostForm.Get("client_assertion"); a != "" && !federated {
 				tok, err := jwt.ParseSigned(a, []jose.SignatureAlgorithm{jose.ES256})
 				var c jwt.Claims
 				if err != nil || tok.Claims(&key.PublicKey, &c) != nil || c.Issuer != "svc" || c.Subject != "svc" || !c.Audience.Contains(as.URL) {
@@ -47,7 +49,7 @@ func TestClient(t *testing.T) {
 				fmt.Fprint(w, `{"access_token":"tok","token_type":"Bearer","expires_in":3600,"scope":"read:sensors"}`)
 				return
 			}
-			if r.PostForm.Get("client_secret") != "new" || r.PostForm.Get("audience") != "https://api.test" {
+			if r.PostForm.Get("client_secret") != "new" && !federated || r.PostForm.Get("audience") != "https://api.test" {
 				w.WriteHeader(401)
 				fmt.Fprint(w, `{"error":"invalid_client"}`)
 				return
@@ -65,20 +67,26 @@ func TestClient(t *testing.T) {
 	}))
 	defer api.Close()
 
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("platform-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		env     map[string]string
+		args    []string
 		want    []string
 		wantErr string
-		args    []string
 	}{
-		{"private_key_jwt", map[string]string{}, []string{"4 API calls, 2 request(s)"}, "", []string{"--private-key", keyFile}},
-		{"one secret", map[string]string{"CLIENT_SECRET": "new"},
-			[]string{"GET /v1/ping -> 200 OK /v1/ping", "GET /v1/sensors -> 200 OK /v1/sensors", "4 API calls, 2 request(s)"}, "", nil},
-		{"rotation: the old secret is refused", map[string]string{"CLIENT_SECRET": "old", "CLIENT_SECRET_OLD": "new"},
-			[]string{"4 API calls, 3 request(s)"}, "", nil},
-		{"no secret", map[string]string{}, nil, "set CLIENT_SECRET", nil},
-		{"wrong secret", map[string]string{"CLIENT_SECRET": "bad"}, nil, "invalid_client", nil},
+		{"private_key_jwt", map[string]string{}, []string{"--private-key", keyFile}, []string{"4 API calls, 2 request(s)"}, ""},
+		{"federated: a Kubernetes token file, no secret", map[string]string{}, []string{"--assertion-file", tokenFile},
+			[]string{"GET /v1/ping -> 200 OK /v1/ping", "4 API calls, 2 request(s)"}, ""},
+		{"one secret", map[string]string{"CLIENT_SECRET": "new"}, nil,
+			[]string{"GET /v1/ping -> 200 OK /v1/ping", "GET /v1/sensors -> 200 OK /v1/sensors", "4 API calls, 2 request(s)"}, ""},
+		{"rotation: the old secret is refused", map[string]string{"CLIENT_SECRET": "old", "CLIENT_SECRET_OLD": "new"}, nil,
+			[]string{"4 API calls, 3 request(s)"}, ""},
+		{"no secret", map[string]string{}, nil, nil, "set CLIENT_SECRET"},
+		{"wrong secret", map[string]string{"CLIENT_SECRET": "bad"}, nil, nil, "invalid_client"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -411,7 +411,8 @@ func notFound(err error, what, id string) error {
 }
 
 // NotFoundKind returns what an ErrNotFound from the Service names ("API",
-// "client", "grant" or "secret"), or "" when err is no such error.
+// "client", "grant", "secret" or "federated credential"), or "" when err is
+// no such error.
 func NotFoundKind(err error) string {
 	var d *described
 	if errors.As(err, &d) {

@@ -53,6 +53,9 @@ func TestEveryChangeIsAudited(t *testing.T) {
 	rotated, err := svc.RotateSecret(cli, c.ClientID, 0)
 	must(err)
 	must(svc.RevokeSecret(api, c.ClientID, added.ID))
+	fc, err := svc.AddFederatedCredential(api, c.ClientID, admin.FederationInput{Issuer: "https://token.actions.githubusercontent.com", Subject: "repo:acme/x:ref:refs/heads/main"})
+	must(err)
+	must(svc.RemoveFederatedCredential(cli, c.ClientID, fc.ID))
 	g, err := svc.CreateGrant(cli, c.ClientID, "https://api.example.com/", []string{"read"})
 	must(err)
 	_, err = svc.UpdateGrant(api, g.ID, nil)
@@ -74,6 +77,8 @@ func TestEveryChangeIsAudited(t *testing.T) {
 		{storage.AuditSecretAdded, "mgmt-client", c.ClientID},
 		{storage.AuditSecretRotated, "cli", c.ClientID},
 		{storage.AuditSecretRevoked, "mgmt-client", c.ClientID},
+		{storage.AuditFederationAdded, "mgmt-client", c.ClientID},
+		{storage.AuditFederationRemoved, "cli", c.ClientID},
 		{storage.AuditGrantCreated, "cli", c.ClientID},
 		{storage.AuditGrantUpdated, "mgmt-client", c.ClientID},
 		{storage.AuditGrantDeleted, "mgmt-client", c.ClientID},
@@ -95,7 +100,13 @@ func TestEveryChangeIsAudited(t *testing.T) {
 			}
 		}
 	}
-	if d := log.events[9].Details; d["grant_id"] != g.ID || d["scope"] != "read" {
+	if d := log.events[9].Details; d["credential_id"] != fc.ID || d["issuer"] != fc.Issuer || d["subject"] != fc.Subject {
+		t.Errorf("federation.added details = %v", d)
+	}
+	if d := log.events[10].Details; d["credential_id"] != fc.ID {
+		t.Errorf("federation.removed details = %v", d)
+	}
+	if d := log.events[11].Details; d["grant_id"] != g.ID || d["scope"] != "read" {
 		t.Errorf("grant.created details = %v", d)
 	}
 	if d := log.events[7].Details; d["secret_id"] != rotated.ID {

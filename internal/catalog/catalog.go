@@ -29,6 +29,8 @@ type Store interface {
 	ListCredentials(ctx context.Context, clientID string) ([]storage.Credential, error)
 	ListAllCredentials(ctx context.Context) ([]storage.Credential, error)
 	ListGrants(ctx context.Context, f storage.GrantFilter) ([]storage.Grant, error)
+	ListFederatedCredentials(ctx context.Context, clientID string) ([]storage.FederatedCredential, error)
+	ListAllFederatedCredentials(ctx context.Context) ([]storage.FederatedCredential, error)
 	LatestChange(ctx context.Context) (int64, error)
 	ChangesSince(ctx context.Context, seq int64, limit int) ([]storage.Change, error)
 }
@@ -53,6 +55,9 @@ type Client struct {
 	storage.Client
 	Secrets []storage.Secret
 	Grants  []storage.Grant // at most one per audience and subject type
+	// Federated are the client's federated credentials (package
+	// federation), nil for the many clients that have none.
+	Federated []storage.FederatedCredential
 	// Credentials are the client's keys and certificates (Auth0's client
 	// credentials), each parsed once here; nil for most clients.
 	Credentials []Credential
@@ -261,6 +266,10 @@ func (c *Catalog) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list grants: %w", err)
 	}
+	federated, err := c.store.ListAllFederatedCredentials(ctx)
+	if err != nil {
+		return fmt.Errorf("list federated credentials: %w", err)
+	}
 	creds, err := c.store.ListAllCredentials(ctx)
 	if err != nil {
 		return fmt.Errorf("list credentials: %w", err)
@@ -269,6 +278,7 @@ func (c *Catalog) load(ctx context.Context) error {
 		return err
 	}
 	snap := build(seq, apis, clients, secrets, grants)
+	attachFederated(snap, federated)
 	if len(creds) > 0 {
 		byClient := make(map[string][]storage.Credential)
 		for _, cr := range creds {
@@ -312,6 +322,22 @@ func build(seq int64, apis []storage.API, clients []storage.Client, secrets []st
 		snap.clients.setInPlace(newClient(cl, bySecret[cl.ClientID], byClient[cl.ClientID]))
 	}
 	return snap
+}
+
+// attachFederated gives the clients of snap, which no reader holds yet,
+// their federated credentials (ordered by client ID); those of a client
+// deleted while loading are dropped.
+func attachFederated(snap *Snapshot, federated []storage.FederatedCredential) {
+	for i := 0; i < len(federated); {
+		j := i + 1
+		for j < len(federated) && federated[j].ClientID == federated[i].ClientID {
+			j++
+		}
+		if cl, ok := snap.clients.get(federated[i].ClientID); ok {
+			cl.Federated = federated[i:j:j]
+		}
+		i = j
+	}
 }
 
 // newClient makes the catalog's client of its record, secrets and grants:
@@ -549,8 +575,17 @@ func (c *Catalog) loadClient(ctx context.Context, id string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	federated, err := call(c, ctx, func(ctx context.Context) ([]storage.FederatedCredential, error) {
+		return c.store.ListFederatedCredentials(ctx, id)
+	})
+	if err != nil {
+		return nil, err
+	}
 	out := newClient(cl, secrets, grants)
 	out.Credentials = c.parseCredentials(creds)
+	if len(federated) > 0 {
+		out.Federated = federated
+	}
 	return out, nil
 }
 

@@ -90,7 +90,11 @@ func (a *app) clientCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.showClient(c)
+			feds, err := m.ListFederatedCredentials(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return a.showClient(c, feds...)
 		}),
 	}
 	del := &cobra.Command{
@@ -103,7 +107,7 @@ func (a *app) clientCmd() *cobra.Command {
 		}),
 	}
 	cmd.AddCommand(create, list, show, a.clientUpdateCmd(), del, a.setDisabledCmd("disable", true), a.setDisabledCmd("enable", false), a.secretCmd(),
-		a.credentialCmd(), a.clientRevokeTokensCmd())
+		a.credentialCmd(), a.federationCmd(), a.clientRevokeTokensCmd())
 	remoteFlags(cmd)
 	return cmd
 }
@@ -173,7 +177,9 @@ func (a *app) setDisabledCmd(name string, disabled bool) *cobra.Command {
 	}
 }
 
-func (a *app) showClient(c storage.Client) error {
+// showClient prints a client, with its federated credentials when given
+// (client show).
+func (a *app) showClient(c storage.Client, feds ...storage.FederatedCredential) error {
 	v := viewClient(c)
 	r := clientRow(v)
 	pairs := [][2]string{{"client_id", r[0]}, {"name", r[1]}, {"description", v.Description},
@@ -184,6 +190,16 @@ func (a *app) showClient(c storage.Client) error {
 	}
 	if v.JWKSURI != "" {
 		pairs = append(pairs, [2]string{"jwks_uri", v.JWKSURI})
+	}
+	for _, fc := range feds {
+		fv := viewFederated(fc)
+		v.Federated = append(v.Federated, fv)
+		fr := federatedRow(fv)
+		line := fr[0] + " issuer " + fr[1] + " subject " + fr[2] + " audience " + fr[3]
+		if fr[4] != "" {
+			line += " claims " + fr[4]
+		}
+		pairs = append(pairs, [2]string{"federated", line + " max-lifetime " + fr[5]})
 	}
 	return a.out().fields(v, pairs...)
 }

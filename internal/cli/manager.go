@@ -41,6 +41,10 @@ type manager interface {
 	RevokeSecret(ctx context.Context, id, secretID string) error
 	credentialManager
 
+	AddFederatedCredential(ctx context.Context, id string, in admin.FederationInput) (storage.FederatedCredential, error)
+	ListFederatedCredentials(ctx context.Context, id string) ([]storage.FederatedCredential, error)
+	RemoveFederatedCredential(ctx context.Context, id, credentialID string) error
+
 	CreateGrantFor(ctx context.Context, subjectType, clientID, audience string, scopes []string) (storage.Grant, error)
 	ListGrants(ctx context.Context, f storage.GrantFilter) ([]storage.Grant, error)
 	UpdateGrant(ctx context.Context, id string, scopes []string) (storage.Grant, error)

@@ -140,20 +140,7 @@ func TestRemoteMode(t *testing.T) {
 		{"grant", "list"}, {"grant", "list", "--client", id}, {"grant", "list", "--audience", "https://orders.test"},
 		{"client", "secret", "list", id}, {"key", "list"},
 	}
-	for _, args := range reads {
-		for _, json := range []bool{false, true} {
-			a := args
-			if json {
-				a = append(append([]string{}, args...), "--json")
-			}
-			localOut := h.run(a...)
-			var remoteOut result
-			h.asRemote(r, func() { remoteOut = h.run(a...) })
-			if localOut.code != 0 || localOut != remoteOut {
-				t.Errorf("gatehouse %s:\n local  %s\n remote %s", strings.Join(a, " "), localOut, remoteOut)
-			}
-		}
-	}
+	sameReads(t, h, r, reads)
 	// Bad input: the same one-line errors.
 	bad := [][]string{
 		{"api", "show", "https://missing.test"},
@@ -203,6 +190,26 @@ func TestRemoteMode(t *testing.T) {
 	// show as retired locally.)
 	if states["current"] != 2 || states["next"] != 2 || states["previous"]+states["retired"] != 2 {
 		t.Errorf("after a remote key rotate --force: %v, want a current, next and outgoing key of RS256 and ES256", states)
+	}
+}
+
+// sameReads checks that each command of reads succeeds and prints the
+// same, in text and --json, on the database and through the server r.
+func sameReads(t *testing.T, h *harness, r remote, reads [][]string) {
+	t.Helper()
+	for _, args := range reads {
+		for _, json := range []bool{false, true} {
+			a := args
+			if json {
+				a = append(append([]string{}, args...), "--json")
+			}
+			localOut := h.run(a...)
+			var remoteOut result
+			h.asRemote(r, func() { remoteOut = h.run(a...) })
+			if localOut.code != 0 || localOut != remoteOut {
+				t.Errorf("gatehouse %s:\n local  %s\n remote %s", strings.Join(a, " "), localOut, remoteOut)
+			}
+		}
 	}
 }
 

@@ -68,6 +68,8 @@ type clientView struct {
 	JWKSURI     string   `json:"jwks_uri,omitempty"`
 	// RequireProofOfPossession is shown when on.
 	RequireProofOfPossession bool `json:"require_proof_of_possession,omitempty"`
+	// Federated are the federated credentials, shown by client show.
+	Federated []federatedView `json:"federated_credentials,omitempty"`
 }
 
 func viewClient(c storage.Client) clientView {

@@ -129,7 +129,7 @@ func (c *Config) fields() []field {
 		{name: "addr", usage: "address to listen on (host:port)", str: &c.Addr},
 		{name: "issuer", usage: "public base URL of this server, used verbatim as the token issuer (default http:// + the listen address)", str: &c.Issuer},
 		{name: "db", usage: "database DSN: sqlite:PATH, or postgres://USER@HOST:PORT/DB?... for PostgreSQL", str: &c.DB},
-		{name: "dev", usage: "development mode: seed a demo API and client on first start and print a curl command", bool: &c.Dev},
+		{name: "dev", usage: "development mode: seed a demo API and client on first start and print a curl command; fetch federated issuers on loopback over plain http", bool: &c.Dev},
 		{name: "master-key-file", usage: "file holding the master key that encrypts signing keys at rest (default: GATEHOUSE_MASTER_KEY, else a 0600 file beside a SQLite database)", str: &c.MasterKeyFile},
 		{name: "default-audience", usage: "audience used when a token request names none", str: &c.DefaultAudience},
 		{name: "jwks-max-age", usage: "how long verifiers may cache the JWKS (Cache-Control max-age); rotation waits this long before a new key signs", dur: &c.JWKSMaxAge},

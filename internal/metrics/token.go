@@ -30,11 +30,14 @@ const (
 	ReasonInvalidAssertion  = "invalid_assertion"
 	ReasonAssertionClaims   = "assertion_claims"
 	ReasonReplayedAssertion = "replayed_assertion"
+	// ReasonInvalidFederated is a platform token that no federated
+	// credential of the client accepts (the check that failed is logged).
+	ReasonInvalidFederated = "invalid_federated_assertion"
 )
 
 var reasons = []string{ReasonMissingCredentials, ReasonUnknownClient, ReasonInvalidSecret,
 	ReasonInactiveSecret, ReasonDisabledClient, ReasonThrottled, ReasonWrongAuthMethod,
-	ReasonInvalidAssertion, ReasonAssertionClaims, ReasonReplayedAssertion}
+	ReasonInvalidAssertion, ReasonAssertionClaims, ReasonReplayedAssertion, ReasonInvalidFederated}
 
 // Token holds the token endpoint's counters. Its methods are safe for
 // concurrent use and cheap enough for the hot path (one map lookup and an

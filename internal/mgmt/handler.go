@@ -110,6 +110,10 @@ func New(cfg Config) (*Handler, error) {
 		{"GET", "/api/v2/clients/{id}/credentials/{credential_id}", ScopeReadClientCredentials, h.getCredential},
 		{"PATCH", "/api/v2/clients/{id}/credentials/{credential_id}", ScopeUpdateClientCredentials, h.updateCredential},
 		{"DELETE", "/api/v2/clients/{id}/credentials/{credential_id}", ScopeDeleteClientCredentials, h.deleteCredential},
+		{"GET", "/api/v2/clients/{id}/federated-credentials", ScopeReadClientCredentials, h.listFederated},
+		{"POST", "/api/v2/clients/{id}/federated-credentials", ScopeCreateClientCredentials, h.createFederated},
+		{"GET", "/api/v2/clients/{id}/federated-credentials/{credential_id}", ScopeReadClientCredentials, h.getFederated},
+		{"DELETE", "/api/v2/clients/{id}/federated-credentials/{credential_id}", ScopeDeleteClientCredentials, h.deleteFederated},
 
 		{"GET", "/api/v2/client-grants", ScopeReadClientGrants, h.listGrants},
 		{"POST", "/api/v2/client-grants", ScopeCreateClientGrants, h.createGrant},

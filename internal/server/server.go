@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/clientip"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/discovery"
+	"github.com/gatehouse-dev/gatehouse/internal/federation"
 	"github.com/gatehouse-dev/gatehouse/internal/keys"
 	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/mgmt"
@@ -257,6 +258,9 @@ func (s *Server) routes() http.Handler {
 		RemoteKeys:      s.remoteKeys(),
 		Denylist:        s.revocation.denylist,
 		DPoP:            s.dpop,
+		// Platform tokens name this issuer as their audience by default;
+		// --dev lets issuers on loopback be fetched over plain http.
+		Federation: federation.New(federation.Config{Audience: s.cfg.Issuer, InsecureHTTP: s.cfg.Dev, Now: s.opts.Now}),
 	})
 	mux.Handle(discovery.PathToken, s.cors.token(tokens))
 	s.mountRevocation(mux, tokens)

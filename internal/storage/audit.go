@@ -32,6 +32,12 @@ const (
 	AuditRetentionCleanup = "audit.retention"
 )
 
+// A federated credential added to or removed from a client.
+const (
+	AuditFederationAdded   = "federation.added"
+	AuditFederationRemoved = "federation.removed"
+)
+
 // Audit actions of client credentials: a public key or certificate added,
 // its name or expiry changed, or deleted.
 const (

@@ -408,6 +408,8 @@ type Storage interface {
 	Credentials
 	// Revocations keeps the access token denylist and introspection rights.
 	Revocations
+	// FederatedCredentials keeps the clients' federated credentials.
+	FederatedCredentials
 
 	// CreateAPI stores a new API; ErrAlreadyExists if the identifier is taken.
 	CreateAPI(ctx context.Context, api API) error

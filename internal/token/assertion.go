@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
 	"github.com/gatehouse-dev/gatehouse/internal/clientcred"
 	"github.com/gatehouse-dev/gatehouse/internal/discovery"
+	"github.com/gatehouse-dev/gatehouse/internal/federation"
 	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/oauth"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
@@ -85,14 +86,16 @@ var (
 // Federated credentials (issue 20 §2) meet private_key_jwt here: an
 // assertion whose iss is not its sub — an external issuer's token, such as
 // a Kubernetes service account's or a GitHub Actions job's — is a
-// federated one. Its branch goes where assertionIssuerIsExternal is decided
-// below, before the client is looked up: it finds the federated credential
-// for (iss, sub), which says which client the token becomes, verifies with
-// that issuer's keys (package remotekeys, for configured issuers only),
-// checks the credential's audience, subject and conditions and caps the
-// remaining lifetime instead of the jti rule, and then returns through
-// assertionFailed and the same throttle as this path.
+// federated one, and goes to authenticateFederated (federated.go), told
+// apart by its payload before anything is parsed: client_id names the
+// client, one of whose federated credentials must accept the token
+// (package federation), with the same throttle and the same invalid_client.
 func (e *Endpoint) authenticateAssertion(r *http.Request, snap *catalog.Snapshot, req *oauth.TokenRequest, now time.Time) (*catalog.Client, error) {
+	if iss, sub := federation.Claimed(req.ClientAssertion); iss != "" && iss != sub {
+		// A platform's token: federated.go parses it once, with the
+		// algorithms platforms sign with.
+		return e.authenticateFederated(r, snap, req.ClientID, req.ClientAssertion, now)
+	}
 	addr := clientAddr(r)
 	tok, err := jwt.ParseSigned(req.ClientAssertion, clientcred.AssertionAlgs)
 	if err != nil || len(tok.Headers) != 1 {
@@ -104,9 +107,7 @@ func (e *Endpoint) authenticateAssertion(r *http.Request, snap *catalog.Snapshot
 		return nil, e.assertionFailed(r, req.ClientID, nil, false, failMalformed, addr, now)
 	}
 	if assertionIssuerIsExternal := unverified.Issuer != unverified.Subject; assertionIssuerIsExternal {
-		// Federated credentials plug in here (see above). Until then an
-		// external issuer authenticates nobody.
-		return nil, e.assertionFailed(r, req.ClientID, nil, false, failClaims, addr, now)
+		return e.authenticateFederated(r, snap, req.ClientID, req.ClientAssertion, now)
 	}
 	id := unverified.Subject
 	if req.ClientID != "" && req.ClientID != id {

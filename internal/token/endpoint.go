@@ -98,6 +98,10 @@ type Config struct {
 	// Denylist, if set, keeps token reuse from handing out a token that
 	// was revoked (RFC 7009); the endpoint consults it for nothing else.
 	Denylist Denylist
+	// Federation, if set, verifies the platform tokens of workloads that
+	// authenticate with a federated credential (federated.go); nil refuses
+	// them.
+	Federation Federation
 	// Trace, when set, adds the request's OAuth attributes (trace.go) to
 	// the span in the request's context; off, the endpoint does no tracing
 	// work at all.

@@ -52,6 +52,12 @@ func (m *memStore) ListAllCredentials(context.Context) ([]storage.Credential, er
 func (m *memStore) ListGrants(context.Context, storage.GrantFilter) ([]storage.Grant, error) {
 	return []storage.Grant{m.grant}, nil
 }
+func (m *memStore) ListFederatedCredentials(context.Context, string) ([]storage.FederatedCredential, error) {
+	return nil, nil
+}
+func (m *memStore) ListAllFederatedCredentials(context.Context) ([]storage.FederatedCredential, error) {
+	return nil, nil
+}
 func (m *memStore) LatestChange(context.Context) (int64, error) { return 0, nil }
 func (m *memStore) ChangesSince(context.Context, int64, int) ([]storage.Change, error) {
 	return nil, nil

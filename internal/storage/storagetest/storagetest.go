@@ -69,6 +69,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Revocations", testRevocations},
 		{"RevokeRefreshFamilies", testRevokeRefreshFamilies},
 		{"Introspectors", testIntrospectors},
+		{"FederatedCredentials", testFederatedCredentials},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })
