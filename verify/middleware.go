@@ -69,7 +69,7 @@ func (v *Verifier) require(scopes []string, has func(*Claims, string) bool, what
 				w.WriteHeader(http.StatusUnauthorized)
 				return
 			}
-			claims, err := v.Verify(r.Context(), token)
+			claims, err := v.VerifyRequest(r, token)
 			if err != nil {
 				why := reason(err)
 				if errors.Is(why, ErrKeysUnavailable) {

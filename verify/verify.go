@@ -116,6 +116,15 @@ type Config struct {
 	// InsecureAllowHTTP permits plain-HTTP metadata and JWKS URLs on hosts
 	// other than loopback, where anyone on the path can swap the keys.
 	InsecureAllowHTTP bool
+
+	// ClientCertificates says where [Verifier.VerifyRequest] and the
+	// middleware find the request's TLS client certificate, against which
+	// a certificate-bound token (`cnf.x5t#S256`, RFC 8705 §3) is checked:
+	// the zero value reads the request's own TLS connection only.
+	ClientCertificates CertificateSource
+	// RequireCertificateBinding refuses tokens that are not bound to a
+	// client certificate (ErrNotBound): the API accepts no bearer tokens.
+	RequireCertificateBinding bool
 }
 
 // Verifier verifies access tokens. It is safe for concurrent use; create one
@@ -274,6 +283,10 @@ type Claims struct {
 	IssuedAt, NotBefore, Expiry time.Time
 	// Type, KeyID and Algorithm are from the JOSE header.
 	Type, KeyID, Algorithm string
+	// CertificateThumbprint is `cnf.x5t#S256` (RFC 8705 §3.1): the token
+	// is bound to the client certificate of that SHA-256 thumbprint; empty
+	// for a bearer token.
+	CertificateThumbprint string
 
 	raw json.RawMessage
 }
@@ -359,6 +372,9 @@ type wireClaims struct {
 	GTY       string           `json:"gty"`
 	// Permissions is a pointer so that an empty list is told from none.
 	Permissions *[]string `json:"permissions"`
+	Cnf         *struct {
+		X5T string `json:"x5t#S256"`
+	} `json:"cnf"`
 }
 
 // Verify checks token as the package documentation describes and returns
@@ -406,6 +422,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	}
 	if w.Permissions != nil {
 		c.Permissions = append([]string{}, *w.Permissions...)
+	}
+	if w.Cnf != nil {
+		c.CertificateThumbprint = w.Cnf.X5T
 	}
 	if err := v.checkClaims(c, &w, now); err != nil {
 		return nil, err
