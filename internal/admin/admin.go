@@ -433,6 +433,9 @@ type ClientInput struct {
 	TokenEndpointAuthMethod string
 	// Extras are Auth0's settings kept and shown but not acted on.
 	Extras storage.ClientExtras
+	// CertificateBoundTokens binds the client's tokens to its TLS client
+	// certificate (RFC 8705 §3.4).
+	CertificateBoundTokens bool
 }
 
 // Client metadata limits, as Auth0 sets them for client_metadata.
@@ -529,6 +532,7 @@ func (s *Service) CreateClient(ctx context.Context, in ClientInput) (storage.Cli
 		Metadata:                maps.Clone(in.Metadata),
 		TokenEndpointAuthMethod: in.TokenEndpointAuthMethod,
 		Extras:                  in.Extras,
+		CertificateBoundTokens:  in.CertificateBoundTokens,
 		CreatedAt:               now, UpdatedAt: now,
 	}
 	if c.TokenEndpointAuthMethod == "" {
@@ -585,6 +589,7 @@ type ClientPatch struct {
 	Disabled                *bool
 	Extras                  *storage.ClientExtras
 	WebOrigins              *[]string // replaces the list; a login client's only
+	CertificateBoundTokens  *bool
 }
 
 // UpdateClient applies p to the client, under the rules of CreateClient,
@@ -614,6 +619,9 @@ func (s *Service) UpdateClient(ctx context.Context, id string, p ClientPatch) (s
 	}
 	if p.WebOrigins != nil {
 		c.WebOrigins = slices.Clone(*p.WebOrigins)
+	}
+	if p.CertificateBoundTokens != nil {
+		c.CertificateBoundTokens = *p.CertificateBoundTokens
 	}
 	if problems := checkClient(c); len(problems) > 0 {
 		return storage.Client{}, invalid("%s", strings.Join(problems, "; "))

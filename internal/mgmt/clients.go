@@ -42,6 +42,9 @@ type clientInput struct {
 	// they are one, set by either or both (their union).
 	WebOrigins     *[]string `json:"web_origins"`
 	AllowedOrigins *[]string `json:"allowed_origins"`
+	// RFC 8705 §3.4: the client's access tokens are bound to its TLS
+	// client certificate (cnf.x5t#S256).
+	TLSClientCertificateBoundAccessTokens *bool `json:"tls_client_certificate_bound_access_tokens"`
 }
 
 // extras applies the request's kept settings to cur, those of a client of
@@ -96,6 +99,9 @@ func (in clientInput) checkFixed() []string {
 			*in.AppType, storage.AppTypeNonInteractive, strings.Join(admin.LoginAppTypes, ", ")))
 	}
 	if in.AppType != nil && admin.IsLogin(*in.AppType) {
+		if in.TLSClientCertificateBoundAccessTokens != nil && *in.TLSClientCertificateBoundAccessTokens {
+			problems = append(problems, "tls_client_certificate_bound_access_tokens is for machine-to-machine clients: login clients' tokens are not bound")
+		}
 		return problems // the admin service judges a login client's settings
 	}
 	if in.GrantTypes != nil && !slices.Equal(*in.GrantTypes, []string{storage.GrantClientCredentials}) {
@@ -219,6 +225,9 @@ func (h *Handler) createClient(r *http.Request, w http.ResponseWriter) (int, any
 		return h.createLoginClient(r, in)
 	}
 	ci := admin.ClientInput{Name: *in.Name}
+	if in.TLSClientCertificateBoundAccessTokens != nil {
+		ci.CertificateBoundTokens = *in.TLSClientCertificateBoundAccessTokens
+	}
 	ci.Extras, _ = in.extras(storage.ClientExtras{}, storage.AppTypeNonInteractive)
 	if in.Description != nil {
 		ci.Description = *in.Description
@@ -272,6 +281,9 @@ func (h *Handler) updateClient(r *http.Request, w http.ResponseWriter) (int, any
 		in.IsFirstParty != nil && admin.IsLogin(cur.AppType) && *in.IsFirstParty != cur.FirstParty {
 		problems = append(problems, "callbacks, allowed_logout_urls and is_first_party cannot be changed through the management API yet")
 	}
+	if b := in.TLSClientCertificateBoundAccessTokens; b != nil && *b && admin.IsLogin(cur.AppType) {
+		problems = append(problems, "tls_client_certificate_bound_access_tokens is for machine-to-machine clients: login clients' tokens are not bound")
+	}
 	problems = append(problems, checkFixedFields(h.clientFixed(), extra)...)
 	problems = append(problems, checkReadOnly(clientReadOnly, extra, h.viewClient(cur), "the server sets it")...)
 	if err := joinProblems(problems); err != nil {
@@ -280,6 +292,7 @@ func (h *Handler) updateClient(r *http.Request, w http.ResponseWriter) (int, any
 	p := admin.ClientPatch{
 		Name: in.Name, Description: in.Description, Metadata: in.ClientMetadata,
 		TokenEndpointAuthMethod: in.TokenEndpointAuthMethod, Disabled: in.Disabled, WebOrigins: in.origins(),
+		CertificateBoundTokens: in.TLSClientCertificateBoundAccessTokens,
 	}
 	if x, given := in.extras(cur.Extras, cur.AppType); given {
 		p.Extras = &x

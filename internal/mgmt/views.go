@@ -114,6 +114,9 @@ type Client struct {
 	WebOrigins              []string          `json:"web_origins"`
 	AllowedOrigins          []string          `json:"allowed_origins"` // the same list as web_origins
 	Disabled                bool              `json:"disabled"`
+	// TLSClientCertificateBoundAccessTokens is RFC 8705 §3.4's: the
+	// client's access tokens carry cnf.x5t#S256.
+	TLSClientCertificateBoundAccessTokens bool `json:"tls_client_certificate_bound_access_tokens"`
 	// Auth0's settings kept and shown, not acted on (storage.ClientExtras).
 	LogoURI        string   `json:"logo_uri,omitempty"`
 	ClientAliases  []string `json:"client_aliases"`
@@ -153,6 +156,7 @@ func (h *Handler) viewClient(c storage.Client) Client {
 	v := h.clientBase // the fixed fields
 	v.ClientID, v.Name, v.Description, v.AppType, v.GrantTypes = c.ClientID, c.Name, c.Description, c.AppType, gt
 	v.TokenEndpointAuthMethod, v.ClientMetadata, v.Disabled = method, md, c.Disabled
+	v.TLSClientCertificateBoundAccessTokens = c.CertificateBoundTokens
 	v.IsFirstParty = c.FirstParty // a login client's, which acts on its consent page
 	if !admin.IsLogin(c.AppType) {
 		v.IsFirstParty = !c.Extras.ThirdParty

@@ -223,28 +223,29 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	users := s.userTokens()
 	tokens := token.NewEndpoint(token.Config{
-		Issuer:          s.cfg.Issuer,
-		DefaultAudience: s.cfg.DefaultAudience,
-		Catalog:         s.catalog,
-		Signer:          s.keys,
-		Used:            s.usage.Record,
-		Now:             s.opts.Now,
-		Rand:            s.opts.Rand,
-		Logger:          s.log,
-		Grants:          append([]token.Grant{token.ClientCredentials{}}, users.Grants()...),
-		TokenReuse:      s.cfg.TokenReuse,
-		Audit:           s.audit,
-		Metrics:         s.metrics.Token,
-		AuthThrottle:    s.authThrottle(),
-		Quota:           throttle.NewQuota(s.cfg.TokenQuotaPolicies()),
-		APIQuota:        throttle.NewAPIQuota(s.cfg.TokenQuotaPerAPIPolicies()),
-		Trace:           s.tracer != nil,
+		Issuer:            s.cfg.Issuer,
+		DefaultAudience:   s.cfg.DefaultAudience,
+		Catalog:           s.catalog,
+		Signer:            s.keys,
+		Used:              s.usage.Record,
+		Now:               s.opts.Now,
+		Rand:              s.opts.Rand,
+		Logger:            s.log,
+		Grants:            append([]token.Grant{token.ClientCredentials{}}, users.Grants()...),
+		TokenReuse:        s.cfg.TokenReuse,
+		Audit:             s.audit,
+		Metrics:           s.metrics.Token,
+		AuthThrottle:      s.authThrottle(),
+		Quota:             throttle.NewQuota(s.cfg.TokenQuotaPolicies()),
+		APIQuota:          throttle.NewAPIQuota(s.cfg.TokenQuotaPerAPIPolicies()),
+		Trace:             s.tracer != nil,
+		ClientCertificate: s.clientCertificateFunc(),
 	})
 	mux.Handle(discovery.PathToken, s.cors.token(tokens))
-	meta := discovery.Handler(loginMetadata(discovery.New(s.cfg.Issuer,
+	meta := discovery.Handler(s.mtlsMetadata(loginMetadata(discovery.New(s.cfg.Issuer,
 		[]string{storage.GrantClientCredentials},
 		[]string{oauth.AuthClientSecretBasic, oauth.AuthClientSecretPost},
-		keys.SupportedAlgs)))
+		keys.SupportedAlgs))))
 	s.mountLogin(mux, users)
 	mux.Handle("GET "+discovery.PathOpenID, meta)
 	mux.Handle("GET "+discovery.PathOAuthMetadata, meta)
@@ -404,10 +405,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		return err
 	}
+	tln, err := s.listenMTLS()
+	if err != nil {
+		if mln != nil {
+			_ = mln.Close()
+		}
+		return err
+	}
 	bg, cancel := context.WithCancel(ctx)
 	wait := s.Start(bg)
 	if mln != nil {
 		go s.serveMetrics(bg, mln)
+	}
+	if tln != nil {
+		go s.serveMTLS(bg, tln)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.serveOn(srv, ln) }()

@@ -197,6 +197,11 @@ type Client struct {
 	// which the consent page is skipped.
 	FirstParty bool
 	Disabled   bool
+	// CertificateBoundTokens binds the client's access tokens to the TLS
+	// client certificate of the token request (RFC 8705 §3.4
+	// tls_client_certificate_bound_access_tokens): each carries
+	// cnf.x5t#S256, and a request without a certificate is refused.
+	CertificateBoundTokens bool
 	// Extras are the client's settings of Auth0's schema that gatehouse
 	// keeps and shows but does not act on.
 	Extras    ClientExtras

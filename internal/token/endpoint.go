@@ -95,6 +95,10 @@ type Config struct {
 	// the span in the request's context; off, the endpoint does no tracing
 	// work at all.
 	Trace bool
+	// ClientCertificate, if set, finds a request's TLS client certificate
+	// (mtls.go), for certificate-bound tokens; it is called only for the
+	// clients that need it.
+	ClientCertificate ClientCertificateFunc
 }
 
 // Endpoint serves POST /oauth/token.
@@ -211,6 +215,7 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 	}
 	snap := e.cfg.Catalog.Snapshot()
 	now := e.cfg.Now()
+	rc := requestCert{get: e.cfg.ClientCertificate}
 	client, err := e.authenticate(r, snap, treq, now)
 	if err != nil {
 		return Response{}, err
@@ -250,11 +255,18 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
+	cnf, err := e.confirmation(r, &rc, client, api)
+	if err != nil {
+		return Response{}, err
+	}
 	var key reuseKey
 	var kid string
 	reuse := e.reuse != nil && (e.cfg.TokenReuse || api.TokenReuse)
 	if reuse {
 		key = reuseKey{clientID: client.ClientID, subject: authz.Subject, audience: api.Identifier, scope: scope, grantType: treq.GrantType}
+		if cnf != nil {
+			key.x5t = cnf.X5T
+		}
 		kid, _ = e.kids.CurrentKeyID(api.SigningAlg)
 		if tok, remaining, ok := e.reuse.get(key, client, api, kid, now.Unix()); ok {
 			e.issued(r, client, api.Identifier, scope, tok, true, now)
@@ -264,7 +276,7 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 	if err := e.checkQuota(client, api, now); err != nil {
 		return Response{}, err
 	}
-	tok, err := e.mint.mint(api, client.ClientID, authz.Subject, scope, treq.GrantType, now)
+	tok, err := e.mint.mint(api, client.ClientID, authz.Subject, scope, treq.GrantType, cnf, now)
 	if err != nil {
 		return Response{}, oauth.ServerError(err)
 	}

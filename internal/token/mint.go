@@ -31,6 +31,16 @@ type Claims struct {
 	JTI      string `json:"jti"`
 	Scope    string `json:"scope,omitempty"`
 	GTY      string `json:"gty"`
+	// Cnf binds the token to a key the client holds (RFC 7800 §3.1);
+	// nil for a bearer token.
+	Cnf *Confirmation `json:"cnf,omitempty"`
+}
+
+// Confirmation is the `cnf` claim's members gatehouse writes.
+type Confirmation struct {
+	// X5T is the SHA-256 thumbprint of the client's TLS certificate
+	// (RFC 8705 §3.1 x5t#S256), base64url without padding.
+	X5T string `json:"x5t#S256,omitempty"`
 }
 
 type minter struct {
@@ -51,8 +61,9 @@ var payloadPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return 
 
 // mint signs an access token for api. In the auth0 dialect the header typ is
 // "JWT" and a client's own subject reads "<client_id>@clients"; everything
-// else is the same (docs/reference/protocol.md).
-func (m *minter) mint(api *storage.API, clientID, subject, scope, grantType string, now time.Time) (string, error) {
+// else is the same (docs/reference/protocol.md). cnf, when not nil, binds
+// the token (RFC 8705 §3.1).
+func (m *minter) mint(api *storage.API, clientID, subject, scope, grantType string, cnf *Confirmation, now time.Time) (string, error) {
 	var jti [16]byte
 	if err := m.random(jti[:]); err != nil {
 		return "", fmt.Errorf("read randomness: %w", err)
@@ -69,6 +80,7 @@ func (m *minter) mint(api *storage.API, clientID, subject, scope, grantType stri
 		AZP:      clientID,
 		Scope:    scope,
 		GTY:      gty[grantType],
+		Cnf:      cnf,
 	}
 	typ := TypeAccessToken
 	suffix := ""
@@ -140,6 +152,14 @@ func appendClaims(b []byte, c *Claims, subjectSuffix string, jti []byte) []byte 
 	}
 	b = append(b, `,"gty":`...)
 	b = appendString(b, c.GTY, "")
+	if c.Cnf != nil {
+		b = append(b, `,"cnf":{`...)
+		if c.Cnf.X5T != "" {
+			b = append(b, `"x5t#S256":`...)
+			b = appendString(b, c.Cnf.X5T, "")
+		}
+		b = append(b, '}')
+	}
 	return append(b, '}')
 }
 

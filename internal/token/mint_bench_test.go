@@ -49,7 +49,7 @@ func BenchmarkMint(b *testing.B) {
 		b.Run(alg, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := m.mint(api, "Q2xpZW50SWQxMjM0NTY3ODkw", "Q2xpZW50SWQxMjM0NTY3ODkw", "read:orders write:orders", storage.GrantClientCredentials, now); err != nil {
+				if _, err := m.mint(api, "Q2xpZW50SWQxMjM0NTY3ODkw", "Q2xpZW50SWQxMjM0NTY3ODkw", "read:orders write:orders", storage.GrantClientCredentials, nil, now); err != nil {
 					b.Fatal(err)
 				}
 			}

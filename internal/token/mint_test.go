@@ -48,6 +48,9 @@ func TestAppendClaimsIsJSONMarshal(t *testing.T) {
 	neg := base
 	neg.IssuedAt, neg.Expiry = -1, 0
 	cases = append(cases, neg)
+	bound := base
+	bound.Cnf = &Confirmation{X5T: "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg"}
+	cases = append(cases, bound)
 	for i, c := range cases {
 		want, err := json.Marshal(c)
 		if err != nil {
@@ -97,20 +100,20 @@ func TestMintRandomness(t *testing.T) {
 		seq[i] = byte(i)
 	}
 	m := newMinter("https://issuer.test/", sign, bytes.NewReader(seq))
-	if _, err := m.mint(api, "c", "c", "", storage.GrantClientCredentials, now); err != nil {
+	if _, err := m.mint(api, "c", "c", "", storage.GrantClientCredentials, nil, now); err != nil {
 		t.Fatal(err)
 	}
 	if want := base64.RawURLEncoding.EncodeToString(seq); claims.JTI != want {
 		t.Errorf("jti %q, want %q from the injected reader", claims.JTI, want)
 	}
-	if _, err := m.mint(api, "c", "c", "", storage.GrantClientCredentials, now); err == nil {
+	if _, err := m.mint(api, "c", "c", "", storage.GrantClientCredentials, nil, now); err == nil {
 		t.Error("mint with an exhausted reader succeeded")
 	}
 
 	m = newMinter("https://issuer.test/", sign, nil)
 	seen := map[string]bool{}
 	for range 3 {
-		if _, err := m.mint(api, "c", "c", "", storage.GrantClientCredentials, now); err != nil {
+		if _, err := m.mint(api, "c", "c", "", storage.GrantClientCredentials, nil, now); err != nil {
 			t.Fatal(err)
 		}
 		if len(claims.JTI) != 22 || seen[claims.JTI] {

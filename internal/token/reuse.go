@@ -44,6 +44,9 @@ type reuseShard struct {
 
 type reuseKey struct {
 	clientID, subject, audience, scope, grantType string
+	// x5t is the certificate a bound token is bound to: another
+	// certificate gets another token (RFC 8705 §3).
+	x5t string
 }
 
 type reuseEntry struct {

@@ -62,6 +62,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"UpdateAPIPrunesGrants", testUpdateAPIPrunesGrants},
 		{"DeleteUser", testDeleteUser},
 		{"ClientWebOrigins", testClientWebOrigins},
+		{"CertificateBoundTokens", testCertificateBoundTokens},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })

@@ -1,0 +1,69 @@
+package token
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"net/http"
+
+	"github.com/gatehouse-dev/gatehouse/internal/catalog"
+	"github.com/gatehouse-dev/gatehouse/internal/oauth"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+// ClientCertificateFunc returns a request's TLS client certificate and the
+// intermediates presented with it (nil when none), or an error when a
+// trusted proxy's certificate header cannot be read (RFC 8705 §2, §3).
+type ClientCertificateFunc func(r *http.Request) (*x509.Certificate, []*x509.Certificate, error)
+
+// thumbprint is the x5t#S256 of cert (RFC 8705 §3.1).
+func thumbprint(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.Raw)
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// requestCert is the request's client certificate, read once per request
+// and only when something needs it: a bearer request without mTLS never
+// looks.
+type requestCert struct {
+	get   ClientCertificateFunc
+	read  bool
+	cert  *x509.Certificate
+	chain []*x509.Certificate
+	err   error
+}
+
+func (c *requestCert) certificate(r *http.Request) (*x509.Certificate, []*x509.Certificate, error) {
+	if !c.read {
+		c.read = true
+		if c.get != nil {
+			c.cert, c.chain, c.err = c.get(r)
+		}
+	}
+	return c.cert, c.chain, c.err
+}
+
+// errCertHeader is the answer when a trusted proxy's certificate header
+// cannot be read: the request, as the proxy passed it on, is malformed.
+func errCertHeader(err error) error {
+	return oauth.InvalidRequest("the TLS client certificate cannot be read: " + errors.Unwrap(err).Error())
+}
+
+// confirmation binds a client-credentials token to the request's client
+// certificate when the client asks for it (RFC 8705 §3.4
+// tls_client_certificate_bound_access_tokens): nil for a bearer token; an
+// error when the request presents no certificate to bind to.
+func (e *Endpoint) confirmation(r *http.Request, rc *requestCert, client *catalog.Client, _ *storage.API) (*Confirmation, error) {
+	if !client.CertificateBoundTokens {
+		return nil, nil
+	}
+	cert, _, err := rc.certificate(r)
+	if err != nil {
+		return nil, errCertHeader(err)
+	}
+	if cert == nil {
+		return nil, oauth.InvalidRequest("the client's access tokens are bound to its TLS client certificate (tls_client_certificate_bound_access_tokens), and the request presented none: use the mutual-TLS endpoint (mtls_endpoint_aliases)")
+	}
+	return &Confirmation{X5T: thumbprint(cert)}, nil
+}
