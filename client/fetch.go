@@ -162,6 +162,10 @@ func (s *Source) endpoint(ctx context.Context) (string, error) {
 	var meta struct {
 		Issuer        string `json:"issuer"`
 		TokenEndpoint string `json:"token_endpoint"`
+		// RFC 8705 §5: where a client presents its certificate.
+		Aliases struct {
+			TokenEndpoint string `json:"token_endpoint"`
+		} `json:"mtls_endpoint_aliases"`
 	}
 	for attempt := 1; ; attempt++ {
 		err := s.getJSON(ctx, metaURL, &meta)
@@ -177,6 +181,9 @@ func (s *Source) endpoint(ctx context.Context) (string, error) {
 	}
 	if meta.Issuer != s.cfg.Issuer {
 		return "", fmt.Errorf("client: discovery: metadata issuer %q is not the configured %q (RFC 8414 §3.3)", meta.Issuer, s.cfg.Issuer)
+	}
+	if s.cfg.Certificate != nil && meta.Aliases.TokenEndpoint != "" {
+		meta.TokenEndpoint = meta.Aliases.TokenEndpoint
 	}
 	if err := checkEndpoint(meta.TokenEndpoint, s.cfg.InsecureAllowHTTP); err != nil {
 		return "", fmt.Errorf("client: discovery: token_endpoint %q: %w", meta.TokenEndpoint, err)
@@ -225,9 +232,12 @@ func (s *Source) request(ctx context.Context, tokenURL, secret string) (*entry, 
 	if len(s.cfg.Scopes) > 0 {
 		form.Set("scope", strings.Join(s.cfg.Scopes, " "))
 	}
-	if s.cfg.AuthMethod == AuthPost {
+	switch s.cfg.AuthMethod {
+	case AuthPost:
 		form.Set("client_id", s.cfg.ClientID)
 		form.Set("client_secret", secret)
+	case AuthTLS, AuthSelfSignedTLS: // RFC 8705 §2.1: the certificate authenticates
+		form.Set("client_id", s.cfg.ClientID)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
