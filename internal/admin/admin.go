@@ -462,6 +462,9 @@ func checkClient(c storage.Client) []string {
 	if len(c.Description) > MaxDescriptionLen {
 		problems = append(problems, fmt.Sprintf("description is longer than %d characters", MaxDescriptionLen))
 	}
+	if c.CertificateBoundTokens && IsLogin(c.AppType) {
+		problems = append(problems, "certificate-bound tokens are for machine-to-machine clients: login clients' tokens are not bound")
+	}
 	if IsPublic(c.AppType) {
 		if c.TokenEndpointAuthMethod != storage.AuthMethodNone {
 			problems = append(problems, fmt.Sprintf("token endpoint auth method %q must be none: a %s client is public and has no secret",

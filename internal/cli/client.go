@@ -43,6 +43,7 @@ func (a *app) clientCmd() *cobra.Command {
 	}
 	create.Flags().StringVar(&in.Name, "name", "", "the client's name")
 	create.Flags().StringVar(&in.Description, "description", "", "a description")
+	create.Flags().BoolVar(&in.CertificateBoundTokens, "certificate-bound-tokens", false, certBoundUsage)
 	create.Flags().StringVar(&login.AppType, "app-type", storage.AppTypeNonInteractive,
 		"non_interactive (machine to machine), regular_web (confidential login client), spa or native (public login clients, no secret)")
 	create.Flags().StringArrayVar(&login.RedirectURIs, "redirect-uri", nil, "a login client's redirect URI, matched exactly (repeatable)")
@@ -97,9 +98,15 @@ func (a *app) createClient(cmd *cobra.Command, m manager, in admin.ClientInput, 
 		}
 		return m.CreateClient(cmd.Context(), in)
 	}
+	if in.CertificateBoundTokens {
+		return storage.Client{}, admin.NewSecret{}, fmt.Errorf("--certificate-bound-tokens is for machine-to-machine clients: login clients' tokens are not bound")
+	}
 	login.Name, login.Description = in.Name, in.Description
 	return m.CreateLoginClient(cmd.Context(), login)
 }
+
+// certBoundUsage describes --certificate-bound-tokens.
+const certBoundUsage = "bind the client's access tokens to the TLS client certificate of its token requests (RFC 8705 §3 cnf.x5t#S256; Auth0's tls_client_certificate_bound_access_tokens); a request without one is refused"
 
 // webOriginUsage describes --web-origin.
 const webOriginUsage = "an origin (https://app.example.com[:port]) whose pages may call the token and userinfo endpoints from a browser, matched exactly (CORS; Auth0's web_origins; repeatable)"
@@ -107,12 +114,14 @@ const webOriginUsage = "an origin (https://app.example.com[:port]) whose pages m
 func (a *app) clientUpdateCmd() *cobra.Command {
 	var name, description string
 	var origins []string
+	var bound bool
 	cmd := &cobra.Command{
-		Use:   "update ID [--name N] [--description D] [--web-origin ORIGIN...]",
-		Short: "Change a client's name, description or web origins", Args: exactArgs("ID"),
+		Use:   "update ID [--name N] [--description D] [--web-origin ORIGIN...] [--certificate-bound-tokens=true|false]",
+		Short: "Change a client's name, description, web origins or certificate binding", Args: exactArgs("ID"),
 		PreRunE: func(cmd *cobra.Command, _ []string) error { return nothingToChange(cmd) },
 		RunE: a.withManager(func(cmd *cobra.Command, args []string, m manager) error {
-			p := admin.ClientPatch{Name: given(cmd, "name", &name), Description: given(cmd, "description", &description)}
+			p := admin.ClientPatch{Name: given(cmd, "name", &name), Description: given(cmd, "description", &description),
+				CertificateBoundTokens: given(cmd, "certificate-bound-tokens", &bound)}
 			if cmd.Flags().Changed("web-origin") {
 				// --web-origin= (empty) clears the list.
 				list := slices.DeleteFunc(slices.Clone(origins), func(o string) bool { return o == "" })
@@ -128,6 +137,7 @@ func (a *app) clientUpdateCmd() *cobra.Command {
 	cmd.Flags().StringVar(&name, "name", "", "the client's name")
 	cmd.Flags().StringVar(&description, "description", "", "a description")
 	cmd.Flags().StringArrayVar(&origins, "web-origin", nil, webOriginUsage+"; replaces the list, --web-origin= clears it")
+	cmd.Flags().BoolVar(&bound, "certificate-bound-tokens", false, certBoundUsage)
 	return cmd
 }
 

@@ -284,6 +284,7 @@ func (v Client) client() storage.Client {
 	}
 	c := storage.Client{ClientID: v.ClientID, Name: v.Name, Description: v.Description, AppType: v.AppType, GrantTypes: v.GrantTypes,
 		Metadata: md, TokenEndpointAuthMethod: v.TokenEndpointAuthMethod, Disabled: v.Disabled,
+		CertificateBoundTokens: v.TLSClientCertificateBoundAccessTokens,
 		CreatedAt: parseTS(v.CreatedAt), UpdatedAt: parseTS(v.UpdatedAt)}
 	if admin.IsLogin(v.AppType) {
 		c.RedirectURIs, c.AllowedLogoutURLs, c.FirstParty = nilIfEmpty(v.Callbacks), nilIfEmpty(v.AllowedLogoutURLs), v.IsFirstParty
@@ -451,6 +452,9 @@ func (m *Remote) CreateClient(ctx context.Context, in admin.ClientInput) (storag
 	if in.TokenEndpointAuthMethod != "" {
 		body["token_endpoint_auth_method"] = in.TokenEndpointAuthMethod
 	}
+	if in.CertificateBoundTokens {
+		body["tls_client_certificate_bound_access_tokens"] = true
+	}
 	var v Client
 	if err := m.do(ctx, http.MethodPost, "/api/v2/clients", nil, body, &v); err != nil {
 		return storage.Client{}, admin.NewSecret{}, err
@@ -523,6 +527,9 @@ func (m *Remote) UpdateClient(ctx context.Context, id string, p admin.ClientPatc
 	}
 	if p.Disabled != nil {
 		body["disabled"] = *p.Disabled
+	}
+	if p.CertificateBoundTokens != nil {
+		body["tls_client_certificate_bound_access_tokens"] = *p.CertificateBoundTokens
 	}
 	if p.WebOrigins != nil {
 		body["web_origins"] = orEmpty(*p.WebOrigins)
