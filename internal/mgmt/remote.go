@@ -285,7 +285,7 @@ func (v Client) client() storage.Client {
 	c := storage.Client{ClientID: v.ClientID, Name: v.Name, Description: v.Description, AppType: v.AppType, GrantTypes: v.GrantTypes,
 		Metadata: md, TokenEndpointAuthMethod: v.TokenEndpointAuthMethod, Disabled: v.Disabled,
 		CertificateBoundTokens: v.TLSClientCertificateBoundAccessTokens,
-		CreatedAt: parseTS(v.CreatedAt), UpdatedAt: parseTS(v.UpdatedAt)}
+		CreatedAt:              parseTS(v.CreatedAt), UpdatedAt: parseTS(v.UpdatedAt)}
 	if admin.IsLogin(v.AppType) {
 		c.RedirectURIs, c.AllowedLogoutURLs, c.FirstParty = nilIfEmpty(v.Callbacks), nilIfEmpty(v.AllowedLogoutURLs), v.IsFirstParty
 		c.WebOrigins = nilIfEmpty(v.WebOrigins)

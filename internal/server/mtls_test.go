@@ -234,7 +234,9 @@ func TestClientCertHeader(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := startMTLS(t, func(c *config.Config) { c.TrustedProxies, c.ClientCertHeader, c.TLSClientCA = tc.trusted, tc.header, "" })
+			e := startMTLS(t, func(c *config.Config) {
+				c.TrustedProxies, c.ClientCertHeader, c.TLSClientCA = tc.trusted, tc.header, ""
+			})
 			status, body := e.token(e.url, nil, e.boundID, e.boundSecret, map[string]string{tc.header: tc.value})
 			if status != tc.status {
 				t.Fatalf("%d %v, want %d", status, body, tc.status)
@@ -291,4 +293,3 @@ func TestBoundTokenAtTheAPI(t *testing.T) {
 		t.Fatalf("with another certificate: %d", got)
 	}
 }
-
