@@ -6,8 +6,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
+	"github.com/gatehouse-dev/gatehouse/internal/mtlsauth"
 	"github.com/gatehouse-dev/gatehouse/internal/oauth"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
@@ -66,4 +68,44 @@ func (e *Endpoint) confirmation(r *http.Request, rc *requestCert, client *catalo
 		return nil, oauth.InvalidRequest("the client's access tokens are bound to its TLS client certificate (tls_client_certificate_bound_access_tokens), and the request presented none: use the mutual-TLS endpoint (mtls_endpoint_aliases)")
 	}
 	return &Confirmation{X5T: thumbprint(cert)}, nil
+}
+
+// The client authentication methods of RFC 8705 §2.
+const (
+	methodTLSClientAuth           = "tls_client_auth"
+	methodSelfSignedTLSClientAuth = "self_signed_tls_client_auth"
+)
+
+// certCredentials are what a client registered to authenticate by TLS
+// certificate (RFC 8705 §2): the subject DNs of tls_client_auth, the
+// certificate thumbprints of self_signed_tls_client_auth.
+type certCredentials struct {
+	subjectDNs  []string
+	thumbprints []string
+}
+
+// matchCertificate returns the method by which cert authenticates a client
+// registered with cc, or "": self_signed_tls_client_auth when cert is one
+// of the registered certificates (§2.2, no chain or expiry checked), else
+// tls_client_auth when it chains to roots, is valid at now for client
+// authentication, and its subject is a registered DN (§2.1).
+func matchCertificate(cert *x509.Certificate, chain []*x509.Certificate, roots *x509.CertPool, cc certCredentials, now time.Time) string {
+	matched := false
+	for _, t := range cc.thumbprints {
+		if mtlsauth.MatchThumbprint(cert, t) {
+			matched = true // keep comparing: constant work per credential
+		}
+	}
+	if matched {
+		return methodSelfSignedTLSClientAuth
+	}
+	if len(cc.subjectDNs) == 0 || mtlsauth.VerifyChain(cert, chain, roots, now) != nil {
+		return ""
+	}
+	for _, dn := range cc.subjectDNs {
+		if ok, _ := mtlsauth.MatchSubjectDN(cert, dn); ok {
+			return methodTLSClientAuth
+		}
+	}
+	return ""
 }
