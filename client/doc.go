@@ -24,5 +24,12 @@
 // (RFC 6750 §2.1) and, when the API answers 401 with error="invalid_token"
 // (RFC 6750 §3.1), retry the request once with a fresh token.
 //
+// [Config].Certificate presents a TLS client certificate on the token
+// requests (RFC 8705): to authenticate with it alone ([AuthTLS],
+// [AuthSelfSignedTLS]) or to get tokens bound to it; the issuer's
+// mtls_endpoint_aliases token endpoint is used when it has one. Present the
+// same certificate to the API (an http.Transport with it in
+// TLSClientConfig.Certificates).
+//
 // The package never logs, and never puts a secret or a token in an error.
 package client
