@@ -436,6 +436,9 @@ type ClientInput struct {
 	// CertificateBoundTokens binds the client's tokens to its TLS client
 	// certificate (RFC 8705 §3.4).
 	CertificateBoundTokens bool
+	// TLSClientAuthSAN registers the client for tls_client_auth by a
+	// subject alternative name of its certificate (RFC 8705 §2.1.2).
+	TLSClientAuthSAN storage.SAN
 }
 
 // Client metadata limits, as Auth0 sets them for client_metadata.
@@ -465,6 +468,7 @@ func checkClient(c storage.Client) []string {
 	if c.CertificateBoundTokens && IsLogin(c.AppType) {
 		problems = append(problems, "certificate-bound tokens are for machine-to-machine clients: login clients' tokens are not bound")
 	}
+	problems = append(problems, checkSAN(c)...)
 	if IsPublic(c.AppType) {
 		if c.TokenEndpointAuthMethod != storage.AuthMethodNone {
 			problems = append(problems, fmt.Sprintf("token endpoint auth method %q must be none: a %s client is public and has no secret",
@@ -536,6 +540,7 @@ func (s *Service) CreateClient(ctx context.Context, in ClientInput) (storage.Cli
 		TokenEndpointAuthMethod: in.TokenEndpointAuthMethod,
 		Extras:                  in.Extras,
 		CertificateBoundTokens:  in.CertificateBoundTokens,
+		TLSClientAuthSAN:        in.TLSClientAuthSAN,
 		CreatedAt:               now, UpdatedAt: now,
 	}
 	if c.TokenEndpointAuthMethod == "" {
@@ -593,6 +598,7 @@ type ClientPatch struct {
 	Extras                  *storage.ClientExtras
 	WebOrigins              *[]string // replaces the list; a login client's only
 	CertificateBoundTokens  *bool
+	TLSClientAuthSAN        *storage.SAN // the zero SAN clears it
 }
 
 // UpdateClient applies p to the client, under the rules of CreateClient,
@@ -625,6 +631,9 @@ func (s *Service) UpdateClient(ctx context.Context, id string, p ClientPatch) (s
 	}
 	if p.CertificateBoundTokens != nil {
 		c.CertificateBoundTokens = *p.CertificateBoundTokens
+	}
+	if p.TLSClientAuthSAN != nil {
+		c.TLSClientAuthSAN = *p.TLSClientAuthSAN
 	}
 	if problems := checkClient(c); len(problems) > 0 {
 		return storage.Client{}, invalid("%s", strings.Join(problems, "; "))

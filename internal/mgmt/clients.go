@@ -45,6 +45,12 @@ type clientInput struct {
 	// RFC 8705 §3.4: the client's access tokens are bound to its TLS
 	// client certificate (cnf.x5t#S256).
 	TLSClientCertificateBoundAccessTokens *bool `json:"tls_client_certificate_bound_access_tokens"`
+	// RFC 8705 §2.1.2: tls_client_auth by a subject alternative name of the
+	// client's certificate; at most one, "" clears it.
+	TLSClientAuthSANDNS   *string `json:"tls_client_auth_san_dns"`
+	TLSClientAuthSANURI   *string `json:"tls_client_auth_san_uri"`
+	TLSClientAuthSANIP    *string `json:"tls_client_auth_san_ip"`
+	TLSClientAuthSANEmail *string `json:"tls_client_auth_san_email"`
 }
 
 // extras applies the request's kept settings to cur, those of a client of
@@ -99,6 +105,9 @@ func (in clientInput) checkFixed() []string {
 			*in.AppType, storage.AppTypeNonInteractive, strings.Join(admin.LoginAppTypes, ", ")))
 	}
 	if in.AppType != nil && admin.IsLogin(*in.AppType) {
+		if san, _ := in.san(); san != nil && san.Kind != "" {
+			problems = append(problems, "tls_client_auth is for machine-to-machine clients")
+		}
 		if in.TLSClientCertificateBoundAccessTokens != nil && *in.TLSClientCertificateBoundAccessTokens {
 			problems = append(problems, "tls_client_certificate_bound_access_tokens is for machine-to-machine clients: login clients' tokens are not bound")
 		}
@@ -228,6 +237,11 @@ func (h *Handler) createClient(r *http.Request, w http.ResponseWriter) (int, any
 	if in.TLSClientCertificateBoundAccessTokens != nil {
 		ci.CertificateBoundTokens = *in.TLSClientCertificateBoundAccessTokens
 	}
+	if san, err := in.san(); err != nil {
+		return 0, nil, err
+	} else if san != nil {
+		ci.TLSClientAuthSAN = *san
+	}
 	ci.Extras, _ = in.extras(storage.ClientExtras{}, storage.AppTypeNonInteractive)
 	if in.Description != nil {
 		ci.Description = *in.Description
@@ -297,6 +311,11 @@ func (h *Handler) updateClient(r *http.Request, w http.ResponseWriter) (int, any
 	if x, given := in.extras(cur.Extras, cur.AppType); given {
 		p.Extras = &x
 	}
+	san, serr := in.san()
+	if serr != nil {
+		return 0, nil, serr
+	}
+	p.TLSClientAuthSAN = san
 	c, err := h.svc().UpdateClient(r.Context(), r.PathValue("id"), p)
 	if err != nil {
 		return 0, nil, translate(err, clientRes)

@@ -77,18 +77,26 @@ const (
 )
 
 // certCredentials are what a client registered to authenticate by TLS
-// certificate (RFC 8705 §2): the subject DNs of tls_client_auth, the
-// certificate thumbprints of self_signed_tls_client_auth.
+// certificate (RFC 8705 §2): the subject DNs or the subject alternative
+// name of tls_client_auth, the certificate thumbprints of
+// self_signed_tls_client_auth.
 type certCredentials struct {
 	subjectDNs  []string
+	san         storage.SAN
 	thumbprints []string
+}
+
+// any reports whether anything is registered.
+func (cc *certCredentials) any() bool {
+	return len(cc.subjectDNs) > 0 || cc.san.Kind != "" || len(cc.thumbprints) > 0
 }
 
 // matchCertificate returns the method by which cert authenticates a client
 // registered with cc, or "": self_signed_tls_client_auth when cert is one
 // of the registered certificates (§2.2, no chain or expiry checked), else
 // tls_client_auth when it chains to roots, is valid at now for client
-// authentication, and its subject is a registered DN (§2.1).
+// authentication, and its subject is a registered DN or it holds the
+// registered subject alternative name (§2.1, §2.1.2).
 func matchCertificate(cert *x509.Certificate, chain []*x509.Certificate, roots *x509.CertPool, cc certCredentials, now time.Time) string {
 	matched := false
 	for _, t := range cc.thumbprints {
@@ -99,11 +107,16 @@ func matchCertificate(cert *x509.Certificate, chain []*x509.Certificate, roots *
 	if matched {
 		return methodSelfSignedTLSClientAuth
 	}
-	if len(cc.subjectDNs) == 0 || mtlsauth.VerifyChain(cert, chain, roots, now) != nil {
+	if len(cc.subjectDNs) == 0 && cc.san.Kind == "" || mtlsauth.VerifyChain(cert, chain, roots, now) != nil {
 		return ""
 	}
 	for _, dn := range cc.subjectDNs {
 		if ok, _ := mtlsauth.MatchSubjectDN(cert, dn); ok {
+			return methodTLSClientAuth
+		}
+	}
+	if cc.san.Kind != "" {
+		if ok, _ := mtlsauth.MatchSAN(cert, cc.san.Kind, cc.san.Value); ok {
 			return methodTLSClientAuth
 		}
 	}

@@ -3,10 +3,12 @@ package token
 import (
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"net/url"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/mtlsauth"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
 	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 )
 
@@ -20,13 +22,16 @@ func TestMatchCertificate(t *testing.T) {
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.Cert)
 	name := pkix.Name{CommonName: "orders", Organization: []string{"Example"}}
-	issued := ca.Issue(t, x509.Certificate{Subject: name}).Leaf
+	u, _ := url.Parse("spiffe://example.org/orders")
+	issued := ca.Issue(t, x509.Certificate{Subject: name, URIs: []*url.URL{u}, DNSNames: []string{"orders.example.com"}}).Leaf
 	otherSubject := ca.Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "billing", Organization: []string{"Example"}}}).Leaf
 	foreign := other.Issue(t, x509.Certificate{Subject: name}).Leaf
 	self := (*testutil.CA)(nil).Issue(t, x509.Certificate{Subject: name}).Leaf
 	unregistered := (*testutil.CA)(nil).Issue(t, x509.Certificate{Subject: name}).Leaf
 	dn := certCredentials{subjectDNs: []string{"CN=orders,O=Example"}}
 	thumb := certCredentials{thumbprints: []string{mtlsauth.Thumbprint(self)}}
+	byURI := certCredentials{san: storage.SAN{Kind: storage.SANURI, Value: "spiffe://example.org/orders"}}
+	byDNS := certCredentials{san: storage.SAN{Kind: storage.SANDNS, Value: "billing.example.com"}}
 	now := time.Now()
 	tests := []struct {
 		name  string
@@ -44,6 +49,9 @@ func TestMatchCertificate(t *testing.T) {
 		{"an unregistered self-signed certificate", unregistered, thumb, nil, ""},
 		{"a CA-issued certificate for a self-signed registration", issued, thumb, roots, ""},
 		{"nothing registered", issued, certCredentials{}, roots, ""},
+		{"CA-issued with the registered URI SAN", issued, byURI, roots, methodTLSClientAuth},
+		{"CA-issued without the registered DNS SAN", issued, byDNS, roots, ""},
+		{"another CA's with the registered URI SAN", other.Issue(t, x509.Certificate{URIs: []*url.URL{u}}).Leaf, byURI, roots, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
