@@ -23,10 +23,13 @@ const (
 	ReasonDisabledClient     = "disabled_client"     // the client is disabled
 	ReasonThrottled          = "throttled"           // refused by brute-force protection before checking
 	ReasonWrongAuthMethod    = "wrong_auth_method"   // the right secret, by a method the client is not registered for
+	// ReasonInvalidCertificate: a TLS client certificate that is none the
+	// client registered (RFC 8705 §2), or does not chain to the client CA.
+	ReasonInvalidCertificate = "invalid_certificate"
 )
 
 var reasons = []string{ReasonMissingCredentials, ReasonUnknownClient, ReasonInvalidSecret,
-	ReasonInactiveSecret, ReasonDisabledClient, ReasonThrottled, ReasonWrongAuthMethod}
+	ReasonInactiveSecret, ReasonDisabledClient, ReasonThrottled, ReasonWrongAuthMethod, ReasonInvalidCertificate}
 
 // Token holds the token endpoint's counters. Its methods are safe for
 // concurrent use and cheap enough for the hot path (one map lookup and an

@@ -48,7 +48,11 @@ func (s *Server) mtlsMetadata(m discovery.Metadata) discovery.Metadata {
 	if !s.cfg.ClientCertificates() {
 		return m
 	}
-	return discovery.WithMTLS(m, s.cfg.MTLSEndpointBase(), nil)
+	var methods []string
+	if s.clientCAs != nil {
+		methods = []string{"tls_client_auth"}
+	}
+	return discovery.WithMTLS(m, s.cfg.MTLSEndpointBase(), methods)
 }
 
 // listenMTLS opens the --mtls-addr listener, or returns nil when there is

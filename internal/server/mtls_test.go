@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
 	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 	"github.com/gatehouse-dev/gatehouse/verify"
 )
@@ -80,7 +81,10 @@ func (e *mtlsEnv) token(base string, cert *tls.Certificate, id, secret string, h
 		tc.Certificates = []tls.Certificate{*cert}
 	}
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}}
-	form := url.Values{"grant_type": {"client_credentials"}, "audience": {mtlsAudience}, "client_id": {id}, "client_secret": {secret}}
+	form := url.Values{"grant_type": {"client_credentials"}, "audience": {mtlsAudience}, "client_id": {id}}
+	if secret != "" {
+		form.Set("client_secret", secret)
+	}
 	req, _ := http.NewRequest(http.MethodPost, base+"/oauth/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	for k, v := range header {
@@ -291,5 +295,67 @@ func TestBoundTokenAtTheAPI(t *testing.T) {
 	}
 	if got := call(&b); got != 401 {
 		t.Fatalf("with another certificate: %d", got)
+	}
+}
+
+// TestTLSClientAuth: a client registered for tls_client_auth (RFC 8705
+// §2.1, here by a URI SAN) authenticates with a certificate of the client
+// CA that holds it, sending client_id alone; every other certificate, none,
+// its secret, and an unknown client_id are the same invalid_client.
+func TestTLSClientAuth(t *testing.T) {
+	e := startMTLS(t)
+	spiffe, _ := url.Parse("spiffe://example.org/ns/prod/sa/orders")
+	other, _ := url.Parse("spiffe://example.org/ns/prod/sa/billing")
+	c, sec, err := e.admin.CreateClient(e.ctx, admin.ClientInput{Name: "mtls", CertificateBoundTokens: true,
+		TLSClientAuthSAN: storage.SAN{Kind: storage.SANURI, Value: spiffe.String()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.admin.CreateGrant(e.ctx, c.ClientID, mtlsAudience, []string{"read"}); err != nil {
+		t.Fatal(err)
+	}
+	e.sync()
+	good := e.ca.Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "orders"}, URIs: []*url.URL{spiffe}})
+	selfSigned := (*testutil.CA)(nil).Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "orders"}, URIs: []*url.URL{spiffe}})
+	otherSAN := e.ca.Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "orders"}, URIs: []*url.URL{other}})
+	foreign := testutil.NewCA(t, "another CA").Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "orders"}, URIs: []*url.URL{spiffe}})
+
+	status, body := e.token(e.url, &good, c.ClientID, "", nil)
+	if status != 200 || cnf(t, body["access_token"])["x5t#S256"] != verify.Thumbprint(good.Leaf) {
+		t.Fatalf("the registered certificate: %d %v", status, body)
+	}
+	for _, tc := range []struct {
+		name   string
+		cert   *tls.Certificate
+		id     string
+		secret string
+		desc   string
+	}{
+		{"a certificate not from the CA", &selfSigned, c.ClientID, "", "client authentication failed"},
+		{"another CA's certificate", &foreign, c.ClientID, "", "client authentication failed"},
+		{"a CA-issued certificate with another SAN", &otherSAN, c.ClientID, "", "client authentication failed"},
+		{"no certificate", nil, c.ClientID, "", "client authentication is required"},
+		{"its secret instead", nil, c.ClientID, sec.Plain, "client authentication failed"},
+		{"its secret beside the certificate", &good, c.ClientID, sec.Plain, "client authentication failed"},
+		{"an unknown client with a certificate", &good, "no-such-client", "", "client authentication failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := e.token(e.url, tc.cert, tc.id, tc.secret, nil)
+			if status != 401 || body["error"] != "invalid_client" || !strings.HasPrefix(fmt.Sprint(body["error_description"]), tc.desc) {
+				t.Fatalf("%d %v", status, body)
+			}
+		})
+	}
+	// Disabled: refused with the right certificate.
+	if _, err := e.admin.SetClientDisabled(e.ctx, c.ClientID, true); err != nil {
+		t.Fatal(err)
+	}
+	e.sync()
+	if status, body := e.token(e.url, &good, c.ClientID, "", nil); status != 401 {
+		t.Fatalf("disabled: %d %v", status, body)
+	}
+	_, data := e.metadata(e.url)
+	if !strings.Contains(string(data), `"tls_client_auth"`) {
+		t.Errorf("metadata lacks tls_client_auth: %s", data)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -105,12 +106,13 @@ type Server struct {
 	mgmt    *mgmt.Handler // the management API (/api/v2/)
 	audit   *audit.Recorder
 
-	rotation *keys.Scheduler // nil when key-rotation-period is 0
-	tracer   trace.Tracer    // nil when tracing is off
-	csrfKey  []byte          // the login forms' CSRF key, from the master key
-	cors     *webOrigins     // the browser endpoints' CORS policy
-	ready    atomic.Pointer[storageCheck]
-	instance string // this process among the instances (change feed upkeep)
+	rotation  *keys.Scheduler // nil when key-rotation-period is 0
+	tracer    trace.Tracer    // nil when tracing is off
+	csrfKey   []byte          // the login forms' CSRF key, from the master key
+	cors      *webOrigins     // the browser endpoints' CORS policy
+	clientCAs *x509.CertPool  // --tls-client-ca, nil when unset
+	ready     atomic.Pointer[storageCheck]
+	instance  string // this process among the instances (change feed upkeep)
 }
 
 // storageCheck is the outcome of one background ping of the database.
@@ -190,6 +192,9 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 		return nil, err
 	}
 	s.cors = &webOrigins{src: cat}
+	if s.clientCAs, err = cfg.ClientCAPool(); err != nil {
+		return nil, fmt.Errorf("tls-client-ca: %w", err)
+	}
 	s.tracer = tracerFor(opts.TracerProvider)
 	s.initObservability()
 	s.handler = s.routes()
@@ -240,6 +245,7 @@ func (s *Server) routes() http.Handler {
 		APIQuota:          throttle.NewAPIQuota(s.cfg.TokenQuotaPerAPIPolicies()),
 		Trace:             s.tracer != nil,
 		ClientCertificate: s.clientCertificateFunc(),
+		ClientCAs:         s.clientCAs,
 	})
 	mux.Handle(discovery.PathToken, s.cors.token(tokens))
 	meta := discovery.Handler(s.mtlsMetadata(loginMetadata(discovery.New(s.cfg.Issuer,

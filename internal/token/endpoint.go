@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"crypto/x509"
 	"io"
 	"log/slog"
 	"net/http"
@@ -96,9 +97,11 @@ type Config struct {
 	// work at all.
 	Trace bool
 	// ClientCertificate, if set, finds a request's TLS client certificate
-	// (mtls.go), for certificate-bound tokens; it is called only for the
-	// clients that need it.
+	// (mtls.go), for certificate-bound tokens and tls_client_auth /
+	// self_signed_tls_client_auth; it is called only for the requests that
+	// need it. ClientCAs are the CAs of tls_client_auth certificates.
 	ClientCertificate ClientCertificateFunc
+	ClientCAs         *x509.CertPool
 }
 
 // Endpoint serves POST /oauth/token.
@@ -216,7 +219,7 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 	snap := e.cfg.Catalog.Snapshot()
 	now := e.cfg.Now()
 	rc := requestCert{get: e.cfg.ClientCertificate}
-	client, err := e.authenticate(r, snap, treq, now)
+	client, err := e.authenticate(r, snap, treq, &rc, now)
 	if err != nil {
 		return Response{}, err
 	}
@@ -299,13 +302,18 @@ var dummyDigest = secret.Digest("gatehouse-unknown-client")
 // first: a client_id and address (or an address) with too many failed
 // guesses is answered 429 before any secret is compared; only failures
 // whose secret matched none of the client's count as guesses.
-func (e *Endpoint) authenticate(r *http.Request, snap *catalog.Snapshot, req *oauth.TokenRequest, now time.Time) (*catalog.Client, error) {
+func (e *Endpoint) authenticate(r *http.Request, snap *catalog.Snapshot, req *oauth.TokenRequest, rc *requestCert, now time.Time) (*catalog.Client, error) {
 	fail := func(desc string) error {
 		err := oauth.InvalidClient(desc)
 		if req.AuthMethod == oauth.AuthClientSecretBasic {
 			err.Challenge = `Basic realm="gatehouse", charset="UTF-8"`
 		}
 		return err
+	}
+	if req.AuthMethod == oauth.AuthNone && req.ClientID != "" && e.cfg.ClientCertificate != nil {
+		if c, handled, err := e.authenticateCertificate(r, snap, req, rc, now); handled {
+			return c, err
+		}
 	}
 	if c, ok := publicClient(snap, req); ok {
 		return c, nil

@@ -118,8 +118,13 @@ func quotaSpent(desc, policy string, v throttle.Verdict) *oauth.Error {
 // (RFC 7591 §2 token_endpoint_auth_method). A client registered for
 // client_secret_basic must use it; one registered for client_secret_post,
 // which is also what a client registered with no method is stored as, may
-// use either (docs/reference/protocol.md accepts both).
+// use either (docs/reference/protocol.md accepts both). A client registered
+// for tls_client_auth by a subject alternative name authenticates with its
+// certificate alone.
 func methodAllowed(c *catalog.Client, method string) bool {
+	if c.TLSClientAuthSAN.Kind != "" {
+		return false
+	}
 	return c.TokenEndpointAuthMethod != storage.AuthMethodClientSecretBasic || method == oauth.AuthClientSecretBasic
 }
 

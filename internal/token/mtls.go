@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
+	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/mtlsauth"
 	"github.com/gatehouse-dev/gatehouse/internal/oauth"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
@@ -121,4 +122,79 @@ func matchCertificate(cert *x509.Certificate, chain []*x509.Certificate, roots *
 		}
 	}
 	return ""
+}
+
+// certFailure is why a certificate failed to authenticate a client, for the
+// metric and the audit event, and whether it counts as a guess.
+type certFailure struct {
+	reason string
+	guess  bool
+}
+
+var (
+	certNone     = certFailure{metrics.ReasonMissingCredentials, false}
+	certUnknown  = certFailure{metrics.ReasonUnknownClient, true}
+	certMismatch = certFailure{metrics.ReasonInvalidCertificate, true}
+	certDisabled = certFailure{metrics.ReasonDisabledClient, false}
+)
+
+// authenticateCertificate is the entry point for a client that
+// authenticates with its TLS certificate (RFC 8705 §2): a request with a
+// client_id and neither secret nor assertion, from a client registered for
+// tls_client_auth or self_signed_tls_client_auth (its
+// client_authentication_methods), or from an unknown client_id with a
+// certificate. handled is false for every other request, which goes on to
+// the secret and public-client checks as before. The certificate must
+// match as matchCertificate says; every failure is the same
+// invalid_client, and a registered client without a certificate is
+// answered as one without credentials, so that the answer does not tell
+// which client IDs use certificates.
+func (e *Endpoint) authenticateCertificate(r *http.Request, snap *catalog.Snapshot, req *oauth.TokenRequest, rc *requestCert, now time.Time) (client *catalog.Client, handled bool, err error) {
+	client, known := snap.Client(req.ClientID)
+	cc := certCredentialsOf(client, now)
+	usesCert := known && cc.any()
+	if known && !usesCert {
+		return nil, false, nil
+	}
+	cert, chain, cerr := rc.certificate(r)
+	if cerr != nil {
+		return nil, true, errCertHeader(cerr)
+	}
+	if !known && cert == nil {
+		return nil, false, nil
+	}
+	addr := clientAddr(r)
+	if ok, wait := e.cfg.AuthThrottle.Check(req.ClientID, addr, now, known); !ok {
+		if e.cfg.Metrics != nil {
+			e.cfg.Metrics.AuthFailed(metrics.ReasonThrottled)
+		}
+		return nil, true, tooManyRequests("too many failed client authentications; retry later", wait)
+	}
+	fail := func(f certFailure, c *catalog.Client, desc string) (*catalog.Client, bool, error) {
+		if f.guess {
+			e.cfg.AuthThrottle.Failed(req.ClientID, addr, now, known)
+		}
+		e.authFailed(r, c, f.reason, addr, now)
+		return nil, true, oauth.InvalidClient(desc)
+	}
+	switch {
+	case !known:
+		return fail(certUnknown, nil, "client authentication failed")
+	case cert == nil:
+		return fail(certNone, client, "client authentication is required (HTTP Basic or client_id and client_secret in the body)")
+	case matchCertificate(cert, chain, e.cfg.ClientCAs, cc, now) == "":
+		return fail(certMismatch, client, "client authentication failed")
+	case client.Disabled:
+		return fail(certDisabled, client, "client authentication failed")
+	}
+	return client, true, nil
+}
+
+// certCredentialsOf is what the client registered for RFC 8705's methods:
+// its tls_client_auth subject alternative name.
+func certCredentialsOf(c *catalog.Client, _ time.Time) certCredentials {
+	if c == nil {
+		return certCredentials{}
+	}
+	return certCredentials{san: c.TLSClientAuthSAN}
 }
