@@ -44,6 +44,7 @@ func (a *app) clientCmd() *cobra.Command {
 	create.Flags().StringVar(&in.Name, "name", "", "the client's name")
 	create.Flags().StringVar(&in.Description, "description", "", "a description")
 	create.Flags().BoolVar(&in.CertificateBoundTokens, "certificate-bound-tokens", false, certBoundUsage)
+	create.Flags().Var(sanFlag{&in.TLSClientAuthSAN}, "tls-client-auth-san", sanUsage)
 	create.Flags().StringVar(&login.AppType, "app-type", storage.AppTypeNonInteractive,
 		"non_interactive (machine to machine), regular_web (confidential login client), spa or native (public login clients, no secret)")
 	create.Flags().StringArrayVar(&login.RedirectURIs, "redirect-uri", nil, "a login client's redirect URI, matched exactly (repeatable)")
@@ -98,8 +99,8 @@ func (a *app) createClient(cmd *cobra.Command, m manager, in admin.ClientInput, 
 		}
 		return m.CreateClient(cmd.Context(), in)
 	}
-	if in.CertificateBoundTokens {
-		return storage.Client{}, admin.NewSecret{}, fmt.Errorf("--certificate-bound-tokens is for machine-to-machine clients: login clients' tokens are not bound")
+	if in.CertificateBoundTokens || in.TLSClientAuthSAN.Kind != "" {
+		return storage.Client{}, admin.NewSecret{}, fmt.Errorf("--certificate-bound-tokens and --tls-client-auth-san are for machine-to-machine clients")
 	}
 	login.Name, login.Description = in.Name, in.Description
 	return m.CreateLoginClient(cmd.Context(), login)
@@ -115,13 +116,14 @@ func (a *app) clientUpdateCmd() *cobra.Command {
 	var name, description string
 	var origins []string
 	var bound bool
+	var san storage.SAN
 	cmd := &cobra.Command{
-		Use:   "update ID [--name N] [--description D] [--web-origin ORIGIN...] [--certificate-bound-tokens=true|false]",
-		Short: "Change a client's name, description, web origins or certificate binding", Args: exactArgs("ID"),
+		Use:   "update ID [--name N] [--description D] [--web-origin ORIGIN...] [--certificate-bound-tokens=true|false] [--tls-client-auth-san KIND:VALUE]",
+		Short: "Change a client's name, description, web origins or mutual TLS settings", Args: exactArgs("ID"),
 		PreRunE: func(cmd *cobra.Command, _ []string) error { return nothingToChange(cmd) },
 		RunE: a.withManager(func(cmd *cobra.Command, args []string, m manager) error {
 			p := admin.ClientPatch{Name: given(cmd, "name", &name), Description: given(cmd, "description", &description),
-				CertificateBoundTokens: given(cmd, "certificate-bound-tokens", &bound)}
+				CertificateBoundTokens: given(cmd, "certificate-bound-tokens", &bound), TLSClientAuthSAN: given(cmd, "tls-client-auth-san", &san)}
 			if cmd.Flags().Changed("web-origin") {
 				// --web-origin= (empty) clears the list.
 				list := slices.DeleteFunc(slices.Clone(origins), func(o string) bool { return o == "" })
@@ -138,6 +140,7 @@ func (a *app) clientUpdateCmd() *cobra.Command {
 	cmd.Flags().StringVar(&description, "description", "", "a description")
 	cmd.Flags().StringArrayVar(&origins, "web-origin", nil, webOriginUsage+"; replaces the list, --web-origin= clears it")
 	cmd.Flags().BoolVar(&bound, "certificate-bound-tokens", false, certBoundUsage)
+	cmd.Flags().Var(sanFlag{&san}, "tls-client-auth-san", sanUsage+"; --tls-client-auth-san= clears it")
 	return cmd
 }
 

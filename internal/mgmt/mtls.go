@@ -30,6 +30,17 @@ func (in clientInput) san() (*storage.SAN, *Error) {
 	return out, nil
 }
 
+// san is the SAN the view shows, the zero SAN when none.
+func (v Client) san() storage.SAN {
+	for _, s := range []storage.SAN{{Kind: storage.SANDNS, Value: v.TLSClientAuthSANDNS}, {Kind: storage.SANURI, Value: v.TLSClientAuthSANURI},
+		{Kind: storage.SANIP, Value: v.TLSClientAuthSANIP}, {Kind: storage.SANEmail, Value: v.TLSClientAuthSANEmail}} {
+		if s.Value != "" {
+			return s
+		}
+	}
+	return storage.SAN{}
+}
+
 // viewSAN sets the client view's tls_client_auth_san_* field of san.
 func (v *Client) viewSAN(san storage.SAN) {
 	switch san.Kind {

@@ -284,8 +284,8 @@ func (v Client) client() storage.Client {
 	}
 	c := storage.Client{ClientID: v.ClientID, Name: v.Name, Description: v.Description, AppType: v.AppType, GrantTypes: v.GrantTypes,
 		Metadata: md, TokenEndpointAuthMethod: v.TokenEndpointAuthMethod, Disabled: v.Disabled,
-		CertificateBoundTokens: v.TLSClientCertificateBoundAccessTokens,
-		CreatedAt:              parseTS(v.CreatedAt), UpdatedAt: parseTS(v.UpdatedAt)}
+		CertificateBoundTokens: v.TLSClientCertificateBoundAccessTokens, TLSClientAuthSAN: v.san(),
+		CreatedAt: parseTS(v.CreatedAt), UpdatedAt: parseTS(v.UpdatedAt)}
 	if admin.IsLogin(v.AppType) {
 		c.RedirectURIs, c.AllowedLogoutURLs, c.FirstParty = nilIfEmpty(v.Callbacks), nilIfEmpty(v.AllowedLogoutURLs), v.IsFirstParty
 		c.WebOrigins = nilIfEmpty(v.WebOrigins)
@@ -455,6 +455,9 @@ func (m *Remote) CreateClient(ctx context.Context, in admin.ClientInput) (storag
 	if in.CertificateBoundTokens {
 		body["tls_client_certificate_bound_access_tokens"] = true
 	}
+	if in.TLSClientAuthSAN.Kind != "" {
+		body["tls_client_auth_san_"+in.TLSClientAuthSAN.Kind] = in.TLSClientAuthSAN.Value
+	}
 	var v Client
 	if err := m.do(ctx, http.MethodPost, "/api/v2/clients", nil, body, &v); err != nil {
 		return storage.Client{}, admin.NewSecret{}, err
@@ -530,6 +533,17 @@ func (m *Remote) UpdateClient(ctx context.Context, id string, p admin.ClientPatc
 	}
 	if p.CertificateBoundTokens != nil {
 		body["tls_client_certificate_bound_access_tokens"] = *p.CertificateBoundTokens
+	}
+	if san := p.TLSClientAuthSAN; san != nil {
+		// The one given, or every kind cleared.
+		for _, k := range []string{storage.SANDNS, storage.SANURI, storage.SANIP, storage.SANEmail} {
+			if san.Kind == "" {
+				body["tls_client_auth_san_"+k] = ""
+			}
+		}
+		if san.Kind != "" {
+			body["tls_client_auth_san_"+san.Kind] = san.Value
+		}
 	}
 	if p.WebOrigins != nil {
 		body["web_origins"] = orEmpty(*p.WebOrigins)

@@ -20,7 +20,9 @@ import (
 // TLS (RFC 8705) against a real `gatehouse serve --tls-client-ca
 // --mtls-addr`, its client certificate presented by Node's https agent:
 // the token comes from the mtls_endpoint_aliases token endpoint bound to
-// the certificate, and the same client without a certificate is refused.
+// the certificate, for a client with a secret (client_secret_post) and one
+// that authenticates with the certificate alone (tls_client_auth), and the
+// same client without a certificate is refused.
 func TestNodeMTLS(t *testing.T) {
 	node, dir := nodePeer(t, "openid-client")
 	tmp := t.TempDir()
@@ -29,7 +31,9 @@ func TestNodeMTLS(t *testing.T) {
 	ca := testutil.NewCA(t, "interop clients CA")
 	ca.WriteFile(t, caFile)
 	clientCert, clientKey := filepath.Join(tmp, "client.pem"), filepath.Join(tmp, "client-key.pem")
-	testutil.WriteKeyPair(t, ca.Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "node-mtls", Organization: []string{"Interop"}}}), clientCert, clientKey)
+	spiffe, _ := url.Parse("spiffe://interop.test/node-mtls")
+	testutil.WriteKeyPair(t, ca.Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "node-mtls", Organization: []string{"Interop"}},
+		URIs: []*url.URL{spiffe}}), clientCert, clientKey)
 	in := newInstance(tmp)
 	port, err := freePort()
 	if err != nil {
@@ -64,17 +68,37 @@ func TestNodeMTLS(t *testing.T) {
 		}
 	}
 
-	cmd := exec.Command(node, "mtls.mjs")
-	cmd.Dir = dir
-	cmd.Env = environ("GATEHOUSE_ISSUER="+p.issuer, "GATEHOUSE_SERVER_CA="+certFile, "GATEHOUSE_CLIENT_CERT="+clientCert,
-		"GATEHOUSE_CLIENT_KEY="+clientKey, "GATEHOUSE_AUDIENCE="+aud, "GATEHOUSE_AUTH_METHOD=client_secret_post",
-		"GATEHOUSE_CLIENT_ID="+id, "GATEHOUSE_CLIENT_SECRET="+secret)
-	out, err := runNode(t, cmd)
-	if err != nil {
-		t.Fatalf("openid-client over mTLS failed: %v\n%s\n%s", err, out, p.logs())
+	// A second client authenticates with the certificate alone
+	// (tls_client_auth, registered by its URI SAN).
+	tc := in.admin(t, "client", "create", "--name", "node-tls-client-auth", "--certificate-bound-tokens", "--tls-client-auth-san", "uri:"+spiffe.String())
+	tlsID := str(tc, "client_id")
+	in.grant(t, client{id: tlsID}, aud, "read")
+	noSecret := url.Values{"grant_type": {"client_credentials"}, "client_id": {tlsID}, "audience": {aud}}.Encode()
+	for deadline := time.Now().Add(setupDeadline); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := hc.Post("https://127.0.0.1:"+strconv.Itoa(port)+"/oauth/token", "application/x-www-form-urlencoded", strings.NewReader(noSecret))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no tls_client_auth token over the mTLS alias: %v %v", resp, err)
+		}
 	}
-	if !strings.Contains(out, `"bound token"`) || !strings.Contains(out, `"refused without a certificate"`) {
-		t.Fatalf("openid-client did not run every check: %s", out)
+	for _, run := range []struct{ method, id, secret string }{{"client_secret_post", id, secret}, {"tls_client_auth", tlsID, ""}} {
+		cmd := exec.Command(node, "mtls.mjs")
+		cmd.Dir = dir
+		cmd.Env = environ("GATEHOUSE_ISSUER="+p.issuer, "GATEHOUSE_SERVER_CA="+certFile, "GATEHOUSE_CLIENT_CERT="+clientCert,
+			"GATEHOUSE_CLIENT_KEY="+clientKey, "GATEHOUSE_AUDIENCE="+aud, "GATEHOUSE_AUTH_METHOD="+run.method,
+			"GATEHOUSE_CLIENT_ID="+run.id, "GATEHOUSE_CLIENT_SECRET="+run.secret)
+		out, err := runNode(t, cmd)
+		if err != nil {
+			t.Fatalf("openid-client over mTLS (%s) failed: %v\n%s\n%s", run.method, err, out, p.logs())
+		}
+		if !strings.Contains(out, `"bound token"`) || !strings.Contains(out, `"refused without a certificate"`) || !strings.Contains(out, run.method) {
+			t.Fatalf("openid-client (%s) did not run every check: %s", run.method, out)
+		}
 	}
 }
 
