@@ -73,5 +73,9 @@ func clientFields(p ClientPatch) string {
 	add(p.TokenEndpointAuthMethod != nil, "token_endpoint_auth_method")
 	add(p.Disabled != nil, "disabled")
 	add(p.WebOrigins != nil, "web_origins")
+	add(p.AuthMethods != nil, "client_authentication_methods")
+	add(p.JWKSURI != nil, "jwks_uri")
+	add(p.CertificateBoundTokens != nil, "tls_client_certificate_bound_access_tokens")
+	add(p.TLSClientAuthSAN != nil, "tls_client_auth_san")
 	return strings.Join(f, ",")
 }

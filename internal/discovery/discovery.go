@@ -21,6 +21,9 @@ type Metadata struct {
 	JWKSURI                           string   `json:"jwks_uri"`
 	GrantTypesSupported               []string `json:"grant_types_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	// TokenEndpointAuthSigningAlgValuesSupported lists the JWS algorithms
+	// a private_key_jwt client may sign its assertions with (RFC 8414 §2).
+	TokenEndpointAuthSigningAlgValuesSupported []string `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
 	// IDTokenSigningAlgValuesSupported lists the JWS algorithms gatehouse
 	// signs with; OpenID clients such as go-oidc read their verifier's
 	// accepted algorithms from it.

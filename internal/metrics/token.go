@@ -26,10 +26,18 @@ const (
 	// ReasonInvalidCertificate: a TLS client certificate that is none the
 	// client registered (RFC 8705 §2), or does not chain to the client CA.
 	ReasonInvalidCertificate = "invalid_certificate"
+	// A client assertion (RFC 7523 §2.2): one that is malformed, names an
+	// unknown key or whose signature does not verify; one whose signature
+	// verifies but whose claims (iss, sub, aud, exp, nbf, iat, jti) do not
+	// hold; and one whose jti was used before.
+	ReasonInvalidAssertion  = "invalid_assertion"
+	ReasonAssertionClaims   = "assertion_claims"
+	ReasonReplayedAssertion = "replayed_assertion"
 )
 
 var reasons = []string{ReasonMissingCredentials, ReasonUnknownClient, ReasonInvalidSecret,
-	ReasonInactiveSecret, ReasonDisabledClient, ReasonThrottled, ReasonWrongAuthMethod, ReasonInvalidCertificate}
+	ReasonInactiveSecret, ReasonDisabledClient, ReasonThrottled, ReasonWrongAuthMethod,
+	ReasonInvalidAssertion, ReasonAssertionClaims, ReasonReplayedAssertion, ReasonInvalidCertificate}
 
 // Token holds the token endpoint's counters. Its methods are safe for
 // concurrent use and cheap enough for the hot path (one map lookup and an

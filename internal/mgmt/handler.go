@@ -103,8 +103,8 @@ func New(cfg Config) (*Handler, error) {
 		{"DELETE", "/api/v2/clients/{id}/secrets/{secret_id}", ScopeUpdateClientKeys, h.deleteSecret},
 		{"GET", "/api/v2/clients/{id}/credentials", ScopeReadClientCredentials, h.listCredentials},
 		{"POST", "/api/v2/clients/{id}/credentials", ScopeCreateClientCredentials, h.createCredential},
-		{"GET", "/api/v2/clients/{id}/credentials/{credential_id}", ScopeReadClientCredentials, h.credentialNotFound},
-		{"PATCH", "/api/v2/clients/{id}/credentials/{credential_id}", ScopeUpdateClientCredentials, h.credentialNotFound},
+		{"GET", "/api/v2/clients/{id}/credentials/{credential_id}", ScopeReadClientCredentials, h.getCredential},
+		{"PATCH", "/api/v2/clients/{id}/credentials/{credential_id}", ScopeUpdateClientCredentials, h.updateCredential},
 		{"DELETE", "/api/v2/clients/{id}/credentials/{credential_id}", ScopeDeleteClientCredentials, h.deleteCredential},
 
 		{"GET", "/api/v2/client-grants", ScopeReadClientGrants, h.listGrants},

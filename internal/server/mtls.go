@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/discovery"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
 	"github.com/gatehouse-dev/gatehouse/verify"
 )
@@ -48,9 +49,9 @@ func (s *Server) mtlsMetadata(m discovery.Metadata) discovery.Metadata {
 	if !s.cfg.ClientCertificates() {
 		return m
 	}
-	var methods []string
+	methods := []string{storage.AuthMethodSelfSignedTLSClientAuth}
 	if s.clientCAs != nil {
-		methods = []string{"tls_client_auth"}
+		methods = []string{storage.AuthMethodTLSClientAuth, storage.AuthMethodSelfSignedTLSClientAuth}
 	}
 	return discovery.WithMTLS(m, s.cfg.MTLSEndpointBase(), methods)
 }

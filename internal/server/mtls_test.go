@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/clientcred"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
@@ -357,5 +358,65 @@ func TestTLSClientAuth(t *testing.T) {
 	_, data := e.metadata(e.url)
 	if !strings.Contains(string(data), `"tls_client_auth"`) {
 		t.Errorf("metadata lacks tls_client_auth: %s", data)
+	}
+}
+
+// TestCertificateCredentials: Auth0-shaped credentials authenticate by
+// certificate (RFC 8705 §2): a cert_subject_dn credential (tls_client_auth)
+// a certificate of the client CA whose subject is that DN, compared as a
+// name; an x509_cert credential (self_signed_tls_client_auth) that very
+// certificate. Another subject, another CA, a self-signed certificate with
+// the right DN, an unregistered self-signed certificate and none are the
+// same invalid_client.
+func TestCertificateCredentials(t *testing.T) {
+	e := startMTLS(t)
+	registered := (*testutil.CA)(nil).Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "self"}})
+	unregistered := (*testutil.CA)(nil).Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "self"}})
+	newClient := func(name string, in clientcred.Input) string {
+		c, _, err := e.admin.CreateClient(e.ctx, admin.ClientInput{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.admin.AddCredential(e.ctx, c.ClientID, in, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.admin.CreateGrant(e.ctx, c.ClientID, mtlsAudience, []string{"read"}); err != nil {
+			t.Fatal(err)
+		}
+		return c.ClientID
+	}
+	byDN := newClient("by-dn", clientcred.Input{Type: storage.CredentialCertSubjectDN, SubjectDN: "cn=Orders, o=Example\\, Inc."})
+	bySelf := newClient("self-signed", clientcred.Input{Type: storage.CredentialX509Cert,
+		PEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: registered.Certificate[0]}))})
+	e.sync()
+	subject := pkix.Name{CommonName: "orders", Organization: []string{"Example, Inc."}}
+	good := e.ca.Issue(t, x509.Certificate{Subject: subject})
+	otherSubject := e.ca.Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "billing", Organization: []string{"Example, Inc."}}})
+	selfWithDN := (*testutil.CA)(nil).Issue(t, x509.Certificate{Subject: subject})
+	for _, tc := range []struct {
+		name   string
+		id     string
+		cert   *tls.Certificate
+		status int
+	}{
+		{"tls_client_auth: the CA's certificate with the DN", byDN, &good, 200},
+		{"tls_client_auth: a CA-issued certificate with another subject", byDN, &otherSubject, 401},
+		{"tls_client_auth: a self-signed certificate with the DN", byDN, &selfWithDN, 401},
+		{"tls_client_auth: no certificate", byDN, nil, 401},
+		{"self_signed_tls_client_auth: the registered certificate", bySelf, &registered, 200},
+		{"self_signed_tls_client_auth: an unregistered self-signed certificate", bySelf, &unregistered, 401},
+		{"self_signed_tls_client_auth: a CA-issued certificate", bySelf, &good, 401},
+		{"self_signed_tls_client_auth: no certificate", bySelf, nil, 401},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := e.token(e.url, tc.cert, tc.id, "", nil)
+			if status != tc.status || status == 401 && body["error"] != "invalid_client" {
+				t.Fatalf("%d %v, want %d", status, body, tc.status)
+			}
+		})
+	}
+	_, data := e.metadata(e.url)
+	if !strings.Contains(string(data), `"self_signed_tls_client_auth"`) {
+		t.Errorf("metadata lacks self_signed_tls_client_auth: %s", data)
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/mgmt"
 	"github.com/gatehouse-dev/gatehouse/internal/oauth"
+	"github.com/gatehouse-dev/gatehouse/internal/remotekeys"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 	"github.com/gatehouse-dev/gatehouse/internal/throttle"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
@@ -79,6 +80,9 @@ type Options struct {
 	// change feed's upkeep (defaults DefaultFeedMarkInterval,
 	// DefaultFeedPruneInterval, DefaultFeedReaderTTL).
 	FeedMarkInterval, FeedPruneInterval, FeedReaderTTL time.Duration
+	// RemoteKeys configures the cache of the keys at clients' jwks_uri
+	// (zero fields: remotekeys' defaults; Now defaults to Options.Now).
+	RemoteKeys remotekeys.Config
 }
 
 // Readiness check timing: /readyz answers from the latest background
@@ -148,9 +152,11 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 		}
 		return srv.metrics
 	})
+	ownMaxAge := cmp.Or(cfg.JWKSMaxAge, keys.DefaultJWKSMaxAge)
 	km, err := keys.New(keys.Config{
 		Store: store, MasterKey: masterKey, Now: opts.Now, Rand: opts.Rand, Logger: log,
 		JWKSMaxAge: cfg.JWKSMaxAge, Generate: opts.GenerateKey, Rotated: keysRotated(rec),
+		CacheWait: JWKSCacheWaitFunc(store, opts.Now, ownMaxAge, ownMaxAge),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
@@ -244,14 +250,18 @@ func (s *Server) routes() http.Handler {
 		Quota:             throttle.NewQuota(s.cfg.TokenQuotaPolicies()),
 		APIQuota:          throttle.NewAPIQuota(s.cfg.TokenQuotaPerAPIPolicies()),
 		Trace:             s.tracer != nil,
+		AssertionIDs:      s.store,
+		RemoteKeys:        s.remoteKeys(),
 		ClientCertificate: s.clientCertificateFunc(),
 		ClientCAs:         s.clientCAs,
 	})
 	mux.Handle(discovery.PathToken, s.cors.token(tokens))
-	meta := discovery.Handler(s.mtlsMetadata(loginMetadata(discovery.New(s.cfg.Issuer,
+	md := discovery.New(s.cfg.Issuer,
 		[]string{storage.GrantClientCredentials},
-		[]string{oauth.AuthClientSecretBasic, oauth.AuthClientSecretPost},
-		keys.SupportedAlgs))))
+		[]string{oauth.AuthClientSecretBasic, oauth.AuthClientSecretPost, oauth.AuthPrivateKeyJWT},
+		keys.SupportedAlgs)
+	md.TokenEndpointAuthSigningAlgValuesSupported = assertionAlgs()
+	meta := discovery.Handler(s.mtlsMetadata(loginMetadata(md)))
 	s.mountLogin(mux, users)
 	mux.Handle("GET "+discovery.PathOpenID, meta)
 	mux.Handle("GET "+discovery.PathOAuthMetadata, meta)
@@ -388,6 +398,7 @@ func (s *Server) Start(ctx context.Context) (wait func()) {
 	wg.Go(func() { s.recordInstance(ctx) })
 	s.startAudit(ctx, wg.Go)
 	s.startLoginCleanup(ctx, wg.Go)
+	s.startAssertionIDCleanup(ctx, wg.Go)
 	if s.rotation != nil {
 		wg.Go(func() { s.rotation.Run(ctx) })
 	}

@@ -102,6 +102,15 @@ type Config struct {
 	// need it. ClientCAs are the CAs of tls_client_auth certificates.
 	ClientCertificate ClientCertificateFunc
 	ClientCAs         *x509.CertPool
+	// AssertionIDs, if set, records the JWT IDs of private_key_jwt
+	// assertions across instances (assertion.go); without it each
+	// instance checks replay on its own.
+	AssertionIDs AssertionIDs
+	// RemoteKeys, if set, reads the keys of clients with a jwks_uri.
+	RemoteKeys RemoteKeys
+	// JTIEntries caps the in-memory record of assertion JWT IDs (default
+	// DefaultJTIEntries).
+	JTIEntries int
 }
 
 // Endpoint serves POST /oauth/token.
@@ -112,6 +121,10 @@ type Endpoint struct {
 	reuse  *reuseCache // nil when the signer cannot tell its current key
 	kids   KeyIDer
 	uses   *useThrottle
+	// tokenURL is the token endpoint's URL, an audience a client
+	// assertion may name; jtis the used assertion IDs.
+	tokenURL string
+	jtis     *jtiCache
 }
 
 // NewEndpoint returns the token endpoint for cfg.
@@ -125,7 +138,8 @@ func NewEndpoint(cfg Config) *Endpoint {
 	if cfg.Used == nil {
 		cfg.Used = func(string, time.Time) {}
 	}
-	e := &Endpoint{cfg: cfg, grants: map[string]Grant{}, mint: newMinter(cfg.Issuer, cfg.Signer, cfg.Rand), uses: newUseThrottle(cfg.Used)}
+	e := &Endpoint{cfg: cfg, grants: map[string]Grant{}, mint: newMinter(cfg.Issuer, cfg.Signer, cfg.Rand), uses: newUseThrottle(cfg.Used),
+		tokenURL: tokenEndpointURL(cfg.Issuer), jtis: newJTICache(cfg.JTIEntries)}
 	for _, g := range cfg.Grants {
 		e.grants[g.Type()] = g
 	}
@@ -309,6 +323,9 @@ func (e *Endpoint) authenticate(r *http.Request, snap *catalog.Snapshot, req *oa
 			err.Challenge = `Basic realm="gatehouse", charset="UTF-8"`
 		}
 		return err
+	}
+	if req.AuthMethod == oauth.AuthPrivateKeyJWT {
+		return e.authenticateAssertion(r, snap, req, now)
 	}
 	if req.AuthMethod == oauth.AuthNone && req.ClientID != "" && e.cfg.ClientCertificate != nil {
 		if c, handled, err := e.authenticateCertificate(r, snap, req, rc, now); handled {

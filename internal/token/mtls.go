@@ -71,12 +71,6 @@ func (e *Endpoint) confirmation(r *http.Request, rc *requestCert, client *catalo
 	return &Confirmation{X5T: thumbprint(cert)}, nil
 }
 
-// The client authentication methods of RFC 8705 §2.
-const (
-	methodTLSClientAuth           = "tls_client_auth"
-	methodSelfSignedTLSClientAuth = "self_signed_tls_client_auth"
-)
-
 // certCredentials are what a client registered to authenticate by TLS
 // certificate (RFC 8705 §2): the subject DNs or the subject alternative
 // name of tls_client_auth, the certificate thumbprints of
@@ -106,19 +100,19 @@ func matchCertificate(cert *x509.Certificate, chain []*x509.Certificate, roots *
 		}
 	}
 	if matched {
-		return methodSelfSignedTLSClientAuth
+		return storage.AuthMethodSelfSignedTLSClientAuth
 	}
 	if len(cc.subjectDNs) == 0 && cc.san.Kind == "" || mtlsauth.VerifyChain(cert, chain, roots, now) != nil {
 		return ""
 	}
 	for _, dn := range cc.subjectDNs {
 		if ok, _ := mtlsauth.MatchSubjectDN(cert, dn); ok {
-			return methodTLSClientAuth
+			return storage.AuthMethodTLSClientAuth
 		}
 	}
 	if cc.san.Kind != "" {
 		if ok, _ := mtlsauth.MatchSAN(cert, cc.san.Kind, cc.san.Value); ok {
-			return methodTLSClientAuth
+			return storage.AuthMethodTLSClientAuth
 		}
 	}
 	return ""
@@ -190,11 +184,24 @@ func (e *Endpoint) authenticateCertificate(r *http.Request, snap *catalog.Snapsh
 	return client, true, nil
 }
 
-// certCredentialsOf is what the client registered for RFC 8705's methods:
-// its tls_client_auth subject alternative name.
-func certCredentialsOf(c *catalog.Client, _ time.Time) certCredentials {
+// certCredentialsOf is what the client registered for RFC 8705's methods
+// and is active at now: the subject DNs of its tls_client_auth credentials
+// (Auth0's cert_subject_dn) and its subject alternative name, the
+// thumbprints of its self_signed_tls_client_auth credentials (x509_cert).
+func certCredentialsOf(c *catalog.Client, now time.Time) certCredentials {
 	if c == nil {
 		return certCredentials{}
 	}
-	return certCredentials{san: c.TLSClientAuthSAN}
+	cc := certCredentials{san: c.TLSClientAuthSAN}
+	for _, cr := range c.AuthCredentials(storage.CredentialCertSubjectDN) {
+		if cr.ActiveAt(now) && cr.SubjectDN != "" {
+			cc.subjectDNs = append(cc.subjectDNs, cr.SubjectDN)
+		}
+	}
+	for _, cr := range c.AuthCredentials(storage.CredentialX509Cert) {
+		if cr.ActiveAt(now) && cr.ThumbprintSHA256 != "" {
+			cc.thumbprints = append(cc.thumbprints, cr.ThumbprintSHA256)
+		}
+	}
+	return cc
 }

@@ -40,16 +40,16 @@ func TestMatchCertificate(t *testing.T) {
 		roots *x509.CertPool
 		want  string
 	}{
-		{"CA-issued with the registered DN", issued, dn, roots, methodTLSClientAuth},
+		{"CA-issued with the registered DN", issued, dn, roots, storage.AuthMethodTLSClientAuth},
 		{"CA-issued with another subject", otherSubject, dn, roots, ""},
 		{"another CA's with the registered DN", foreign, dn, roots, ""},
 		{"self-signed with the registered DN", self, dn, roots, ""},
 		{"no CA configured", issued, dn, nil, ""},
-		{"the registered self-signed certificate", self, thumb, nil, methodSelfSignedTLSClientAuth},
+		{"the registered self-signed certificate", self, thumb, nil, storage.AuthMethodSelfSignedTLSClientAuth},
 		{"an unregistered self-signed certificate", unregistered, thumb, nil, ""},
 		{"a CA-issued certificate for a self-signed registration", issued, thumb, roots, ""},
 		{"nothing registered", issued, certCredentials{}, roots, ""},
-		{"CA-issued with the registered URI SAN", issued, byURI, roots, methodTLSClientAuth},
+		{"CA-issued with the registered URI SAN", issued, byURI, roots, storage.AuthMethodTLSClientAuth},
 		{"CA-issued without the registered DNS SAN", issued, byDNS, roots, ""},
 		{"another CA's with the registered URI SAN", other.Issue(t, x509.Certificate{URIs: []*url.URL{u}}).Leaf, byURI, roots, ""},
 	}

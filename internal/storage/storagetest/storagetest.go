@@ -63,6 +63,9 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"DeleteUser", testDeleteUser},
 		{"ClientWebOrigins", testClientWebOrigins},
 		{"CertificateBoundTokens", testCertificateBoundTokens},
+		{"Credentials", testCredentials},
+		{"CredentialAuthMethods", testCredentialAuthMethods},
+		{"AssertionIDs", testAssertionIDs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })
@@ -176,6 +179,8 @@ func normClient(c storage.Client) storage.Client {
 	c.GrantTypes = nilIfEmpty(c.GrantTypes)
 	c.RedirectURIs, c.AllowedLogoutURLs = nilIfEmpty(c.RedirectURIs), nilIfEmpty(c.AllowedLogoutURLs)
 	c.WebOrigins = nilIfEmpty(c.WebOrigins)
+	m := &c.AuthMethods
+	m.PrivateKeyJWT, m.TLSClientAuth, m.SelfSignedTLSClientAuth = nilIfEmpty(m.PrivateKeyJWT), nilIfEmpty(m.TLSClientAuth), nilIfEmpty(m.SelfSignedTLSClientAuth)
 	if len(c.Metadata) == 0 {
 		c.Metadata = nil
 	}
