@@ -125,6 +125,11 @@ type Config struct {
 	// RequireCertificateBinding refuses tokens that are not bound to a
 	// client certificate (ErrNotBound): the API accepts no bearer tokens.
 	RequireCertificateBinding bool
+	// Introspection, when set, turns on introspection mode: a token that
+	// passes the checks above is also checked with the issuer's
+	// introspection endpoint (RFC 7662), so that a revoked token is
+	// refused within Introspection.CacheTTL (introspection.go).
+	Introspection *Introspection
 }
 
 // Verifier verifies access tokens. It is safe for concurrent use; create one
@@ -137,6 +142,8 @@ type Verifier struct {
 	now    func() time.Time
 	keys   *keySet
 	cache  *tokenCache // nil when disabled
+	// intro is nil unless in introspection mode.
+	intro *introspector
 }
 
 // New checks cfg and returns a Verifier. It makes no request; the keys are
@@ -189,6 +196,7 @@ func New(cfg Config) (*Verifier, error) {
 	case cfg.Leeway > 0:
 		v.leeway = cfg.Leeway
 	}
+	problems = append(problems, checkIntrospection(cfg.Introspection, cfg.InsecureAllowHTTP)...)
 	if cfg.MaxTokenSize < 0 || cfg.CacheSize < 0 || cfg.JWKSMinAge < 0 || cfg.JWKSMaxAge < 0 || cfg.RefetchInterval < 0 {
 		problems = append(problems, "negative MaxTokenSize, CacheSize, JWKS age or RefetchInterval")
 	}
@@ -224,6 +232,9 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.CacheSize > 0 {
 		v.cache = newTokenCache(cfg.CacheSize)
 		v.keys.onRemoval = v.cache.clear
+	}
+	if cfg.Introspection != nil {
+		v.intro = newIntrospector(*cfg.Introspection, v.keys, v.now)
 	}
 	return v, nil
 }
@@ -377,9 +388,9 @@ type wireClaims struct {
 	} `json:"cnf"`
 }
 
-// Verify checks token as the package documentation describes and returns
-// its claims. Errors wrap one of the Err* reasons.
-func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+// verifyOffline is Verify without introspection: the token's signature
+// and claims, checked here.
+func (v *Verifier) verifyOffline(ctx context.Context, token string) (*Claims, error) {
 	if len(token) > v.cfg.MaxTokenSize {
 		return nil, fmt.Errorf("verify: %w (%d bytes, at most %d)", ErrTooLarge, len(token), v.cfg.MaxTokenSize)
 	}

@@ -177,6 +177,8 @@ type Catalog struct {
 	// keysPending is a signing key change that SyncNow saw, for Follow's
 	// after function, which would otherwise never hear of it.
 	keysPending atomic.Bool
+	// followers keep state of their own entities of the feed (Track).
+	followers map[string]Follower
 }
 
 // New returns an empty catalog; call Load before serving.
@@ -262,6 +264,9 @@ func (c *Catalog) load(ctx context.Context) error {
 	creds, err := c.store.ListAllCredentials(ctx)
 	if err != nil {
 		return fmt.Errorf("list credentials: %w", err)
+	}
+	if err := c.loadFollowers(ctx); err != nil {
+		return err
 	}
 	snap := build(seq, apis, clients, secrets, grants)
 	if len(creds) > 0 {
@@ -459,8 +464,11 @@ func (c *Catalog) Sync(ctx context.Context) (keysChanged bool, err error) {
 			c.markSynced()
 			return keysChanged, nil
 		}
-		clientIDs, apiIDs := map[string]bool{}, map[string]bool{}
+		clientIDs, apiIDs, tracked := map[string]bool{}, map[string]bool{}, map[string][]string{}
 		for _, ch := range changes {
+			if _, ok := c.followers[ch.Entity]; ok {
+				tracked[ch.Entity] = append(tracked[ch.Entity], ch.ID)
+			}
 			switch ch.Entity {
 			case storage.EntityClient:
 				clientIDs[ch.ID] = true
@@ -496,6 +504,9 @@ func (c *Catalog) Sync(ctx context.Context) (keysChanged bool, err error) {
 			default:
 				next.clients = next.clients.set(cl)
 			}
+		}
+		if err := c.applyFollowers(ctx, tracked); err != nil {
+			return keysChanged, err
 		}
 		c.cur.Store(next)
 		c.log.Debug("catalog updated", "seq", next.Seq, "clients", len(clientIDs), "apis", len(apiIDs))

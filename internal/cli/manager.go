@@ -47,6 +47,12 @@ type manager interface {
 
 	ListKeys(ctx context.Context) ([]storage.SigningKey, error)
 	RotateKeys(ctx context.Context, alg string, force bool) ([]storage.SigningKey, error)
+
+	// Revocation and introspection rights (docs/revocation.md).
+	RevokeClientTokens(ctx context.Context, id string) (admin.RevokedTokens, error)
+	AddIntrospector(ctx context.Context, audience, clientID string) (storage.Introspector, error)
+	RemoveIntrospector(ctx context.Context, audience, clientID string) error
+	ListIntrospectors(ctx context.Context, audience string) ([]storage.Introspector, error)
 }
 
 var (

@@ -46,6 +46,18 @@ type Metadata struct {
 	// Mutual TLS (RFC 8705 §3.3, §5); see WithMTLS.
 	TLSClientCertificateBoundAccessTokens bool              `json:"tls_client_certificate_bound_access_tokens,omitempty"`
 	MTLSEndpointAliases                   map[string]string `json:"mtls_endpoint_aliases,omitempty"`
+	// Revocation (RFC 7009) and introspection (RFC 7662); see WithRevocation.
+	RevocationEndpoint                        string   `json:"revocation_endpoint,omitempty"`
+	RevocationEndpointAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported,omitempty"`
+	IntrospectionEndpoint                     string   `json:"introspection_endpoint,omitempty"`
+	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
+	// RevocationEndpointAuthSigningAlgValuesSupported and
+	// IntrospectionEndpointAuthSigningAlgValuesSupported are the token
+	// endpoint's: both endpoints authenticate clients as it does
+	// (RFC 8414 §2).
+	RevocationEndpointAuthSigningAlgValuesSupported    []string `json:"revocation_endpoint_auth_signing_alg_values_supported,omitempty"`
+	IntrospectionEndpointAuthSigningAlgValuesSupported []string `json:"introspection_endpoint_auth_signing_alg_values_supported,omitempty"`
+	IntrospectionSigningAlgValuesSupported             []string `json:"introspection_signing_alg_values_supported,omitempty"`
 }
 
 // New returns the metadata for an issuer.

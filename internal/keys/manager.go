@@ -384,7 +384,7 @@ func (m *Manager) decrypt(r storage.SigningKey) (*signingKey, error) {
 // newSigningKey prepares priv for signing: the protected header {alg, kid,
 // typ} of each token type (RFC 7515 §4) is encoded once, here.
 func newSigningKey(kid, alg string, priv crypto.Signer) (*signingKey, error) {
-	cs, err := newCompactSigner(kid, alg, priv, TypeAccessToken, TypeJWT)
+	cs, err := newCompactSigner(kid, alg, priv, TypeAccessToken, TypeJWT, TypeIntrospection)
 	if err != nil {
 		return nil, fmt.Errorf("create %s signer for key %s: %w", alg, kid, err)
 	}
@@ -471,8 +471,8 @@ func (m *Manager) HasCurrent(alg string) bool {
 
 // Sign returns the JWS compact serialization (RFC 7515 §7.1) of payload,
 // signed with the current key of alg, with the protected header {alg, kid,
-// typ}. typ is TypeAccessToken ("at+jwt", RFC 9068 §2.1) or TypeJWT (the
-// auth0 dialect). Sign takes no lock, does no decryption and does not
+// typ}. typ is TypeAccessToken ("at+jwt", RFC 9068 §2.1), TypeJWT (the
+// auth0 dialect) or TypeIntrospection (RFC 9701 §5). Sign takes no lock, does no decryption and does not
 // re-encode the header: that was done when the key was loaded.
 func (m *Manager) Sign(alg, typ string, payload []byte) (string, error) {
 	k := m.set.Load().current[alg]

@@ -36,6 +36,10 @@ const (
 	// A client assertion (RFC 7521 §4.2, RFC 7523 §2.2).
 	ParamClientAssertionType = "client_assertion_type"
 	ParamClientAssertion     = "client_assertion"
+	// The revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1)
+	// requests'.
+	ParamToken         = "token"
+	ParamTokenTypeHint = "token_type_hint"
 )
 
 // AssertionTypeJWTBearer is the one client_assertion_type accepted: a JWT
@@ -71,11 +75,14 @@ const (
 	pRefreshToken
 	pClientAssertionType
 	pClientAssertion
+	pToken
+	pTokenTypeHint
 	numParams
 )
 
 var paramNames = [numParams]string{ParamGrantType, ParamClientID, ParamClientSecret, ParamAudience, ParamResource, ParamScope,
-	ParamCode, ParamRedirectURI, ParamCodeVerifier, ParamRefreshToken, ParamClientAssertionType, ParamClientAssertion}
+	ParamCode, ParamRedirectURI, ParamCodeVerifier, ParamRefreshToken, ParamClientAssertionType, ParamClientAssertion,
+	ParamToken, ParamTokenTypeHint}
 
 // knownParam returns the param a name stands for.
 func knownParam(name string) (param, bool) {
@@ -104,6 +111,10 @@ func knownParam(name string) (param, bool) {
 		return pClientAssertionType, true
 	case ParamClientAssertion:
 		return pClientAssertion, true
+	case ParamToken:
+		return pToken, true
+	case ParamTokenTypeHint:
+		return pTokenTypeHint, true
 	}
 	return 0, false
 }
@@ -132,6 +143,10 @@ type TokenRequest struct {
 	RedirectURI  string
 	CodeVerifier string
 	RefreshToken string
+	// Token and TokenTypeHint are the token a revocation (RFC 7009 §2.1)
+	// or introspection (RFC 7662 §2.1) request is about, and its hint.
+	Token         string
+	TokenTypeHint string
 
 	// ClientID and ClientSecret are the client's credentials from whichever
 	// place AuthMethod names; AuthMethod is AuthNone when no secret was sent.
@@ -547,6 +562,7 @@ func fromParams(p *params, authz []string) (*TokenRequest, error) {
 		CodeVerifier: p.val[pCodeVerifier],
 		RefreshToken: p.val[pRefreshToken],
 	}
+	req.Token, req.TokenTypeHint = p.val[pToken], p.val[pTokenTypeHint]
 	for _, v := range p.resources {
 		if v != "" {
 			req.Resources = append(req.Resources, v)

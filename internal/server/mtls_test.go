@@ -206,7 +206,8 @@ func TestMTLSEndpointAlias(t *testing.T) {
 	}
 	_ = json.Unmarshal(data, &meta)
 	want := "https://" + alias + "/oauth/token"
-	if meta.Aliases["token_endpoint"] != want || !meta.Bound {
+	if meta.Aliases["token_endpoint"] != want || meta.Aliases["revocation_endpoint"] != "https://"+alias+"/oauth/revoke" ||
+		meta.Aliases["introspection_endpoint"] != "https://"+alias+"/oauth/introspect" || !meta.Bound {
 		t.Fatalf("metadata %s, want the token endpoint alias %s", data, want)
 	}
 	if status, body := e.token(e.url, &a, e.boundID, e.boundSecret, nil); status != 400 {

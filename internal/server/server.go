@@ -110,13 +110,15 @@ type Server struct {
 	mgmt    *mgmt.Handler // the management API (/api/v2/)
 	audit   *audit.Recorder
 
-	rotation  *keys.Scheduler // nil when key-rotation-period is 0
-	tracer    trace.Tracer    // nil when tracing is off
-	csrfKey   []byte          // the login forms' CSRF key, from the master key
-	cors      *webOrigins     // the browser endpoints' CORS policy
-	clientCAs *x509.CertPool  // --tls-client-ca, nil when unset
-	ready     atomic.Pointer[storageCheck]
-	instance  string // this process among the instances (change feed upkeep)
+	rotation *keys.Scheduler // nil when key-rotation-period is 0
+	tracer   trace.Tracer    // nil when tracing is off
+	csrfKey  []byte          // the login forms' CSRF key, from the master key
+	cors     *webOrigins     // the browser endpoints' CORS policy
+	ready    atomic.Pointer[storageCheck]
+	instance string // this process among the instances (change feed upkeep)
+	// revocation is the denylist and the introspection rights (revocation.go).
+	revocation revocationState
+	clientCAs  *x509.CertPool // --tls-client-ca, nil when unset
 }
 
 // storageCheck is the outcome of one background ping of the database.
@@ -173,6 +175,7 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 		log.Info("management API created", "audience", mgmt.Audience(cfg.Issuer))
 	}
 	cat := catalog.New(store, log, opts.Now)
+	revoked := trackRevocations(cat, store, opts.Now)
 	if err := cat.Load(ctx); err != nil {
 		return nil, fmt.Errorf("load catalog: %w", err)
 	}
@@ -182,7 +185,7 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 		debug.FreeOSMemory()
 	}
 	s := &Server{cfg: cfg, opts: opts, log: log, store: store, keys: km, catalog: cat, usage: catalog.NewUsage(store, log), audit: rec,
-		csrfKey: csrfKey(masterKey)}
+		csrfKey: csrfKey(masterKey), revocation: revoked}
 	srv = s
 	s.instance = instanceName()
 	// The keys and the catalog were just read: the database answered.
@@ -252,16 +255,18 @@ func (s *Server) routes() http.Handler {
 		Trace:             s.tracer != nil,
 		AssertionIDs:      s.store,
 		RemoteKeys:        s.remoteKeys(),
+		Denylist:          s.revocation.denylist,
 		ClientCertificate: s.clientCertificateFunc(),
 		ClientCAs:         s.clientCAs,
 	})
 	mux.Handle(discovery.PathToken, s.cors.token(tokens))
+	s.mountRevocation(mux, tokens)
 	md := discovery.New(s.cfg.Issuer,
 		[]string{storage.GrantClientCredentials},
 		[]string{oauth.AuthClientSecretBasic, oauth.AuthClientSecretPost, oauth.AuthPrivateKeyJWT},
 		keys.SupportedAlgs)
 	md.TokenEndpointAuthSigningAlgValuesSupported = assertionAlgs()
-	meta := discovery.Handler(s.mtlsMetadata(loginMetadata(md)))
+	meta := discovery.Handler(s.mtlsMetadata(discovery.WithRevocation(loginMetadata(md), []string{DefaultAlg})))
 	s.mountLogin(mux, users)
 	mux.Handle("GET "+discovery.PathOpenID, meta)
 	mux.Handle("GET "+discovery.PathOAuthMetadata, meta)
@@ -399,6 +404,7 @@ func (s *Server) Start(ctx context.Context) (wait func()) {
 	s.startAudit(ctx, wg.Go)
 	s.startLoginCleanup(ctx, wg.Go)
 	s.startAssertionIDCleanup(ctx, wg.Go)
+	s.startRevocationCleanup(ctx, wg.Go)
 	if s.rotation != nil {
 		wg.Go(func() { s.rotation.Run(ctx) })
 	}

@@ -399,6 +399,8 @@ type Storage interface {
 	Authz
 	// Credentials keeps the clients' keys and certificates.
 	Credentials
+	// Revocations keeps the access token denylist and introspection rights.
+	Revocations
 
 	// CreateAPI stores a new API; ErrAlreadyExists if the identifier is taken.
 	CreateAPI(ctx context.Context, api API) error

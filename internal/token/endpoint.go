@@ -92,6 +92,9 @@ type Config struct {
 	Quota *throttle.Quota[string]
 	// APIQuota, if set, limits the tokens minted per client and API.
 	APIQuota *throttle.Quota[throttle.ClientAPI]
+	// Denylist, if set, keeps token reuse from handing out a token that
+	// was revoked (RFC 7009); the endpoint consults it for nothing else.
+	Denylist Denylist
 	// Trace, when set, adds the request's OAuth attributes (trace.go) to
 	// the span in the request's context; off, the endpoint does no tracing
 	// work at all.
@@ -145,6 +148,7 @@ func NewEndpoint(cfg Config) *Endpoint {
 	}
 	if k, ok := cfg.Signer.(KeyIDer); ok {
 		e.reuse, e.kids = newReuseCache(cfg.ReuseEntries), k
+		e.reuse.denylist = cfg.Denylist
 	} else if cfg.TokenReuse {
 		e.cfg.Logger.Warn("token reuse is off: the signer cannot tell its current key")
 	}

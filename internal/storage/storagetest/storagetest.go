@@ -66,6 +66,9 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Credentials", testCredentials},
 		{"CredentialAuthMethods", testCredentialAuthMethods},
 		{"AssertionIDs", testAssertionIDs},
+		{"Revocations", testRevocations},
+		{"RevokeRefreshFamilies", testRevokeRefreshFamilies},
+		{"Introspectors", testIntrospectors},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })
