@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"crypto"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -27,6 +28,12 @@ const (
 	AuthPost AuthMethod = "client_secret_post"
 	// AuthBasic sends them with HTTP Basic, each form-URL-encoded first.
 	AuthBasic AuthMethod = "client_secret_basic"
+	// AuthTLS authenticates with Certificate, issued by a CA the server
+	// trusts (RFC 8705 §2.1); client_id goes in the form, no secret.
+	AuthTLS AuthMethod = "tls_client_auth"
+	// AuthSelfSignedTLS authenticates with Certificate, registered with the
+	// server (RFC 8705 §2.2); client_id goes in the form, no secret.
+	AuthSelfSignedTLS AuthMethod = "self_signed_tls_client_auth"
 )
 
 // Defaults of [Config].
@@ -55,7 +62,17 @@ type Config struct {
 	ClientID string
 	// Secrets are the client's secrets, tried in order, starting with the
 	// one that last worked (rotation: hold the old and the new secret).
+	// AuthTLS and AuthSelfSignedTLS take none.
 	Secrets []string
+	// Certificate is the client's TLS certificate, presented on the token
+	// requests (RFC 8705): it authenticates the client with AuthTLS or
+	// AuthSelfSignedTLS, and with any method the server binds the client's
+	// tokens to it (cnf.x5t#S256) when the client is registered so. With
+	// it, the token endpoint is the issuer's mutual-TLS alias when its
+	// metadata has one (mtls_endpoint_aliases, RFC 8705 §5). HTTPClient's
+	// Transport, if set, must be an *http.Transport (a clone gets the
+	// certificate).
+	Certificate *tls.Certificate
 	// AuthMethod defaults to AuthPost, or AuthPrivateKeyJWT with a key.
 	AuthMethod AuthMethod
 
@@ -177,15 +194,20 @@ func New(cfg Config) (*Source, error) {
 	var key *keySigner
 	hasKey := cfg.PrivateKey != nil || cfg.PrivateKeyFile != ""
 	hasAssertion := cfg.Assertion != nil || cfg.AssertionFile != ""
-	switch kinds := countSet(len(cfg.Secrets) > 0, hasKey, cfg.Assertion != nil, cfg.AssertionFile != ""); {
+	certAuth := cfg.AuthMethod == AuthTLS || cfg.AuthMethod == AuthSelfSignedTLS
+	switch kinds := countSet(len(cfg.Secrets) > 0, hasKey, cfg.Assertion != nil, cfg.AssertionFile != "", certAuth); {
+	case certAuth && cfg.Certificate == nil:
+		problems = append(problems, fmt.Sprintf("AuthMethod %s needs a Certificate", cfg.AuthMethod))
+	case certAuth && len(cfg.Secrets) > 0:
+		problems = append(problems, fmt.Sprintf("AuthMethod %s takes no Secrets", cfg.AuthMethod))
 	case kinds == 0:
 		problems = append(problems, "no Secrets, PrivateKey, Assertion or AssertionFile")
 	case len(cfg.Secrets) > 0 && hasKey:
 		problems = append(problems, "Secrets and a private key exclude each other")
 	case kinds > 1:
-		problems = append(problems, "more than one of Secrets, a private key, Assertion and AssertionFile")
+		problems = append(problems, "more than one of Secrets, a private key, Assertion, AssertionFile and a certificate AuthMethod")
 	case hasAssertion && cfg.AuthMethod != "":
-		problems = append(problems, "AuthMethod is for secrets and keys; an assertion is sent in the body")
+		problems = append(problems, "AuthMethod is for secrets, keys and certificates; an assertion is sent in the body")
 	}
 	if hasKey {
 		var err error
@@ -227,6 +249,7 @@ func New(cfg Config) (*Source, error) {
 		if cfg.PrivateKey == nil && cfg.PrivateKeyFile == "" {
 			problems = append(problems, "AuthMethod private_key_jwt needs PrivateKey or PrivateKeyFile")
 		}
+	case AuthTLS, AuthSelfSignedTLS:
 	default:
 		problems = append(problems, fmt.Sprintf("unknown AuthMethod %q", cfg.AuthMethod))
 	}
@@ -243,7 +266,17 @@ func New(cfg Config) (*Source, error) {
 	if len(problems) > 0 {
 		return nil, errors.New("client: invalid config: " + strings.Join(problems, "; "))
 	}
+	hc, err := withCertificate(cfg.HTTPClient, cfg.Certificate)
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	if len(problems) > 0 {
+		return nil, errors.New("client: invalid config: " + strings.Join(problems, "; "))
+	}
 	cfg.Secrets = append([]string(nil), cfg.Secrets...)
+	if certAuth {
+		cfg.Secrets = []string{""} // one attempt, without a secret
+	}
 	cfg.Scopes = append([]string(nil), cfg.Scopes...)
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
@@ -265,7 +298,7 @@ func New(cfg Config) (*Source, error) {
 	if cfg.AssertionFile != "" {
 		cfg.Assertion = readAssertionFile(cfg.AssertionFile)
 	}
-	s := &Source{cfg: cfg, hc: cfg.HTTPClient, now: cfg.Now, sleep: sleepCtx, rand: defaultRand, tokenURL: cfg.TokenURL, key: key}
+	s := &Source{cfg: cfg, hc: hc, now: cfg.Now, sleep: sleepCtx, rand: defaultRand, tokenURL: cfg.TokenURL, key: key}
 	if s.hc == nil {
 		s.hc = &http.Client{Timeout: 30 * time.Second}
 	}

@@ -50,5 +50,12 @@
 // [Source.Client]) to call APIs then: an oauth2.Transport would send the
 // token without a proof.
 //
+// [Config].Certificate presents a TLS client certificate on the token
+// requests (RFC 8705): to authenticate with it alone ([AuthTLS],
+// [AuthSelfSignedTLS]) or to get tokens bound to it; the issuer's
+// mtls_endpoint_aliases token endpoint is used when it has one. Present the
+// same certificate to the API (an http.Transport with it in
+// TLSClientConfig.Certificates).
+//
 // The package never logs, and never puts a secret or a token in an error.
 package client

@@ -168,6 +168,10 @@ func (s *Source) endpoint(ctx context.Context) (string, error) {
 	var meta struct {
 		Issuer        string `json:"issuer"`
 		TokenEndpoint string `json:"token_endpoint"`
+		// RFC 8705 §5: where a client presents its certificate.
+		Aliases struct {
+			TokenEndpoint string `json:"token_endpoint"`
+		} `json:"mtls_endpoint_aliases"`
 	}
 	for attempt := 1; ; attempt++ {
 		err := s.getJSON(ctx, metaURL, &meta)
@@ -183,6 +187,9 @@ func (s *Source) endpoint(ctx context.Context) (string, error) {
 	}
 	if meta.Issuer != s.cfg.Issuer {
 		return "", fmt.Errorf("client: discovery: metadata issuer %q is not the configured %q (RFC 8414 §3.3)", meta.Issuer, s.cfg.Issuer)
+	}
+	if s.cfg.Certificate != nil && meta.Aliases.TokenEndpoint != "" {
+		meta.TokenEndpoint = meta.Aliases.TokenEndpoint
 	}
 	if err := checkEndpoint(meta.TokenEndpoint, s.cfg.InsecureAllowHTTP); err != nil {
 		return "", fmt.Errorf("client: discovery: token_endpoint %q: %w", meta.TokenEndpoint, err)
@@ -251,6 +258,8 @@ func (s *Source) request(ctx context.Context, tokenURL, secret string) (*entry, 
 		form.Set("client_id", s.cfg.ClientID)
 		form.Set("client_assertion_type", AssertionType)
 		form.Set("client_assertion", a)
+	case s.cfg.AuthMethod == AuthTLS, s.cfg.AuthMethod == AuthSelfSignedTLS: // RFC 8705 §2.1: the certificate authenticates
+		form.Set("client_id", s.cfg.ClientID)
 	}
 	sent := s.now()
 	body, err := s.post(ctx, tokenURL, form.Encode(), secret)

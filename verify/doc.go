@@ -42,6 +42,14 @@
 // token gets both a Bearer and a DPoP challenge. Proofs are checked by
 // package dpop; bearer tokens cost nothing more than before.
 //
+// A token bound to the client's TLS certificate (`cnf.x5t#S256`, RFC 8705
+// §3) is accepted by [Verifier.VerifyRequest] and the middleware only when
+// the request presents that certificate: on its TLS connection, or in the
+// header of a trusted reverse proxy ([CertificateSource]: Envoy's
+// X-Forwarded-Client-Cert or a URL-encoded PEM as nginx sends it, believed
+// only from the configured proxy addresses). [Verifier.Verify] alone does
+// not see the request and cannot check it.
+//
 // Options that weaken security are named Insecure*. Errors never contain the
 // token.
 package verify

@@ -42,6 +42,7 @@ func (c DPoPConfig) check() []string {
 // wireConfirmation is `cnf` on the wire.
 type wireConfirmation struct {
 	JKT string `json:"jkt"`
+	X5T string `json:"x5t#S256"`
 }
 
 // DPoPConfig configures the checking of DPoP proofs (RFC 9449 §7). The
@@ -129,7 +130,9 @@ func (v *Verifier) VerifyDPoP(ctx context.Context, token, proof, method, reqURL 
 // `Authorization: Bearer` for a bearer token (a DPoP-bound one is refused
 // with ErrDPoPBound), `Authorization: DPoP` with exactly one DPoP header
 // for a DPoP-bound token (VerifyDPoP). A request without a token is
-// ErrNoToken.
+// ErrNoToken. A token bound to a TLS client certificate (`cnf.x5t#S256`,
+// RFC 8705 §3) is accepted only when r presents that certificate
+// (checkBinding): call VerifyRequest, not Verify, for such tokens.
 func (v *Verifier) VerifyRequest(r *http.Request) (*Claims, error) {
 	c, _, err := v.verifyRequest(r)
 	return c, err
@@ -146,7 +149,13 @@ func (v *Verifier) verifyRequest(r *http.Request) (*Claims, bool, error) {
 		return nil, false, fmt.Errorf("verify: %w", ErrNoToken)
 	case !a.dpop:
 		c, err := v.Verify(r.Context(), a.token)
-		return c, false, err
+		if err == nil {
+			err = v.checkBinding(c, r)
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		return c, false, nil
 	}
 	proofs := r.Header.Values(dpop.Header)
 	switch len(proofs) {
@@ -157,7 +166,13 @@ func (v *Verifier) verifyRequest(r *http.Request) (*Claims, bool, error) {
 		return nil, true, fmt.Errorf("verify: %w: %w (%d DPoP headers, want one)", ErrDPoPProof, dpop.ErrMalformed, len(proofs))
 	}
 	c, err := v.VerifyDPoP(r.Context(), a.token, proofs[0], r.Method, v.requestURL(r))
-	return c, true, err
+	if err == nil {
+		err = v.checkBinding(c, r)
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	return c, true, nil
 }
 
 // requestURL is the URL of r as a proof's htu names it.

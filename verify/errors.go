@@ -23,6 +23,13 @@ var (
 	// ErrKeysUnavailable means the issuer's keys could not be fetched: the
 	// token was not judged. The middleware answers 503.
 	ErrKeysUnavailable = errors.New("the keys to verify the access token are unavailable")
+	// ErrCertificate: the token is bound to a client certificate
+	// (`cnf.x5t#S256`, RFC 8705 §3.1) that the request did not present,
+	// either because it presented none or another one.
+	ErrCertificate = errors.New("the access token is bound to a client certificate the request did not present")
+	// ErrNotBound: [Config].RequireCertificateBinding is set and the token
+	// is a bearer token, bound to no certificate.
+	ErrNotBound = errors.New("the access token is not bound to a client certificate")
 	// ErrRevoked: in introspection mode, the issuer says the token is not
 	// active (revoked, or its client disabled) although it verifies.
 	ErrRevoked = errors.New("the access token is not active")
@@ -35,7 +42,7 @@ var (
 // reasons are the refusals, in the order the middleware matches them.
 var reasons = []error{
 	ErrKeysUnavailable, ErrIntrospectionUnavailable, ErrRevoked, ErrTooLarge, ErrAlgorithm, ErrType, ErrUnknownKey, ErrSignature,
-	ErrExpired, ErrNotYetValid, ErrIssuedInFuture, ErrIssuer, ErrAudience, ErrSubject,
+	ErrExpired, ErrNotYetValid, ErrIssuedInFuture, ErrIssuer, ErrAudience, ErrSubject, ErrCertificate, ErrNotBound, ErrCertificateHeader,
 	ErrAuthorization, ErrNoToken, ErrDPoPBound, ErrNotDPoPBound, ErrDPoPNonce, ErrDPoPProof, ErrMalformed,
 }
 

@@ -118,6 +118,15 @@ type Config struct {
 	// InsecureAllowHTTP permits plain-HTTP metadata and JWKS URLs on hosts
 	// other than loopback, where anyone on the path can swap the keys.
 	InsecureAllowHTTP bool
+
+	// ClientCertificates says where [Verifier.VerifyRequest] and the
+	// middleware find the request's TLS client certificate, against which
+	// a certificate-bound token (`cnf.x5t#S256`, RFC 8705 §3) is checked:
+	// the zero value reads the request's own TLS connection only.
+	ClientCertificates CertificateSource
+	// RequireCertificateBinding refuses tokens that are not bound to a
+	// client certificate (ErrNotBound): the API accepts no bearer tokens.
+	RequireCertificateBinding bool
 	// Introspection, when set, turns on introspection mode: a token that
 	// passes the checks above is also checked with the issuer's
 	// introspection endpoint (RFC 7662), so that a revoked token is
@@ -298,6 +307,10 @@ type Claims struct {
 	// Confirmation is `cnf`: the key a sender-constrained token is bound
 	// to (RFC 9449 §6).
 	Confirmation Confirmation
+	// CertificateThumbprint is `cnf.x5t#S256` (RFC 8705 §3.1): the token
+	// is bound to the client certificate of that SHA-256 thumbprint; empty
+	// for a bearer token.
+	CertificateThumbprint string
 
 	raw json.RawMessage
 }
@@ -383,7 +396,9 @@ type wireClaims struct {
 	GTY       string           `json:"gty"`
 	// Permissions is a pointer so that an empty list is told from none.
 	Permissions *[]string `json:"permissions"`
-	// Cnf binds the token to a key (RFC 7800).
+	// Cnf binds the token to a key (RFC 7800): a DPoP key's thumbprint
+	// (RFC 9449 §6.1 jkt) or a TLS client certificate's (RFC 8705 §3.1
+	// x5t#S256).
 	Cnf *wireConfirmation `json:"cnf"`
 }
 
@@ -451,6 +466,7 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Claims, error) {
 	}
 	if w.Cnf != nil {
 		c.Confirmation.JKT = w.Cnf.JKT
+		c.CertificateThumbprint = w.Cnf.X5T
 	}
 	if err := v.checkClaims(c, &w, now); err != nil {
 		return nil, err

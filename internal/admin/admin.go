@@ -446,6 +446,12 @@ type ClientInput struct {
 	TokenEndpointAuthMethod string
 	// Extras are Auth0's settings kept and shown but not acted on.
 	Extras storage.ClientExtras
+	// CertificateBoundTokens binds the client's tokens to its TLS client
+	// certificate (RFC 8705 §3.4).
+	CertificateBoundTokens bool
+	// TLSClientAuthSAN registers the client for tls_client_auth by a
+	// subject alternative name of its certificate (RFC 8705 §2.1.2).
+	TLSClientAuthSAN storage.SAN
 	// JWKSURI is where the client publishes its private_key_jwt keys.
 	JWKSURI string
 	// RequireProofOfPossession makes every token of the client
@@ -479,6 +485,10 @@ func checkClient(c storage.Client) []string {
 	if len(c.Description) > MaxDescriptionLen {
 		problems = append(problems, fmt.Sprintf("description is longer than %d characters", MaxDescriptionLen))
 	}
+	if c.CertificateBoundTokens && IsLogin(c.AppType) {
+		problems = append(problems, "certificate-bound tokens are for machine-to-machine clients: login clients' tokens are not bound")
+	}
+	problems = append(problems, checkSAN(c)...)
 	if IsPublic(c.AppType) {
 		if c.TokenEndpointAuthMethod != storage.AuthMethodNone {
 			problems = append(problems, fmt.Sprintf("token endpoint auth method %q must be none: a %s client is public and has no secret",
@@ -552,6 +562,8 @@ func (s *Service) CreateClient(ctx context.Context, in ClientInput) (storage.Cli
 		Extras:                   in.Extras,
 		JWKSURI:                  in.JWKSURI,
 		RequireProofOfPossession: in.RequireProofOfPossession,
+		CertificateBoundTokens:   in.CertificateBoundTokens,
+		TLSClientAuthSAN:         in.TLSClientAuthSAN,
 		CreatedAt:                now, UpdatedAt: now,
 	}
 	if c.TokenEndpointAuthMethod == "" && c.JWKSURI != "" {
@@ -618,6 +630,8 @@ type ClientPatch struct {
 	Disabled                *bool
 	Extras                  *storage.ClientExtras
 	WebOrigins              *[]string // replaces the list; a login client's only
+	CertificateBoundTokens  *bool
+	TLSClientAuthSAN        *storage.SAN // the zero SAN clears it
 	// AuthMethods replaces the credentials the client authenticates with
 	// (Auth0's client_authentication_methods; the zero value clears them);
 	// JWKSURI its jwks_uri ("" clears it).
@@ -655,6 +669,12 @@ func (s *Service) UpdateClient(ctx context.Context, id string, p ClientPatch) (s
 	}
 	if p.WebOrigins != nil {
 		c.WebOrigins = slices.Clone(*p.WebOrigins)
+	}
+	if p.CertificateBoundTokens != nil {
+		c.CertificateBoundTokens = *p.CertificateBoundTokens
+	}
+	if p.TLSClientAuthSAN != nil {
+		c.TLSClientAuthSAN = *p.TLSClientAuthSAN
 	}
 	if p.AuthMethods != nil {
 		c.AuthMethods = *p.AuthMethods

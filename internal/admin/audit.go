@@ -77,5 +77,7 @@ func clientFields(p ClientPatch) string {
 	add(p.AuthMethods != nil, "client_authentication_methods")
 	add(p.JWKSURI != nil, "jwks_uri")
 	add(p.RequireProofOfPossession != nil, "require_proof_of_possession")
+	add(p.CertificateBoundTokens != nil, "tls_client_certificate_bound_access_tokens")
+	add(p.TLSClientAuthSAN != nil, "tls_client_auth_san")
 	return strings.Join(f, ",")
 }

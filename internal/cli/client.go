@@ -58,6 +58,8 @@ func (a *app) clientCmd() *cobra.Command {
 	}
 	create.Flags().StringVar(&in.Name, "name", "", "the client's name")
 	create.Flags().StringVar(&in.Description, "description", "", "a description")
+	create.Flags().BoolVar(&in.CertificateBoundTokens, "certificate-bound-tokens", false, certBoundUsage)
+	create.Flags().Var(sanFlag{&in.TLSClientAuthSAN}, "tls-client-auth-san", sanUsage)
 	create.Flags().StringVar(&login.AppType, "app-type", storage.AppTypeNonInteractive,
 		"non_interactive (machine to machine), regular_web (confidential login client), spa or native (public login clients, no secret)")
 	create.Flags().StringArrayVar(&login.RedirectURIs, "redirect-uri", nil, "a login client's redirect URI, matched exactly (repeatable)")
@@ -123,9 +125,15 @@ func (a *app) createClient(cmd *cobra.Command, m manager, in admin.ClientInput, 
 		}
 		return m.CreateClient(cmd.Context(), in)
 	}
+	if in.CertificateBoundTokens || in.TLSClientAuthSAN.Kind != "" {
+		return storage.Client{}, admin.NewSecret{}, fmt.Errorf("--certificate-bound-tokens and --tls-client-auth-san are for machine-to-machine clients")
+	}
 	login.Name, login.Description, login.RequireProofOfPossession = in.Name, in.Description, in.RequireProofOfPossession
 	return m.CreateLoginClient(cmd.Context(), login)
 }
+
+// certBoundUsage describes --certificate-bound-tokens.
+const certBoundUsage = "bind the client's access tokens to the TLS client certificate of its token requests (RFC 8705 §3 cnf.x5t#S256; Auth0's tls_client_certificate_bound_access_tokens); a request without one is refused"
 
 // webOriginUsage describes --web-origin.
 const webOriginUsage = "an origin (https://app.example.com[:port]) whose pages may call the token and userinfo endpoints from a browser, matched exactly (CORS; Auth0's web_origins; repeatable)"
@@ -133,14 +141,16 @@ const webOriginUsage = "an origin (https://app.example.com[:port]) whose pages m
 func (a *app) clientUpdateCmd() *cobra.Command {
 	var name, description string
 	var origins []string
-	var requirePoP bool
+	var requirePoP, bound bool
+	var san storage.SAN
 	cmd := &cobra.Command{
-		Use:   "update ID [--name N] [--description D] [--web-origin ORIGIN...] [--require-proof-of-possession]",
-		Short: "Change a client's name, description, web origins or proof-of-possession requirement", Args: exactArgs("ID"),
+		Use:   "update ID [--name N] [--description D] [--web-origin ORIGIN...] [--require-proof-of-possession] [--certificate-bound-tokens=true|false] [--tls-client-auth-san KIND:VALUE]",
+		Short: "Change a client's name, description, web origins, proof-of-possession requirement or mutual TLS settings", Args: exactArgs("ID"),
 		PreRunE: func(cmd *cobra.Command, _ []string) error { return nothingToChange(cmd) },
 		RunE: a.withManager(func(cmd *cobra.Command, args []string, m manager) error {
 			p := admin.ClientPatch{Name: given(cmd, "name", &name), Description: given(cmd, "description", &description),
-				RequireProofOfPossession: given(cmd, "require-proof-of-possession", &requirePoP)}
+				RequireProofOfPossession: given(cmd, "require-proof-of-possession", &requirePoP),
+				CertificateBoundTokens:   given(cmd, "certificate-bound-tokens", &bound), TLSClientAuthSAN: given(cmd, "tls-client-auth-san", &san)}
 			if cmd.Flags().Changed("web-origin") {
 				// --web-origin= (empty) clears the list.
 				list := slices.DeleteFunc(slices.Clone(origins), func(o string) bool { return o == "" })
@@ -157,6 +167,8 @@ func (a *app) clientUpdateCmd() *cobra.Command {
 	cmd.Flags().StringVar(&description, "description", "", "a description")
 	cmd.Flags().StringArrayVar(&origins, "web-origin", nil, webOriginUsage+"; replaces the list, --web-origin= clears it")
 	cmd.Flags().BoolVar(&requirePoP, "require-proof-of-possession", false, requirePoPUsage+" (=false turns it off)")
+	cmd.Flags().BoolVar(&bound, "certificate-bound-tokens", false, certBoundUsage)
+	cmd.Flags().Var(sanFlag{&san}, "tls-client-auth-san", sanUsage+"; --tls-client-auth-san= clears it")
 	return cmd
 }
 

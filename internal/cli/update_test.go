@@ -70,7 +70,7 @@ func TestUpdateCommands(t *testing.T) {
 	// An update without a flag names every flag it takes (and no common one).
 	h.failsWith([]string{"nothing to change: give --allow-offline-access, --client-access, --enforce-policies, --name, --pop-mechanism, " +
 		"--pop-required, --pop-required-for, --scope, --signing-alg, --token-dialect, --token-lifetime, --token-reuse or --user-access"}, "api", "update", "https://orders.test", "--db", h.db)
-	h.failsWith([]string{"nothing to change: give --description, --name, --require-proof-of-possession or --web-origin"}, "client", "update", id)
+	h.failsWith([]string{"nothing to change: give --certificate-bound-tokens, --description, --name, --require-proof-of-possession, --tls-client-auth-san or --web-origin"}, "client", "update", id)
 
 	// Dropping a granted scope removes it from the grant, here and there
 	// alike.

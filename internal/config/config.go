@@ -50,6 +50,9 @@ type Config struct {
 	// TrustedProxies is a comma-separated list of CIDR prefixes or
 	// addresses whose X-Forwarded-For is believed (package clientip).
 	TrustedProxies string
+	// TLSClientCA, MTLSAddr, MTLSBaseURL and ClientCertHeader configure
+	// mutual TLS (RFC 8705; mtls.go).
+	TLSClientCA, MTLSAddr, MTLSBaseURL, ClientCertHeader string
 	// MetricsAddr is where GET /metrics is served: "" on the main listener,
 	// host:port on a listener of its own, "off" nowhere.
 	MetricsAddr string
@@ -144,6 +147,10 @@ func (c *Config) fields() []field {
 		{name: "tls-cert", usage: "PEM certificate (chain) file: serve HTTPS (TLS 1.2+, reloaded when the file changes); needs --tls-key", str: &c.TLSCert},
 		{name: "tls-key", usage: "PEM private key file of --tls-cert", str: &c.TLSKey},
 		{name: "trusted-proxies", usage: "comma-separated CIDR prefixes or IPs of reverse proxies whose X-Forwarded-For names the client address", str: &c.TrustedProxies},
+		{name: "tls-client-ca", usage: "PEM file of the CA certificates that issue clients' certificates for tls_client_auth (RFC 8705 §2.1); with --tls-cert and no --mtls-addr the main listener requests (not requires) a client certificate", str: &c.TLSClientCA},
+		{name: "mtls-addr", usage: "host:port of a second TLS listener that requests client certificates, advertised as mtls_endpoint_aliases (RFC 8705 §5) so that the main listener never asks browsers for one; needs --tls-cert", str: &c.MTLSAddr},
+		{name: "mtls-base-url", usage: "public https base URL of the mutual-TLS endpoints advertised in mtls_endpoint_aliases (default: the issuer's host with --mtls-addr's port)", str: &c.MTLSBaseURL},
+		{name: "client-cert-header", usage: "request header in which a --trusted-proxies proxy passes the client certificate: X-Forwarded-Client-Cert for Envoy's format, any other name for a URL-encoded PEM (nginx's $ssl_client_escaped_cert); ignored from other peers", str: &c.ClientCertHeader},
 		{name: "metrics-addr", usage: "where to serve Prometheus /metrics: empty for the main listener, to the host itself only (loopback, through no proxy), host:port for a separate listener open to whoever reaches it, off for none", str: &c.MetricsAddr},
 		{name: "audit-retention", usage: "how long audit events are kept before a periodic cleanup deletes them (one instance at a time); 0 keeps them forever", dur: &c.AuditRetention},
 		{name: "audit-token-retention", usage: "how long the per-token audit events (token.issued, auth.failed) are kept; their hourly counts per client and API are kept for audit-retention; 0 keeps them as long as the others", dur: &c.AuditTokenRetention},
@@ -200,6 +207,7 @@ var Common = Flags{"db", "master-key-file"}
 
 // Serve are the settings of gatehouse serve beyond Common.
 var Serve = Flags{"addr", "issuer", "dev", "default-audience", "jwks-max-age", "key-rotation-period", "token-reuse", "dpop-nonce", "sync-interval", "log-level", "log-format", "log-flush-interval", "shutdown-timeout", "tls-cert", "tls-key", "trusted-proxies", "metrics-addr",
+	"tls-client-ca", "mtls-addr", "mtls-base-url", "client-cert-header",
 	"audit-retention", "audit-token-retention", "auth-failure-limit", "auth-failure-window", "token-quota", "token-quota-per-api",
 	"login-code-lifetime", "login-session-lifetime", "refresh-token-idle", "refresh-token-lifetime", "login-failure-limit", "login-failure-window"}
 
@@ -357,6 +365,7 @@ func (c *Config) Validate() error {
 		bad("log-flush-interval %s must be between 0s and 1s (a crash loses at most that much of the log)", c.LogFlushInterval)
 	}
 	problems = append(problems, c.validateHTTP()...)
+	problems = append(problems, c.validateMTLS()...)
 	problems = append(problems, c.validateAbuse()...)
 	problems = append(problems, c.validateLogin()...)
 	return errors.Join(problems...)

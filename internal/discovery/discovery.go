@@ -48,6 +48,9 @@ type Metadata struct {
 	PromptValuesSupported                      []string `json:"prompt_values_supported,omitempty"`
 	AuthorizationResponseISSParameterSupported bool     `json:"authorization_response_iss_parameter_supported,omitempty"`
 
+	// Mutual TLS (RFC 8705 §3.3, §5); see WithMTLS.
+	TLSClientCertificateBoundAccessTokens bool              `json:"tls_client_certificate_bound_access_tokens,omitempty"`
+	MTLSEndpointAliases                   map[string]string `json:"mtls_endpoint_aliases,omitempty"`
 	// Revocation (RFC 7009) and introspection (RFC 7662); see WithRevocation.
 	RevocationEndpoint                        string   `json:"revocation_endpoint,omitempty"`
 	RevocationEndpointAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported,omitempty"`

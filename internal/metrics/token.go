@@ -23,6 +23,9 @@ const (
 	ReasonDisabledClient     = "disabled_client"     // the client is disabled
 	ReasonThrottled          = "throttled"           // refused by brute-force protection before checking
 	ReasonWrongAuthMethod    = "wrong_auth_method"   // the right secret, by a method the client is not registered for
+	// ReasonInvalidCertificate: a TLS client certificate that is none the
+	// client registered (RFC 8705 §2), or does not chain to the client CA.
+	ReasonInvalidCertificate = "invalid_certificate"
 	// A client assertion (RFC 7523 §2.2): one that is malformed, names an
 	// unknown key or whose signature does not verify; one whose signature
 	// verifies but whose claims (iss, sub, aud, exp, nbf, iat, jti) do not
@@ -37,7 +40,7 @@ const (
 
 var reasons = []string{ReasonMissingCredentials, ReasonUnknownClient, ReasonInvalidSecret,
 	ReasonInactiveSecret, ReasonDisabledClient, ReasonThrottled, ReasonWrongAuthMethod,
-	ReasonInvalidAssertion, ReasonAssertionClaims, ReasonReplayedAssertion, ReasonInvalidFederated}
+	ReasonInvalidAssertion, ReasonAssertionClaims, ReasonReplayedAssertion, ReasonInvalidFederated, ReasonInvalidCertificate}
 
 // Token holds the token endpoint's counters. Its methods are safe for
 // concurrent use and cheap enough for the hot path (one map lookup and an

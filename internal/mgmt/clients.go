@@ -43,6 +43,15 @@ type clientInput struct {
 	// they are one, set by either or both (their union).
 	WebOrigins     *[]string `json:"web_origins"`
 	AllowedOrigins *[]string `json:"allowed_origins"`
+	// RFC 8705 §3.4: the client's access tokens are bound to its TLS
+	// client certificate (cnf.x5t#S256).
+	TLSClientCertificateBoundAccessTokens *bool `json:"tls_client_certificate_bound_access_tokens"`
+	// RFC 8705 §2.1.2: tls_client_auth by a subject alternative name of the
+	// client's certificate; at most one, "" clears it.
+	TLSClientAuthSANDNS   *string `json:"tls_client_auth_san_dns"`
+	TLSClientAuthSANURI   *string `json:"tls_client_auth_san_uri"`
+	TLSClientAuthSANIP    *string `json:"tls_client_auth_san_ip"`
+	TLSClientAuthSANEmail *string `json:"tls_client_auth_san_email"`
 	// JWKSURI is where the client publishes its private_key_jwt keys (a
 	// gatehouse extension; "" clears it).
 	JWKSURI *string `json:"jwks_uri"`
@@ -103,6 +112,12 @@ func (in clientInput) checkFixed() []string {
 			*in.AppType, storage.AppTypeNonInteractive, strings.Join(admin.LoginAppTypes, ", ")))
 	}
 	if in.AppType != nil && admin.IsLogin(*in.AppType) {
+		if san, _ := in.san(); san != nil && san.Kind != "" {
+			problems = append(problems, "tls_client_auth is for machine-to-machine clients")
+		}
+		if in.TLSClientCertificateBoundAccessTokens != nil && *in.TLSClientCertificateBoundAccessTokens {
+			problems = append(problems, "tls_client_certificate_bound_access_tokens is for machine-to-machine clients: login clients' tokens are not bound")
+		}
 		return problems // the admin service judges a login client's settings
 	}
 	if in.GrantTypes != nil && !slices.Equal(*in.GrantTypes, []string{storage.GrantClientCredentials}) {
@@ -245,6 +260,14 @@ func (h *Handler) createClient(r *http.Request, w http.ResponseWriter) (int, any
 		return h.createLoginClient(r, in)
 	}
 	ci := admin.ClientInput{Name: *in.Name}
+	if in.TLSClientCertificateBoundAccessTokens != nil {
+		ci.CertificateBoundTokens = *in.TLSClientCertificateBoundAccessTokens
+	}
+	if san, err := in.san(); err != nil {
+		return 0, nil, err
+	} else if san != nil {
+		ci.TLSClientAuthSAN = *san
+	}
 	ci.Extras, _ = in.extras(storage.ClientExtras{}, storage.AppTypeNonInteractive)
 	if in.Description != nil {
 		ci.Description = *in.Description
@@ -327,6 +350,9 @@ func (h *Handler) updateClient(r *http.Request, w http.ResponseWriter) (int, any
 		in.IsFirstParty != nil && admin.IsLogin(cur.AppType) && *in.IsFirstParty != cur.FirstParty {
 		problems = append(problems, "callbacks, allowed_logout_urls and is_first_party cannot be changed through the management API yet")
 	}
+	if b := in.TLSClientCertificateBoundAccessTokens; b != nil && *b && admin.IsLogin(cur.AppType) {
+		problems = append(problems, "tls_client_certificate_bound_access_tokens is for machine-to-machine clients: login clients' tokens are not bound")
+	}
 	problems = append(problems, checkFixedFields(h.clientFixed(), extra)...)
 	problems = append(problems, checkReadOnly(clientReadOnly, extra, h.viewClient(cur), "the server sets it")...)
 	if err := joinProblems(problems); err != nil {
@@ -337,6 +363,7 @@ func (h *Handler) updateClient(r *http.Request, w http.ResponseWriter) (int, any
 		TokenEndpointAuthMethod: in.TokenEndpointAuthMethod, Disabled: in.Disabled, WebOrigins: in.origins(),
 		JWKSURI:                  in.JWKSURI,
 		RequireProofOfPossession: in.RequireProofOfPossession,
+		CertificateBoundTokens:   in.TLSClientCertificateBoundAccessTokens,
 	}
 	if methodsGiven {
 		if methods != nil && in.TokenEndpointAuthMethod != nil {
@@ -351,6 +378,11 @@ func (h *Handler) updateClient(r *http.Request, w http.ResponseWriter) (int, any
 	if x, given := in.extras(cur.Extras, cur.AppType); given {
 		p.Extras = &x
 	}
+	san, serr := in.san()
+	if serr != nil {
+		return 0, nil, serr
+	}
+	p.TLSClientAuthSAN = san
 	c, err := h.svc().UpdateClient(r.Context(), r.PathValue("id"), p)
 	if err != nil {
 		return 0, nil, translate(err, clientRes)

@@ -285,6 +285,7 @@ func (v Client) client() storage.Client {
 	}
 	c := storage.Client{ClientID: v.ClientID, Name: v.Name, Description: v.Description, AppType: v.AppType, GrantTypes: v.GrantTypes,
 		Metadata: md, Disabled: v.Disabled, JWKSURI: v.JWKSURI, RequireProofOfPossession: v.RequireProofOfPossession,
+		CertificateBoundTokens: v.TLSClientCertificateBoundAccessTokens, TLSClientAuthSAN: v.san(),
 		CreatedAt: parseTS(v.CreatedAt), UpdatedAt: parseTS(v.UpdatedAt)}
 	if v.TokenEndpointAuthMethod != nil {
 		c.TokenEndpointAuthMethod = *v.TokenEndpointAuthMethod
@@ -491,6 +492,12 @@ func (m *Remote) CreateClient(ctx context.Context, in admin.ClientInput) (storag
 	if in.RequireProofOfPossession {
 		body["require_proof_of_possession"] = true
 	}
+	if in.CertificateBoundTokens {
+		body["tls_client_certificate_bound_access_tokens"] = true
+	}
+	if in.TLSClientAuthSAN.Kind != "" {
+		body["tls_client_auth_san_"+in.TLSClientAuthSAN.Kind] = in.TLSClientAuthSAN.Value
+	}
 	var v Client
 	if err := m.do(ctx, http.MethodPost, "/api/v2/clients", nil, body, &v); err != nil {
 		return storage.Client{}, admin.NewSecret{}, err
@@ -563,6 +570,20 @@ func (m *Remote) UpdateClient(ctx context.Context, id string, p admin.ClientPatc
 	}
 	if p.Disabled != nil {
 		body["disabled"] = *p.Disabled
+	}
+	if p.CertificateBoundTokens != nil {
+		body["tls_client_certificate_bound_access_tokens"] = *p.CertificateBoundTokens
+	}
+	if san := p.TLSClientAuthSAN; san != nil {
+		// The one given, or every kind cleared.
+		for _, k := range []string{storage.SANDNS, storage.SANURI, storage.SANIP, storage.SANEmail} {
+			if san.Kind == "" {
+				body["tls_client_auth_san_"+k] = ""
+			}
+		}
+		if san.Kind != "" {
+			body["tls_client_auth_san_"+san.Kind] = san.Value
+		}
 	}
 	if p.WebOrigins != nil {
 		body["web_origins"] = orEmpty(*p.WebOrigins)

@@ -122,6 +122,15 @@ type Client struct {
 	// RequireProofOfPossession (Auth0's): every token of the client must
 	// be sender-constrained.
 	RequireProofOfPossession bool `json:"require_proof_of_possession"`
+	// TLSClientCertificateBoundAccessTokens is RFC 8705 §3.4's: the
+	// client's access tokens carry cnf.x5t#S256.
+	TLSClientCertificateBoundAccessTokens bool `json:"tls_client_certificate_bound_access_tokens"`
+	// The tls_client_auth subject alternative name (RFC 8705 §2.1.2), when
+	// one is registered.
+	TLSClientAuthSANDNS   string `json:"tls_client_auth_san_dns,omitempty"`
+	TLSClientAuthSANURI   string `json:"tls_client_auth_san_uri,omitempty"`
+	TLSClientAuthSANIP    string `json:"tls_client_auth_san_ip,omitempty"`
+	TLSClientAuthSANEmail string `json:"tls_client_auth_san_email,omitempty"`
 	// Auth0's settings kept and shown, not acted on (storage.ClientExtras).
 	LogoURI        string   `json:"logo_uri,omitempty"`
 	ClientAliases  []string `json:"client_aliases"`
@@ -169,6 +178,8 @@ func (h *Handler) viewClient(c storage.Client) Client {
 		v.TokenEndpointAuthMethod = nil
 	}
 	v.RequireProofOfPossession = c.RequireProofOfPossession
+	v.TLSClientCertificateBoundAccessTokens = c.CertificateBoundTokens
+	v.viewSAN(c.TLSClientAuthSAN)
 	v.IsFirstParty = c.FirstParty // a login client's, which acts on its consent page
 	if !admin.IsLogin(c.AppType) {
 		v.IsFirstParty = !c.Extras.ThirdParty

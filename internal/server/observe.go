@@ -333,6 +333,9 @@ func (s *Server) serveOn(srv *http.Server, ln net.Listener) error {
 		return err
 	}
 	srv.TLSConfig = tlsConfig(r)
+	if s.cfg.RequestClientCertOnMain() {
+		requestClientCert(srv.TLSConfig)
+	}
 	return srv.ServeTLS(ln, "", "")
 }
 

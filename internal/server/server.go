@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -120,6 +121,7 @@ type Server struct {
 	instance string // this process among the instances (change feed upkeep)
 	// revocation is the denylist and the introspection rights (revocation.go).
 	revocation revocationState
+	clientCAs  *x509.CertPool // --tls-client-ca, nil when unset
 }
 
 // storageCheck is the outcome of one background ping of the database.
@@ -205,6 +207,9 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 		return nil, err
 	}
 	s.cors = &webOrigins{src: cat}
+	if s.clientCAs, err = cfg.ClientCAPool(); err != nil {
+		return nil, fmt.Errorf("tls-client-ca: %w", err)
+	}
 	s.tracer = tracerFor(opts.TracerProvider)
 	s.initObservability()
 	s.handler = s.routes()
@@ -260,7 +265,9 @@ func (s *Server) routes() http.Handler {
 		DPoP:            s.dpop,
 		// Platform tokens name this issuer as their audience by default;
 		// --dev lets issuers on loopback be fetched over plain http.
-		Federation: federation.New(federation.Config{Audience: s.cfg.Issuer, InsecureHTTP: s.cfg.Dev, Now: s.opts.Now}),
+		Federation:        federation.New(federation.Config{Audience: s.cfg.Issuer, InsecureHTTP: s.cfg.Dev, Now: s.opts.Now}),
+		ClientCertificate: s.clientCertificateFunc(),
+		ClientCAs:         s.clientCAs,
 	})
 	mux.Handle(discovery.PathToken, s.cors.token(tokens))
 	s.mountRevocation(mux, tokens)
@@ -269,7 +276,7 @@ func (s *Server) routes() http.Handler {
 		[]string{oauth.AuthClientSecretBasic, oauth.AuthClientSecretPost, oauth.AuthPrivateKeyJWT},
 		keys.SupportedAlgs)
 	md.TokenEndpointAuthSigningAlgValuesSupported = assertionAlgs()
-	meta := discovery.Handler(discovery.WithRevocation(loginMetadata(md), []string{DefaultAlg}))
+	meta := discovery.Handler(s.mtlsMetadata(discovery.WithRevocation(loginMetadata(md), []string{DefaultAlg})))
 	s.mountLogin(mux, users)
 	mux.Handle("GET "+discovery.PathOpenID, meta)
 	mux.Handle("GET "+discovery.PathOAuthMetadata, meta)
@@ -431,10 +438,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		return err
 	}
+	tln, err := s.listenMTLS()
+	if err != nil {
+		if mln != nil {
+			_ = mln.Close()
+		}
+		return err
+	}
 	bg, cancel := context.WithCancel(ctx)
 	wait := s.Start(bg)
 	if mln != nil {
 		go s.serveMetrics(bg, mln)
+	}
+	if tln != nil {
+		go s.serveMTLS(bg, tln)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.serveOn(srv, ln) }()

@@ -229,6 +229,15 @@ type Client struct {
 	// sender-constrained (Auth0's require_proof_of_possession): a token
 	// request without a DPoP proof is refused.
 	RequireProofOfPossession bool
+	// CertificateBoundTokens binds the client's access tokens to the TLS
+	// client certificate of the token request (RFC 8705 §3.4
+	// tls_client_certificate_bound_access_tokens): each carries
+	// cnf.x5t#S256, and a request without a certificate is refused.
+	CertificateBoundTokens bool
+	// TLSClientAuthSAN registers a tls_client_auth client by a subject
+	// alternative name of its certificate (RFC 8705 §2.1.2); the zero
+	// value is none.
+	TLSClientAuthSAN SAN
 	// Extras are the client's settings of Auth0's schema that gatehouse
 	// keeps and shows but does not act on.
 	Extras    ClientExtras
@@ -243,6 +252,22 @@ type Client struct {
 	// extension of Auth0's client); empty for none.
 	JWKSURI string
 }
+
+// SAN is a subject alternative name a tls_client_auth client's certificate
+// must hold (RFC 8705 §2.1.2): Kind is SANDNS, SANURI, SANIP or SANEmail,
+// "" for none.
+type SAN struct {
+	Kind, Value string
+}
+
+// The kinds of SAN (RFC 8705 §2.1.2 tls_client_auth_san_dns, _uri, _ip,
+// _email).
+const (
+	SANDNS   = "dns"
+	SANURI   = "uri"
+	SANIP    = "ip"
+	SANEmail = "email"
+)
 
 // Secret is one of a client's secrets. Only a digest of the secret is stored.
 // A zero NotBefore means active from creation; a zero ExpiresAt means it does

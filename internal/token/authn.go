@@ -26,7 +26,8 @@ func (e *Endpoint) Authenticate(r *http.Request, req *oauth.TokenRequest, public
 			return c, snap, nil
 		}
 	}
-	c, err := e.authenticate(r, snap, req, e.cfg.Now())
+	rc := requestCert{get: e.cfg.ClientCertificate}
+	c, err := e.authenticate(r, snap, req, &rc, e.cfg.Now())
 	if err != nil {
 		return nil, nil, err
 	}

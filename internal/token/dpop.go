@@ -10,13 +10,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
-// Confirmation is an access token's `cnf` claim (RFC 7800 §3.1): the key
-// the token is bound to. JKT is a DPoP key's RFC 7638 thumbprint (RFC 9449
-// §6.1).
-type Confirmation struct {
-	JKT string `json:"jkt,omitempty"`
-}
-
 // empty reports whether the token is bound to nothing (a bearer token).
 func (c *Confirmation) empty() bool { return c == nil || *c == Confirmation{} }
 
@@ -86,14 +79,17 @@ func requireBinding(client *catalog.Client, api *storage.API, cnf *Confirmation)
 	public := client.TokenEndpointAuthMethod == storage.AuthMethodNone
 	if api != nil && api.ProofOfPossession.Requires(public) {
 		if api.ProofOfPossession.Mechanism == storage.PoPMTLS {
-			return oauth.InvalidRequest("the API " + quote(api.Identifier) + " requires certificate-bound access tokens (mTLS), which this server does not issue")
+			if cnf == nil || cnf.X5T == "" {
+				return oauth.InvalidRequest("the API " + quote(api.Identifier) + " requires certificate-bound access tokens (mTLS): present a TLS client certificate at the mutual-TLS endpoint (mtls_endpoint_aliases)")
+			}
+			return nil
 		}
 		if cnf.empty() {
 			return oauth.InvalidRequest("the API " + quote(api.Identifier) + " requires DPoP-bound access tokens: send a DPoP proof (RFC 9449)")
 		}
 	}
 	if client.RequireProofOfPossession && cnf.empty() {
-		return oauth.InvalidRequest("the client requires proof of possession: send a DPoP proof (RFC 9449)")
+		return oauth.InvalidRequest("the client requires proof of possession: send a DPoP proof (RFC 9449) or a TLS client certificate (RFC 8705)")
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"crypto/x509"
 	"io"
 	"log/slog"
 	"net/http"
@@ -106,6 +107,12 @@ type Config struct {
 	// the span in the request's context; off, the endpoint does no tracing
 	// work at all.
 	Trace bool
+	// ClientCertificate, if set, finds a request's TLS client certificate
+	// (mtls.go), for certificate-bound tokens and tls_client_auth /
+	// self_signed_tls_client_auth; it is called only for the requests that
+	// need it. ClientCAs are the CAs of tls_client_auth certificates.
+	ClientCertificate ClientCertificateFunc
+	ClientCAs         *x509.CertPool
 	// AssertionIDs, if set, records the JWT IDs of private_key_jwt
 	// assertions across instances (assertion.go); without it each
 	// instance checks replay on its own.
@@ -258,7 +265,8 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 	}
 	snap := e.cfg.Catalog.Snapshot()
 	now := e.cfg.Now()
-	client, err := e.authenticate(r, snap, treq, now)
+	rc := requestCert{get: e.cfg.ClientCertificate}
+	client, err := e.authenticate(r, snap, treq, &rc, now)
 	if err != nil {
 		return Response{}, err
 	}
@@ -302,7 +310,10 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
-	cnf := confirmation(proof)
+	cnf, err := e.confirmation(r, &rc, client, api, proof)
+	if err != nil {
+		return Response{}, err
+	}
 	if err := requireBinding(client, api, cnf); err != nil {
 		return Response{}, err
 	}
@@ -347,7 +358,7 @@ var dummyDigest = secret.Digest("gatehouse-unknown-client")
 // first: a client_id and address (or an address) with too many failed
 // guesses is answered 429 before any secret is compared; only failures
 // whose secret matched none of the client's count as guesses.
-func (e *Endpoint) authenticate(r *http.Request, snap *catalog.Snapshot, req *oauth.TokenRequest, now time.Time) (*catalog.Client, error) {
+func (e *Endpoint) authenticate(r *http.Request, snap *catalog.Snapshot, req *oauth.TokenRequest, rc *requestCert, now time.Time) (*catalog.Client, error) {
 	fail := func(desc string) error {
 		err := oauth.InvalidClient(desc)
 		if req.AuthMethod == oauth.AuthClientSecretBasic {
@@ -357,6 +368,11 @@ func (e *Endpoint) authenticate(r *http.Request, snap *catalog.Snapshot, req *oa
 	}
 	if req.AuthMethod == oauth.AuthPrivateKeyJWT {
 		return e.authenticateAssertion(r, snap, req, now)
+	}
+	if req.AuthMethod == oauth.AuthNone && req.ClientID != "" && e.cfg.ClientCertificate != nil {
+		if c, handled, err := e.authenticateCertificate(r, snap, req, rc, now); handled {
+			return c, err
+		}
 	}
 	if c, ok := publicClient(snap, req); ok {
 		return c, nil

@@ -36,6 +36,14 @@ type Claims struct {
 	Cnf *Confirmation `json:"cnf,omitempty"`
 }
 
+// Confirmation is the cnf claim (RFC 7800 §3.1) of a sender-constrained
+// token: the DPoP key's thumbprint (RFC 9449 §6.1 jkt) and/or the TLS
+// client certificate's (RFC 8705 §3.1 x5t#S256), base64url without padding.
+type Confirmation struct {
+	JKT string `json:"jkt,omitempty"`
+	X5T string `json:"x5t#S256,omitempty"`
+}
+
 type minter struct {
 	issuer string
 	signer Signer
@@ -54,7 +62,8 @@ var payloadPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return 
 
 // mint signs an access token for api. In the auth0 dialect the header typ is
 // "JWT" and a client's own subject reads "<client_id>@clients"; everything
-// else is the same (docs/reference/protocol.md).
+// else is the same (docs/reference/protocol.md). cnf, when not nil, binds
+// the token (RFC 8705 §3.1).
 func (m *minter) mint(api *storage.API, clientID, subject, scope, grantType string, cnf *Confirmation, now time.Time) (string, error) {
 	var jti [16]byte
 	if err := m.random(jti[:]); err != nil {
@@ -156,6 +165,13 @@ func appendConfirmation(b []byte, cnf *Confirmation) []byte {
 	if cnf.JKT != "" {
 		b = append(b, `"jkt":`...)
 		b = appendString(b, cnf.JKT, "")
+	}
+	if cnf.X5T != "" {
+		if cnf.JKT != "" {
+			b = append(b, ',')
+		}
+		b = append(b, `"x5t#S256":`...)
+		b = appendString(b, cnf.X5T, "")
 	}
 	return append(b, '}')
 }

@@ -50,7 +50,10 @@ func TestAppendClaimsIsJSONMarshal(t *testing.T) {
 	cases = append(cases, neg)
 	bound := base
 	bound.Cnf = &Confirmation{JKT: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}
-	cases = append(cases, bound)
+	certBound, bothBound := base, base
+	certBound.Cnf = &Confirmation{X5T: "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg"}
+	bothBound.Cnf = &Confirmation{JKT: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", X5T: "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg"}
+	cases = append(cases, bound, certBound, bothBound)
 	for i, c := range cases {
 		want, err := json.Marshal(c)
 		if err != nil {

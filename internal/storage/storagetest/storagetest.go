@@ -63,6 +63,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"UpdateAPIPrunesGrants", testUpdateAPIPrunesGrants},
 		{"DeleteUser", testDeleteUser},
 		{"ClientWebOrigins", testClientWebOrigins},
+		{"CertificateBoundTokens", testCertificateBoundTokens},
 		{"Credentials", testCredentials},
 		{"CredentialAuthMethods", testCredentialAuthMethods},
 		{"AssertionIDs", testAssertionIDs},

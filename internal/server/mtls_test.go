@@ -1,0 +1,423 @@
+package server_test
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/clientcred"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/server"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/testutil"
+	"github.com/gatehouse-dev/gatehouse/verify"
+)
+
+// mtlsEnv is a live TLS server with a client CA, an API, a client whose
+// tokens are certificate-bound and a bearer client, each granted the API.
+type mtlsEnv struct {
+	*live
+	ca                     *testutil.CA
+	roots                  *x509.CertPool // trusts the server's certificate
+	boundID, boundSecret   string
+	bearerID, bearerSecret string
+}
+
+const mtlsAudience = "https://orders.test"
+
+func startMTLS(t *testing.T, mutate ...func(*config.Config)) *mtlsEnv {
+	t.Helper()
+	dir := t.TempDir()
+	certFile, keyFile, caFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "ca.pem")
+	serverCert := testutil.WriteCert(t, certFile, keyFile, "gatehouse-test")
+	ca := testutil.NewCA(t, "clients CA")
+	ca.WriteFile(t, caFile)
+	mutate = append([]func(*config.Config){func(c *config.Config) {
+		c.TLSCert, c.TLSKey, c.TLSClientCA = certFile, keyFile, caFile
+	}}, mutate...)
+	l := startLive(t, server.Options{}, mutate...)
+	e := &mtlsEnv{live: l, ca: ca, roots: x509.NewCertPool()}
+	e.roots.AddCert(serverCert)
+	ctx := l.ctx
+	if _, err := l.admin.CreateAPI(ctx, admin.APIInput{Identifier: mtlsAudience, Scopes: scopes("read"), TokenReuse: true}); err != nil {
+		t.Fatal(err)
+	}
+	bound, bsec, err := l.admin.CreateClient(ctx, admin.ClientInput{Name: "bound", CertificateBoundTokens: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bearer, sec, err := l.admin.CreateClient(ctx, admin.ClientInput{Name: "bearer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{bound.ClientID, bearer.ClientID} {
+		if _, err := l.admin.CreateGrant(ctx, id, mtlsAudience, []string{"read"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.sync()
+	e.boundID, e.boundSecret, e.bearerID, e.bearerSecret = bound.ClientID, bsec.Plain, bearer.ClientID, sec.Plain
+	return e
+}
+
+// token asks base's token endpoint for a client-credentials token,
+// presenting cert when it is not nil, with header values set.
+func (e *mtlsEnv) token(base string, cert *tls.Certificate, id, secret string, header map[string]string) (int, map[string]any) {
+	e.t.Helper()
+	tc := &tls.Config{RootCAs: e.roots}
+	if cert != nil {
+		tc.Certificates = []tls.Certificate{*cert}
+	}
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}}
+	form := url.Values{"grant_type": {"client_credentials"}, "audience": {mtlsAudience}, "client_id": {id}}
+	if secret != "" {
+		form.Set("client_secret", secret)
+	}
+	req, _ := http.NewRequest(http.MethodPost, base+"/oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	var body map[string]any
+	if err := json.Unmarshal(data, &body); err != nil {
+		e.t.Fatalf("%d %s", resp.StatusCode, data)
+	}
+	return resp.StatusCode, body
+}
+
+// cnf returns the token's cnf claim (nil when none).
+func cnf(t *testing.T, tok any) map[string]any {
+	t.Helper()
+	parts := strings.Split(fmt.Sprint(tok), ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %v", tok)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Cnf map[string]any `json:"cnf"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c.Cnf
+}
+
+func escapedPEM(c tls.Certificate) string {
+	return url.PathEscape(string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]})))
+}
+
+// TestCertificateBoundTokens: on the main listener with --tls-client-ca,
+// a client with tls_client_certificate_bound_access_tokens gets tokens
+// bound to the certificate it presented (cnf.x5t#S256, RFC 8705 §3.1), one
+// per certificate even with token reuse on, and is refused without one; a
+// bearer client's requests, with or without a certificate, are unchanged.
+func TestCertificateBoundTokens(t *testing.T) {
+	e := startMTLS(t)
+	a := e.ca.Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "a"}})
+	b := e.ca.Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "b"}})
+
+	status, body := e.token(e.url, &a, e.boundID, e.boundSecret, nil)
+	if status != 200 {
+		t.Fatalf("bound client with a certificate: %d %v", status, body)
+	}
+	if got := cnf(t, body["access_token"]); got["x5t#S256"] != verify.Thumbprint(a.Leaf) || len(got) != 1 {
+		t.Fatalf("cnf %v, want x5t#S256 %s", got, verify.Thumbprint(a.Leaf))
+	}
+	if body["token_type"] != "Bearer" {
+		t.Errorf("token_type %v: a certificate-bound token is still a Bearer token (RFC 8705 §3)", body["token_type"])
+	}
+	// Reuse is per certificate: another certificate gets its own token.
+	_, again := e.token(e.url, &a, e.boundID, e.boundSecret, nil)
+	_, other := e.token(e.url, &b, e.boundID, e.boundSecret, nil)
+	if again["access_token"] != body["access_token"] {
+		t.Error("token reuse did not hand the same certificate its token")
+	}
+	if got := cnf(t, other["access_token"]); got["x5t#S256"] != verify.Thumbprint(b.Leaf) {
+		t.Fatalf("another certificate got cnf %v: the token bound to the first was reused", got)
+	}
+
+	// Without a certificate: refused, not a bearer token.
+	status, body = e.token(e.url, nil, e.boundID, e.boundSecret, nil)
+	if status != 400 || body["error"] != "invalid_request" || !strings.Contains(fmt.Sprint(body["error_description"]), "tls_client_certificate_bound_access_tokens") {
+		t.Fatalf("bound client without a certificate: %d %v", status, body)
+	}
+
+	// The bearer path is unchanged: no cnf, with or without a certificate.
+	for _, cert := range []*tls.Certificate{nil, &a} {
+		status, body = e.token(e.url, cert, e.bearerID, e.bearerSecret, nil)
+		if status != 200 || cnf(t, body["access_token"]) != nil {
+			t.Fatalf("bearer client (certificate %v): %d %v", cert != nil, status, body)
+		}
+	}
+
+	// Discovery says so.
+	resp, data := e.metadata(e.url)
+	var meta map[string]any
+	_ = json.Unmarshal(data, &meta)
+	if resp.StatusCode != 200 || meta["tls_client_certificate_bound_access_tokens"] != true || meta["mtls_endpoint_aliases"] != nil {
+		t.Fatalf("metadata %v", meta)
+	}
+}
+
+func (e *mtlsEnv) metadata(base string) (*http.Response, []byte) {
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: e.roots}}}
+	resp, err := hc.Get(base + "/.well-known/openid-configuration")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp, data
+}
+
+// TestMTLSEndpointAlias: with --mtls-addr the main listener asks for no
+// client certificate (a bound client is refused there) and the alias
+// listener, advertised in mtls_endpoint_aliases (RFC 8705 §5), does.
+func TestMTLSEndpointAlias(t *testing.T) {
+	alias := testutil.FreeAddr(t)
+	e := startMTLS(t, func(c *config.Config) { c.MTLSAddr = alias })
+	a := e.ca.Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "a"}})
+	_, data := e.metadata(e.url)
+	var meta struct {
+		Aliases map[string]string `json:"mtls_endpoint_aliases"`
+		Bound   bool              `json:"tls_client_certificate_bound_access_tokens"`
+	}
+	_ = json.Unmarshal(data, &meta)
+	want := "https://" + alias + "/oauth/token"
+	if meta.Aliases["token_endpoint"] != want || meta.Aliases["revocation_endpoint"] != "https://"+alias+"/oauth/revoke" ||
+		meta.Aliases["introspection_endpoint"] != "https://"+alias+"/oauth/introspect" || !meta.Bound {
+		t.Fatalf("metadata %s, want the token endpoint alias %s", data, want)
+	}
+	if status, body := e.token(e.url, &a, e.boundID, e.boundSecret, nil); status != 400 {
+		t.Fatalf("the main listener took a client certificate: %d %v", status, body)
+	}
+	status, body := e.token("https://"+alias, &a, e.boundID, e.boundSecret, nil)
+	if status != 200 || cnf(t, body["access_token"])["x5t#S256"] != verify.Thumbprint(a.Leaf) {
+		t.Fatalf("alias: %d %v", status, body)
+	}
+}
+
+// TestClientCertHeader: behind a proxy, the certificate comes from
+// --client-cert-header only when the peer is in --trusted-proxies; from
+// any other peer the header is ignored.
+func TestClientCertHeader(t *testing.T) {
+	a := testutil.NewCA(t, "x").Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "a"}})
+	tests := []struct {
+		name    string
+		trusted string
+		header  string
+		value   string
+		status  int
+		x5t     string
+	}{
+		{"nginx header from a trusted proxy", "127.0.0.1/32", "X-SSL-Client-Cert", escapedPEM(a), 200, verify.Thumbprint(a.Leaf)},
+		{"Envoy's XFCC from a trusted proxy", "127.0.0.1/32", verify.HeaderXFCC, "Cert=" + escapedPEM(a), 200, verify.Thumbprint(a.Leaf)},
+		{"header from an untrusted peer ignored", "10.0.0.0/8", "X-SSL-Client-Cert", escapedPEM(a), 400, ""},
+		{"malformed header from a trusted proxy", "127.0.0.1/32", "X-SSL-Client-Cert", "junk", 400, ""},
+		{"two XFCC elements from a trusted proxy", "127.0.0.1/32", verify.HeaderXFCC, "Cert=" + escapedPEM(a) + ",Cert=" + escapedPEM(a), 400, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := startMTLS(t, func(c *config.Config) {
+				c.TrustedProxies, c.ClientCertHeader, c.TLSClientCA = tc.trusted, tc.header, ""
+			})
+			status, body := e.token(e.url, nil, e.boundID, e.boundSecret, map[string]string{tc.header: tc.value})
+			if status != tc.status {
+				t.Fatalf("%d %v, want %d", status, body, tc.status)
+			}
+			if tc.x5t != "" && cnf(t, body["access_token"])["x5t#S256"] != tc.x5t {
+				t.Fatalf("cnf %v", cnf(t, body["access_token"]))
+			}
+		})
+	}
+}
+
+// TestBoundTokenAtTheAPI: a certificate-bound token from the server is
+// accepted by package verify at an API over mutual TLS with its
+// certificate, and refused without one or with another (RFC 8705 §3).
+func TestBoundTokenAtTheAPI(t *testing.T) {
+	e := startMTLS(t)
+	a := e.ca.Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "a"}})
+	b := e.ca.Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "b"}})
+	_, body := e.token(e.url, &a, e.boundID, e.boundSecret, nil)
+	tok := fmt.Sprint(body["access_token"])
+	v, err := verify.New(verify.Config{Issuer: e.url, Audience: mtlsAudience,
+		HTTPClient: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: e.roots}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httptest.NewUnstartedServer(v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) })))
+	api.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
+	api.StartTLS()
+	defer api.Close()
+	apiRoots := x509.NewCertPool()
+	apiRoots.AddCert(api.Certificate())
+	call := func(cert *tls.Certificate) int {
+		tc := &tls.Config{RootCAs: apiRoots}
+		if cert != nil {
+			tc.Certificates = []tls.Certificate{*cert}
+		}
+		hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}}
+		req, _ := http.NewRequest(http.MethodGet, api.URL, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := call(&a); got != 204 {
+		t.Fatalf("with its certificate: %d", got)
+	}
+	if got := call(nil); got != 401 {
+		t.Fatalf("without a certificate: %d", got)
+	}
+	if got := call(&b); got != 401 {
+		t.Fatalf("with another certificate: %d", got)
+	}
+}
+
+// TestTLSClientAuth: a client registered for tls_client_auth (RFC 8705
+// §2.1, here by a URI SAN) authenticates with a certificate of the client
+// CA that holds it, sending client_id alone; every other certificate, none,
+// its secret, and an unknown client_id are the same invalid_client.
+func TestTLSClientAuth(t *testing.T) {
+	e := startMTLS(t)
+	spiffe, _ := url.Parse("spiffe://example.org/ns/prod/sa/orders")
+	other, _ := url.Parse("spiffe://example.org/ns/prod/sa/billing")
+	c, sec, err := e.admin.CreateClient(e.ctx, admin.ClientInput{Name: "mtls", CertificateBoundTokens: true,
+		TLSClientAuthSAN: storage.SAN{Kind: storage.SANURI, Value: spiffe.String()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.admin.CreateGrant(e.ctx, c.ClientID, mtlsAudience, []string{"read"}); err != nil {
+		t.Fatal(err)
+	}
+	e.sync()
+	good := e.ca.Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "orders"}, URIs: []*url.URL{spiffe}})
+	selfSigned := (*testutil.CA)(nil).Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "orders"}, URIs: []*url.URL{spiffe}})
+	otherSAN := e.ca.Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "orders"}, URIs: []*url.URL{other}})
+	foreign := testutil.NewCA(t, "another CA").Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "orders"}, URIs: []*url.URL{spiffe}})
+
+	status, body := e.token(e.url, &good, c.ClientID, "", nil)
+	if status != 200 || cnf(t, body["access_token"])["x5t#S256"] != verify.Thumbprint(good.Leaf) {
+		t.Fatalf("the registered certificate: %d %v", status, body)
+	}
+	for _, tc := range []struct {
+		name   string
+		cert   *tls.Certificate
+		id     string
+		secret string
+		desc   string
+	}{
+		{"a certificate not from the CA", &selfSigned, c.ClientID, "", "client authentication failed"},
+		{"another CA's certificate", &foreign, c.ClientID, "", "client authentication failed"},
+		{"a CA-issued certificate with another SAN", &otherSAN, c.ClientID, "", "client authentication failed"},
+		{"no certificate", nil, c.ClientID, "", "client authentication is required"},
+		{"its secret instead", nil, c.ClientID, sec.Plain, "client authentication failed"},
+		{"its secret beside the certificate", &good, c.ClientID, sec.Plain, "client authentication failed"},
+		{"an unknown client with a certificate", &good, "no-such-client", "", "client authentication failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := e.token(e.url, tc.cert, tc.id, tc.secret, nil)
+			if status != 401 || body["error"] != "invalid_client" || !strings.HasPrefix(fmt.Sprint(body["error_description"]), tc.desc) {
+				t.Fatalf("%d %v", status, body)
+			}
+		})
+	}
+	// Disabled: refused with the right certificate.
+	if _, err := e.admin.SetClientDisabled(e.ctx, c.ClientID, true); err != nil {
+		t.Fatal(err)
+	}
+	e.sync()
+	if status, body := e.token(e.url, &good, c.ClientID, "", nil); status != 401 {
+		t.Fatalf("disabled: %d %v", status, body)
+	}
+	_, data := e.metadata(e.url)
+	if !strings.Contains(string(data), `"tls_client_auth"`) {
+		t.Errorf("metadata lacks tls_client_auth: %s", data)
+	}
+}
+
+// TestCertificateCredentials: Auth0-shaped credentials authenticate by
+// certificate (RFC 8705 §2): a cert_subject_dn credential (tls_client_auth)
+// a certificate of the client CA whose subject is that DN, compared as a
+// name; an x509_cert credential (self_signed_tls_client_auth) that very
+// certificate. Another subject, another CA, a self-signed certificate with
+// the right DN, an unregistered self-signed certificate and none are the
+// same invalid_client.
+func TestCertificateCredentials(t *testing.T) {
+	e := startMTLS(t)
+	registered := (*testutil.CA)(nil).Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "self"}})
+	unregistered := (*testutil.CA)(nil).Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "self"}})
+	newClient := func(name string, in clientcred.Input) string {
+		c, _, err := e.admin.CreateClient(e.ctx, admin.ClientInput{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.admin.AddCredential(e.ctx, c.ClientID, in, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.admin.CreateGrant(e.ctx, c.ClientID, mtlsAudience, []string{"read"}); err != nil {
+			t.Fatal(err)
+		}
+		return c.ClientID
+	}
+	byDN := newClient("by-dn", clientcred.Input{Type: storage.CredentialCertSubjectDN, SubjectDN: "cn=Orders, o=Example\\, Inc."})
+	bySelf := newClient("self-signed", clientcred.Input{Type: storage.CredentialX509Cert,
+		PEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: registered.Certificate[0]}))})
+	e.sync()
+	subject := pkix.Name{CommonName: "orders", Organization: []string{"Example, Inc."}}
+	good := e.ca.Issue(t, x509.Certificate{Subject: subject})
+	otherSubject := e.ca.Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "billing", Organization: []string{"Example, Inc."}}})
+	selfWithDN := (*testutil.CA)(nil).Issue(t, x509.Certificate{Subject: subject})
+	for _, tc := range []struct {
+		name   string
+		id     string
+		cert   *tls.Certificate
+		status int
+	}{
+		{"tls_client_auth: the CA's certificate with the DN", byDN, &good, 200},
+		{"tls_client_auth: a CA-issued certificate with another subject", byDN, &otherSubject, 401},
+		{"tls_client_auth: a self-signed certificate with the DN", byDN, &selfWithDN, 401},
+		{"tls_client_auth: no certificate", byDN, nil, 401},
+		{"self_signed_tls_client_auth: the registered certificate", bySelf, &registered, 200},
+		{"self_signed_tls_client_auth: an unregistered self-signed certificate", bySelf, &unregistered, 401},
+		{"self_signed_tls_client_auth: a CA-issued certificate", bySelf, &good, 401},
+		{"self_signed_tls_client_auth: no certificate", bySelf, nil, 401},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := e.token(e.url, tc.cert, tc.id, "", nil)
+			if status != tc.status || status == 401 && body["error"] != "invalid_client" {
+				t.Fatalf("%d %v, want %d", status, body, tc.status)
+			}
+		})
+	}
+	_, data := e.metadata(e.url)
+	if !strings.Contains(string(data), `"self_signed_tls_client_auth"`) {
+		t.Errorf("metadata lacks self_signed_tls_client_auth: %s", data)
+	}
+}
