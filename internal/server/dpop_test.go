@@ -158,7 +158,8 @@ func TestProofOfPossessionRequired(t *testing.T) {
 	if r := f.withProof(nil); r.status != 200 || r.str("token_type") != "Bearer" {
 		t.Errorf("public_clients only: %d %v", r.status, r.raw)
 	}
-	// mTLS binding cannot be honoured here: refused, bound or not.
+	// mTLS binding required, and the request has no client certificate:
+	// refused, DPoP-bound or not.
 	pop(storage.ProofOfPossession{Mechanism: storage.PoPMTLS, Required: true})
 	for _, r := range []tokenResponse{f.withProof(nil), bound()} {
 		if r.status != 400 || !strings.Contains(r.str("error_description"), "certificate-bound") {

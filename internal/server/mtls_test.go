@@ -192,6 +192,28 @@ func (e *mtlsEnv) metadata(base string) (*http.Response, []byte) {
 	return resp, data
 }
 
+// TestAPIRequiresCertificateBinding: an API whose proof_of_possession is
+// {mechanism: mtls, required} binds every client's tokens for it to the
+// request's TLS client certificate (cnf.x5t#S256), and refuses a request
+// that presents none, whatever the client's own setting.
+func TestAPIRequiresCertificateBinding(t *testing.T) {
+	e := startMTLS(t)
+	a := e.ca.Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "a"}})
+	p := storage.ProofOfPossession{Mechanism: storage.PoPMTLS, Required: true}
+	if _, err := e.admin.UpdateAPI(e.ctx, mtlsAudience, admin.APIPatch{ProofOfPossession: &p}); err != nil {
+		t.Fatal(err)
+	}
+	e.sync()
+	status, body := e.token(e.url, &a, e.bearerID, e.bearerSecret, nil)
+	if status != 200 || cnf(t, body["access_token"])["x5t#S256"] != verify.Thumbprint(a.Leaf) {
+		t.Fatalf("a client presenting a certificate to an API that requires mTLS binding: %d %v", status, body)
+	}
+	status, body = e.token(e.url, nil, e.bearerID, e.bearerSecret, nil)
+	if status != 400 || body["error"] != "invalid_request" || !strings.Contains(fmt.Sprint(body["error_description"]), "certificate-bound") {
+		t.Fatalf("no certificate, an API that requires mTLS binding: %d %v", status, body)
+	}
+}
+
 // TestMTLSEndpointAlias: with --mtls-addr the main listener asks for no
 // client certificate (a bound client is refused there) and the alias
 // listener, advertised in mtls_endpoint_aliases (RFC 8705 §5), does.

@@ -71,7 +71,7 @@ func (e *Endpoint) confirmation(r *http.Request, rc *requestCert, client *catalo
 		return nil, errCertHeader(err)
 	}
 	if cert == nil {
-		return nil, oauth.InvalidRequest("the client's access tokens are bound to its TLS client certificate (tls_client_certificate_bound_access_tokens, or the API's proof_of_possession), and the request presented none: use the mutual-TLS endpoint (mtls_endpoint_aliases)")
+		return nil, oauth.InvalidRequest("the access tokens are certificate-bound (the client's tls_client_certificate_bound_access_tokens, or the API's proof_of_possession mtls) and the request presented no TLS client certificate: use the mutual-TLS endpoint (mtls_endpoint_aliases)")
 	}
 	if cnf == nil {
 		cnf = &Confirmation{}
