@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestAuth0ManagementSDK points Auth0's own Node SDK (npm "auth0",
@@ -33,16 +32,7 @@ func TestAuth0ManagementSDK(t *testing.T) {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GATEHOUSE_ISSUER="+issuer,
 		"GATEHOUSE_ADMIN_ID="+str(adm, "client_id"), "GATEHOUSE_ADMIN_SECRET="+str(adm, "client_secret"))
-	done := make(chan struct{})
-	var out []byte
-	go func() { out, err = cmd.CombinedOutput(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("the auth0 SDK script did not finish in 60 s: %s", out)
-	}
+	out, err := runNode(t, cmd)
 	if err != nil {
 		t.Fatalf("the auth0 SDK script failed: %v\n%s\n%s", err, out, p.logs())
 	}

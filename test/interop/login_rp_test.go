@@ -64,17 +64,7 @@ func TestOAuth4WebAPILogin(t *testing.T) {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GATEHOUSE_ISSUER="+p.issuer, "GATEHOUSE_AUDIENCE="+api, "LOGIN_EMAIL="+email,
 		"LOGIN_PASSWORD="+password, "LOGIN_CLIENTS="+string(clients))
-	done := make(chan struct{})
-	var out []byte
-	var err error
-	go func() { out, err = cmd.CombinedOutput(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("login-rp.mjs did not finish in 60 s: %s", out)
-	}
+	out, err := runNode(t, cmd)
 	if err != nil {
 		t.Fatalf("login-rp.mjs failed: %v\n%s\n%s", err, out, p.logs())
 	}

@@ -52,16 +52,7 @@ func TestNodeDPoP(t *testing.T) {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GATEHOUSE_ISSUER="+p.issuer, "GATEHOUSE_CLIENT_ID="+c.id, "GATEHOUSE_CLIENT_SECRET="+c.secret,
 		"GATEHOUSE_AUDIENCE="+aud, "GATEHOUSE_API_URL="+api.URL+"/things")
-	done := make(chan struct{})
-	var out []byte
-	go func() { out, err = cmd.CombinedOutput(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("node DPoP peers did not finish in 60 s: %s", out)
-	}
+	out, err := runNode(t, cmd)
 	if err != nil {
 		t.Fatalf("node DPoP peers failed: %v\n%s", err, out)
 	}

@@ -96,14 +96,15 @@ func TestNodeMTLS(t *testing.T) {
 		if err != nil {
 			t.Fatalf("openid-client over mTLS (%s) failed: %v\n%s\n%s", run.method, err, out, p.logs())
 		}
-		if !strings.Contains(out, `"bound token"`) || !strings.Contains(out, `"refused without a certificate"`) || !strings.Contains(out, run.method) {
+		if o := string(out); !strings.Contains(o, `"bound token"`) || !strings.Contains(o, `"refused without a certificate"`) || !strings.Contains(o, run.method) {
 			t.Fatalf("openid-client (%s) did not run every check: %s", run.method, out)
 		}
 	}
 }
 
-// runNode runs cmd with a 60 s limit and returns its combined output.
-func runNode(t *testing.T, cmd *exec.Cmd) (string, error) {
+// runNode runs cmd (a Node.js peer) with a 60 s limit and returns its
+// combined output; the test fails when it does not finish.
+func runNode(t *testing.T, cmd *exec.Cmd) ([]byte, error) {
 	t.Helper()
 	done := make(chan struct{})
 	var out []byte
@@ -114,7 +115,7 @@ func runNode(t *testing.T, cmd *exec.Cmd) (string, error) {
 	case <-time.After(60 * time.Second):
 		_ = cmd.Process.Kill()
 		<-done
-		t.Fatalf("node did not finish in 60 s: %s", out)
+		t.Fatalf("node %v did not finish in 60 s: %s", cmd.Args[1:], out)
 	}
-	return string(out), err
+	return out, err
 }

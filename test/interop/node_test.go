@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 )
@@ -46,17 +45,7 @@ func TestNodePeers(t *testing.T) {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
 		"GATEHOUSE_ISSUER="+srv.issuer, "GATEHOUSE_CLIENT_ID="+c.id, "GATEHOUSE_CLIENT_SECRET="+c.secret, "GATEHOUSE_APIS="+string(spec))
-	done := make(chan struct{})
-	var out []byte
-	var err error
-	go func() { out, err = cmd.CombinedOutput(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("node peers did not finish in 60 s: %s", out)
-	}
+	out, err := runNode(t, cmd)
 	if err != nil {
 		t.Fatalf("node peers failed: %v\n%s", err, out)
 	}

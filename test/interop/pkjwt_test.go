@@ -126,17 +126,7 @@ func TestNodeOpenIDClientPrivateKeyJWT(t *testing.T) {
 	cmd := exec.Command(node, "pkjwt.mjs")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GATEHOUSE_ISSUER="+srv.issuer, "GATEHOUSE_PKJWT_CLIENTS="+string(specs), "GATEHOUSE_PKJWT_STRANGER="+string(stranger))
-	done := make(chan struct{})
-	var out []byte
-	var err error
-	go func() { out, err = cmd.CombinedOutput(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("openid-client did not finish in 60 s: %s", out)
-	}
+	out, err := runNode(t, cmd)
 	if err != nil {
 		t.Fatalf("openid-client failed: %v\n%s\n%s", err, out, srv.logs())
 	}

@@ -5,7 +5,6 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestNodeRevocation runs oauth4webapi's revocation and introspection
@@ -29,17 +28,7 @@ func TestNodeRevocation(t *testing.T) {
 		"GATEHOUSE_OWNER_ID="+owner.id, "GATEHOUSE_OWNER_SECRET="+owner.secret,
 		"GATEHOUSE_THIEF_ID="+thief.id, "GATEHOUSE_THIEF_SECRET="+thief.secret,
 		"GATEHOUSE_RS_ID="+rs.id, "GATEHOUSE_RS_SECRET="+rs.secret)
-	done := make(chan struct{})
-	var out []byte
-	var err error
-	go func() { out, err = cmd.CombinedOutput(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("node did not finish in 60 s: %s", out)
-	}
+	out, err := runNode(t, cmd)
 	if err != nil {
 		t.Fatalf("oauth4webapi's revocation and introspection failed: %v\n%s", err, out)
 	}
