@@ -111,6 +111,8 @@ type Server struct {
 	cors     *webOrigins     // the browser endpoints' CORS policy
 	ready    atomic.Pointer[storageCheck]
 	instance string // this process among the instances (change feed upkeep)
+
+	admin *admin.Service // the administrative operations (mgmt, console)
 }
 
 // storageCheck is the outcome of one background ping of the database.
@@ -189,6 +191,7 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 		RefreshTokenLifetime: cfg.RefreshTokenLifetime, RefreshTokenIdle: cfg.RefreshTokenIdle}); err != nil {
 		return nil, err
 	}
+	s.admin = svc
 	s.cors = &webOrigins{src: cat}
 	s.tracer = tracerFor(opts.TracerProvider)
 	s.initObservability()
@@ -257,6 +260,7 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("GET "+PathMetrics, localOnly(s.metrics.Handler()))
 	}
 	mux.Handle(mgmt.Prefix, s.mgmt)
+	s.mountConsole(mux, tokens)
 	return s.observe(securityHeaders(mux))
 }
 
