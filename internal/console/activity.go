@@ -226,8 +226,8 @@ func newChart(title, class string, labels []string, values []int64) chart {
 		if v > 0 && hgt == 0 {
 			hgt = 1
 		}
-		c.Bars = append(c.Bars, bar{Label: labels[i], Value: v, X: i*slot + 1, W: max(slot-2, 1), H: hgt, Y: c.BaselineY - hgt,
-			LabelX: i*slot + slot/2, ShowLabel: i%every == 0, ValueLabelY: c.BaselineY - hgt - 4, ShowValueText: v > 0 && n <= 24})
+		c.Bars = append(c.Bars, bar{Label: labels[i], Value: v, X: chartPad + i*slot + 1, W: max(slot-2, 1), H: hgt, Y: c.BaselineY - hgt,
+			LabelX: chartPad + i*slot + slot/2, ShowLabel: i%every == 0, ValueLabelY: c.BaselineY - hgt - 4, ShowValueText: v > 0 && n <= 24})
 	}
 	c.Desc = fmt.Sprintf("%s: %d in all, at most %d in one period", title, c.Total, c.Max)
 	return c
