@@ -73,6 +73,9 @@ func (a *app) initCmd() *cobra.Command {
 				if password, err = a.readPassword(pwStdin); err != nil {
 					return err
 				}
+				if err := console.CheckAdministrator(ctx, s.svc, adminEmail, password); err != nil {
+					return err
+				}
 			}
 			var file *os.File
 			if output != "" {

@@ -321,3 +321,15 @@ func regexpValue(body, expr string) string {
 	}
 	return html.UnescapeString(m[1])
 }
+
+// TestConsoleOff: with --console=false nothing answers under /console.
+func TestConsoleOff(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) { c.Console = false })
+	b := f.browser()
+	for _, path := range []string{"/console/applications", "/console/callback?code=x&state=y", "/console/static/console.css"} {
+		b.get(path)
+		if b.status != http.StatusNotFound {
+			t.Errorf("GET %s with the console off: %d, want 404", path, b.status)
+		}
+	}
+}

@@ -94,6 +94,22 @@ func findClient(ctx context.Context, store storage.Storage, issuer string) (stri
 	return "", nil
 }
 
+// CheckAdministrator reports what CreateAdministrator would refuse of the
+// person (a bad email or password, an email taken) before anything is
+// created.
+func CheckAdministrator(ctx context.Context, svc *admin.Service, email, password string) error {
+	if err := admin.CheckUserInput(admin.UserInput{Email: email, Password: password}); err != nil {
+		return err
+	}
+	switch _, err := svc.Store.GetUserByEmail(ctx, strings.TrimSpace(email)); {
+	case err == nil:
+		return fmt.Errorf("a user with email %q already exists: %w", email, storage.ErrAlreadyExists)
+	case !errors.Is(err, storage.ErrNotFound):
+		return err
+	}
+	return nil
+}
+
 // AdministratorRole is the role CreateAdministrator gives: every permission
 // on the management API.
 const AdministratorRole = "Administrator"
@@ -104,6 +120,9 @@ const AdministratorRole = "Administrator"
 // holding every management scope. The console's client is made sure of
 // first (EnsureClient).
 func CreateAdministrator(ctx context.Context, svc *admin.Service, issuer, email, password string) (storage.User, storage.Role, error) {
+	if err := CheckAdministrator(ctx, svc, email, password); err != nil {
+		return storage.User{}, storage.Role{}, err
+	}
 	if _, err := EnsureClient(ctx, svc, issuer); err != nil {
 		return storage.User{}, storage.Role{}, err
 	}
