@@ -182,3 +182,33 @@ func BenchmarkApplicationsPage(b *testing.B) {
 		})
 	}
 }
+
+// TestActivitySecretAlerts: the activity page lists the valid secrets no
+// token request used for 30 days and those older than 90 days, and not an
+// expired one or one used yesterday.
+func TestActivitySecretAlerts(t *testing.T) {
+	f := newFixture(t)
+	now := time.Now().UTC()
+	for _, s := range []storage.Secret{
+		{ID: "sec_oldunused", Hint: "oldu", CreatedAt: now.Add(-100 * 24 * time.Hour)},
+		{ID: "sec_oldused", Hint: "oldk", CreatedAt: now.Add(-95 * 24 * time.Hour), LastUsedAt: now.Add(-24 * time.Hour)},
+		{ID: "sec_idle", Hint: "idle", CreatedAt: now.Add(-40 * 24 * time.Hour), LastUsedAt: now.Add(-31 * 24 * time.Hour)},
+		{ID: "sec_expired", Hint: "expd", CreatedAt: now.Add(-200 * 24 * time.Hour), ExpiresAt: now.Add(-time.Hour)},
+	} {
+		s.ClientID, s.HashAlg, s.Hash = f.clientID, storage.SecretHashSHA256, make([]byte, 32)
+		if err := f.store.AddSecret(f.ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := f.browser()
+	b.login(adminEmail)
+	b.get("/console/activity")
+	b.mustSee("activity", http.StatusOK, "Secrets unused for 30 days", "Secrets older than 90 days")
+	unused := b.body[strings.Index(b.body, `id="unused-h"`):strings.Index(b.body, `id="old-h"`)]
+	old := b.body[strings.Index(b.body, `id="old-h"`):]
+	for hint, want := range map[string][2]bool{"oldu": {true, true}, "oldk": {false, true}, "idle": {true, false}, "expd": {false, false}} {
+		if got := [2]bool{strings.Contains(unused, hint+"…"), strings.Contains(old, hint+"…")}; got != want {
+			t.Errorf("secret %s: in unused, in old = %v, want %v", hint, got, want)
+		}
+	}
+}
