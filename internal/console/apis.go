@@ -196,7 +196,7 @@ func (h *Handler) changeScopes(c *call, change func([]storage.Scope) []storage.S
 	id := c.form.Get("id")
 	api, err := h.cfg.Admin.GetAPI(c.ctx, id)
 	if err != nil {
-		c.invalid(err, apiFields, func(errs map[string]string) { h.message(c.w, http.StatusNotFound, "Not found", errs[""], nil) })
+		c.invalid(err, nil, func(errs map[string]string) { h.message(c.w, http.StatusNotFound, "Not found", errs[""], nil) })
 		return
 	}
 	scopes := change(slices.Clone(api.Scopes))

@@ -333,3 +333,37 @@ func TestConsoleOff(t *testing.T) {
 		}
 	}
 }
+
+// TestNoServerErrorOnBadInput: every action, sent by an administrator with
+// empty, malformed or absurd values in every field, answers the person's
+// mistake (4xx, or a redirect when the value happens to be acceptable),
+// never a 500.
+func TestNoServerErrorOnBadInput(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser()
+	b.login(adminEmail)
+	fields := []string{"id", "identifier", "name", "scope", "scopes", "description", "audience", "grace", "not_before", "expires_in",
+		"alg", "email", "password", "blocked", "disabled", "role", "lifetime", "signing_alg", "token_dialect", "user_policy", "client_policy"}
+	for _, bad := range []string{"", " ", "x y", "\x00\x01", "-1", "99999999999h", strings.Repeat("é", 700), "https://evil.example/#frag", "'\"<>&"} {
+		for _, r := range console.Routes() {
+			parts := strings.Fields(r)
+			if parts[0] != http.MethodPost {
+				continue
+			}
+			for _, path := range []string{
+				strings.NewReplacer("{id}", url.PathEscape(bad+"x"), "{sid}", "s", "{gid}", "g").Replace(parts[1]),
+				f.routePath(parts[1]),
+			} {
+				form := url.Values{}
+				for _, k := range fields {
+					form.Set(k, bad)
+				}
+				b.get("/console/keys")
+				b.post(path, form)
+				if b.status >= 500 {
+					t.Errorf("POST %s with %q: %d:\n%.300s", path, bad, b.status, b.body)
+				}
+			}
+		}
+	}
+}
