@@ -115,7 +115,10 @@ func (h *Handler) rotateKeys(c *call) {
 // Audit trail.
 
 type auditData struct {
-	Events               []storage.AuditEvent
+	Events []storage.AuditEvent
+	// Names are the people's emails and the clients' names of the actors
+	// and targets shown, by ID.
+	Names                map[string]string
 	Actor, Client, Event string
 	Since, Until         string
 	Prev, Next           string
@@ -176,7 +179,32 @@ func (h *Handler) listAudit(c *call) {
 		d.Prev = link(d.Page - 1)
 	}
 	d.Events = events
+	d.Names = h.names(c, events)
 	c.page(status, "audit", "audit", "Audit trail", d, nil)
+}
+
+// names returns the emails of the people and the names of the clients
+// that events name as actor or target, by ID: the catalog's clients, and
+// each person looked up once.
+func (h *Handler) names(c *call, events []storage.AuditEvent) map[string]string {
+	out := map[string]string{}
+	snap := h.cfg.Catalog.Snapshot()
+	for _, e := range events {
+		for _, id := range []string{e.Actor, e.Target} {
+			if _, seen := out[id]; seen || id == "" {
+				continue
+			}
+			out[id] = ""
+			if cl, ok := snap.Client(id); ok {
+				out[id] = cl.Name
+			} else if strings.HasPrefix(id, "usr_") {
+				if u, err := h.cfg.Admin.Store.GetUser(c.ctx, id); err == nil {
+					out[id] = u.Email
+				}
+			}
+		}
+	}
+	return out
 }
 
 // Activity.

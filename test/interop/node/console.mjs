@@ -122,6 +122,7 @@ try {
   }
   await shot(page, 'console-audit');
   console.log('actor: ' + row.split('\t')[1]);
+  if (!row.includes('(' + EMAIL + ')')) fail('the audit trail does not name the person: ' + row);
   step('actions in the audit trail with the person as actor');
 
   await page.getByRole('link', { name: 'Signing keys' }).click();
