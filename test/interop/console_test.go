@@ -58,7 +58,7 @@ func TestBrowserConsole(t *testing.T) {
 	} else if shots, err = filepath.Abs(filepath.Join(root, shots)); err != nil {
 		t.Fatal(err)
 	}
-	api := unique("https://inventory.example.com/") + "/"
+	api := unique("inventory") + "/"
 	res, err := runBrowser(t.Context(), dir, node, "console.mjs", "BASE="+p.base(), "EMAIL="+email, "PASSWORD="+password,
 		"NOBODY="+nobody, "API="+api, "SHOTS="+shots, "CHROMIUM="+chromium)
 	if err != nil {
