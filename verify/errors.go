@@ -23,11 +23,18 @@ var (
 	// ErrKeysUnavailable means the issuer's keys could not be fetched: the
 	// token was not judged. The middleware answers 503.
 	ErrKeysUnavailable = errors.New("the keys to verify the access token are unavailable")
+	// ErrRevoked: in introspection mode, the issuer says the token is not
+	// active (revoked, or its client disabled) although it verifies.
+	ErrRevoked = errors.New("the access token is not active")
+	// ErrIntrospectionUnavailable means, in introspection mode, that the
+	// issuer could not be asked whether the token is active: it was not
+	// judged. The middleware answers 503.
+	ErrIntrospectionUnavailable = errors.New("the issuer could not say whether the access token is active")
 )
 
 // reasons are the refusals, in the order the middleware matches them.
 var reasons = []error{
-	ErrKeysUnavailable, ErrTooLarge, ErrAlgorithm, ErrType, ErrUnknownKey, ErrSignature,
+	ErrKeysUnavailable, ErrIntrospectionUnavailable, ErrRevoked, ErrTooLarge, ErrAlgorithm, ErrType, ErrUnknownKey, ErrSignature,
 	ErrExpired, ErrNotYetValid, ErrIssuedInFuture, ErrIssuer, ErrAudience, ErrSubject, ErrMalformed,
 }
 

@@ -72,7 +72,7 @@ func (v *Verifier) require(scopes []string, has func(*Claims, string) bool, what
 			claims, err := v.Verify(r.Context(), token)
 			if err != nil {
 				why := reason(err)
-				if errors.Is(why, ErrKeysUnavailable) {
+				if errors.Is(why, ErrKeysUnavailable) || errors.Is(why, ErrIntrospectionUnavailable) {
 					w.Header().Set("Retry-After", "5")
 					writeJSON(w, http.StatusServiceUnavailable, "temporarily_unavailable", why.Error())
 					return

@@ -116,6 +116,11 @@ type Config struct {
 	// InsecureAllowHTTP permits plain-HTTP metadata and JWKS URLs on hosts
 	// other than loopback, where anyone on the path can swap the keys.
 	InsecureAllowHTTP bool
+	// Introspection, when set, turns on introspection mode: a token that
+	// passes the checks above is also checked with the issuer's
+	// introspection endpoint (RFC 7662), so that a revoked token is
+	// refused within Introspection.CacheTTL (introspection.go).
+	Introspection *Introspection
 }
 
 // Verifier verifies access tokens. It is safe for concurrent use; create one
@@ -128,6 +133,8 @@ type Verifier struct {
 	now    func() time.Time
 	keys   *keySet
 	cache  *tokenCache // nil when disabled
+	// intro is nil unless in introspection mode.
+	intro *introspector
 }
 
 // New checks cfg and returns a Verifier. It makes no request; the keys are
@@ -180,6 +187,7 @@ func New(cfg Config) (*Verifier, error) {
 	case cfg.Leeway > 0:
 		v.leeway = cfg.Leeway
 	}
+	problems = append(problems, checkIntrospection(cfg.Introspection, cfg.InsecureAllowHTTP)...)
 	if cfg.MaxTokenSize < 0 || cfg.CacheSize < 0 || cfg.JWKSMinAge < 0 || cfg.JWKSMaxAge < 0 || cfg.RefetchInterval < 0 {
 		problems = append(problems, "negative MaxTokenSize, CacheSize, JWKS age or RefetchInterval")
 	}
@@ -215,6 +223,9 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.CacheSize > 0 {
 		v.cache = newTokenCache(cfg.CacheSize)
 		v.keys.onRemoval = v.cache.clear
+	}
+	if cfg.Introspection != nil {
+		v.intro = newIntrospector(*cfg.Introspection, v.keys, v.now)
 	}
 	return v, nil
 }
@@ -361,9 +372,9 @@ type wireClaims struct {
 	Permissions *[]string `json:"permissions"`
 }
 
-// Verify checks token as the package documentation describes and returns
-// its claims. Errors wrap one of the Err* reasons.
-func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+// verifyOffline is Verify without introspection: the token's signature
+// and claims, checked here.
+func (v *Verifier) verifyOffline(ctx context.Context, token string) (*Claims, error) {
 	if len(token) > v.cfg.MaxTokenSize {
 		return nil, fmt.Errorf("verify: %w (%d bytes, at most %d)", ErrTooLarge, len(token), v.cfg.MaxTokenSize)
 	}

@@ -261,7 +261,9 @@ func (s *Service) UpdateAPI(ctx context.Context, identifier string, p APIPatch) 
 		return storage.API{}, notFound(err, "API", identifier)
 	}
 	for _, g := range pruned {
-		s.record(ctx, storage.AuditGrantUpdated, g.ID, map[string]string{"client_id": g.ClientID, "audience": g.Audience,
+		// As every grant event: the target is the grant's client (details
+		// client_id names the client a person acted through, audit.go).
+		s.record(ctx, storage.AuditGrantUpdated, g.ClientID, map[string]string{"grant_id": g.ID, "audience": g.Audience,
 			"scope": joinScopes(g.Scope), "removed": joinScopes(g.removed), "cause": "the API no longer defines the removed scopes"})
 	}
 	s.record(ctx, storage.AuditAPIUpdated, identifier, map[string]string{"fields": apiFields(p)})
@@ -433,6 +435,8 @@ type ClientInput struct {
 	TokenEndpointAuthMethod string
 	// Extras are Auth0's settings kept and shown but not acted on.
 	Extras storage.ClientExtras
+	// JWKSURI is where the client publishes its private_key_jwt keys.
+	JWKSURI string
 }
 
 // Client metadata limits, as Auth0 sets them for client_metadata.
@@ -445,8 +449,10 @@ const (
 )
 
 // AuthMethods are the token endpoint authentication methods a client may
-// register (RFC 7591 §2); the token endpoint accepts both (docs/reference/protocol.md).
-var AuthMethods = []string{storage.AuthMethodClientSecretPost, storage.AuthMethodClientSecretBasic}
+// register (RFC 7591 §2); the token endpoint accepts both secret methods
+// (docs/reference/protocol.md). A private_key_jwt client has no secret: it
+// authenticates with its credentials or the keys at its jwks_uri.
+var AuthMethods = []string{storage.AuthMethodClientSecretPost, storage.AuthMethodClientSecretBasic, storage.AuthMethodPrivateKeyJWT}
 
 // checkClient reports every problem with the editable fields of c.
 func checkClient(c storage.Client) []string {
@@ -469,6 +475,7 @@ func checkClient(c storage.Client) []string {
 			c.TokenEndpointAuthMethod, strings.Join(AuthMethods, ", ")))
 	}
 	problems = append(problems, checkLogin(c)...)
+	problems = append(problems, checkAuthMethods(c)...)
 	if len(c.Metadata) > MaxMetadataKeys {
 		problems = append(problems, fmt.Sprintf("metadata has %d keys, at most %d are allowed", len(c.Metadata), MaxMetadataKeys))
 	}
@@ -529,7 +536,11 @@ func (s *Service) CreateClient(ctx context.Context, in ClientInput) (storage.Cli
 		Metadata:                maps.Clone(in.Metadata),
 		TokenEndpointAuthMethod: in.TokenEndpointAuthMethod,
 		Extras:                  in.Extras,
+		JWKSURI:                 in.JWKSURI,
 		CreatedAt:               now, UpdatedAt: now,
+	}
+	if c.TokenEndpointAuthMethod == "" && c.JWKSURI != "" {
+		c.TokenEndpointAuthMethod = storage.AuthMethodPrivateKeyJWT
 	}
 	if c.TokenEndpointAuthMethod == "" {
 		c.TokenEndpointAuthMethod = storage.AuthMethodClientSecretPost
@@ -542,6 +553,13 @@ func (s *Service) CreateClient(ctx context.Context, in ClientInput) (storage.Cli
 		return storage.Client{}, NewSecret{}, err
 	}
 	c.ClientID = id
+	if c.TokenEndpointAuthMethod == storage.AuthMethodPrivateKeyJWT { // no secret at all
+		if err := s.Store.CreateClient(ctx, c); err != nil {
+			return storage.Client{}, NewSecret{}, fmt.Errorf("create client: %w", err)
+		}
+		s.record(ctx, storage.AuditClientCreated, c.ClientID, map[string]string{"name": c.Name})
+		return c, NewSecret{}, nil
+	}
 	ns, err := s.newSecret(id, time.Time{}, time.Time{})
 	if err != nil {
 		return storage.Client{}, NewSecret{}, err
@@ -585,6 +603,11 @@ type ClientPatch struct {
 	Disabled                *bool
 	Extras                  *storage.ClientExtras
 	WebOrigins              *[]string // replaces the list; a login client's only
+	// AuthMethods replaces the credentials the client authenticates with
+	// (Auth0's client_authentication_methods; the zero value clears them);
+	// JWKSURI its jwks_uri ("" clears it).
+	AuthMethods *storage.ClientAuthMethods
+	JWKSURI     *string
 }
 
 // UpdateClient applies p to the client, under the rules of CreateClient,
@@ -615,11 +638,22 @@ func (s *Service) UpdateClient(ctx context.Context, id string, p ClientPatch) (s
 	if p.WebOrigins != nil {
 		c.WebOrigins = slices.Clone(*p.WebOrigins)
 	}
+	if p.AuthMethods != nil {
+		c.AuthMethods = *p.AuthMethods
+	}
+	if p.JWKSURI != nil {
+		c.JWKSURI = *p.JWKSURI
+	}
 	if problems := checkClient(c); len(problems) > 0 {
 		return storage.Client{}, invalid("%s", strings.Join(problems, "; "))
 	}
 	c.UpdatedAt = s.now()
 	if err := s.Store.UpdateClient(ctx, c); err != nil {
+		if p.AuthMethods != nil && errors.Is(err, storage.ErrNotFound) {
+			if _, gerr := s.Store.GetClient(ctx, id); gerr == nil { // the client exists: a credential does not
+				return storage.Client{}, describe(ErrInvalid, "client_authentication_methods names a credential the client does not have for that method: %v", err)
+			}
+		}
 		return storage.Client{}, notFound(err, "client", id)
 	}
 	s.record(ctx, storage.AuditClientUpdated, id, map[string]string{"fields": clientFields(p)})

@@ -73,5 +73,7 @@ func clientFields(p ClientPatch) string {
 	add(p.TokenEndpointAuthMethod != nil, "token_endpoint_auth_method")
 	add(p.Disabled != nil, "disabled")
 	add(p.WebOrigins != nil, "web_origins")
+	add(p.AuthMethods != nil, "client_authentication_methods")
+	add(p.JWKSURI != nil, "jwks_uri")
 	return strings.Join(f, ",")
 }

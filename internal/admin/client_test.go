@@ -96,8 +96,8 @@ func TestUpdateClient(t *testing.T) {
 			t.Errorf("after update: %+v", v)
 		}
 	}
-	_, err = svc.UpdateClient(ctx, c.ClientID, admin.ClientPatch{Name: ptr(""), TokenEndpointAuthMethod: ptr("private_key_jwt")})
-	if !errors.Is(err, admin.ErrInvalid) || !strings.Contains(err.Error(), "name is required") || !strings.Contains(err.Error(), "private_key_jwt") {
+	_, err = svc.UpdateClient(ctx, c.ClientID, admin.ClientPatch{Name: ptr(""), TokenEndpointAuthMethod: ptr("client_secret_jwt")})
+	if !errors.Is(err, admin.ErrInvalid) || !strings.Contains(err.Error(), "name is required") || !strings.Contains(err.Error(), "client_secret_jwt") {
 		t.Errorf("invalid patch: %v", err)
 	}
 	if after, _ := svc.GetClient(ctx, c.ClientID); after.Name != "new" {

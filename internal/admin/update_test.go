@@ -48,7 +48,11 @@ func TestUpdateAPIAndGrant(t *testing.T) {
 	log := &auditLog{}
 	svc.Audit = log
 	only := []storage.Scope{{Value: "read"}}
-	if _, err := svc.UpdateAPI(ctx, aud, admin.APIPatch{Scopes: &only}); err != nil {
+	// A person acting through the management API (whose client the event
+	// names in details.client_id): the event must still name the grant's
+	// client, as every other grant event does, in its target.
+	byPerson := admin.WithPerson(ctx, "auth0|alice", "mgmt-console")
+	if _, err := svc.UpdateAPI(byPerson, aud, admin.APIPatch{Scopes: &only}); err != nil {
 		t.Fatalf("dropping a granted scope: %v", err)
 	}
 	if gg, _ := svc.Store.GetGrant(ctx, g.ID); len(gg.Scope) != 1 || gg.Scope[0] != "read" {
@@ -60,7 +64,8 @@ func TestUpdateAPIAndGrant(t *testing.T) {
 			pruned = append(pruned, e)
 		}
 	}
-	if len(pruned) != 1 || pruned[0].Target != g.ID || pruned[0].Details["removed"] != "write" || pruned[0].Details["scope"] != "read" {
+	if len(pruned) != 1 || pruned[0].Target != c.ClientID || pruned[0].Details["grant_id"] != g.ID || pruned[0].Details["removed"] != "write" ||
+		pruned[0].Details["scope"] != "read" || pruned[0].Actor != "auth0|alice" || pruned[0].Details["client_id"] != "mgmt-console" {
 		t.Errorf("audit of the pruned grant: %+v", pruned)
 	}
 	svc.Audit = nil

@@ -2,6 +2,8 @@ package catalog
 
 import (
 	"context"
+	"crypto"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +14,7 @@ import (
 	"time"
 	"unique"
 
+	"github.com/gatehouse-dev/gatehouse/internal/clientcred"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
@@ -23,6 +26,8 @@ type Store interface {
 	ListClients(ctx context.Context) ([]storage.Client, error)
 	ListSecrets(ctx context.Context, clientID string) ([]storage.Secret, error)
 	ListAllSecrets(ctx context.Context) ([]storage.Secret, error)
+	ListCredentials(ctx context.Context, clientID string) ([]storage.Credential, error)
+	ListAllCredentials(ctx context.Context) ([]storage.Credential, error)
 	ListGrants(ctx context.Context, f storage.GrantFilter) ([]storage.Grant, error)
 	LatestChange(ctx context.Context) (int64, error)
 	ChangesSince(ctx context.Context, seq int64, limit int) ([]storage.Change, error)
@@ -48,6 +53,39 @@ type Client struct {
 	storage.Client
 	Secrets []storage.Secret
 	Grants  []storage.Grant // at most one per audience and subject type
+	// Credentials are the client's keys and certificates (Auth0's client
+	// credentials), each parsed once here; nil for most clients.
+	Credentials []Credential
+}
+
+// Credential is a client credential with its key parsed (package
+// clientcred): Key for public_key and x509_cert, Cert too when the PEM is a
+// certificate. A stored credential that no longer parses keeps a nil Key
+// and authenticates nothing.
+type Credential struct {
+	storage.Credential
+	Key  crypto.PublicKey
+	Cert *x509.Certificate
+}
+
+// AuthCredentials returns the client's credentials that its authentication
+// method for credential type t uses (storage.ClientAuthMethods), in the
+// order the method lists them; expired ones included, for the caller to
+// check against its clock.
+func (c *Client) AuthCredentials(t string) []*Credential {
+	ids := c.AuthMethods.For(t)
+	if ids == nil || len(*ids) == 0 {
+		return nil
+	}
+	out := make([]*Credential, 0, len(*ids))
+	for _, id := range *ids {
+		for i := range c.Credentials {
+			if cr := &c.Credentials[i]; cr.ID == id && cr.Type == t {
+				out = append(out, cr)
+			}
+		}
+	}
+	return out
 }
 
 // Grant returns the client's grant for its own tokens (subject type
@@ -139,6 +177,8 @@ type Catalog struct {
 	// keysPending is a signing key change that SyncNow saw, for Follow's
 	// after function, which would otherwise never hear of it.
 	keysPending atomic.Bool
+	// followers keep state of their own entities of the feed (Track).
+	followers map[string]Follower
 }
 
 // New returns an empty catalog; call Load before serving.
@@ -221,7 +261,26 @@ func (c *Catalog) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list grants: %w", err)
 	}
-	c.cur.Store(build(seq, apis, clients, secrets, grants))
+	creds, err := c.store.ListAllCredentials(ctx)
+	if err != nil {
+		return fmt.Errorf("list credentials: %w", err)
+	}
+	if err := c.loadFollowers(ctx); err != nil {
+		return err
+	}
+	snap := build(seq, apis, clients, secrets, grants)
+	if len(creds) > 0 {
+		byClient := make(map[string][]storage.Credential)
+		for _, cr := range creds {
+			byClient[cr.ClientID] = append(byClient[cr.ClientID], cr)
+		}
+		for id, list := range byClient {
+			if cl, ok := snap.clients.get(id); ok {
+				cl.Credentials = c.parseCredentials(list)
+			}
+		}
+	}
+	c.cur.Store(snap)
 	c.markSynced()
 	return nil
 }
@@ -405,8 +464,11 @@ func (c *Catalog) Sync(ctx context.Context) (keysChanged bool, err error) {
 			c.markSynced()
 			return keysChanged, nil
 		}
-		clientIDs, apiIDs := map[string]bool{}, map[string]bool{}
+		clientIDs, apiIDs, tracked := map[string]bool{}, map[string]bool{}, map[string][]string{}
 		for _, ch := range changes {
+			if _, ok := c.followers[ch.Entity]; ok {
+				tracked[ch.Entity] = append(tracked[ch.Entity], ch.ID)
+			}
 			switch ch.Entity {
 			case storage.EntityClient:
 				clientIDs[ch.ID] = true
@@ -442,6 +504,9 @@ func (c *Catalog) Sync(ctx context.Context) (keysChanged bool, err error) {
 			default:
 				next.clients = next.clients.set(cl)
 			}
+		}
+		if err := c.applyFollowers(ctx, tracked); err != nil {
+			return keysChanged, err
 		}
 		c.cur.Store(next)
 		c.log.Debug("catalog updated", "seq", next.Seq, "clients", len(clientIDs), "apis", len(apiIDs))
@@ -480,7 +545,36 @@ func (c *Catalog) loadClient(ctx context.Context, id string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newClient(cl, secrets, grants), nil
+	creds, err := call(c, ctx, func(ctx context.Context) ([]storage.Credential, error) { return c.store.ListCredentials(ctx, id) })
+	if err != nil {
+		return nil, err
+	}
+	out := newClient(cl, secrets, grants)
+	out.Credentials = c.parseCredentials(creds)
+	return out, nil
+}
+
+// parseCredentials parses each credential's key once, for the token
+// endpoint; one that does not parse (it was checked when stored) is kept
+// without a key and logged.
+func (c *Catalog) parseCredentials(list []storage.Credential) []Credential {
+	if len(list) == 0 {
+		return nil
+	}
+	out := make([]Credential, len(list))
+	for i, cr := range list {
+		out[i].Credential = cr
+		if cr.PEM == "" {
+			continue
+		}
+		key, cert, err := clientcred.Parse(cr.PEM)
+		if err != nil {
+			c.log.Warn("a client credential does not parse; it authenticates nothing", "client_id", cr.ClientID, "credential_id", cr.ID, "err", err)
+			continue
+		}
+		out[i].Key, out[i].Cert = key, cert
+	}
+	return out
 }
 
 func (c *Catalog) markSynced() {

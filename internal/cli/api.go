@@ -79,6 +79,7 @@ func (a *app) apiCmd() *cobra.Command {
 		}),
 	}
 	cmd.AddCommand(create, list, show, a.apiUpdateCmd(), del)
+	cmd.AddCommand(a.apiIntrospectorCmd())
 	remoteFlags(cmd)
 	return cmd
 }

@@ -81,7 +81,8 @@ func (a *app) clientCmd() *cobra.Command {
 			return a.deleted("client", args[0])
 		}),
 	}
-	cmd.AddCommand(create, list, show, a.clientUpdateCmd(), del, a.setDisabledCmd("disable", true), a.setDisabledCmd("enable", false), a.secretCmd())
+	cmd.AddCommand(create, list, show, a.clientUpdateCmd(), del, a.setDisabledCmd("disable", true), a.setDisabledCmd("enable", false), a.secretCmd(),
+		a.clientRevokeTokensCmd())
 	remoteFlags(cmd)
 	return cmd
 }

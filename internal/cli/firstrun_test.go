@@ -294,6 +294,30 @@ func TestHealthcheck(t *testing.T) {
 	}
 }
 
+// TestHealthcheckUnderTLS: without --url, healthcheck asks https:// when
+// serve terminates TLS (GATEHOUSE_TLS_CERT, as a container sets it), and
+// checks the certificate against the issuer's host name (GATEHOUSE_ISSUER),
+// the name a public certificate carries, while it connects to loopback.
+func TestHealthcheckUnderTLS(t *testing.T) {
+	h := newHarness(t)
+	r := startServerTLS(t, h, true)
+	ca := filepath.Join(h.dir, "ca.pem")
+	if err := os.WriteFile(ca, r.caPEM(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(r.url, "https://"))
+	h.env["GATEHOUSE_ADDR"] = "0.0.0.0:" + port
+	h.env["GATEHOUSE_TLS_CERT"] = "/etc/gatehouse/tls.crt" // healthcheck only needs to know it is set
+	h.env["GATEHOUSE_CACERT"] = ca
+	// httptest's certificate names example.com, 127.0.0.1 and ::1.
+	h.env["GATEHOUSE_ISSUER"] = "https://example.com"
+	if out := h.ok("healthcheck"); out != "healthy: https://127.0.0.1:"+port+"/readyz answered HTTP 200\n" {
+		t.Errorf("healthcheck under TLS printed %q", out)
+	}
+	h.env["GATEHOUSE_ISSUER"] = "https://auth.internal.test" // a name the certificate does not carry
+	h.failsWith([]string{"not healthy", "certificate", "auth.internal.test"}, "healthcheck")
+}
+
 // TestKeyRotateWaitsForTheServersJWKSMaxAge: key rotate waits out the
 // longest JWKS max-age the running servers recorded in the database, not
 // its own --jwks-max-age, which counts only where no server recorded one.

@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,12 +46,20 @@ func (a *app) healthcheckCmd() *cobra.Command {
 				}
 				return nil
 			}
+			serverName := ""
 			if !cmd.Flags().Changed("url") {
-				url = readyURL(a.env.Getenv("GATEHOUSE_ADDR"))
+				overTLS := a.env.Getenv("GATEHOUSE_TLS_CERT") != ""
+				url = readyURL(a.env.Getenv("GATEHOUSE_ADDR"), overTLS)
+				if overTLS {
+					serverName = issuerHost(a.env.Getenv("GATEHOUSE_ISSUER"))
+				}
 			}
 			hc, err := a.httpClient(cmd, timeout)
 			if err != nil {
 				return err
+			}
+			if serverName != "" {
+				hc = withServerName(hc, serverName)
 			}
 			deadline := time.Now().Add(wait) // real time: the server starts in real time
 			for {
@@ -70,7 +80,7 @@ func (a *app) healthcheckCmd() *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&url, "url", "http://127.0.0.1:8080/readyz", "the URL to GET (/readyz for readiness, /healthz for liveness); not given, /readyz at GATEHOUSE_ADDR's port when set (as in the container image), on loopback for a 0.0.0.0 or :: host")
+	cmd.Flags().StringVar(&url, "url", "http://127.0.0.1:8080/readyz", "the URL to GET (/readyz for readiness, /healthz for liveness); not given, /readyz at GATEHOUSE_ADDR's port when set (as in the container image), on loopback for a 0.0.0.0 or :: host, over https when GATEHOUSE_TLS_CERT is set, checking the certificate for GATEHOUSE_ISSUER's host")
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for each answer")
 	cmd.Flags().DurationVar(&wait, "wait", 0, "ask again until healthy or this long has passed")
 	cmd.Flags().BoolVar(&roots, "tls-roots", false, "also check that the system CA certificates load (those TLS to other servers trusts)")
@@ -79,9 +89,10 @@ func (a *app) healthcheckCmd() *cobra.Command {
 }
 
 // readyURL is the readiness endpoint of a server that serve started with
-// addr (GATEHOUSE_ADDR) as its listen address: a wildcard host is reached on
-// loopback; an empty or malformed addr means serve's default 127.0.0.1:8080.
-func readyURL(addr string) string {
+// addr (GATEHOUSE_ADDR) as its listen address, over https when it
+// terminates TLS: a wildcard host is reached on loopback; an empty or
+// malformed addr means serve's default 127.0.0.1:8080.
+func readyURL(addr string, https bool) string {
 	host, port, err := net.SplitHostPort(addr)
 	switch {
 	case err != nil:
@@ -91,7 +102,37 @@ func readyURL(addr string) string {
 	case host == "::":
 		host = "::1"
 	}
-	return "http://" + net.JoinHostPort(host, port) + "/readyz"
+	scheme := "http://"
+	if https {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, port) + "/readyz"
+}
+
+// issuerHost is the host name of an https issuer (GATEHOUSE_ISSUER), the
+// name serve's certificate is for, or "" for none.
+func issuerHost(issuer string) string {
+	u, err := neturl.Parse(issuer)
+	if err != nil || u.Scheme != "https" {
+		return ""
+	}
+	return u.Hostname()
+}
+
+// withServerName returns hc checking the server's certificate for name
+// (and sending it as SNI) whatever address it connects to: healthcheck
+// reaches serve on loopback, whose certificate names the public host.
+func withServerName(hc *http.Client, name string) *http.Client {
+	tr, ok := hc.Transport.(*http.Transport)
+	if !ok || tr == nil {
+		tr = http.DefaultTransport.(*http.Transport)
+	}
+	tr = tr.Clone()
+	if tr.TLSClientConfig == nil {
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	tr.TLSClientConfig.ServerName = name
+	return &http.Client{Timeout: hc.Timeout, Transport: tr}
 }
 
 // check GETs url and wants 200.

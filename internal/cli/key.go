@@ -32,7 +32,7 @@ func (a *app) keyCmd() *cobra.Command {
 		Long: "Rotate signing keys of every algorithm, or of one with --alg. The next key must have been published for at\n" +
 			"least the JWKS cache lifetime so that no verifier meets an unknown kid: the longest JWKS max-age any server\n" +
 			"recorded in the database over the last day (each records its own at start and every minute), or --jwks-max-age\n" +
-			"where none has (through --server, the server's own --jwks-max-age); --force skips that wait.\n" +
+			"where none has (through --server, never less than the server's own --jwks-max-age); --force skips that wait.\n" +
 			fmt.Sprintf("The JWKS carries at most %d previous keys per algorithm: at that cap rotate refuses, and --force retires the oldest\n", keys.MaxPreviousKeys) +
 			"previous key at once, whose unexpired tokens verifiers then refuse.\n" +
 			"A running server signs with the new current key within one second.",

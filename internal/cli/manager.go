@@ -14,7 +14,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/keys"
 	"github.com/gatehouse-dev/gatehouse/internal/mgmt"
-	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
@@ -48,6 +47,12 @@ type manager interface {
 
 	ListKeys(ctx context.Context) ([]storage.SigningKey, error)
 	RotateKeys(ctx context.Context, alg string, force bool) ([]storage.SigningKey, error)
+
+	// Revocation and introspection rights (docs/revocation.md).
+	RevokeClientTokens(ctx context.Context, id string) (admin.RevokedTokens, error)
+	AddIntrospector(ctx context.Context, audience, clientID string) (storage.Introspector, error)
+	RemoveIntrospector(ctx context.Context, audience, clientID string) error
+	ListIntrospectors(ctx context.Context, audience string) ([]storage.Introspector, error)
 }
 
 var (
@@ -113,15 +118,10 @@ func (l *local) ListKeys(ctx context.Context) ([]storage.SigningKey, error) {
 // for verifier leeway.
 //
 // The next key must have been published for the longest JWKS max-age that
-// the running servers recorded (server.JWKSCacheWait); --jwks-max-age counts
+// the running servers recorded (server.JWKSCacheWaitFunc); --jwks-max-age counts
 // only where no server has recorded one.
 func (l *local) RotateKeys(ctx context.Context, alg string, force bool) ([]storage.SigningKey, error) {
-	wait, _, err := server.JWKSCacheWait(ctx, l.Store, l.a.env.Now(), l.s.cfg.JWKSMaxAge)
-	if err != nil {
-		return nil, fmt.Errorf("read the servers' JWKS max-age: %w", err)
-	}
-	l.s.cfg.JWKSMaxAge = wait // the key manager below waits this long
-	km, err := l.loadKeys(ctx)
+	km, err := l.loadKeys(ctx) // waits out server.JWKSCacheWaitFunc
 	if err != nil {
 		return nil, err
 	}

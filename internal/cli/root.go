@@ -123,21 +123,27 @@ func (a *app) config(cmd *cobra.Command) (config.Config, error) {
 }
 
 func (a *app) logger(cfg config.Config) *slog.Logger {
-	log, _ := a.batchLogger(cfg)
+	log, _ := a.batchLogger(cfg, 0)
 	return log
 }
 
 // batchLogger is logger with its lines written through a logbatch.Writer,
-// which the server's audit writer holds while it logs a batch of events.
-func (a *app) batchLogger(cfg config.Config) (*slog.Logger, *logbatch.Writer) {
+// which the server's audit writer holds while it logs a batch of events,
+// and which gathers every line for up to delay (serve's
+// --log-flush-interval; warnings and errors are written at once).
+func (a *app) batchLogger(cfg config.Config, delay time.Duration) (*slog.Logger, *logbatch.Writer) {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
-	w := logbatch.New(a.env.Stderr)
+	w := logbatch.NewDelayed(a.env.Stderr, delay)
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts)), w
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts)), w
+	if delay > 0 {
+		h = logbatch.FlushAt(h, w, slog.LevelWarn)
+	}
+	return slog.New(h), w
 }
 
 // session is an open database for one admin command.
@@ -190,6 +196,7 @@ func (a *app) keyManager(ctx context.Context, s *session) (*keys.Manager, error)
 	}
 	rec := cliAudit(store, a.env.Now)
 	km, err := keys.New(keys.Config{Store: store, MasterKey: mk, Now: a.env.Now, JWKSMaxAge: cfg.JWKSMaxAge,
+		CacheWait: server.JWKSCacheWaitFunc(store, a.env.Now, cfg.JWKSMaxAge, 0),
 		Rotated: func(ctx context.Context, changed []storage.SigningKey) {
 			rec.KeysRotated(ctx, storage.ActorCLI, changed)
 		}})

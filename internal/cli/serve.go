@@ -34,7 +34,8 @@ func (a *app) runServe(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	log, logBatch := a.batchLogger(cfg)
+	log, logBatch := a.batchLogger(cfg, cfg.LogFlushInterval)
+	defer func() { _ = logBatch.Flush() }() // the last lines, after everything below has logged
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	tp, shutdownTracing, err := tracing.Setup(ctx, a.env.Getenv, log)
@@ -79,7 +80,9 @@ func (a *app) runServe(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	log.Info("gatehouse listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "db", config.RedactDSN(cfg.DB))
-	return srv.Serve(ctx, ln)
+	err = srv.Serve(ctx, ln)
+	log.Info("gatehouse stopped")
+	return err
 }
 
 func isLoopbackURL(u string) bool {

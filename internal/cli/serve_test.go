@@ -38,7 +38,8 @@ var listening = regexp.MustCompile(`msg="gatehouse listening" addr=(\S+)`)
 // TestServeBatchesAuditLines runs serve and checks that the audit lines of
 // the tokens it issues reach standard error in a write per batch, not in a
 // system call per token: serve hands the logbatch.Writer under its logger
-// to the audit writer.
+// to the audit writer. The request lines likewise arrive gathered
+// (--log-flush-interval), and the last lines are written at shutdown.
 func TestServeBatchesAuditLines(t *testing.T) {
 	h := newHarness(t)
 	h.ok("api", "create", "--identifier", "https://api.example.com/")
@@ -51,7 +52,7 @@ func TestServeBatchesAuditLines(t *testing.T) {
 	defer cancel()
 	done := make(chan int, 1)
 	go func() {
-		done <- cli.Main([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "info"}, cli.Env{
+		done <- cli.Main([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "info", "--log-flush-interval", "1s"}, cli.Env{
 			Stdout: io.Discard, Stderr: &stderr, Getenv: func(k string) string { return h.env[k] }, Context: ctx,
 		})
 	}()
@@ -92,5 +93,43 @@ func TestServeBatchesAuditLines(t *testing.T) {
 	}
 	if lines != n || writes > 2 {
 		t.Errorf("%d token.issued lines in %d writes, want %d in one or two", lines, writes, n)
+	}
+	lines, writes = 0, 0
+	for _, w := range stderr.writes {
+		if k := strings.Count(w, "msg=request "); k > 0 {
+			lines += k
+			writes++
+		}
+	}
+	if lines != n || writes > n/4 {
+		t.Errorf("%d request lines in %d writes, want %d gathered in a few", lines, writes, n)
+	}
+}
+
+// TestServeWritesItsLastLinesAtExit: lines gathered for
+// --log-flush-interval are written when serve exits, not lost with the
+// timer that would have written them.
+func TestServeWritesItsLastLinesAtExit(t *testing.T) {
+	h := newHarness(t)
+	var stderr lockedWrites
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main([]string{"serve", "--addr", "127.0.0.1:0", "--log-flush-interval", "1s"}, cli.Env{
+			Stdout: io.Discard, Stderr: &stderr, Getenv: func(k string) string { return h.env[k] }, Context: ctx,
+		})
+	}()
+	for deadline := time.Now().Add(10 * time.Second); !listening.MatchString(stderr.String()); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start: %s", stderr.String())
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exited %d: %s", code, stderr.String())
+	}
+	if out := stderr.String(); !strings.Contains(out, `msg="gatehouse stopped"`) {
+		t.Errorf("the shutdown's lines were not written by the time serve exited:\n%s", out)
 	}
 }

@@ -177,6 +177,7 @@ func (a *app) userCmd() *cobra.Command {
 	setPassword.Flags().BoolVar(&pwStdinSP, "password-stdin", false, "read the password from the first line of standard input")
 	cmd.AddCommand(create, list, show, setDisabled("disable", true), setDisabled("enable", false), setPassword)
 	cmd.AddCommand(a.userRoleCmds()...)
+	cmd.AddCommand(a.userRevokeTokensCmd())
 	remoteFlags(cmd) // only to refuse them with a reason
 	return cmd
 }

@@ -35,6 +35,11 @@ type Config struct {
 	LogFormat       string
 	ShutdownTimeout time.Duration
 
+	// LogFlushInterval is how long serve may gather log lines before it
+	// writes them (one write(2) per interval, not per request); a crash
+	// loses at most that much. Warnings and errors are written at once.
+	LogFlushInterval time.Duration
+
 	// KeyRotationPeriod is how long a signing key signs before serve
 	// rotates it automatically; 0 turns automatic rotation off.
 	KeyRotationPeriod time.Duration
@@ -92,6 +97,8 @@ func Default() Config {
 		LogFormat:       "text",
 		ShutdownTimeout: 10 * time.Second,
 
+		LogFlushInterval: 50 * time.Millisecond,
+
 		KeyRotationPeriod: 2160 * time.Hour, // 90 days
 
 		AuditRetention:      2160 * time.Hour, // 90 days
@@ -133,6 +140,7 @@ func (c *Config) fields() []field {
 		{name: "sync-interval", usage: "how often to poll the database for changes", dur: &c.SyncInterval},
 		{name: "log-level", usage: "debug, info, warn or error", str: &c.LogLevel},
 		{name: "log-format", usage: "text or json", str: &c.LogFormat},
+		{name: "log-flush-interval", usage: "how long serve gathers log lines (the request lines) before it writes them in one write; warnings and errors go at once; a crash loses at most this much; 0 writes every line at once", dur: &c.LogFlushInterval},
 		{name: "shutdown-timeout", usage: "how long a graceful shutdown waits for requests in flight", dur: &c.ShutdownTimeout},
 		{name: "tls-cert", usage: "PEM certificate (chain) file: serve HTTPS (TLS 1.2+, reloaded when the file changes); needs --tls-key", str: &c.TLSCert},
 		{name: "tls-key", usage: "PEM private key file of --tls-cert", str: &c.TLSKey},
@@ -193,7 +201,7 @@ type Flags []string
 var Common = Flags{"db", "master-key-file"}
 
 // Serve are the settings of gatehouse serve beyond Common.
-var Serve = Flags{"addr", "issuer", "dev", "default-audience", "jwks-max-age", "key-rotation-period", "token-reuse", "sync-interval", "log-level", "log-format", "shutdown-timeout", "tls-cert", "tls-key", "trusted-proxies", "metrics-addr",
+var Serve = Flags{"addr", "issuer", "dev", "default-audience", "jwks-max-age", "key-rotation-period", "token-reuse", "sync-interval", "log-level", "log-format", "log-flush-interval", "shutdown-timeout", "tls-cert", "tls-key", "trusted-proxies", "metrics-addr",
 	"audit-retention", "audit-token-retention", "auth-failure-limit", "auth-failure-window", "token-quota", "token-quota-per-api",
 	"login-code-lifetime", "login-session-lifetime", "refresh-token-idle", "refresh-token-lifetime", "login-failure-limit", "login-failure-window"}
 
@@ -346,6 +354,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("log-format %q must be text or json", c.LogFormat)
+	}
+	if c.LogFlushInterval < 0 || c.LogFlushInterval > time.Second {
+		bad("log-flush-interval %s must be between 0s and 1s (a crash loses at most that much of the log)", c.LogFlushInterval)
 	}
 	problems = append(problems, c.validateHTTP()...)
 	problems = append(problems, c.validateAbuse()...)

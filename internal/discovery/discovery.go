@@ -21,6 +21,9 @@ type Metadata struct {
 	JWKSURI                           string   `json:"jwks_uri"`
 	GrantTypesSupported               []string `json:"grant_types_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	// TokenEndpointAuthSigningAlgValuesSupported lists the JWS algorithms
+	// a private_key_jwt client may sign its assertions with (RFC 8414 §2).
+	TokenEndpointAuthSigningAlgValuesSupported []string `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
 	// IDTokenSigningAlgValuesSupported lists the JWS algorithms gatehouse
 	// signs with; OpenID clients such as go-oidc read their verifier's
 	// accepted algorithms from it.
@@ -39,6 +42,19 @@ type Metadata struct {
 	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported,omitempty"`
 	PromptValuesSupported                      []string `json:"prompt_values_supported,omitempty"`
 	AuthorizationResponseISSParameterSupported bool     `json:"authorization_response_iss_parameter_supported,omitempty"`
+
+	// Revocation (RFC 7009) and introspection (RFC 7662); see WithRevocation.
+	RevocationEndpoint                        string   `json:"revocation_endpoint,omitempty"`
+	RevocationEndpointAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported,omitempty"`
+	IntrospectionEndpoint                     string   `json:"introspection_endpoint,omitempty"`
+	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
+	// RevocationEndpointAuthSigningAlgValuesSupported and
+	// IntrospectionEndpointAuthSigningAlgValuesSupported are the token
+	// endpoint's: both endpoints authenticate clients as it does
+	// (RFC 8414 §2).
+	RevocationEndpointAuthSigningAlgValuesSupported    []string `json:"revocation_endpoint_auth_signing_alg_values_supported,omitempty"`
+	IntrospectionEndpointAuthSigningAlgValuesSupported []string `json:"introspection_endpoint_auth_signing_alg_values_supported,omitempty"`
+	IntrospectionSigningAlgValuesSupported             []string `json:"introspection_signing_alg_values_supported,omitempty"`
 }
 
 // New returns the metadata for an issuer.

@@ -28,6 +28,9 @@ const (
 	TypeAccessToken = "at+jwt"
 	// TypeJWT is the type Auth0 puts in its access tokens (the auth0 dialect).
 	TypeJWT = "JWT"
+	// TypeIntrospection is the type of a JWT introspection response (RFC
+	// 9701 §5).
+	TypeIntrospection = "token-introspection+jwt"
 )
 
 // SupportedAlgs lists the signing algorithms gatehouse supports, RS256 first

@@ -86,6 +86,13 @@ type Config struct {
 	// Generate creates a private key for an algorithm; default RSA-2048 for
 	// RS256 and PS256, P-256 for ES256, Ed25519 for EdDSA.
 	Generate func(alg string) (crypto.Signer, error)
+	// CacheWait, if set, says how long a next key must have been published
+	// before Rotate or the Scheduler may promote it, in place of JWKSMaxAge:
+	// the longest JWKS max-age any instance sharing the store serves
+	// (server.JWKSCacheWaitFunc), since a verifier may hold a JWKS fetched
+	// from any of them. An error holds the rotation (Rotate fails unless
+	// Force).
+	CacheWait func(ctx context.Context) (time.Duration, error)
 	// Rotated, if set, is told of every rotation Rotate saved (the audit
 	// trail's key.rotated), with the keys whose state changed and ctx as
 	// Rotate got it (which names the actor, if any).
@@ -120,6 +127,7 @@ type Manager struct {
 	rand       io.Reader
 	log        *slog.Logger
 	jwksMaxAge time.Duration
+	cacheWait  func(ctx context.Context) (time.Duration, error)
 	generate   func(alg string) (crypto.Signer, error)
 	rotated    func(ctx context.Context, changed []storage.SigningKey)
 
@@ -170,6 +178,7 @@ func New(cfg Config) (*Manager, error) {
 		rand:       cfg.Rand,
 		log:        cfg.Logger,
 		jwksMaxAge: cfg.JWKSMaxAge,
+		cacheWait:  cfg.CacheWait,
 		generate:   cfg.Generate,
 		rotated:    cfg.Rotated,
 	}
@@ -203,6 +212,20 @@ func New(cfg Config) (*Manager, error) {
 // JWKSMaxAge returns how long verifiers may cache the JWKS, for the
 // Cache-Control max-age of the JWKS endpoint.
 func (m *Manager) JWKSMaxAge() time.Duration { return m.jwksMaxAge }
+
+// CacheWait returns how long a next key must have been published before it
+// may sign: what Config.CacheWait reports (the longest JWKS max-age any
+// instance serves), else this manager's JWKS max-age.
+func (m *Manager) CacheWait(ctx context.Context) (time.Duration, error) {
+	if m.cacheWait == nil {
+		return m.jwksMaxAge, nil
+	}
+	d, err := m.cacheWait(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read the JWKS max-age of the instances: %w", err)
+	}
+	return d, nil
+}
 
 // Load reads the keys from the store and, if they changed since the last
 // Load, builds a new key set and swaps it in atomically. Only keys not seen
@@ -361,7 +384,7 @@ func (m *Manager) decrypt(r storage.SigningKey) (*signingKey, error) {
 // newSigningKey prepares priv for signing: the protected header {alg, kid,
 // typ} of each token type (RFC 7515 §4) is encoded once, here.
 func newSigningKey(kid, alg string, priv crypto.Signer) (*signingKey, error) {
-	cs, err := newCompactSigner(kid, alg, priv, TypeAccessToken, TypeJWT)
+	cs, err := newCompactSigner(kid, alg, priv, TypeAccessToken, TypeJWT, TypeIntrospection)
 	if err != nil {
 		return nil, fmt.Errorf("create %s signer for key %s: %w", alg, kid, err)
 	}
@@ -448,8 +471,8 @@ func (m *Manager) HasCurrent(alg string) bool {
 
 // Sign returns the JWS compact serialization (RFC 7515 §7.1) of payload,
 // signed with the current key of alg, with the protected header {alg, kid,
-// typ}. typ is TypeAccessToken ("at+jwt", RFC 9068 §2.1) or TypeJWT (the
-// auth0 dialect). Sign takes no lock, does no decryption and does not
+// typ}. typ is TypeAccessToken ("at+jwt", RFC 9068 §2.1), TypeJWT (the
+// auth0 dialect) or TypeIntrospection (RFC 9701 §5). Sign takes no lock, does no decryption and does not
 // re-encode the header: that was done when the key was loaded.
 func (m *Manager) Sign(alg, typ string, payload []byte) (string, error) {
 	k := m.set.Load().current[alg]
@@ -559,6 +582,13 @@ func (m *Manager) Rotate(ctx context.Context, opts RotateOptions) ([]storage.Sig
 		}
 	}
 	now := m.now().UTC()
+	wait := m.jwksMaxAge
+	if !opts.Force {
+		var err error
+		if wait, err = m.CacheWait(ctx); err != nil {
+			return nil, fmt.Errorf("rotate signing keys: %w (--force rotates without it)", err)
+		}
+	}
 
 	var refusals []string
 	for _, alg := range algs {
@@ -569,10 +599,10 @@ func (m *Manager) Rotate(ctx context.Context, opts RotateOptions) ([]storage.Sig
 		if !ok || opts.Force {
 			continue
 		}
-		if age := now.Sub(next.CreatedAt); age < m.jwksMaxAge {
+		if age := now.Sub(next.CreatedAt); age < wait {
 			refusals = append(refusals, fmt.Sprintf(
 				"the %s next key %s was published %s ago, less than the JWKS cache lifetime %s: wait %s or use --force",
-				alg, next.KID, age.Round(time.Second), m.jwksMaxAge, (m.jwksMaxAge-age).Round(time.Second)))
+				alg, next.KID, age.Round(time.Second), wait, (wait-age).Round(time.Second)))
 		}
 	}
 	for _, alg := range algs {

@@ -227,6 +227,10 @@ func (s *Scheduler) Check(ctx context.Context) ([]storage.SigningKey, error) {
 	if err := s.keys.Load(ctx); err != nil {
 		return nil, fmt.Errorf("scheduled key rotation: %w", err)
 	}
+	wait, err := s.keys.CacheWait(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("scheduled key rotation: %w", err)
+	}
 	rows := s.keys.Keys()
 	now := s.now()
 	var ready, unpublished []string
@@ -235,9 +239,9 @@ func (s *Scheduler) Check(ctx context.Context) ([]storage.SigningKey, error) {
 		switch {
 		case !ok:
 			unpublished = append(unpublished, alg)
-		case now.Sub(next.CreatedAt) < s.keys.JWKSMaxAge():
-			s.log.Info("key rotation due; waiting until the next key has been published for the JWKS max-age",
-				"alg", alg, "next_kid", next.KID, "published_at", next.CreatedAt, "jwks_max_age", s.keys.JWKSMaxAge().String())
+		case now.Sub(next.CreatedAt) < wait:
+			s.log.Info("key rotation due; waiting until the next key has been published for the longest JWKS max-age of the instances",
+				"alg", alg, "next_kid", next.KID, "published_at", next.CreatedAt, "jwks_max_age", wait.String())
 		default:
 			ready = append(ready, alg)
 		}

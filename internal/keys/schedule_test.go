@@ -675,3 +675,59 @@ func TestScheduleKeepsTheJWKSBounded(t *testing.T) {
 	}
 	t.Logf("%d rotations in 60 periods; the largest JWKS %d bytes", rotations, most)
 }
+
+// TestCacheWaitHoldsRotation: a manager whose Config.CacheWait says that
+// some instance sharing the store serves its JWKS for longer than this
+// manager's own max-age waits that out, both in the scheduler and in
+// Rotate (the management API's and the command line's rotation); a
+// CacheWait that fails holds both, except a forced Rotate.
+func TestCacheWaitHoldsRotation(t *testing.T) {
+	e := newSchedEnv(t)
+	e.ensure(t, RS256)
+	longest := testPeriod + 2*time.Hour // far beyond this manager's testMaxAge
+	var failing atomic.Bool
+	m, err := New(Config{Store: e.store, MasterKey: testMasterKey, Now: e.clock.Now, Generate: e.gen, JWKSMaxAge: testMaxAge,
+		CacheWait: func(context.Context) (time.Duration, error) {
+			if failing.Load() {
+				return 0, errors.New("database unavailable")
+			}
+			return longest, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Load(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewScheduler(ScheduleConfig{Keys: m, Leases: e.store, Period: testPeriod, Holder: "A", Now: e.clock.Now,
+		MaxTokenLifetime: func(context.Context) (time.Duration, error) { return testLifetime, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.keys(t)
+
+	e.clock.Advance(testPeriod) // due, and the next key is older than testMaxAge
+	if changed, err := s.Check(t.Context()); err != nil || len(changed) != 0 {
+		t.Fatalf("scheduled check before the longest JWKS max-age passed: %d keys changed, %v; want none", len(changed), err)
+	}
+	if _, err := m.Rotate(t.Context(), RotateOptions{}); !errors.Is(err, ErrRotateTooSoon) || !strings.Contains(err.Error(), longest.String()) {
+		t.Fatalf("Rotate before the longest JWKS max-age passed: %v; want %v naming %s", err, ErrRotateTooSoon, longest)
+	}
+	sameKeys(t, e.keys(t), before)
+
+	e.clock.Advance(2 * time.Hour)
+	failing.Store(true)
+	if _, err := s.Check(t.Context()); err == nil || !strings.Contains(err.Error(), "database unavailable") {
+		t.Fatalf("scheduled check when the wait cannot be read: %v; want the error", err)
+	}
+	if _, err := m.Rotate(t.Context(), RotateOptions{}); err == nil || !strings.Contains(err.Error(), "database unavailable") {
+		t.Fatalf("Rotate when the wait cannot be read: %v; want the error", err)
+	}
+	sameKeys(t, e.keys(t), before)
+
+	failing.Store(false)
+	if changed, err := s.Check(t.Context()); err != nil || len(changed) == 0 {
+		t.Fatalf("scheduled check once the longest JWKS max-age passed: %d keys changed, %v; want a rotation", len(changed), err)
+	}
+	wantRotated(t, e.keys(t), before, RS256, e.clock.Now())
+}

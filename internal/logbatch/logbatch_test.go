@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/logbatch"
 )
@@ -153,4 +154,93 @@ func TestWriterUnderSlog(t *testing.T) {
 	if !strings.Contains(again.String(), "msg=through") {
 		t.Errorf("not written through: %q", again.String())
 	}
+}
+
+// snapshot returns a copy of the writes so far.
+func (w *writes) snapshot() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.calls...)
+}
+
+// TestDelayedWriter: a delayed Writer gathers lines written outside a hold
+// and writes them with one Write once its delay passed (not before), or at
+// MaxHeld bytes, or at Flush; FlushAt writes a warning at once with what
+// came before it; a hold's Release writes what gathered.
+func TestDelayedWriter(t *testing.T) {
+	const delay = 50 * time.Millisecond
+	waitFor := func(t *testing.T, w *writes, n int) []string {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if got := w.snapshot(); len(got) >= n {
+				return got
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("writes %q after 5s, want %d", w.snapshot(), n)
+			}
+		}
+	}
+	t.Run("one write per delay", func(t *testing.T) {
+		var w writes
+		b := logbatch.NewDelayed(&w, delay)
+		start := time.Now()
+		fmt.Fprint(b, "a\n")
+		fmt.Fprint(b, "b\n")
+		if got := w.snapshot(); len(got) != 0 {
+			t.Fatalf("written before the delay: %q", got)
+		}
+		got := waitFor(t, &w, 1)
+		if took := time.Since(start); took < delay {
+			t.Errorf("written after %s, before the %s delay", took, delay)
+		}
+		if fmt.Sprint(got) != fmt.Sprint([]string{"a\nb\n"}) {
+			t.Errorf("writes %q, want one of both lines", got)
+		}
+		fmt.Fprint(b, "c\n") // a new delay starts with the next line
+		if got := waitFor(t, &w, 2); got[1] != "c\n" {
+			t.Errorf("second write %q", got[1])
+		}
+	})
+	t.Run("flush and warnings write at once", func(t *testing.T) {
+		var w writes
+		b := logbatch.NewDelayed(&w, time.Hour)
+		log := slog.New(logbatch.FlushAt(slog.NewTextHandler(b, nil), b, slog.LevelWarn)).With("k", "v")
+		log.Info("first")
+		log.Info("second")
+		if got := w.snapshot(); len(got) != 0 {
+			t.Fatalf("info written at once: %q", got)
+		}
+		log.Warn("trouble")
+		got := w.snapshot()
+		if len(got) != 1 || strings.Count(got[0], "\n") != 3 || !strings.Contains(got[0], "msg=first") || !strings.Contains(got[0], "msg=trouble k=v") {
+			t.Fatalf("after a warning: %q, want the three lines in one write, in order", got)
+		}
+		log.Info("last")
+		if err := b.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if got := w.snapshot(); len(got) != 2 || !strings.Contains(got[1], "msg=last") {
+			t.Fatalf("after Flush: %q", got)
+		}
+	})
+	t.Run("MaxHeld bytes and holds", func(t *testing.T) {
+		var w writes
+		b := logbatch.NewDelayed(&w, time.Hour)
+		line := strings.Repeat("x", 1000) + "\n"
+		for range 70 {
+			fmt.Fprint(b, line)
+		}
+		if got := w.snapshot(); len(got) != 1 || len(got[0]) != 65*len(line) {
+			t.Fatalf("after 70 KB: %d writes, want one of the first 65 lines", len(got))
+		}
+		b.Hold()
+		fmt.Fprint(b, "held\n")
+		if err := b.Flush(); err != nil || len(w.snapshot()) != 1 {
+			t.Fatalf("Flush inside a hold wrote: %v %d", err, len(w.snapshot()))
+		}
+		b.Release()
+		if got := w.snapshot(); len(got) != 2 || !strings.HasSuffix(got[1], "held\n") || len(got[1]) != 5*len(line)+5 {
+			t.Fatalf("after Release: %d writes", len(got))
+		}
+	})
 }

@@ -23,10 +23,18 @@ const (
 	ReasonDisabledClient     = "disabled_client"     // the client is disabled
 	ReasonThrottled          = "throttled"           // refused by brute-force protection before checking
 	ReasonWrongAuthMethod    = "wrong_auth_method"   // the right secret, by a method the client is not registered for
+	// A client assertion (RFC 7523 §2.2): one that is malformed, names an
+	// unknown key or whose signature does not verify; one whose signature
+	// verifies but whose claims (iss, sub, aud, exp, nbf, iat, jti) do not
+	// hold; and one whose jti was used before.
+	ReasonInvalidAssertion  = "invalid_assertion"
+	ReasonAssertionClaims   = "assertion_claims"
+	ReasonReplayedAssertion = "replayed_assertion"
 )
 
 var reasons = []string{ReasonMissingCredentials, ReasonUnknownClient, ReasonInvalidSecret,
-	ReasonInactiveSecret, ReasonDisabledClient, ReasonThrottled, ReasonWrongAuthMethod}
+	ReasonInactiveSecret, ReasonDisabledClient, ReasonThrottled, ReasonWrongAuthMethod,
+	ReasonInvalidAssertion, ReasonAssertionClaims, ReasonReplayedAssertion}
 
 // Token holds the token endpoint's counters. Its methods are safe for
 // concurrent use and cheap enough for the hot path (one map lookup and an

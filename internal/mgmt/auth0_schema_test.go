@@ -1,8 +1,15 @@
 package mgmt_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net/http"
 	"net/url"
 	"slices"
@@ -272,8 +279,12 @@ func TestIdentifierEscapes(t *testing.T) {
 	e.must(404, "GET", "/api/v2/resource-servers/https:%252F%252Fnone.test", "")
 }
 
-// TestClientCredentials answers Auth0's credential routes while clients
-// have none: Terraform's destroy lists them and finds [].
+// TestClientCredentials: Auth0's credential routes over HTTP, for the
+// three credential types: create, list, get, patch; a credential
+// authenticates once client_authentication_methods names it (the client
+// then shows token_endpoint_auth_method null, as Auth0's); one in use is
+// not deleted (409 in Auth0's words, which Terraform matches); detached,
+// it is. Bad keys and mismatched types are 400 with the reason.
 func TestClientCredentials(t *testing.T) {
 	e := newEnv(t)
 	id, _ := e.client(demoAPI)
@@ -281,12 +292,95 @@ func TestClientCredentials(t *testing.T) {
 	if r := e.must(200, "GET", base+"?per_page=50&include_totals=true", ""); string(r.body) != "[]\n" {
 		t.Errorf("list: %q", r.body)
 	}
-	wantError(t, "create", e.as("POST", base, `{"credential_type":"public_key","pem":"x"}`), 400, "invalid_body", "not supported")
-	wantError(t, "get", e.as("GET", base+"/cred_1", ""), 404, "inexistent_credential", "not found")
-	wantError(t, "patch", e.as("PATCH", base+"/cred_1", `{"expires_at":null}`), 404, "inexistent_credential", "not found")
+	pub := testPublicKeyPEM(t)
+	pk := e.must(201, "POST", base, jsonBody(map[string]any{"credential_type": "public_key", "name": "laptop", "pem": pub, "alg": "ES256",
+		"expires_at": "2099-01-01T00:00:00Z"})).obj(t)
+	if !strings.HasPrefix(str(pk, "id"), "cred_") || str(pk, "kid") == "" || str(pk, "alg") != "ES256" || str(pk, "expires_at") != "2099-01-01T00:00:00Z" || pk["pem"] != nil {
+		t.Errorf("created: %v", pk)
+	}
+	dn := e.must(201, "POST", base, `{"credential_type":"cert_subject_dn","name":"ca issued","subject_dn":"CN=svc,O=Example"}`).obj(t)
+	x5 := e.must(201, "POST", base, jsonBody(map[string]any{"credential_type": "x509_cert", "pem": testCertPEM(t), "parse_expiry_from_cert": true})).obj(t)
+	if str(x5, "thumbprint_sha256") == "" || str(x5, "expires_at") == "" || str(dn, "subject_dn") != "CN=svc,O=Example" {
+		t.Errorf("created: %v %v", dn, x5)
+	}
+	var list []map[string]any
+	if err := json.Unmarshal(e.must(200, "GET", base, "").body, &list); err != nil || len(list) != 3 || list[0]["id"] != pk["id"] {
+		t.Errorf("list: %v %v", list, err)
+	}
+	if got := e.must(200, "GET", base+"/"+str(pk, "id"), "").obj(t); got["kid"] != pk["kid"] {
+		t.Errorf("get: %v", got)
+	}
+	if got := e.must(200, "PATCH", base+"/"+str(pk, "id"), `{"expires_at":null}`).obj(t); got["expires_at"] != nil {
+		t.Errorf("patch expires_at null: %v", got)
+	}
+
+	clPath := "/api/v2/clients/" + id
+	cl := e.must(200, "PATCH", clPath, `{"client_authentication_methods":{"private_key_jwt":{"credentials":[{"id":"`+str(pk, "id")+`"}]}},"token_endpoint_auth_method":null}`).obj(t)
+	if jsonBody(cl["client_authentication_methods"]) != `{"private_key_jwt":{"credentials":[{"id":"`+str(pk, "id")+`"}]}}` || cl["token_endpoint_auth_method"] != nil {
+		t.Errorf("attached: methods %s, token_endpoint_auth_method %v", jsonBody(cl["client_authentication_methods"]), cl["token_endpoint_auth_method"])
+	}
+	wantError(t, "delete in use", e.as("DELETE", base+"/"+str(pk, "id"), ""), 409, "client_conflict", "still associated with a client")
+	for _, tc := range []struct{ name, body, msg string }{
+		{"another type's credential", `{"client_authentication_methods":{"private_key_jwt":{"credentials":[{"id":"` + str(dn, "id") + `"}]}}}`, "not a public_key credential"},
+		{"a missing credential", `{"client_authentication_methods":{"tls_client_auth":{"credentials":[{"id":"cred_nope"}]}}}`, "cred_nope"},
+		{"no credentials", `{"client_authentication_methods":{"private_key_jwt":{"credentials":[]}}}`, "at least one"},
+		{"both methods", `{"client_authentication_methods":{"private_key_jwt":{"credentials":[{"id":"` + str(pk, "id") + `"}]}},"token_endpoint_auth_method":"client_secret_post"}`, "exclude each other"},
+		{"unknown method", `{"client_authentication_methods":{"client_secret_jwt":{}}}`, "client_secret_jwt"},
+	} {
+		wantError(t, tc.name, e.as("PATCH", clPath, tc.body), 400, "invalid_body", tc.msg)
+	}
+	cl = e.must(200, "PATCH", clPath, `{"client_authentication_methods":null,"token_endpoint_auth_method":"client_secret_post"}`).obj(t)
+	if cl["client_authentication_methods"] != nil || cl["token_endpoint_auth_method"] != "client_secret_post" {
+		t.Errorf("detached: %v", cl)
+	}
+	e.must(204, "DELETE", base+"/"+str(pk, "id"), "")
+	wantError(t, "get deleted", e.as("GET", base+"/"+str(pk, "id"), ""), 404, "inexistent_credential", "not found")
 	e.must(204, "DELETE", base+"/cred_1", "")
+
+	for _, tc := range []struct{ name, body, msg string }{
+		{"private key", `{"credential_type":"public_key","pem":"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"}`, "private key"},
+		{"not PEM", `{"credential_type":"public_key","pem":"x"}`, "no PEM block"},
+		{"alg for another key", jsonBody(map[string]any{"credential_type": "public_key", "pem": pub, "alg": "RS256"}), "does not sign"},
+		{"HMAC", jsonBody(map[string]any{"credential_type": "public_key", "pem": pub, "alg": "HS256"}), "not one of"},
+		{"unknown type", `{"credential_type":"password"}`, "not one of"},
+		{"id", `{"id":"cred_mine","credential_type":"cert_subject_dn","subject_dn":"CN=a"}`, "set by the server"},
+		{"unknown field", `{"credential_type":"cert_subject_dn","subject_dn":"CN=a","usage":"sig"}`, "unknown field"},
+	} {
+		wantError(t, tc.name, e.as("POST", base, tc.body), 400, "invalid_body", tc.msg)
+	}
 	wantError(t, "missing client", e.as("GET", "/api/v2/clients/missing/credentials", ""), 404, "inexistent_client", "not found")
 	wantError(t, "create for a missing client", e.as("POST", "/api/v2/clients/missing/credentials", `{}`), 404, "inexistent_client", "not found")
+
+	// Created with the client, fully defined, as Auth0 takes them: the client has no secret.
+	created := e.must(201, "POST", "/api/v2/clients", jsonBody(map[string]any{"name": "keyed", "client_authentication_methods": map[string]any{
+		"private_key_jwt": map[string]any{"credentials": []map[string]any{{"credential_type": "public_key", "name": "k", "pem": pub}}}}})).obj(t)
+	if created["client_secret"] != nil || created["token_endpoint_auth_method"] != nil || created["client_authentication_methods"] == nil {
+		t.Errorf("created with credentials: %v", created)
+	}
+	wantError(t, "created with a bad key", e.as("POST", "/api/v2/clients", jsonBody(map[string]any{"name": "bad", "client_authentication_methods": map[string]any{
+		"private_key_jwt": map[string]any{"credentials": []map[string]any{{"pem": "x"}}}}})), 400, "invalid_body", "no PEM block")
+}
+
+func testPublicKeyPEM(t *testing.T) string {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+}
+
+func testCertPEM(t *testing.T) string {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "svc"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 }
 
 // TestReadYourWrites: on a server whose catalog would follow the store only

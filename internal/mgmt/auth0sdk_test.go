@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/auth0/go-auth0"
 	"github.com/auth0/go-auth0/management"
@@ -183,17 +184,49 @@ func TestAuth0GoSDKDrift(t *testing.T) {
 		t.Errorf("rotate secret: %v", err)
 	}
 
-	// Credentials: none, in Auth0's shapes.
+	// Credentials, as go-auth0 v1.10.0 and Terraform's provider drive them:
+	// create, attach through client_authentication_methods (the client then
+	// reads back token_endpoint_auth_method null), read back, change the
+	// expiry, refuse to delete while attached, detach, delete.
 	creds, err := m.Client.ListCredentials(ctx, cl.GetClientID())
 	if err != nil || creds == nil || len(creds) != 0 {
 		t.Errorf("list credentials: %v %v", err, creds)
 	}
 	_, err = m.Client.GetCredential(ctx, cl.GetClientID(), "cred_missing")
 	wantStatus(t, "get credential", err, 404, "not found")
-	wantStatus(t, "create credential", m.Client.CreateCredential(ctx, cl.GetClientID(), &management.Credential{
-		CredentialType: auth0.String("public_key"), PEM: auth0.String("-----BEGIN PUBLIC KEY-----")}), 400, "not supported")
-	wantStatus(t, "update credential", m.Client.UpdateCredential(ctx, cl.GetClientID(), "cred_missing", &management.Credential{}), 404, "not found")
-	if err := m.Client.DeleteCredential(ctx, cl.GetClientID(), "cred_missing"); err != nil {
+	cred := &management.Credential{Name: auth0.String("ci key"), CredentialType: auth0.String("public_key"), PEM: auth0.String(testPublicKeyPEM(t)),
+		Algorithm: auth0.String("ES256")}
+	if err := m.Client.CreateCredential(ctx, cl.GetClientID(), cred); err != nil || cred.GetID() == "" || cred.GetKeyID() == "" {
+		t.Fatalf("create credential: %v %+v", err, cred)
+	}
+	wantStatus(t, "create credential with a bad key", m.Client.CreateCredential(ctx, cl.GetClientID(), &management.Credential{
+		CredentialType: auth0.String("public_key"), PEM: auth0.String("-----BEGIN PUBLIC KEY-----")}), 400, "PEM")
+	attach := &management.Client{ClientAuthenticationMethods: &management.ClientAuthenticationMethods{
+		PrivateKeyJWT: &management.PrivateKeyJWT{Credentials: &[]management.Credential{{ID: cred.ID}}}}}
+	if err := m.Client.Update(ctx, cl.GetClientID(), attach); err != nil {
+		t.Fatalf("attach: %v", err)
+	}
+	read, err := m.Client.Read(ctx, cl.GetClientID())
+	if err != nil || read.TokenEndpointAuthMethod != nil || len(read.GetClientAuthenticationMethods().GetPrivateKeyJWT().GetCredentials()) != 1 ||
+		read.GetClientAuthenticationMethods().GetPrivateKeyJWT().GetCredentials()[0].GetID() != cred.GetID() {
+		t.Errorf("read attached client: %v %+v", err, read.GetClientAuthenticationMethods())
+	}
+	gotCred, err := m.Client.GetCredential(ctx, cl.GetClientID(), cred.GetID())
+	if err != nil || gotCred.GetKeyID() != cred.GetKeyID() || gotCred.GetAlgorithm() != "ES256" || gotCred.GetCredentialType() != "public_key" || gotCred.PEM != nil {
+		t.Errorf("get credential: %v %+v", err, gotCred)
+	}
+	exp := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
+	upd := &management.Credential{ExpiresAt: &exp}
+	if err := m.Client.UpdateCredential(ctx, cl.GetClientID(), cred.GetID(), upd); err != nil || !upd.GetExpiresAt().Equal(exp) || upd.GetID() != cred.GetID() {
+		t.Errorf("update credential: %v %+v", err, upd)
+	}
+	err = m.Client.DeleteCredential(ctx, cl.GetClientID(), cred.GetID())
+	wantStatus(t, "delete an attached credential", err, 409, "still associated with a client")
+	if err := m.Client.Update(ctx, cl.GetClientID(), &management.Client{TokenEndpointAuthMethod: auth0.String("client_secret_basic"),
+		ClientAuthenticationMethods: &management.ClientAuthenticationMethods{}}); err == nil {
+		t.Errorf("an empty client_authentication_methods with a token_endpoint_auth_method was accepted")
+	}
+	if err := m.Client.DeleteCredential(ctx, "missing", "cred_missing"); err != nil {
 		t.Errorf("delete credential: %v", err)
 	}
 	_, err = m.Client.ListCredentials(ctx, "missing")

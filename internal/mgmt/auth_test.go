@@ -177,6 +177,12 @@ func routeScopes() map[string]string {
 		"DELETE /api/v2/roles/{id}/permissions":                   "update:roles",
 		"GET /api/v2/roles/{id}/users":                            "read:role_members",
 		"POST /api/v2/roles/{id}/users":                           "create:role_members",
+
+		"GET /api/v2/resource-servers/{id}/introspection-clients":    "read:resource_servers",
+		"POST /api/v2/resource-servers/{id}/introspection-clients":   "update:resource_servers",
+		"DELETE /api/v2/resource-servers/{id}/introspection-clients": "update:resource_servers",
+		"POST /api/v2/clients/{id}/revoke-tokens":                    "update:clients",
+		"POST /api/v2/users/{id}/revoke-tokens":                      "update:users",
 	}
 }
 

@@ -2,6 +2,7 @@ package mgmt
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -42,6 +43,9 @@ type clientInput struct {
 	// they are one, set by either or both (their union).
 	WebOrigins     *[]string `json:"web_origins"`
 	AllowedOrigins *[]string `json:"allowed_origins"`
+	// JWKSURI is where the client publishes its private_key_jwt keys (a
+	// gatehouse extension; "" clears it).
+	JWKSURI *string `json:"jwks_uri"`
 }
 
 // extras applies the request's kept settings to cur, those of a client of
@@ -194,12 +198,28 @@ func boolQuery(q url.Values, name string) (*bool, *Error) {
 // clientAccepted are the fields of Auth0's client judged apart from
 // clientInput: the fixed ones and the read-only ones.
 func (h *Handler) clientAccepted() []string {
-	return slices.Concat(fixedNames(h.clientFixed()), clientReadOnly)
+	return slices.Concat(fixedNames(h.clientFixed()), clientReadOnly, []string{authMethodsField})
+}
+
+// authMethods reads client_authentication_methods from a body's extra
+// fields: given reports whether it was there (null included).
+func authMethods(extra map[string]json.RawMessage) (b *authMethodsBody, given bool, err *Error) {
+	raw, ok := extra[authMethodsField]
+	if !ok {
+		return nil, false, nil
+	}
+	delete(extra, authMethodsField)
+	b, err = parseAuthMethods(raw)
+	return b, true, err
 }
 
 func (h *Handler) createClient(r *http.Request, w http.ResponseWriter) (int, any, *Error) {
 	var in clientInput
 	extra, derr := decodeWith(w, r, &in, h.clientAccepted())
+	if derr != nil {
+		return 0, nil, derr
+	}
+	methods, _, derr := authMethods(extra)
 	if derr != nil {
 		return 0, nil, derr
 	}
@@ -232,9 +252,31 @@ func (h *Handler) createClient(r *http.Request, w http.ResponseWriter) (int, any
 		}
 		ci.TokenEndpointAuthMethod = *in.TokenEndpointAuthMethod
 	}
+	if in.JWKSURI != nil {
+		ci.JWKSURI = *in.JWKSURI
+	}
+	if methods != nil {
+		if in.TokenEndpointAuthMethod != nil {
+			return 0, nil, badBody("client_authentication_methods and token_endpoint_auth_method exclude each other; send one")
+		}
+		ci.TokenEndpointAuthMethod = storage.AuthMethodPrivateKeyJWT // no secret: credentials authenticate it
+	}
 	c, sec, err := h.svc().CreateClient(r.Context(), ci)
 	if err != nil {
 		return 0, nil, translate(err, clientRes)
+	}
+	if methods != nil { // Auth0 creates the credentials with the client
+		am, aerr := h.applyAuthMethods(r.Context(), c.ClientID, methods)
+		if aerr == nil {
+			c, err = h.svc().UpdateClient(r.Context(), c.ClientID, admin.ClientPatch{AuthMethods: &am})
+			if err != nil {
+				aerr = translate(err, clientRes)
+			}
+		}
+		if aerr != nil {
+			_ = h.svc().DeleteClient(context.WithoutCancel(r.Context()), c.ClientID)
+			return 0, nil, aerr
+		}
 	}
 	v := h.viewClient(c)
 	v.ClientSecret = sec.Plain
@@ -252,6 +294,10 @@ func (h *Handler) getClient(r *http.Request, _ http.ResponseWriter) (int, any, *
 func (h *Handler) updateClient(r *http.Request, w http.ResponseWriter) (int, any, *Error) {
 	var in clientInput
 	extra, derr := decodeWith(w, r, &in, h.clientAccepted())
+	if derr != nil {
+		return 0, nil, derr
+	}
+	methods, methodsGiven, derr := authMethods(extra)
 	if derr != nil {
 		return 0, nil, derr
 	}
@@ -280,6 +326,17 @@ func (h *Handler) updateClient(r *http.Request, w http.ResponseWriter) (int, any
 	p := admin.ClientPatch{
 		Name: in.Name, Description: in.Description, Metadata: in.ClientMetadata,
 		TokenEndpointAuthMethod: in.TokenEndpointAuthMethod, Disabled: in.Disabled, WebOrigins: in.origins(),
+		JWKSURI: in.JWKSURI,
+	}
+	if methodsGiven {
+		if methods != nil && in.TokenEndpointAuthMethod != nil {
+			return 0, nil, badBody("client_authentication_methods and token_endpoint_auth_method exclude each other; send one")
+		}
+		am, aerr := h.applyAuthMethods(r.Context(), cur.ClientID, methods)
+		if aerr != nil {
+			return 0, nil, aerr
+		}
+		p.AuthMethods = &am
 	}
 	if x, given := in.extras(cur.Extras, cur.AppType); given {
 		p.Extras = &x

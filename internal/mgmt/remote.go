@@ -283,13 +283,40 @@ func (v Client) client() storage.Client {
 		md = nil
 	}
 	c := storage.Client{ClientID: v.ClientID, Name: v.Name, Description: v.Description, AppType: v.AppType, GrantTypes: v.GrantTypes,
-		Metadata: md, TokenEndpointAuthMethod: v.TokenEndpointAuthMethod, Disabled: v.Disabled,
+		Metadata: md, Disabled: v.Disabled, JWKSURI: v.JWKSURI,
 		CreatedAt: parseTS(v.CreatedAt), UpdatedAt: parseTS(v.UpdatedAt)}
+	if v.TokenEndpointAuthMethod != nil {
+		c.TokenEndpointAuthMethod = *v.TokenEndpointAuthMethod
+	}
+	c.AuthMethods = remoteAuthMethods(v.ClientAuthenticationMethods)
 	if admin.IsLogin(v.AppType) {
 		c.RedirectURIs, c.AllowedLogoutURLs, c.FirstParty = nilIfEmpty(v.Callbacks), nilIfEmpty(v.AllowedLogoutURLs), v.IsFirstParty
 		c.WebOrigins = nilIfEmpty(v.WebOrigins)
 	}
 	return c
+}
+
+// remoteAuthMethods reads back viewAuthMethods' shape.
+func remoteAuthMethods(v map[string]any) storage.ClientAuthMethods {
+	var m storage.ClientAuthMethods
+	b, _ := json.Marshal(v)
+	var body authMethodsBody
+	if json.Unmarshal(b, &body) != nil {
+		return m
+	}
+	for _, x := range []struct {
+		refs *credentialRefs
+		typ  string
+	}{{body.PrivateKeyJWT, storage.CredentialPublicKey}, {body.TLSClientAuth, storage.CredentialCertSubjectDN},
+		{body.SelfSignedTLSClientAuth, storage.CredentialX509Cert}} {
+		if x.refs == nil {
+			continue
+		}
+		for _, c := range x.refs.Credentials {
+			*m.For(x.typ) = append(*m.For(x.typ), c.ID)
+		}
+	}
+	return m
 }
 
 func nilIfEmpty(list []string) []string {

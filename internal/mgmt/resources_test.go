@@ -183,7 +183,7 @@ func TestClients(t *testing.T) {
 		{"unknown field", "POST", "/api/v2/clients", `{"name":"x","jwt_config":{}}`, 400, "invalid_body", `unknown field "jwt_config"`},
 		{"case matters", "POST", "/api/v2/clients", `{"Name":"x"}`, 400, "invalid_body", `unknown field "Name"`},
 		{"patch unknown", "PATCH", "/api/v2/clients/missing", `{"name":"x"}`, 404, "inexistent_client", `client "missing" not found`},
-		{"patch invalid", "PATCH", "/api/v2/clients/" + id, `{"name":"","token_endpoint_auth_method":"private_key_jwt"}`, 400, "invalid_body", "private_key_jwt"},
+		{"patch invalid", "PATCH", "/api/v2/clients/" + id, `{"name":"","token_endpoint_auth_method":"client_secret_jwt"}`, 400, "invalid_body", "client_secret_jwt"},
 		{"patch wrong type", "PATCH", "/api/v2/clients/" + id, `{"disabled":"yes"}`, 400, "invalid_body", `field "disabled" must be a boolean`},
 		{"get unknown", "GET", "/api/v2/clients/missing", "", 404, "inexistent_client", "not found"},
 	}

@@ -217,8 +217,6 @@ func (h *Handler) clientFixed() []fixedField {
 		{name: "compliance_level", why: "compliance levels (FAPI) are not supported"},
 		{name: "require_proof_of_possession", why: "sender-constrained access tokens are not supported"},
 		{name: "require_pushed_authorization_requests", why: "pushed authorization requests are not supported"},
-		{name: "client_authentication_methods", echo: true,
-			why: "key credentials (private_key_jwt) and mTLS are not supported yet: clients authenticate with their secrets (token_endpoint_auth_method)"},
 	}
 }
 

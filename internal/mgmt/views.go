@@ -101,12 +101,14 @@ func (h *Handler) viewAPI(a storage.API) ResourceServer {
 // gatehouse_times=true only, its times. ClientSecret is set only in the
 // answers that create a secret.
 type Client struct {
-	ClientID                string            `json:"client_id"`
-	Name                    string            `json:"name"`
-	Description             string            `json:"description"`
-	AppType                 string            `json:"app_type"`
-	GrantTypes              []string          `json:"grant_types"`
-	TokenEndpointAuthMethod string            `json:"token_endpoint_auth_method"`
+	ClientID    string   `json:"client_id"`
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	AppType     string   `json:"app_type"`
+	GrantTypes  []string `json:"grant_types"`
+	// TokenEndpointAuthMethod is null when client_authentication_methods
+	// is set, as in Auth0 (the two exclude each other).
+	TokenEndpointAuthMethod *string           `json:"token_endpoint_auth_method"`
 	ClientMetadata          map[string]string `json:"client_metadata"`
 	IsFirstParty            bool              `json:"is_first_party"`
 	Callbacks               []string          `json:"callbacks"`
@@ -127,12 +129,15 @@ type Client struct {
 	RefreshToken                   map[string]any `json:"refresh_token"`
 	IsTokenEndpointIPHeaderTrusted bool           `json:"is_token_endpoint_ip_header_trusted"`
 	OrganizationUsage              string         `json:"organization_usage"`
-	// ClientAuthenticationMethods is null: clients authenticate with their
-	// secrets (token_endpoint_auth_method), not with key credentials.
+	// ClientAuthenticationMethods names the credentials the client
+	// authenticates with (Auth0's), null for a client of secrets.
 	ClientAuthenticationMethods map[string]any `json:"client_authentication_methods"`
-	CreatedAt                   *string        `json:"created_at,omitempty"`
-	UpdatedAt                   *string        `json:"updated_at,omitempty"`
-	ClientSecret                string         `json:"client_secret,omitempty"`
+	// JWKSURI is where the client publishes its private_key_jwt keys: a
+	// gatehouse extension of Auth0's client (RFC 7591 §2 jwks_uri).
+	JWKSURI      string  `json:"jwks_uri,omitempty"`
+	CreatedAt    *string `json:"created_at,omitempty"`
+	UpdatedAt    *string `json:"updated_at,omitempty"`
+	ClientSecret string  `json:"client_secret,omitempty"`
 }
 
 func (Client) gatehouseFields() []string { return []string{"created_at", "updated_at"} }
@@ -152,7 +157,11 @@ func (h *Handler) viewClient(c storage.Client) Client {
 	}
 	v := h.clientBase // the fixed fields
 	v.ClientID, v.Name, v.Description, v.AppType, v.GrantTypes = c.ClientID, c.Name, c.Description, c.AppType, gt
-	v.TokenEndpointAuthMethod, v.ClientMetadata, v.Disabled = method, md, c.Disabled
+	v.TokenEndpointAuthMethod, v.ClientMetadata, v.Disabled = &method, md, c.Disabled
+	v.ClientAuthenticationMethods, v.JWKSURI = viewAuthMethods(c.AuthMethods), c.JWKSURI
+	if v.ClientAuthenticationMethods != nil {
+		v.TokenEndpointAuthMethod = nil
+	}
 	v.IsFirstParty = c.FirstParty // a login client's, which acts on its consent page
 	if !admin.IsLogin(c.AppType) {
 		v.IsFirstParty = !c.Extras.ThirdParty

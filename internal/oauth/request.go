@@ -33,13 +33,29 @@ const (
 	ParamRedirectURI  = "redirect_uri"
 	ParamCodeVerifier = "code_verifier"
 	ParamRefreshToken = "refresh_token"
+	// A client assertion (RFC 7521 §4.2, RFC 7523 §2.2).
+	ParamClientAssertionType = "client_assertion_type"
+	ParamClientAssertion     = "client_assertion"
+	// The revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1)
+	// requests'.
+	ParamToken         = "token"
+	ParamTokenTypeHint = "token_type_hint"
 )
+
+// AssertionTypeJWTBearer is the one client_assertion_type accepted: a JWT
+// (RFC 7523 §2.2).
+const AssertionTypeJWTBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 // Client authentication methods (RFC 7591 §2 names).
 const (
 	AuthNone              = "none"
 	AuthClientSecretBasic = "client_secret_basic"
 	AuthClientSecretPost  = "client_secret_post"
+	// AuthPrivateKeyJWT is a request that authenticates with a JWT client
+	// assertion (RFC 7523 §2.2, OIDC Core §9 private_key_jwt); whose key
+	// signed it, the client's own or a federated issuer's, the token
+	// endpoint decides.
+	AuthPrivateKeyJWT = "private_key_jwt"
 )
 
 // param identifies a known parameter; unknown parameters are ignored (RFC
@@ -57,11 +73,16 @@ const (
 	pRedirectURI
 	pCodeVerifier
 	pRefreshToken
+	pClientAssertionType
+	pClientAssertion
+	pToken
+	pTokenTypeHint
 	numParams
 )
 
 var paramNames = [numParams]string{ParamGrantType, ParamClientID, ParamClientSecret, ParamAudience, ParamResource, ParamScope,
-	ParamCode, ParamRedirectURI, ParamCodeVerifier, ParamRefreshToken}
+	ParamCode, ParamRedirectURI, ParamCodeVerifier, ParamRefreshToken, ParamClientAssertionType, ParamClientAssertion,
+	ParamToken, ParamTokenTypeHint}
 
 // knownParam returns the param a name stands for.
 func knownParam(name string) (param, bool) {
@@ -86,6 +107,14 @@ func knownParam(name string) (param, bool) {
 		return pCodeVerifier, true
 	case ParamRefreshToken:
 		return pRefreshToken, true
+	case ParamClientAssertionType:
+		return pClientAssertionType, true
+	case ParamClientAssertion:
+		return pClientAssertion, true
+	case ParamToken:
+		return pToken, true
+	case ParamTokenTypeHint:
+		return pTokenTypeHint, true
 	}
 	return 0, false
 }
@@ -114,12 +143,19 @@ type TokenRequest struct {
 	RedirectURI  string
 	CodeVerifier string
 	RefreshToken string
+	// Token and TokenTypeHint are the token a revocation (RFC 7009 §2.1)
+	// or introspection (RFC 7662 §2.1) request is about, and its hint.
+	Token         string
+	TokenTypeHint string
 
 	// ClientID and ClientSecret are the client's credentials from whichever
 	// place AuthMethod names; AuthMethod is AuthNone when no secret was sent.
-	ClientID     string
-	ClientSecret string
-	AuthMethod   string
+	// With AuthPrivateKeyJWT, ClientAssertion holds the JWT and ClientID
+	// the body's client_id, which RFC 7521 §4.2 makes optional (empty then).
+	ClientID        string
+	ClientSecret    string
+	ClientAssertion string
+	AuthMethod      string
 }
 
 // ParseTokenRequest reads and checks a token request in the order docs/reference/protocol.md
@@ -526,12 +562,20 @@ func fromParams(p *params, authz []string) (*TokenRequest, error) {
 		CodeVerifier: p.val[pCodeVerifier],
 		RefreshToken: p.val[pRefreshToken],
 	}
+	req.Token, req.TokenTypeHint = p.val[pToken], p.val[pTokenTypeHint]
 	for _, v := range p.resources {
 		if v != "" {
 			req.Resources = append(req.Resources, v)
 		}
 	}
 	bodyID, bodySecret := p.val[pClientID], p.val[pClientSecret]
+	if assertion, typ := p.val[pClientAssertion], p.val[pClientAssertionType]; assertion != "" || typ != "" {
+		if err := checkAssertion(assertion, typ, bodySecret, len(authz)); err != nil {
+			return nil, err
+		}
+		req.ClientID, req.ClientAssertion, req.AuthMethod = bodyID, assertion, AuthPrivateKeyJWT
+		return req, nil
+	}
 	switch len(authz) {
 	case 0:
 		req.ClientID, req.ClientSecret = bodyID, bodySecret
@@ -556,6 +600,35 @@ func fromParams(p *params, authz []string) (*TokenRequest, error) {
 	}
 	req.ClientID, req.ClientSecret, req.AuthMethod = id, secret, AuthClientSecretBasic
 	return req, nil
+}
+
+// checkAssertion applies RFC 7521 §4.2 to a client assertion: both
+// parameters or neither (an empty value counts as omitted), the JWT bearer
+// type alone (RFC 7523 §2.2; another type is a method gatehouse does not
+// offer, so invalid_client as RFC 7521 §4.2.1 says), and no second
+// authentication method beside it (RFC 6749 §2.3).
+func checkAssertion(assertion, typ, secret string, authHeaders int) error {
+	switch {
+	case typ == "":
+		return InvalidRequest(`parameter "client_assertion_type" is required with "client_assertion"`)
+	case assertion == "":
+		return InvalidRequest(`parameter "client_assertion" is required with "client_assertion_type"`)
+	case secret != "":
+		return InvalidRequest("the client used more than one authentication method (client_assertion and client_secret)")
+	case authHeaders > 0:
+		return InvalidRequest("the client used more than one authentication method (client_assertion and the Authorization header)")
+	case typ != AssertionTypeJWTBearer:
+		return InvalidClient("client_assertion_type " + strconvQuote(typ) + " is not supported; use " + AssertionTypeJWTBearer)
+	}
+	return nil
+}
+
+// strconvQuote quotes s for an error description, cut short.
+func strconvQuote(s string) string {
+	if len(s) > 100 {
+		s = s[:100] + "…"
+	}
+	return fmt.Sprintf("%q", s)
 }
 
 // ParseBasic decodes HTTP Basic client credentials (RFC 7617), whose client

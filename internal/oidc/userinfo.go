@@ -34,6 +34,11 @@ type Userinfo struct {
 	// some client lists the page's origin, the claims only when the
 	// access token's client does. Nil: no page may read them.
 	Origins Origins
+	// Denylist, if set, refuses revoked access tokens (RFC 7009; package
+	// revocation) as invalid_token.
+	Denylist interface {
+		Revoked(jti, clientID, subject string, iat int64) bool
+	}
 }
 
 // Origins is the CORS policy of the userinfo endpoint: which origins
@@ -74,6 +79,10 @@ func (u *Userinfo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c, err := u.Verifier.Verify(tok, now)
 	if err != nil {
 		bearerError(w, http.StatusUnauthorized, "invalid_token", err.Error())
+		return
+	}
+	if u.Denylist != nil && u.Denylist.Revoked(c.JTI, clientOf(c), c.Subject, c.IssuedAt) {
+		bearerError(w, http.StatusUnauthorized, "invalid_token", "the access token was revoked")
 		return
 	}
 	if !c.Audience.Has(u.Audience) {

@@ -29,6 +29,7 @@ type Claims struct {
 	ClientID string   `json:"client_id"`
 	AZP      string   `json:"azp"`
 	Scope    string   `json:"scope"`
+	JTI      string   `json:"jti"`
 }
 
 // Audience is the aud claim: one string or an array (RFC 7519 §4.1.3).

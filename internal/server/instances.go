@@ -61,3 +61,16 @@ func JWKSCacheWait(ctx context.Context, store storage.Storage, now time.Time, fa
 	}
 	return d, true, nil
 }
+
+// JWKSCacheWaitFunc is keys.Config.CacheWait over store: JWKSCacheWait with
+// fallback where no instance recorded one, and never less than floor (a
+// serving instance's own max-age, which it may not have recorded yet). The
+// key managers of serve (its scheduler and the management API's rotation)
+// and of the command line all wait out the longest JWKS max-age recorded,
+// whoever rotates.
+func JWKSCacheWaitFunc(store storage.Storage, now func() time.Time, fallback, floor time.Duration) func(context.Context) (time.Duration, error) {
+	return func(ctx context.Context) (time.Duration, error) {
+		d, _, err := JWKSCacheWait(ctx, store, now(), fallback)
+		return max(d, floor), err
+	}
+}

@@ -2,11 +2,15 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/keys"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlite"
@@ -50,5 +54,39 @@ func TestServerRecordsItsJWKSMaxAge(t *testing.T) {
 	}
 	if d, _, _ := server.JWKSCacheWait(ctx, store, time.Now(), 0); d != time.Hour {
 		t.Errorf("JWKSCacheWait = %s, want the other instance's 1h", d)
+	}
+}
+
+// TestServerRotationWaitsForTheLongestMaxAge: the rotation of a running
+// server (its scheduler and the management API's POST /keys/rotate, both
+// through its key manager) waits until the next key has been published for
+// the longest JWKS max-age any instance recorded, not only its own: a
+// verifier may hold the JWKS another instance served for an hour.
+func TestServerRotationWaitsForTheLongestMaxAge(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "g.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	cfg := config.Default()
+	cfg.DB, cfg.Issuer, cfg.JWKSMaxAge = "sqlite:unused", "https://auth.example.com", 7*time.Minute
+	srv, err := server.New(ctx, cfg, store, make([]byte, 32), server.Options{GenerateKey: testutil.KeyGenerator(), Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.RecordInstance(ctx, storage.Instance{ID: "other", JWKSMaxAge: time.Hour, SeenAt: now()}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(int64(30 * time.Minute)) // past this server's 7m, not the other's 1h
+	if _, err := srv.Keys().Rotate(ctx, keys.RotateOptions{}); !errors.Is(err, keys.ErrRotateTooSoon) || !strings.Contains(err.Error(), "1h0m0s") {
+		t.Fatalf("rotation 30m after the next key was published, another instance serving 1h: %v; want %v naming 1h0m0s", err, keys.ErrRotateTooSoon)
+	}
+	clock.Add(int64(31 * time.Minute))
+	if _, err := srv.Keys().Rotate(ctx, keys.RotateOptions{}); err != nil {
+		t.Fatalf("rotation once the longest JWKS max-age passed: %v", err)
 	}
 }

@@ -62,7 +62,7 @@ func (s *Server) mountLogin(mux *http.ServeMux, ut *token.UserTokens) {
 		mux.Handle(p, az)
 	}
 	mux.Handle(token.PathUserinfo, s.cors.userinfo(&oidc.Userinfo{Verifier: verifier, Audience: ut.UserinfoAudience(), Store: s.store,
-		Now: s.opts.Now, Logger: s.log, Origins: s.cors}))
+		Now: s.opts.Now, Logger: s.log, Origins: s.cors, Denylist: s.revocation.denylist}))
 }
 
 // Cleanup of the login flow's expired state: every LoginCleanupInterval,

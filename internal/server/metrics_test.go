@@ -16,7 +16,7 @@ import (
 )
 
 // samples parses a Prometheus text exposition into series → value.
-func samples(t *testing.T, text string) map[string]float64 {
+func samples(t testing.TB, text string) map[string]float64 {
 	t.Helper()
 	out := map[string]float64{}
 	sc := bufio.NewScanner(strings.NewReader(text))

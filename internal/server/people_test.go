@@ -43,12 +43,7 @@ func (f *loginFixture) loginFor(audience, scope string) (tokenReply, string) {
 // ok tests.
 func (f *loginFixture) eventually(what string, ok func() bool) {
 	f.t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !ok(); {
-		if time.Now().After(deadline) {
-			f.t.Fatalf("never: %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	eventually(f.t, 5*time.Second, what, ok)
 }
 
 // TestPeopleTokensFollowPolicies: a person's token for an API needs what

@@ -30,6 +30,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/mgmt"
 	"github.com/gatehouse-dev/gatehouse/internal/oauth"
+	"github.com/gatehouse-dev/gatehouse/internal/remotekeys"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 	"github.com/gatehouse-dev/gatehouse/internal/throttle"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
@@ -78,6 +79,9 @@ type Options struct {
 	// change feed's upkeep (defaults DefaultFeedMarkInterval,
 	// DefaultFeedPruneInterval, DefaultFeedReaderTTL).
 	FeedMarkInterval, FeedPruneInterval, FeedReaderTTL time.Duration
+	// RemoteKeys configures the cache of the keys at clients' jwks_uri
+	// (zero fields: remotekeys' defaults; Now defaults to Options.Now).
+	RemoteKeys remotekeys.Config
 }
 
 // Readiness check timing: /readyz answers from the latest background
@@ -111,6 +115,8 @@ type Server struct {
 	cors     *webOrigins     // the browser endpoints' CORS policy
 	ready    atomic.Pointer[storageCheck]
 	instance string // this process among the instances (change feed upkeep)
+	// revocation is the denylist and the introspection rights (revocation.go).
+	revocation revocationState
 
 	admin *admin.Service // the administrative operations (mgmt, console)
 }
@@ -148,9 +154,11 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 		}
 		return srv.metrics
 	})
+	ownMaxAge := cmp.Or(cfg.JWKSMaxAge, keys.DefaultJWKSMaxAge)
 	km, err := keys.New(keys.Config{
 		Store: store, MasterKey: masterKey, Now: opts.Now, Rand: opts.Rand, Logger: log,
 		JWKSMaxAge: cfg.JWKSMaxAge, Generate: opts.GenerateKey, Rotated: keysRotated(rec),
+		CacheWait: JWKSCacheWaitFunc(store, opts.Now, ownMaxAge, ownMaxAge),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
@@ -167,6 +175,7 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 		log.Info("management API created", "audience", mgmt.Audience(cfg.Issuer))
 	}
 	cat := catalog.New(store, log, opts.Now)
+	revoked := trackRevocations(cat, store, opts.Now)
 	if err := cat.Load(ctx); err != nil {
 		return nil, fmt.Errorf("load catalog: %w", err)
 	}
@@ -176,7 +185,7 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 		debug.FreeOSMemory()
 	}
 	s := &Server{cfg: cfg, opts: opts, log: log, store: store, keys: km, catalog: cat, usage: catalog.NewUsage(store, log), audit: rec,
-		csrfKey: csrfKey(masterKey)}
+		csrfKey: csrfKey(masterKey), revocation: revoked}
 	srv = s
 	s.instance = instanceName()
 	// The keys and the catalog were just read: the database answered.
@@ -242,12 +251,18 @@ func (s *Server) routes() http.Handler {
 		Quota:           throttle.NewQuota(s.cfg.TokenQuotaPolicies()),
 		APIQuota:        throttle.NewAPIQuota(s.cfg.TokenQuotaPerAPIPolicies()),
 		Trace:           s.tracer != nil,
+		AssertionIDs:    s.store,
+		RemoteKeys:      s.remoteKeys(),
+		Denylist:        s.revocation.denylist,
 	})
 	mux.Handle(discovery.PathToken, s.cors.token(tokens))
-	meta := discovery.Handler(loginMetadata(discovery.New(s.cfg.Issuer,
+	s.mountRevocation(mux, tokens)
+	md := discovery.New(s.cfg.Issuer,
 		[]string{storage.GrantClientCredentials},
-		[]string{oauth.AuthClientSecretBasic, oauth.AuthClientSecretPost},
-		keys.SupportedAlgs)))
+		[]string{oauth.AuthClientSecretBasic, oauth.AuthClientSecretPost, oauth.AuthPrivateKeyJWT},
+		keys.SupportedAlgs)
+	md.TokenEndpointAuthSigningAlgValuesSupported = assertionAlgs()
+	meta := discovery.Handler(discovery.WithRevocation(loginMetadata(md), []string{DefaultAlg}))
 	s.mountLogin(mux, users)
 	mux.Handle("GET "+discovery.PathOpenID, meta)
 	mux.Handle("GET "+discovery.PathOAuthMetadata, meta)
@@ -385,6 +400,8 @@ func (s *Server) Start(ctx context.Context) (wait func()) {
 	wg.Go(func() { s.recordInstance(ctx) })
 	s.startAudit(ctx, wg.Go)
 	s.startLoginCleanup(ctx, wg.Go)
+	s.startAssertionIDCleanup(ctx, wg.Go)
+	s.startRevocationCleanup(ctx, wg.Go)
 	if s.rotation != nil {
 		wg.Go(func() { s.rotation.Run(ctx) })
 	}

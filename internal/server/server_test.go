@@ -49,7 +49,7 @@ func TestDiscovery(t *testing.T) {
 				t.Fatalf("metadata %v for issuer %q", a, configured)
 			}
 			mustContain(t, string(ja), `"grant_types_supported":["client_credentials","authorization_code","refresh_token"]`)
-			mustContain(t, string(ja), `"token_endpoint_auth_methods_supported":["client_secret_basic","client_secret_post","none"]`)
+			mustContain(t, string(ja), `"token_endpoint_auth_methods_supported":["client_secret_basic","client_secret_post","private_key_jwt","none"]`)
 			// The token carries the configured issuer verbatim too.
 			r := f.postForm("grant_type", "client_credentials", "client_id", f.clientID, "client_secret", f.secret, "audience", audience)
 			if _, c := f.verify(r.str("access_token")); c["iss"] != configured {

@@ -12,24 +12,29 @@ import (
 // Audit actions (ARCHITECTURE.md: an audit event records who did what). Actions are
 // dotted names, the object first.
 const (
-	AuditTokenIssued      = "token.issued"
-	AuditAuthFailed       = "auth.failed"
-	AuditAPICreated       = "api.created"
-	AuditAPIUpdated       = "api.updated"
-	AuditAPIDeleted       = "api.deleted"
-	AuditClientCreated    = "client.created"
-	AuditClientUpdated    = "client.updated"
-	AuditClientDeleted    = "client.deleted"
-	AuditClientDisabled   = "client.disabled"
-	AuditClientEnabled    = "client.enabled"
-	AuditSecretAdded      = "secret.added"
-	AuditSecretRotated    = "secret.rotated"
-	AuditSecretRevoked    = "secret.revoked"
-	AuditGrantCreated     = "grant.created"
-	AuditGrantUpdated     = "grant.updated"
-	AuditGrantDeleted     = "grant.deleted"
-	AuditKeyRotated       = "key.rotated"
-	AuditRetentionCleanup = "audit.retention"
+	AuditTokenIssued    = "token.issued"
+	AuditAuthFailed     = "auth.failed"
+	AuditAPICreated     = "api.created"
+	AuditAPIUpdated     = "api.updated"
+	AuditAPIDeleted     = "api.deleted"
+	AuditClientCreated  = "client.created"
+	AuditClientUpdated  = "client.updated"
+	AuditClientDeleted  = "client.deleted"
+	AuditClientDisabled = "client.disabled"
+	AuditClientEnabled  = "client.enabled"
+	AuditSecretAdded    = "secret.added"
+	AuditSecretRotated  = "secret.rotated"
+	AuditSecretRevoked  = "secret.revoked"
+	// A client credential (a public key or certificate) added, its name
+	// or expiry changed, or deleted.
+	AuditCredentialAdded   = "credential.added"
+	AuditCredentialUpdated = "credential.updated"
+	AuditCredentialDeleted = "credential.deleted"
+	AuditGrantCreated      = "grant.created"
+	AuditGrantUpdated      = "grant.updated"
+	AuditGrantDeleted      = "grant.deleted"
+	AuditKeyRotated        = "key.rotated"
+	AuditRetentionCleanup  = "audit.retention"
 )
 
 // Audit outcomes.

@@ -202,6 +202,14 @@ type Client struct {
 	Extras    ClientExtras
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// AuthMethods names the credentials the client authenticates with
+	// (Auth0's client_authentication_methods); each must be one of the
+	// client's, of the type its method takes, or writes return ErrNotFound.
+	AuthMethods ClientAuthMethods
+	// JWKSURI is where the client publishes the keys of its
+	// private_key_jwt assertions (RFC 7591 §2 jwks_uri, a gatehouse
+	// extension of Auth0's client); empty for none.
+	JWKSURI string
 }
 
 // Secret is one of a client's secrets. Only a digest of the secret is stored.
@@ -364,6 +372,10 @@ type Storage interface {
 	Logins
 	// Authz keeps roles, their permissions and what users hold.
 	Authz
+	// Credentials keeps the clients' keys and certificates.
+	Credentials
+	// Revocations keeps the access token denylist and introspection rights.
+	Revocations
 
 	// CreateAPI stores a new API; ErrAlreadyExists if the identifier is taken.
 	CreateAPI(ctx context.Context, api API) error
@@ -392,7 +404,8 @@ type Storage interface {
 	// UpdateClient replaces every field of the client c.ClientID but its
 	// ClientID and CreatedAt with c's, or returns ErrNotFound.
 	UpdateClient(ctx context.Context, c Client) error
-	// DeleteClient deletes a client with its secrets and grants, or returns ErrNotFound.
+	// DeleteClient deletes a client with its secrets, grants and
+	// credentials, or returns ErrNotFound.
 	DeleteClient(ctx context.Context, clientID string) error
 
 	// AddSecret stores a new secret; ErrNotFound if the client does not exist.

@@ -91,10 +91,22 @@ type Config struct {
 	Quota *throttle.Quota[string]
 	// APIQuota, if set, limits the tokens minted per client and API.
 	APIQuota *throttle.Quota[throttle.ClientAPI]
+	// Denylist, if set, keeps token reuse from handing out a token that
+	// was revoked (RFC 7009); the endpoint consults it for nothing else.
+	Denylist Denylist
 	// Trace, when set, adds the request's OAuth attributes (trace.go) to
 	// the span in the request's context; off, the endpoint does no tracing
 	// work at all.
 	Trace bool
+	// AssertionIDs, if set, records the JWT IDs of private_key_jwt
+	// assertions across instances (assertion.go); without it each
+	// instance checks replay on its own.
+	AssertionIDs AssertionIDs
+	// RemoteKeys, if set, reads the keys of clients with a jwks_uri.
+	RemoteKeys RemoteKeys
+	// JTIEntries caps the in-memory record of assertion JWT IDs (default
+	// DefaultJTIEntries).
+	JTIEntries int
 }
 
 // Endpoint serves POST /oauth/token.
@@ -105,6 +117,10 @@ type Endpoint struct {
 	reuse  *reuseCache // nil when the signer cannot tell its current key
 	kids   KeyIDer
 	uses   *useThrottle
+	// tokenURL is the token endpoint's URL, an audience a client
+	// assertion may name; jtis the used assertion IDs.
+	tokenURL string
+	jtis     *jtiCache
 }
 
 // NewEndpoint returns the token endpoint for cfg.
@@ -118,12 +134,14 @@ func NewEndpoint(cfg Config) *Endpoint {
 	if cfg.Used == nil {
 		cfg.Used = func(string, time.Time) {}
 	}
-	e := &Endpoint{cfg: cfg, grants: map[string]Grant{}, mint: newMinter(cfg.Issuer, cfg.Signer, cfg.Rand), uses: newUseThrottle(cfg.Used)}
+	e := &Endpoint{cfg: cfg, grants: map[string]Grant{}, mint: newMinter(cfg.Issuer, cfg.Signer, cfg.Rand), uses: newUseThrottle(cfg.Used),
+		tokenURL: tokenEndpointURL(cfg.Issuer), jtis: newJTICache(cfg.JTIEntries)}
 	for _, g := range cfg.Grants {
 		e.grants[g.Type()] = g
 	}
 	if k, ok := cfg.Signer.(KeyIDer); ok {
 		e.reuse, e.kids = newReuseCache(cfg.ReuseEntries), k
+		e.reuse.denylist = cfg.Denylist
 	} else if cfg.TokenReuse {
 		e.cfg.Logger.Warn("token reuse is off: the signer cannot tell its current key")
 	}
@@ -294,6 +312,9 @@ func (e *Endpoint) authenticate(r *http.Request, snap *catalog.Snapshot, req *oa
 			err.Challenge = `Basic realm="gatehouse", charset="UTF-8"`
 		}
 		return err
+	}
+	if req.AuthMethod == oauth.AuthPrivateKeyJWT {
+		return e.authenticateAssertion(r, snap, req, now)
 	}
 	if c, ok := publicClient(snap, req); ok {
 		return c, nil

@@ -45,6 +45,10 @@ func (m *memStore) ListSecrets(context.Context, string) ([]storage.Secret, error
 func (m *memStore) ListAllSecrets(context.Context) ([]storage.Secret, error) {
 	return []storage.Secret{m.secret}, nil
 }
+func (m *memStore) ListCredentials(context.Context, string) ([]storage.Credential, error) {
+	return nil, nil
+}
+func (m *memStore) ListAllCredentials(context.Context) ([]storage.Credential, error) { return nil, nil }
 func (m *memStore) ListGrants(context.Context, storage.GrantFilter) ([]storage.Grant, error) {
 	return []storage.Grant{m.grant}, nil
 }

@@ -118,8 +118,14 @@ func quotaSpent(desc, policy string, v throttle.Verdict) *oauth.Error {
 // (RFC 7591 §2 token_endpoint_auth_method). A client registered for
 // client_secret_basic must use it; one registered for client_secret_post,
 // which is also what a client registered with no method is stored as, may
-// use either (docs/reference/protocol.md accepts both).
+// use either (docs/reference/protocol.md accepts both). A client that
+// authenticates with credentials (client_authentication_methods) or keys
+// at a jwks_uri has no use for a secret, as in Auth0, where those and
+// token_endpoint_auth_method exclude each other.
 func methodAllowed(c *catalog.Client, method string) bool {
+	if !c.AuthMethods.IsZero() || c.JWKSURI != "" || c.TokenEndpointAuthMethod == storage.AuthMethodPrivateKeyJWT {
+		return false
+	}
 	return c.TokenEndpointAuthMethod != storage.AuthMethodClientSecretBasic || method == oauth.AuthClientSecretBasic
 }
 

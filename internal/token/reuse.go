@@ -35,6 +35,8 @@ type reuseCache struct {
 	seed   maphash.Seed
 	shards [reuseShards]reuseShard
 	per    int // capacity of one shard
+	// denylist, if set, withholds a revoked token (revoked.go).
+	denylist Denylist
 }
 
 type reuseShard struct {
@@ -52,6 +54,7 @@ type reuseEntry struct {
 	client   *catalog.Client
 	api      *storage.API
 	kid      string
+	jti      string // read from the token when a denylist is set
 }
 
 func newReuseCache(entries int) *reuseCache {
@@ -87,10 +90,14 @@ func (c *reuseCache) get(k reuseKey, client *catalog.Client, api *storage.API, k
 	if remaining*2 <= e.exp-e.iat { // half or less of the lifetime is left
 		return "", 0, false
 	}
+	if c.revoked(e, &k) {
+		return "", 0, false
+	}
 	return e.token, remaining, true
 }
 
 func (c *reuseCache) put(k reuseKey, e *reuseEntry, now int64) {
+	c.noteJTI(e)
 	s := c.shard(&k)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -310,19 +310,25 @@ func (g RefreshToken) Issue(ctx context.Context, req *Request, snap *catalog.Sna
 	if err != nil {
 		return Response{}, err
 	}
+	// The tokens are made before the refresh token is used up: a failure
+	// to make them (a policy that no longer allows them, the signer, the
+	// database) leaves the presented token as it was, so that the client's
+	// retry is not taken for a replay that revokes the login.
+	resp, err := u.issue(ctx, snap, req.Client, userGrant{clientID: fam.ClientID, user: user, scope: scope, audience: fam.Audience, authTime: fam.AuthTime}, now)
+	if err != nil {
+		return Response{}, err
+	}
 	next, value, err := u.newRefresh(fam, now)
 	if err != nil {
 		return Response{}, err
 	}
 	switch _, err := u.Store.RotateRefreshToken(ctx, id, next, now); {
 	case errors.Is(err, storage.ErrConsumed), errors.Is(err, storage.ErrRevoked):
+		// Another request rotated it first: the tokens just made are
+		// dropped, never sent.
 		return Response{}, invalidGrant("the refresh token was already used; every token of its login is revoked")
 	case err != nil:
 		return Response{}, oauth.ServerError(err)
-	}
-	resp, err := u.issue(ctx, snap, req.Client, userGrant{clientID: fam.ClientID, user: user, scope: scope, audience: fam.Audience, authTime: fam.AuthTime}, now)
-	if err != nil {
-		return Response{}, err
 	}
 	resp.RefreshToken = value
 	return resp, nil

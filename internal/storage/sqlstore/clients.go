@@ -10,7 +10,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
-const clientColumns = "client_id, name, description, app_type, grant_types, metadata, token_endpoint_auth_method, redirect_uris, allowed_logout_urls, first_party, disabled, extras, created_at, updated_at, web_origins"
+const clientColumns = "client_id, name, description, app_type, grant_types, metadata, token_endpoint_auth_method, redirect_uris, allowed_logout_urls, first_party, disabled, extras, created_at, updated_at, web_origins, auth_methods, jwks_uri"
 
 // CreateClient stores a new client with its first secrets, atomically;
 // storage.ErrAlreadyExists if the client ID or a secret ID is taken. A
@@ -29,12 +29,19 @@ func (s *Store) CreateClient(ctx context.Context, c storage.Client, secrets ...s
 	if err != nil {
 		return fmt.Errorf("create client %q: encode extras: %w", c.ClientID, err)
 	}
+	methods, err := jsonObject(c.AuthMethods)
+	if err != nil {
+		return fmt.Errorf("create client %q: encode authentication methods: %w", c.ClientID, err)
+	}
+	if !c.AuthMethods.IsZero() { // a new client has no credential to name yet
+		return fmt.Errorf("create client %q: authentication method credential: %w", c.ClientID, storage.ErrNotFound)
+	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx,
-			"INSERT INTO clients ("+clientColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+			"INSERT INTO clients ("+clientColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
 			c.ClientID, c.Name, c.Description, c.AppType, s.f.List(c.GrantTypes), metadata, authMethod(c),
 			s.f.List(c.RedirectURIs), s.f.List(c.AllowedLogoutURLs), c.FirstParty, c.Disabled, extras,
-			s.f.Time(c.CreatedAt), s.f.Time(c.UpdatedAt), s.f.List(c.WebOrigins)); err != nil {
+			s.f.Time(c.CreatedAt), s.f.Time(c.UpdatedAt), s.f.List(c.WebOrigins), methods, c.JWKSURI); err != nil {
 			return s.translate(err)
 		}
 		for _, sec := range secrets {
@@ -88,12 +95,24 @@ func (s *Store) UpdateClient(ctx context.Context, c storage.Client) error {
 	if err != nil {
 		return fmt.Errorf("update client %q: encode extras: %w", c.ClientID, err)
 	}
-	err = s.changeClient(ctx, c.ClientID, `UPDATE clients SET name = $2, description = $3, app_type = $4, grant_types = $5,
+	methods, err := jsonObject(c.AuthMethods)
+	if err != nil {
+		return fmt.Errorf("update client %q: encode authentication methods: %w", c.ClientID, err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if err := mustAffect(tx.ExecContext(ctx, `UPDATE clients SET name = $2, description = $3, app_type = $4, grant_types = $5,
 		metadata = $6, token_endpoint_auth_method = $7, redirect_uris = $8, allowed_logout_urls = $9, first_party = $10,
-		disabled = $11, extras = $12, updated_at = $13, web_origins = $14 WHERE client_id = $1`,
-		c.Name, c.Description, c.AppType, s.f.List(c.GrantTypes), metadata, authMethod(c),
-		s.f.List(c.RedirectURIs), s.f.List(c.AllowedLogoutURLs), c.FirstParty, c.Disabled, extras, s.f.Time(c.UpdatedAt),
-		s.f.List(c.WebOrigins))
+		disabled = $11, extras = $12, updated_at = $13, web_origins = $14, auth_methods = $15, jwks_uri = $16 WHERE client_id = $1`,
+			c.ClientID, c.Name, c.Description, c.AppType, s.f.List(c.GrantTypes), metadata, authMethod(c),
+			s.f.List(c.RedirectURIs), s.f.List(c.AllowedLogoutURLs), c.FirstParty, c.Disabled, extras, s.f.Time(c.UpdatedAt),
+			s.f.List(c.WebOrigins), methods, c.JWKSURI)); err != nil {
+			return err
+		}
+		if err := s.checkAuthMethods(ctx, tx, c.ClientID, c.AuthMethods); err != nil {
+			return err
+		}
+		return s.appendChange(ctx, tx, storage.EntityClient, c.ClientID)
+	})
 	if err != nil {
 		return fmt.Errorf("update client %q: %w", c.ClientID, err)
 	}
@@ -143,7 +162,8 @@ func authMethod(c storage.Client) string {
 func (s *Store) scanClient(r rowScanner) (c storage.Client, err error) {
 	return c, r.Scan(&c.ClientID, &c.Name, &c.Description, &c.AppType, s.list(&c.GrantTypes), object{&c.Metadata},
 		&c.TokenEndpointAuthMethod, s.list(&c.RedirectURIs), s.list(&c.AllowedLogoutURLs), &c.FirstParty, &c.Disabled,
-		document[storage.ClientExtras]{&c.Extras}, at(&c.CreatedAt), at(&c.UpdatedAt), s.list(&c.WebOrigins))
+		document[storage.ClientExtras]{&c.Extras}, at(&c.CreatedAt), at(&c.UpdatedAt), s.list(&c.WebOrigins),
+		document[storage.ClientAuthMethods]{&c.AuthMethods}, &c.JWKSURI)
 }
 
 // list is the destination of a list column.

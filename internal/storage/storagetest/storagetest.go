@@ -62,6 +62,12 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"UpdateAPIPrunesGrants", testUpdateAPIPrunesGrants},
 		{"DeleteUser", testDeleteUser},
 		{"ClientWebOrigins", testClientWebOrigins},
+		{"Credentials", testCredentials},
+		{"CredentialAuthMethods", testCredentialAuthMethods},
+		{"AssertionIDs", testAssertionIDs},
+		{"Revocations", testRevocations},
+		{"RevokeRefreshFamilies", testRevokeRefreshFamilies},
+		{"Introspectors", testIntrospectors},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })
@@ -175,6 +181,8 @@ func normClient(c storage.Client) storage.Client {
 	c.GrantTypes = nilIfEmpty(c.GrantTypes)
 	c.RedirectURIs, c.AllowedLogoutURLs = nilIfEmpty(c.RedirectURIs), nilIfEmpty(c.AllowedLogoutURLs)
 	c.WebOrigins = nilIfEmpty(c.WebOrigins)
+	m := &c.AuthMethods
+	m.PrivateKeyJWT, m.TLSClientAuth, m.SelfSignedTLSClientAuth = nilIfEmpty(m.PrivateKeyJWT), nilIfEmpty(m.TLSClientAuth), nilIfEmpty(m.SelfSignedTLSClientAuth)
 	if len(c.Metadata) == 0 {
 		c.Metadata = nil
 	}

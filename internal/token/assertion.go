@@ -1,0 +1,245 @@
+package token
+
+import (
+	"context"
+	"crypto/rsa"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/gatehouse-dev/gatehouse/internal/catalog"
+	"github.com/gatehouse-dev/gatehouse/internal/clientcred"
+	"github.com/gatehouse-dev/gatehouse/internal/discovery"
+	"github.com/gatehouse-dev/gatehouse/internal/metrics"
+	"github.com/gatehouse-dev/gatehouse/internal/oauth"
+	"github.com/gatehouse-dev/gatehouse/internal/storage"
+)
+
+// Limits of a private_key_jwt client assertion (RFC 7523 §3).
+const (
+	// MaxAssertionLifetime is how far ahead of now an assertion's exp may
+	// lie: a client signs one just before it asks, so a long-lived one is
+	// a stolen one's better prize.
+	MaxAssertionLifetime = 5 * time.Minute
+	// AssertionLeeway is the clock difference between client and server
+	// tolerated on exp, nbf and iat.
+	AssertionLeeway = 30 * time.Second
+	// maxJTILength bounds the jti kept against replay.
+	maxJTILength = 256
+	// maxAssertionKeys bounds the keys one assertion without a kid is
+	// tried against.
+	maxAssertionKeys = 4
+)
+
+// AssertionIDs records used client assertion JWT IDs across instances
+// (storage.Credentials.UseAssertionID): ErrAlreadyExists for a replay.
+type AssertionIDs interface {
+	UseAssertionID(ctx context.Context, clientID, jti string, exp time.Time) error
+}
+
+// RemoteKeys fetches the keys a client publishes at its jwks_uri (package
+// remotekeys): the keys kid names, fetching again, rate-limited, when the
+// cached set has none.
+type RemoteKeys interface {
+	Keys(ctx context.Context, url, kid string) ([]jose.JSONWebKey, error)
+}
+
+// assertionFailure is why an assertion failed, for the metric and the
+// audit event, and whether it counts as a guess for brute-force protection.
+type assertionFailure struct {
+	reason string
+	guess  bool
+}
+
+var (
+	failMalformed = assertionFailure{metrics.ReasonInvalidAssertion, true}
+	failSignature = assertionFailure{metrics.ReasonInvalidAssertion, true}
+	failClaims    = assertionFailure{metrics.ReasonAssertionClaims, false}
+	failReplay    = assertionFailure{metrics.ReasonReplayedAssertion, false}
+	failUnknown   = assertionFailure{metrics.ReasonUnknownClient, true}
+	failDisabled  = assertionFailure{metrics.ReasonDisabledClient, false}
+	failMethod    = assertionFailure{metrics.ReasonWrongAuthMethod, false}
+)
+
+// authenticateAssertion is the one entry point for a client that
+// authenticates with a JWT client assertion (RFC 7521 §4.2, RFC 7523 §2.2
+// and §3, OIDC Core §9 private_key_jwt). The assertion is parsed with the
+// asymmetric algorithms of clientcred.Algs only (none and HMAC never parse),
+// its iss and sub must both be the client's ID (and equal a client_id the
+// body sends), its signature must verify with one of the client's
+// private_key_jwt credentials (by kid, or each of a few when it has none)
+// or a key at its jwks_uri, and then its claims must hold: aud the issuer
+// or the token endpoint URL as the sole audience, exp present, not past and
+// at most MaxAssertionLifetime ahead, nbf and iat not in the future, a jti
+// not seen before (checkJTI). Every failure is the same invalid_client;
+// the reason goes to the metric and the audit event. Brute-force
+// protection counts what a guesser controls: a malformed assertion, an
+// unknown client or kid and a bad signature, like a wrong secret.
+//
+// Federated credentials (issue 20 §2) meet private_key_jwt here: an
+// assertion whose iss is not its sub — an external issuer's token, such as
+// a Kubernetes service account's or a GitHub Actions job's — is a
+// federated one. Its branch goes where assertionIssuerIsExternal is decided
+// below, before the client is looked up: it finds the federated credential
+// for (iss, sub), which says which client the token becomes, verifies with
+// that issuer's keys (package remotekeys, for configured issuers only),
+// checks the credential's audience, subject and conditions and caps the
+// remaining lifetime instead of the jti rule, and then returns through
+// assertionFailed and the same throttle as this path.
+func (e *Endpoint) authenticateAssertion(r *http.Request, snap *catalog.Snapshot, req *oauth.TokenRequest, now time.Time) (*catalog.Client, error) {
+	addr := clientAddr(r)
+	tok, err := jwt.ParseSigned(req.ClientAssertion, clientcred.JOSEAlgs)
+	if err != nil || len(tok.Headers) != 1 {
+		return nil, e.assertionFailed(r, req.ClientID, nil, false, failMalformed, addr, now)
+	}
+	hdr := tok.Headers[0]
+	var unverified jwt.Claims
+	if err := tok.UnsafeClaimsWithoutVerification(&unverified); err != nil || unverified.Subject == "" {
+		return nil, e.assertionFailed(r, req.ClientID, nil, false, failMalformed, addr, now)
+	}
+	if assertionIssuerIsExternal := unverified.Issuer != unverified.Subject; assertionIssuerIsExternal {
+		// Federated credentials plug in here (see above). Until then an
+		// external issuer authenticates nobody.
+		return nil, e.assertionFailed(r, req.ClientID, nil, false, failClaims, addr, now)
+	}
+	id := unverified.Subject
+	if req.ClientID != "" && req.ClientID != id {
+		return nil, e.assertionFailed(r, req.ClientID, nil, false, failClaims, addr, now)
+	}
+	client, known := snap.Client(id)
+	if ok, wait := e.cfg.AuthThrottle.Check(id, addr, now, known); !ok {
+		if e.cfg.Metrics != nil {
+			e.cfg.Metrics.AuthFailed(metrics.ReasonThrottled)
+		}
+		return nil, tooManyRequests("too many failed client authentications; retry later", wait)
+	}
+	switch {
+	case !known:
+		return nil, e.assertionFailed(r, id, nil, false, failUnknown, addr, now)
+	case len(client.AuthCredentials(storage.CredentialPublicKey)) == 0 && client.JWKSURI == "":
+		return nil, e.assertionFailed(r, id, client, true, failMethod, addr, now)
+	case !typAllowed(hdr):
+		return nil, e.assertionFailed(r, id, client, true, failMalformed, addr, now)
+	}
+	var claims jwt.Claims
+	if !e.verifyAssertion(r.Context(), tok, hdr, client, now, &claims) {
+		return nil, e.assertionFailed(r, id, client, true, failSignature, addr, now)
+	}
+	if client.Disabled {
+		return nil, e.assertionFailed(r, id, client, true, failDisabled, addr, now)
+	}
+	if !e.assertionClaimsHold(&claims, id, now) {
+		return nil, e.assertionFailed(r, id, client, true, failClaims, addr, now)
+	}
+	if !e.checkJTI(r.Context(), id, claims.ID, claims.Expiry.Time()) {
+		return nil, e.assertionFailed(r, id, client, true, failReplay, addr, now)
+	}
+	return client, nil
+}
+
+// assertionFailed counts and audits a failed assertion and returns the one
+// invalid_client answer (RFC 7521 §4.2.1).
+func (e *Endpoint) assertionFailed(r *http.Request, clientID string, client *catalog.Client, known bool, f assertionFailure, addr netip.Addr, now time.Time) error {
+	if f.guess && clientID != "" {
+		e.cfg.AuthThrottle.Failed(clientID, addr, now, known)
+	}
+	e.authFailed(r, client, f.reason, addr, now)
+	return oauth.InvalidClient("client authentication failed")
+}
+
+// typAllowed accepts an assertion typed as RFC 7523bis's
+// client-authentication+jwt, as a plain JWT or not at all, and refuses
+// every other explicit type (an access token or an ID token presented as
+// an assertion, RFC 8725 §3.11).
+func typAllowed(h jose.Header) bool {
+	typ, _ := h.ExtraHeaders[jose.HeaderType].(string)
+	switch strings.TrimPrefix(strings.ToLower(typ), "application/") {
+	case "", "jwt", "client-authentication+jwt":
+		return true
+	}
+	return false
+}
+
+// verifyAssertion reports whether tok's signature verifies with one of the
+// client's private_key_jwt keys, and decodes its claims into claims. A
+// kid picks one key; without one, each of the first few keys whose
+// algorithm is the header's is tried. A registered credential must be
+// active and pinned to the header's algorithm; a jwks_uri key must be
+// public, of a type the algorithm signs with, and of a strength
+// clientcred accepts.
+func (e *Endpoint) verifyAssertion(ctx context.Context, tok *jwt.JSONWebToken, hdr jose.Header, client *catalog.Client, now time.Time, claims *jwt.Claims) bool {
+	tried := 0
+	for _, cr := range client.AuthCredentials(storage.CredentialPublicKey) {
+		if cr.Key == nil || cr.Alg != hdr.Algorithm || !cr.ActiveAt(now) || hdr.KeyID != "" && hdr.KeyID != cr.KeyID {
+			continue
+		}
+		if tok.Claims(cr.Key, claims) == nil {
+			return true
+		}
+		if tried++; tried >= maxAssertionKeys {
+			return false
+		}
+	}
+	if client.JWKSURI == "" || e.cfg.RemoteKeys == nil {
+		return false
+	}
+	keys, err := e.cfg.RemoteKeys.Keys(ctx, client.JWKSURI, hdr.KeyID)
+	if err != nil {
+		e.cfg.Logger.Warn("the client's jwks_uri could not be read", "client_id", client.ClientID, "err", err)
+		return false
+	}
+	for _, k := range keys {
+		if !k.Valid() || !k.IsPublic() || k.Use != "" && k.Use != "sig" || k.Algorithm != "" && k.Algorithm != hdr.Algorithm ||
+			!clientcred.AlgFits(hdr.Algorithm, k.Key) || weakRSA(k.Key) {
+			continue
+		}
+		if tok.Claims(k.Key, claims) == nil {
+			return true
+		}
+		if tried++; tried >= maxAssertionKeys {
+			return false
+		}
+	}
+	return false
+}
+
+func weakRSA(key any) bool {
+	k, ok := key.(*rsa.PublicKey)
+	return ok && k.N.BitLen() < clientcred.MinRSABits
+}
+
+// assertionClaimsHold checks the claims of RFC 7523 §3 with the audience
+// rule of draft-ietf-oauth-rfc7523bis (the issuer as the sole audience),
+// also accepting the token endpoint URL there, as RFC 7523 §3 and OIDC Core
+// §9 clients send it (docs/reference/protocol.md says why).
+func (e *Endpoint) assertionClaimsHold(c *jwt.Claims, clientID string, now time.Time) bool {
+	if c.Issuer != clientID || c.Subject != clientID || len(c.Audience) != 1 {
+		return false
+	}
+	if aud := c.Audience[0]; aud != e.cfg.Issuer && aud != e.tokenURL {
+		return false
+	}
+	if c.Expiry == nil || c.ID == "" || len(c.ID) > maxJTILength {
+		return false
+	}
+	exp := c.Expiry.Time()
+	if !now.Before(exp.Add(AssertionLeeway)) || exp.After(now.Add(MaxAssertionLifetime+AssertionLeeway)) {
+		return false
+	}
+	if c.NotBefore != nil && c.NotBefore.Time().After(now.Add(AssertionLeeway)) {
+		return false
+	}
+	if c.IssuedAt != nil && c.IssuedAt.Time().After(now.Add(AssertionLeeway)) {
+		return false
+	}
+	return true
+}
+
+// tokenEndpointURL is the token endpoint's URL as discovery publishes it.
+func tokenEndpointURL(issuer string) string {
+	return strings.TrimRight(issuer, "/") + discovery.PathToken
+}
