@@ -82,8 +82,20 @@ type grantRow struct {
 	API *storage.API
 }
 
+// credentialRow is one of a client's key credentials and the
+// authentication method that uses it, if any.
+type credentialRow struct {
+	storage.Credential
+	UsedBy string
+	Active bool
+}
+
 type appData struct {
-	Client     storage.Client
+	Client      storage.Client
+	Credentials []credentialRow
+	// CredentialsShown is set when the person may read them
+	// (read:client_credentials).
+	CredentialsShown bool
 	Machine    bool
 	Secrets    []secretRow
 	Grants     []grantRow
@@ -132,6 +144,24 @@ func (h *Handler) showAppPage(c *call, status int, errs map[string]string) {
 				row.State = "active, expiring"
 			}
 			d.Secrets = append(d.Secrets, row)
+		}
+	}
+	if c.can(mgmt.ScopeReadClientCredentials) {
+		creds, err := h.cfg.Admin.ListCredentials(c.ctx, id)
+		if err != nil {
+			h.fail(c.w, c.r, err)
+			return
+		}
+		d.CredentialsShown = true
+		for _, cr := range creds {
+			row := credentialRow{Credential: cr, Active: cr.ActiveAt(now)}
+			for method, ids := range map[string][]string{storage.AuthMethodPrivateKeyJWT: cl.AuthMethods.PrivateKeyJWT,
+				storage.AuthMethodTLSClientAuth: cl.AuthMethods.TLSClientAuth, storage.AuthMethodSelfSignedTLSClientAuth: cl.AuthMethods.SelfSignedTLSClientAuth} {
+				if slices.Contains(ids, cr.ID) {
+					row.UsedBy = method
+				}
+			}
+			d.Credentials = append(d.Credentials, row)
 		}
 	}
 	snap := h.cfg.Catalog.Snapshot()

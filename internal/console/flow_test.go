@@ -2,7 +2,12 @@ package console_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/clientcred"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
@@ -210,5 +216,40 @@ func TestActivitySecretAlerts(t *testing.T) {
 		if got := [2]bool{strings.Contains(unused, hint+"…"), strings.Contains(old, hint+"…")}; got != want {
 			t.Errorf("secret %s: in unused, in old = %v, want %v", hint, got, want)
 		}
+	}
+}
+
+// TestKeyCredentialsShown: an application's key credentials are listed
+// with the method that uses them, for a person who may read them.
+func TestKeyCredentialsShown(t *testing.T) {
+	f := newFixture(t)
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemKey := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	cred, err := f.svc.AddCredential(f.ctx, f.clientID, clientcred.Input{Type: storage.CredentialPublicKey, Name: "signer-2026", PEM: pemKey}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.srv.Catalog().Sync(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	b := f.browser()
+	b.login(adminEmail)
+	b.get("/console/applications/" + f.clientID)
+	b.mustSee("the application", http.StatusOK, "signer-2026", cred.KeyID, storage.AuthMethodPrivateKeyJWT)
+
+	f.person("viewer@example.com", "read:clients")
+	v := f.browser()
+	v.login("viewer@example.com")
+	v.get("/console/applications/" + f.clientID)
+	v.mustSee("without read:client_credentials", http.StatusOK, "You may not read this application's credentials")
+	if strings.Contains(v.body, cred.KeyID) {
+		t.Fatal("credentials shown without read:client_credentials")
 	}
 }
