@@ -96,17 +96,17 @@ type appData struct {
 	// CredentialsShown is set when the person may read them
 	// (read:client_credentials).
 	CredentialsShown bool
-	Machine    bool
-	Secrets    []secretRow
-	Grants     []grantRow
-	APIs       []*storage.API
-	NewSecret  string
-	Now        time.Time
-	Issuer     string
-	TokenURL   string
-	Audience   string
-	Scopes     []string
-	Management string
+	Machine          bool
+	Secrets          []secretRow
+	Grants           []grantRow
+	APIs             []*storage.API
+	NewSecret        string
+	Now              time.Time
+	Issuer           string
+	TokenURL         string
+	Audience         string
+	Scopes           []string
+	Management       string
 }
 
 func (h *Handler) showAppPage(c *call, status int, errs map[string]string) {
