@@ -34,7 +34,9 @@ type algKeys struct {
 }
 
 type keysData struct {
-	Algs       []algKeys
+	Algs []algKeys
+	// JWKSMaxAge is the longest JWKS cache lifetime of the instances,
+	// which a rotation waits out (keys.Manager.CacheWait).
 	JWKSMaxAge time.Duration
 	Now        time.Time
 }
@@ -44,8 +46,12 @@ func (h *Handler) keysData(c *call) (keysData, error) {
 	if err != nil {
 		return keysData{}, err
 	}
+	wait, err := h.cfg.Keys.CacheWait(c.ctx)
+	if err != nil {
+		return keysData{}, err
+	}
 	now := h.cfg.Now()
-	d := keysData{JWKSMaxAge: h.cfg.JWKSMaxAge, Now: now}
+	d := keysData{JWKSMaxAge: wait, Now: now}
 	byAlg := map[string]*algKeys{}
 	for _, k := range list {
 		state := admin.KeyState(k, now)
@@ -60,7 +66,7 @@ func (h *Handler) keysData(c *call) (keysData, error) {
 		k.PrivateKey = nil
 		a.Keys = append(a.Keys, keyRow{SigningKey: k, State: state})
 		if k.State == storage.KeyNext {
-			a.RotatableAt = k.CreatedAt.Add(h.cfg.JWKSMaxAge)
+			a.RotatableAt = k.CreatedAt.Add(wait)
 			a.Wait = max(0, a.RotatableAt.Sub(now)).Round(time.Second)
 		}
 	}

@@ -49,10 +49,14 @@ type Catalog interface {
 	SyncNow(ctx context.Context) error
 }
 
-// KeyRotator rotates the signing keys (package keys).
+// KeyRotator rotates the signing keys and says how long a next key must
+// have been published before a rotation lets it sign (package keys).
 type KeyRotator interface {
 	Rotate(ctx context.Context, opts keys.RotateOptions) ([]storage.SigningKey, error)
+	CacheWait(ctx context.Context) (time.Duration, error)
 }
+
+var _ KeyRotator = (*keys.Manager)(nil)
 
 // Config configures a Handler.
 type Config struct {
@@ -73,12 +77,10 @@ type Config struct {
 	Token http.Handler
 	// Key (32 bytes or more) keys the CSRF tokens and seals the cookies;
 	// the same on every instance.
-	Key []byte
-	// JWKSMaxAge is the JWKS cache lifetime a rotation waits out.
-	JWKSMaxAge time.Duration
-	Now        func() time.Time
-	Rand       io.Reader
-	Logger     *slog.Logger
+	Key    []byte
+	Now    func() time.Time
+	Rand   io.Reader
+	Logger *slog.Logger
 }
 
 // Handler serves /console/.

@@ -17,7 +17,7 @@ func (s *Server) mountConsole(mux *http.ServeMux, tokens http.Handler) {
 	}
 	h, err := console.New(console.Config{
 		Issuer: s.cfg.Issuer, Admin: s.admin, Auth: s.mgmt, Catalog: s.catalog, Keys: s.keys,
-		Token: tokens, Key: s.csrfKey, JWKSMaxAge: s.cfg.JWKSMaxAge, Now: s.opts.Now, Rand: s.opts.Rand, Logger: s.log,
+		Token: tokens, Key: s.csrfKey, Now: s.opts.Now, Rand: s.opts.Rand, Logger: s.log,
 	})
 	if err != nil { // the issuer was validated with the configuration
 		s.log.Error("the console is off", "err", err)
