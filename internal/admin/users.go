@@ -120,6 +120,19 @@ func ValidateEmail(email string) error {
 	return nil
 }
 
+// CheckUserInput reports what CreateUser would refuse in in before it looks
+// at the store (every problem at once, ErrInvalid), so that a caller that
+// creates other things first can refuse bad input before it changes
+// anything.
+func CheckUserInput(in UserInput) error {
+	problems := checkUser(storage.User{Email: strings.TrimSpace(in.Email), Name: strings.TrimSpace(in.Name)})
+	problems = append(problems, checkPassword(in.Password)...)
+	if len(problems) > 0 {
+		return invalid("%s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
 func checkPassword(pw string) []string {
 	switch n := utf8.RuneCountInString(pw); {
 	case n < MinPasswordLen:

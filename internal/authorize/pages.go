@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/webform"
 )
 
 // The hosted pages: server-rendered with html/template (contextual
@@ -149,12 +151,7 @@ func renderCSP(w http.ResponseWriter, status int, name string, p page, retryAfte
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", csp)
-	h.Set("Referrer-Policy", "same-origin")
+	webform.PageHeaders(h, csp)
 	if retryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(int((retryAfter+time.Second-1)/time.Second)))
 	}

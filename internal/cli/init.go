@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/console"
 	"github.com/gatehouse-dev/gatehouse/internal/mgmt"
 )
 
@@ -25,6 +26,10 @@ type adminView struct {
 	Audience      string   `json:"audience"`
 	Scope         []string `json:"scope"`
 	TokenEndpoint string   `json:"token_endpoint"`
+	// AdminUserID and Console are set with --admin-email: the first
+	// administrator, who signs in to the console.
+	AdminUserID string `json:"admin_user_id,omitempty"`
+	Console     string `json:"console,omitempty"`
 }
 
 func newAdminView(ac mgmt.AdminClient, issuer string) adminView {
@@ -33,16 +38,19 @@ func newAdminView(ac mgmt.AdminClient, issuer string) adminView {
 }
 
 func (a *app) initCmd() *cobra.Command {
-	var name, output string
-	var otherIssuer bool
+	var name, output, adminEmail string
+	var otherIssuer, pwStdin bool
 	cmd := &cobra.Command{
-		Use:   "init [--issuer URL] [--name N] [--output FILE]",
+		Use:   "init [--issuer URL] [--name N] [--output FILE] [--admin-email E [--password-stdin]]",
 		Short: "Prepare a database: schema, signing keys, the management API and one admin client (its secret is printed once)",
 		Long: "Prepare a database for serve: bring the schema up to date, create the signing keys and the built-in management\n" +
 			"API (audience ISSUER/api/v2/), and create one admin client granted every management scope. Give the issuer that\n" +
 			"serve will use. Its client_secret is printed only now; with --output it goes to a new file (mode 0600, never\n" +
 			"overwritten) that --credentials reads. A database that already has an admin client is left alone, and one\n" +
-			"that holds the management API of another issuer is refused unless --another-issuer says it is meant.",
+			"that holds the management API of another issuer is refused unless --another-issuer says it is meant.\n" +
+			"With --admin-email it also creates the first administrator, a person who signs in to the admin console at\n" +
+			"ISSUER/console with that email and the password read from standard input (--password-stdin) or a prompt, and\n" +
+			"who holds every management permission through the role Administrator.",
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{createsDatabase: "yes"},
 		RunE: a.withStore(true, func(cmd *cobra.Command, _ []string, s *session) error {
@@ -57,6 +65,15 @@ func (a *app) initCmd() *cobra.Command {
 			}
 			if !otherIssuer {
 				if err := refuseOtherIssuer(ctx, s, s.cfg.Issuer); err != nil {
+					return err
+				}
+			}
+			var password string
+			if adminEmail != "" { // asked before anything is created
+				if password, err = a.readPassword(pwStdin); err != nil {
+					return err
+				}
+				if err := console.CheckAdministrator(ctx, s.svc, adminEmail, password); err != nil {
 					return err
 				}
 			}
@@ -80,11 +97,25 @@ func (a *app) initCmd() *cobra.Command {
 				return err
 			}
 			v := newAdminView(ac, s.cfg.Issuer)
+			if adminEmail != "" {
+				u, _, err := console.CreateAdministrator(ctx, s.svc, s.cfg.Issuer, adminEmail, password)
+				if err != nil {
+					if file != nil {
+						_ = os.Remove(output)
+					}
+					return err
+				}
+				v.AdminUserID, v.Console = u.UserID, strings.TrimRight(s.cfg.Issuer, "/")+console.Path
+			}
 			if file != nil {
 				return a.writeCredentials(file, v)
 			}
-			if err := a.out().fields(v, [2]string{"client_id", v.ClientID}, [2]string{"client_secret", v.ClientSecret},
-				[2]string{"audience", v.Audience}, [2]string{"scope", strings.Join(v.Scope, " ")}, [2]string{"token_endpoint", v.TokenEndpoint}); err != nil {
+			pairs := [][2]string{{"client_id", v.ClientID}, {"client_secret", v.ClientSecret},
+				{"audience", v.Audience}, {"scope", strings.Join(v.Scope, " ")}, {"token_endpoint", v.TokenEndpoint}}
+			if v.AdminUserID != "" {
+				pairs = append(pairs, [2]string{"admin_user_id", v.AdminUserID}, [2]string{"console", v.Console})
+			}
+			if err := a.out().fields(v, pairs...); err != nil {
 				return err
 			}
 			a.secretWarning()
@@ -95,6 +126,8 @@ func (a *app) initCmd() *cobra.Command {
 	cmd.Flags().StringVar(&name, "name", "Admin", "the admin client's name")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write the admin client's credentials as JSON to this new file (mode 0600; an existing file is never overwritten)")
 	cmd.Flags().BoolVar(&otherIssuer, "another-issuer", false, "add this issuer's management API even though the database holds another issuer's")
+	cmd.Flags().StringVar(&adminEmail, "admin-email", "", "also create the first administrator: a person with this email who signs in to the console with every management permission")
+	cmd.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the administrator's password from the first line of standard input")
 	return cmd
 }
 

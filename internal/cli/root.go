@@ -92,7 +92,7 @@ func newRoot(env *Env) *cobra.Command {
 	pf.BoolVar(&a.json, "json", false, "print JSON instead of a table")
 	config.Bind(pf, config.Common)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
-	root.AddCommand(a.serveCmd(), a.apiCmd(), a.clientCmd(), a.grantCmd(), a.keyCmd(), a.tokenCmd(), a.migrateCmd(), a.versionCmd(), a.benchCmd(), a.initCmd(), a.userCmd(), a.roleCmd(), a.auditCmd(), a.healthcheckCmd())
+	root.AddCommand(a.serveCmd(), a.apiCmd(), a.clientCmd(), a.grantCmd(), a.keyCmd(), a.tokenCmd(), a.migrateCmd(), a.versionCmd(), a.benchCmd(), a.initCmd(), a.userCmd(), a.roleCmd(), a.auditCmd(), a.healthcheckCmd(), a.consoleCmd())
 	root.DisableSuggestions = true // cobra's suggestion spans lines; errors are one line
 	strictGroups(root)
 	return root

@@ -87,6 +87,9 @@ type Config struct {
 	RefreshTokenLifetime time.Duration
 	LoginFailureLimit    int
 	LoginFailureWindow   time.Duration
+
+	// Console serves the admin console at /console (package console).
+	Console bool
 }
 
 // Default returns the defaults.
@@ -115,6 +118,8 @@ func Default() Config {
 		RefreshTokenLifetime: 30 * 24 * time.Hour,
 		LoginFailureLimit:    5,
 		LoginFailureWindow:   15 * time.Minute,
+
+		Console: true,
 	}
 }
 
@@ -164,6 +169,7 @@ func (c *Config) fields() []field {
 		{name: "refresh-token-lifetime", usage: "the absolute lifetime of a login's refresh tokens, from the login, however often they rotate", dur: &c.RefreshTokenLifetime},
 		{name: "login-failure-limit", usage: "failed logins allowed per user and address (IPv6: per /64) per --login-failure-window (four times as many per address), then that address is refused until the window refills; a user's failures from everywhere only delay its logins", num: &c.LoginFailureLimit},
 		{name: "login-failure-window", usage: "the window of --login-failure-limit", dur: &c.LoginFailureWindow},
+		{name: "console", usage: "serve the admin console at /console (people sign in with the hosted login and act with their management API permissions); --console=false turns it off", bool: &c.Console},
 	}
 }
 

@@ -137,6 +137,12 @@ func (a *authenticator) authorize(ctx context.Context, r *http.Request, scope st
 	case strings.ContainsAny(token, " \t,"):
 		return caller{}, a.refuse(http.StatusBadRequest, "invalid_request", "the Authorization header holds more than a Bearer token", "")
 	}
+	return a.check(ctx, token, scope)
+}
+
+// check admits a bearer token that is valid, belongs to a client that
+// still exists and is enabled, and carries scope (see authorize).
+func (a *authenticator) check(ctx context.Context, token, scope string) (caller, *Error) {
 	claims, err := a.verifier.Verify(ctx, token)
 	if err != nil {
 		if errors.Is(err, verify.ErrKeysUnavailable) { // the keys are in memory: not expected

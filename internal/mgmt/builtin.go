@@ -49,6 +49,9 @@ const (
 	ScopeReadRoleMembers   = "read:role_members"
 	ScopeCreateRoleMembers = "create:role_members"
 	ScopeDeleteRoleMembers = "delete:role_members"
+	// ScopeReadLogs is Auth0's name for reading its logs: here the audit
+	// trail and the token activity, which the admin console shows.
+	ScopeReadLogs = "read:logs"
 )
 
 // Scopes are every scope of the management API with its description.
@@ -84,6 +87,7 @@ var Scopes = []storage.Scope{
 	{Value: ScopeReadRoleMembers, Description: "Read which users hold which roles"},
 	{Value: ScopeCreateRoleMembers, Description: "Give users roles"},
 	{Value: ScopeDeleteRoleMembers, Description: "Take roles from users"},
+	{Value: ScopeReadLogs, Description: "Read the audit trail and the token activity (the admin console)"},
 }
 
 // ScopeValues returns the value of every scope in Scopes.

@@ -332,7 +332,7 @@ func TestClientGrants(t *testing.T) {
 	}{
 		{"second for the pair", jsonBody(map[string]any{"client_id": id, "audience": demoAPI, "scope": []string{}}), 409, "client_grant_conflict", "already has a grant"},
 		{"missing fields", `{"client_id":"x"}`, 400, "invalid_body", `"audience", "scope"`},
-		{"undefined scope", jsonBody(map[string]any{"client_id": id, "audience": mgmt.Audience(e.issuer), "scope": []string{"read:logs"}}), 400, "invalid_body", `"read:logs"`},
+		{"undefined scope", jsonBody(map[string]any{"client_id": id, "audience": mgmt.Audience(e.issuer), "scope": []string{"read:stats"}}), 400, "invalid_body", `"read:stats"`},
 		{"unknown client", jsonBody(map[string]any{"client_id": "missing", "audience": demoAPI, "scope": []string{}}), 404, "inexistent_client", `client "missing"`},
 		{"unknown API", jsonBody(map[string]any{"client_id": id, "audience": "https://nope.test", "scope": []string{}}), 404, "inexistent_resource_server", "https://nope.test"},
 		{"scope as a string", jsonBody(map[string]any{"client_id": id, "audience": demoAPI, "scope": "read"}), 400, "invalid_body", `field "scope" must be an array of strings`},

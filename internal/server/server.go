@@ -122,6 +122,8 @@ type Server struct {
 	// revocation is the denylist and the introspection rights (revocation.go).
 	revocation revocationState
 	clientCAs  *x509.CertPool // --tls-client-ca, nil when unset
+
+	admin *admin.Service // the administrative operations (mgmt, console)
 }
 
 // storageCheck is the outcome of one background ping of the database.
@@ -206,6 +208,7 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 		RefreshTokenLifetime: cfg.RefreshTokenLifetime, RefreshTokenIdle: cfg.RefreshTokenIdle}); err != nil {
 		return nil, err
 	}
+	s.admin = svc
 	s.cors = &webOrigins{src: cat}
 	if s.clientCAs, err = cfg.ClientCAPool(); err != nil {
 		return nil, fmt.Errorf("tls-client-ca: %w", err)
@@ -289,6 +292,7 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("GET "+PathMetrics, localOnly(s.metrics.Handler()))
 	}
 	mux.Handle(mgmt.Prefix, s.mgmt)
+	s.mountConsole(mux, tokens)
 	return s.observe(securityHeaders(mux))
 }
 

@@ -77,13 +77,18 @@ type AuditEvent struct {
 }
 
 // AuditFilter narrows ListAudit. ClientID matches events whose actor or
-// target is that client; Since is inclusive and Until exclusive (zero: no
-// bound); Limit (0: no limit) keeps the newest events.
+// target is that client; Actor and Action match exactly when not empty;
+// Since is inclusive and Until exclusive (zero: no bound); Limit (0: no
+// limit) keeps the newest events after skipping the Offset newest (a
+// page of the trail; Offset counts only with a Limit).
 type AuditFilter struct {
 	ClientID string
+	Actor    string
+	Action   string
 	Since    time.Time
 	Until    time.Time
 	Limit    int
+	Offset   int
 }
 
 // CheckAuditEvent reports what makes e unfit to store: a zero time, or an

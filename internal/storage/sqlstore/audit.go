@@ -134,6 +134,12 @@ func (s *Store) listAuditQuery(f storage.AuditFilter) (string, []any) {
 		p := arg(f.ClientID)
 		where = append(where, "(actor = "+p+" OR target = "+p+")")
 	}
+	if f.Actor != "" {
+		where = append(where, "actor = "+arg(f.Actor))
+	}
+	if f.Action != "" {
+		where = append(where, "action = "+arg(f.Action))
+	}
 	if !f.Since.IsZero() {
 		where = append(where, "at >= "+arg(s.f.Time(f.Since)))
 	}
@@ -147,6 +153,9 @@ func (s *Store) listAuditQuery(f storage.AuditFilter) (string, []any) {
 	q += " ORDER BY at DESC, id DESC"
 	if f.Limit > 0 {
 		q += " LIMIT " + arg(f.Limit)
+		if f.Offset > 0 {
+			q += " OFFSET " + arg(f.Offset)
+		}
 	}
 	return q, args
 }

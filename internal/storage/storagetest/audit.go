@@ -84,6 +84,12 @@ func testAudit(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"a range in another zone", storage.AuditFilter{Since: at(1).In(other), Until: at(3).In(time.UTC)}, []string{storage.AuditClientCreated}},
 		{"limit keeps the newest", storage.AuditFilter{Limit: 2}, []string{storage.AuditKeyRotated, storage.AuditClientCreated}},
 		{"all filters", storage.AuditFilter{ClientID: "c1", Since: at(-1), Until: at(5), Limit: 1}, []string{storage.AuditClientCreated}},
+		{"actor", storage.AuditFilter{Actor: storage.ActorCLI}, []string{storage.AuditClientCreated}},
+		{"actor is not the target", storage.AuditFilter{Actor: "RS256"}, nil},
+		{"action", storage.AuditFilter{Action: storage.AuditAuthFailed}, []string{storage.AuditAuthFailed}},
+		{"actor and action", storage.AuditFilter{Actor: "c1", Action: storage.AuditAuthFailed}, nil},
+		{"offset skips the newest", storage.AuditFilter{Limit: 2, Offset: 1}, []string{storage.AuditClientCreated, storage.AuditAuthFailed}},
+		{"offset past the end", storage.AuditFilter{Limit: 2, Offset: 4}, nil},
 	}
 	for _, tc := range filters {
 		got := ids(get[[]storage.AuditEvent](t, "ListAudit "+tc.name)(s.ListAudit(ctx, tc.f)))
