@@ -91,8 +91,14 @@ func TestServeBatchesAuditLines(t *testing.T) {
 			writes++
 		}
 	}
-	if lines != n || writes > 2 {
-		t.Errorf("%d token.issued lines in %d writes, want %d in one or two", lines, writes, n)
+	// The audit writer logs each batch it writes to the database in one
+	// write, and writes a batch a second (audit.DefaultFlushInterval), or at
+	// once again while events keep arriving during a slow database write (a
+	// loaded machine, -race): not a fixed number of writes, but never one per
+	// token. Half as many writes as tokens at most; one per token (20) is the
+	// failure this catches.
+	if lines != n || writes > n/2 {
+		t.Errorf("%d token.issued lines in %d writes, want %d in at most %d (a write per audit batch)", lines, writes, n, n/2)
 	}
 	lines, writes = 0, 0
 	for _, w := range stderr.writes {
@@ -101,8 +107,8 @@ func TestServeBatchesAuditLines(t *testing.T) {
 			writes++
 		}
 	}
-	if lines != n || writes > n/4 {
-		t.Errorf("%d request lines in %d writes, want %d gathered in a few", lines, writes, n)
+	if lines != n || writes > n/2 {
+		t.Errorf("%d request lines in %d writes, want %d gathered in at most %d", lines, writes, n, n/2)
 	}
 }
 
