@@ -122,6 +122,10 @@ type Expect struct {
 	// Method and URL are the request's (htm, htu); URL's query and
 	// fragment are ignored.
 	Method, URL string
+	// Aliases are other URLs of the same endpoint that htu may name
+	// instead of URL, such as its mutual-TLS alias (RFC 8705 §5
+	// mtls_endpoint_aliases) where clients reach it too.
+	Aliases []string
 	// AccessToken, when set, must be what `ath` hashes (RFC 9449 §4.3
 	// step 10, at a resource server).
 	AccessToken string
@@ -205,8 +209,7 @@ func (c *Checker) Check(proof string, want Expect) (*Proof, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrURL, err)
 	}
-	wantURL, err := NormalizeURL(want.URL)
-	if err != nil || gotURL != wantURL {
+	if !urlMatches(gotURL, want) {
 		return nil, fmt.Errorf("%w (%q)", ErrURL, pc.HTU)
 	}
 	iatF, err := pc.IAT.Float64()
@@ -238,6 +241,20 @@ func (c *Checker) Check(proof string, want Expect) (*Proof, error) {
 		return nil, err
 	}
 	return &Proof{JKT: jkt, Key: *jwk, ID: pc.JTI, IssuedAt: iat, Nonce: pc.Nonce}, nil
+}
+
+// urlMatches reports whether the normalized htu got is want's URL or one
+// of its aliases.
+func urlMatches(got string, want Expect) bool {
+	if u, err := NormalizeURL(want.URL); err == nil && u == got {
+		return true
+	}
+	for _, a := range want.Aliases {
+		if u, err := NormalizeURL(a); err == nil && u == got {
+			return true
+		}
+	}
+	return false
 }
 
 // parseError tells an algorithm not on the list from anything else.

@@ -108,6 +108,25 @@ func TestCheckAccepts(t *testing.T) {
 	}
 }
 
+// TestCheckAliases: htu may name one of Expect.Aliases (an endpoint's
+// mutual-TLS alias) instead of its URL, and nothing else.
+func TestCheckAliases(t *testing.T) {
+	alias := "https://mtls.as.example:8443/oauth/token"
+	want := Expect{Method: "POST", URL: tokenReq.URL, Aliases: []string{alias}}
+	if _, err := newChecker().Check(good(t, map[string]any{"htu": alias}), want); err != nil {
+		t.Errorf("a proof for the alias: %v", err)
+	}
+	if _, err := newChecker().Check(good(t, nil), want); err != nil {
+		t.Errorf("a proof for the URL: %v", err)
+	}
+	if _, err := newChecker().Check(good(t, map[string]any{"htu": alias}), tokenReq); !errors.Is(err, ErrURL) {
+		t.Errorf("a proof for an alias not expected: %v, want ErrURL", err)
+	}
+	if _, err := newChecker().Check(good(t, map[string]any{"htu": "https://mtls.as.example:8443/oauth/revoke"}), want); !errors.Is(err, ErrURL) {
+		t.Errorf("a proof for another URL of the alias host: %v, want ErrURL", err)
+	}
+}
+
 // TestSignerRoundTrip: the Signer's proofs pass the Checker for every key
 // type and algorithm, and carry the key the thumbprint names.
 func TestSignerRoundTrip(t *testing.T) {
