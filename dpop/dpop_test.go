@@ -249,6 +249,8 @@ func TestNormalizeURL(t *testing.T) {
 		"http://as.example:80":             "http://as.example/",
 		"http://as.example:8080/x":         "http://as.example:8080/x",
 		"https://[::1]:8443/t":             "https://[::1]:8443/t",
+		"https://as.example/a%7eb%2f%2F":   "https://as.example/a~b%2F%2F",
+		"https://as.example/%41%5a%3a":     "https://as.example/AZ%3A",
 	} {
 		got, err := NormalizeURL(in)
 		if err != nil || got != want {
