@@ -122,6 +122,10 @@ type Expect struct {
 	// Method and URL are the request's (htm, htu); URL's query and
 	// fragment are ignored.
 	Method, URL string
+	// Aliases are other URLs of the same endpoint that htu may name
+	// instead of URL, such as its mutual-TLS alias (RFC 8705 §5
+	// mtls_endpoint_aliases) where clients reach it too.
+	Aliases []string
 	// AccessToken, when set, must be what `ath` hashes (RFC 9449 §4.3
 	// step 10, at a resource server).
 	AccessToken string
@@ -205,8 +209,7 @@ func (c *Checker) Check(proof string, want Expect) (*Proof, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrURL, err)
 	}
-	wantURL, err := NormalizeURL(want.URL)
-	if err != nil || gotURL != wantURL {
+	if !urlMatches(gotURL, want) {
 		return nil, fmt.Errorf("%w (%q)", ErrURL, pc.HTU)
 	}
 	iatF, err := pc.IAT.Float64()
@@ -238,6 +241,20 @@ func (c *Checker) Check(proof string, want Expect) (*Proof, error) {
 		return nil, err
 	}
 	return &Proof{JKT: jkt, Key: *jwk, ID: pc.JTI, IssuedAt: iat, Nonce: pc.Nonce}, nil
+}
+
+// urlMatches reports whether the normalized htu got is want's URL or one
+// of its aliases.
+func urlMatches(got string, want Expect) bool {
+	if u, err := NormalizeURL(want.URL); err == nil && u == got {
+		return true
+	}
+	for _, a := range want.Aliases {
+		if u, err := NormalizeURL(a); err == nil && u == got {
+			return true
+		}
+	}
+	return false
 }
 
 // parseError tells an algorithm not on the list from anything else.
@@ -288,8 +305,8 @@ func decodeHeader(proof string, v any) error {
 
 // NormalizeURL returns u as htu is compared (RFC 9449 §4.3 step 9): an
 // absolute http or https URI without query and fragment, scheme and host
-// lower-cased, the scheme's default port dropped, an empty path made "/"
-// (RFC 3986 §6.2.2, §6.2.3).
+// lower-cased, percent-encodings of the path normalized, the scheme's
+// default port dropped, an empty path made "/" (RFC 3986 §6.2.2, §6.2.3).
 func NormalizeURL(u string) (string, error) {
 	p, err := url.Parse(u)
 	if err != nil {
@@ -309,11 +326,58 @@ func NormalizeURL(u string) (string, error) {
 	if port != "" {
 		host += ":" + port
 	}
-	path := p.EscapedPath()
+	path := normalizePercent(p.EscapedPath())
 	if path == "" {
 		path = "/"
 	}
 	return scheme + "://" + host + path, nil
+}
+
+// normalizePercent is RFC 3986 §6.2.2.1 and §6.2.2.2 on an escaped path:
+// a percent-encoded unreserved character is decoded, any other
+// percent-encoding upper-cased, so that /a%7eb and /a~b, %2f and %2F
+// compare equal.
+func normalizePercent(path string) string {
+	if !strings.Contains(path, "%") {
+		return path
+	}
+	var b strings.Builder
+	for i := 0; i < len(path); i++ {
+		if path[i] != '%' || i+2 >= len(path) {
+			b.WriteByte(path[i])
+			continue
+		}
+		hi, lo := unhex(path[i+1]), unhex(path[i+2])
+		if hi < 0 || lo < 0 {
+			b.WriteByte(path[i])
+			continue
+		}
+		if c := byte(hi<<4 | lo); unreserved(c) {
+			b.WriteByte(c)
+		} else {
+			b.WriteByte('%')
+			b.WriteString(strings.ToUpper(path[i+1 : i+3]))
+		}
+		i += 2
+	}
+	return b.String()
+}
+
+func unhex(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}
+
+// unreserved is RFC 3986 §2.3's unreserved set.
+func unreserved(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
 }
 
 // Thumbprint returns the RFC 7638 SHA-256 thumbprint of key, base64url, as

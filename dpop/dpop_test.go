@@ -108,6 +108,25 @@ func TestCheckAccepts(t *testing.T) {
 	}
 }
 
+// TestCheckAliases: htu may name one of Expect.Aliases (an endpoint's
+// mutual-TLS alias) instead of its URL, and nothing else.
+func TestCheckAliases(t *testing.T) {
+	alias := "https://mtls.as.example:8443/oauth/token"
+	want := Expect{Method: "POST", URL: tokenReq.URL, Aliases: []string{alias}}
+	if _, err := newChecker().Check(good(t, map[string]any{"htu": alias}), want); err != nil {
+		t.Errorf("a proof for the alias: %v", err)
+	}
+	if _, err := newChecker().Check(good(t, nil), want); err != nil {
+		t.Errorf("a proof for the URL: %v", err)
+	}
+	if _, err := newChecker().Check(good(t, map[string]any{"htu": alias}), tokenReq); !errors.Is(err, ErrURL) {
+		t.Errorf("a proof for an alias not expected: %v, want ErrURL", err)
+	}
+	if _, err := newChecker().Check(good(t, map[string]any{"htu": "https://mtls.as.example:8443/oauth/revoke"}), want); !errors.Is(err, ErrURL) {
+		t.Errorf("a proof for another URL of the alias host: %v, want ErrURL", err)
+	}
+}
+
 // TestSignerRoundTrip: the Signer's proofs pass the Checker for every key
 // type and algorithm, and carry the key the thumbprint names.
 func TestSignerRoundTrip(t *testing.T) {
@@ -230,6 +249,8 @@ func TestNormalizeURL(t *testing.T) {
 		"http://as.example:80":             "http://as.example/",
 		"http://as.example:8080/x":         "http://as.example:8080/x",
 		"https://[::1]:8443/t":             "https://[::1]:8443/t",
+		"https://as.example/a%7eb%2f%2F":   "https://as.example/a~b%2F%2F",
+		"https://as.example/%41%5a%3a":     "https://as.example/AZ%3A",
 	} {
 		got, err := NormalizeURL(in)
 		if err != nil || got != want {

@@ -1,6 +1,9 @@
 package verify
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -9,6 +12,8 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/dpop"
 )
 
 // TestCertificateBoundToken: a token bound to a certificate (cnf.x5t#S256,
@@ -86,5 +91,46 @@ func TestCertificateBoundToken(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestVerifyAloneRefusesCertificateBinding: Verify and VerifyDPoP do not
+// see the request's certificate, so a token bound to one (cnf.x5t#S256)
+// is refused there rather than taken as a bearer token (RFC 8705 §3: the
+// API must check the binding), and with RequireCertificateBinding Verify
+// takes no token at all. Failed before: a stolen certificate-bound token
+// passed Verify, and a bearer token passed Verify of an API that requires
+// binding.
+func TestVerifyAloneRefusesCertificateBinding(t *testing.T) {
+	rs := keyFor("RS256")
+	mine := testCert(t, "mine")
+	bound := sign(t, rs, "at+jwt", with("cnf", map[string]any{"x5t#S256": Thumbprint(mine)}))
+	bearer := sign(t, rs, "at+jwt", claims())
+	v, clk := newTestVerifier(t, newFakeIssuer(t, rs), nil)
+	if _, err := v.Verify(t.Context(), bound); !errors.Is(err, ErrCertificate) {
+		t.Errorf("Verify of a certificate-bound token: %v, want ErrCertificate", err)
+	}
+	if _, err := v.Verify(t.Context(), bearer); err != nil {
+		t.Errorf("Verify of a bearer token: %v", err)
+	}
+
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := must(dpop.NewSigner(key, ""))
+	s.Now = clk.Now
+	both := sign(t, rs, "at+jwt", with("cnf", map[string]any{"jkt": s.JKT(), "x5t#S256": Thumbprint(mine)}))
+	const u = "https://api.example/v1/sensors"
+	if _, err := v.VerifyDPoP(t.Context(), both, must(s.Proof("GET", u, both, "")), "GET", u); !errors.Is(err, ErrCertificate) {
+		t.Errorf("VerifyDPoP of a token bound to a key and a certificate: %v, want ErrCertificate", err)
+	}
+
+	strict, _ := newTestVerifier(t, newFakeIssuer(t, rs), func(c *Config) { c.RequireCertificateBinding = true })
+	if _, err := strict.Verify(t.Context(), bearer); !errors.Is(err, ErrNotBound) {
+		t.Errorf("Verify of a bearer token where binding is required: %v, want ErrNotBound", err)
+	}
+	if _, err := strict.Verify(t.Context(), bound); !errors.Is(err, ErrCertificate) {
+		t.Errorf("Verify of a bound token where binding is required: %v, want ErrCertificate", err)
 	}
 }

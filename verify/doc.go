@@ -47,8 +47,9 @@
 // the request presents that certificate: on its TLS connection, or in the
 // header of a trusted reverse proxy ([CertificateSource]: Envoy's
 // X-Forwarded-Client-Cert or a URL-encoded PEM as nginx sends it, believed
-// only from the configured proxy addresses). [Verifier.Verify] alone does
-// not see the request and cannot check it.
+// only from the configured proxy addresses). [Verifier.Verify] and
+// [Verifier.VerifyDPoP] do not see the request's certificate, so they refuse
+// such a token (ErrCertificate) rather than take it as a bearer token.
 //
 // Options that weaken security are named Insecure*. Errors never contain the
 // token.

@@ -108,8 +108,23 @@ func proofReason(err error) error {
 // token as Verify does, then the proof for a request of method to url
 // (htm, htu), for this token (ath), signed by the key the token is bound
 // to (cnf.jkt), issued within the iat window and never seen before by
-// this Verifier (jti).
+// this Verifier (jti). A token also bound to a client certificate is
+// refused (ErrCertificate): VerifyDPoP does not see the request's
+// certificate ([Verifier.VerifyRequest] does).
 func (v *Verifier) VerifyDPoP(ctx context.Context, token, proof, method, reqURL string) (*Claims, error) {
+	c, err := v.verifyDPoP(ctx, token, proof, method, reqURL)
+	if err != nil {
+		return nil, err
+	}
+	if c.CertificateThumbprint != "" {
+		return nil, fmt.Errorf("verify: %w (VerifyDPoP cannot see the request's certificate: use VerifyRequest)", ErrCertificate)
+	}
+	return c, nil
+}
+
+// verifyDPoP is VerifyDPoP without the refusal of certificate-bound
+// tokens, whose binding the caller checks (checkBinding).
+func (v *Verifier) verifyDPoP(ctx context.Context, token, proof, method, reqURL string) (*Claims, error) {
 	c, err := v.verifyActive(ctx, token)
 	if err != nil {
 		return nil, err
@@ -148,7 +163,7 @@ func (v *Verifier) verifyRequest(r *http.Request) (*Claims, bool, error) {
 	case a.token == "":
 		return nil, false, fmt.Errorf("verify: %w", ErrNoToken)
 	case !a.dpop:
-		c, err := v.Verify(r.Context(), a.token)
+		c, err := v.verifyBearer(r.Context(), a.token)
 		if err == nil {
 			err = v.checkBinding(c, r)
 		}
@@ -165,7 +180,7 @@ func (v *Verifier) verifyRequest(r *http.Request) (*Claims, bool, error) {
 	default:
 		return nil, true, fmt.Errorf("verify: %w: %w (%d DPoP headers, want one)", ErrDPoPProof, dpop.ErrMalformed, len(proofs))
 	}
-	c, err := v.VerifyDPoP(r.Context(), a.token, proofs[0], r.Method, v.requestURL(r))
+	c, err := v.verifyDPoP(r.Context(), a.token, proofs[0], r.Method, v.requestURL(r))
 	if err == nil {
 		err = v.checkBinding(c, r)
 	}

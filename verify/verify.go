@@ -406,8 +406,27 @@ type wireClaims struct {
 // its claims; in introspection mode ([Config].Introspection) it then asks
 // the issuer whether the token is still active. Errors wrap one of the
 // Err* reasons. A DPoP-bound token is refused (ErrDPoPBound): it is good
-// only with its proof ([Verifier.VerifyDPoP]).
+// only with its proof ([Verifier.VerifyDPoP]). A token bound to a client
+// certificate is refused (ErrCertificate): it is good only with that
+// certificate, which Verify does not see ([Verifier.VerifyRequest]), and
+// so with [Config].RequireCertificateBinding every token is (ErrNotBound).
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	c, err := v.verifyBearer(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case c.CertificateThumbprint != "":
+		return nil, fmt.Errorf("verify: %w (Verify cannot see the request's certificate: use VerifyRequest)", ErrCertificate)
+	case v.cfg.RequireCertificateBinding:
+		return nil, fmt.Errorf("verify: %w", ErrNotBound)
+	}
+	return c, nil
+}
+
+// verifyBearer is Verify without the refusal of certificate-bound tokens,
+// whose binding the caller checks (checkBinding).
+func (v *Verifier) verifyBearer(ctx context.Context, token string) (*Claims, error) {
 	c, err := v.verifyActive(ctx, token)
 	if err != nil {
 		return nil, err

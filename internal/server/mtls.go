@@ -43,6 +43,16 @@ func (s *Server) clientCertificateFunc() token.ClientCertificateFunc {
 	return clientCertificates(&s.cfg).Certificate
 }
 
+// mtlsTokenURL is the token endpoint's mutual-TLS alias as discovery
+// advertises it, "" when there is none.
+func (s *Server) mtlsTokenURL() string {
+	base := s.cfg.MTLSEndpointBase()
+	if base == "" || !s.cfg.ClientCertificates() {
+		return ""
+	}
+	return base + discovery.PathToken
+}
+
 // mtlsMetadata adds RFC 8705's metadata when the server can see client
 // certificates.
 func (s *Server) mtlsMetadata(m discovery.Metadata) discovery.Metadata {

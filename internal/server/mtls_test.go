@@ -241,6 +241,34 @@ func TestMTLSEndpointAlias(t *testing.T) {
 	}
 }
 
+// TestDPoPAtMTLSEndpointAlias: a client that calls the token endpoint at
+// its mutual-TLS alias (RFC 8705 §5) names that URL as its proof's htu
+// (RFC 9449 §4.2) and gets a DPoP-bound token; a proof for another URL of
+// the alias is still refused. Failed before: the endpoint took only the
+// issuer's /oauth/token as htu, so every DPoP request at the alias was 400
+// invalid_dpop_proof.
+func TestDPoPAtMTLSEndpointAlias(t *testing.T) {
+	alias := testutil.FreeAddr(t)
+	e := startMTLS(t, func(c *config.Config) { c.MTLSAddr = alias })
+	s := newProofSigner(t, newDPoPKey(t))
+	aliasToken := "https://" + alias + "/oauth/token"
+	proof, err := s.Proof("POST", aliasToken, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body := e.token("https://"+alias, nil, e.bearerID, e.bearerSecret, map[string]string{"DPoP": proof})
+	if status != 200 || body["token_type"] != "DPoP" || cnf(t, body["access_token"])["jkt"] != s.JKT() {
+		t.Fatalf("a proof for the alias at the alias: %d %v", status, body)
+	}
+	other, err := s.Proof("POST", "https://"+alias+"/oauth/revoke", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, body := e.token("https://"+alias, nil, e.bearerID, e.bearerSecret, map[string]string{"DPoP": other}); status != 400 || body["error"] != "invalid_dpop_proof" {
+		t.Fatalf("a proof for another URL at the alias: %d %v", status, body)
+	}
+}
+
 // TestClientCertHeader: behind a proxy, the certificate comes from
 // --client-cert-header only when the peer is in --trusted-proxies; from
 // any other peer the header is ignored.

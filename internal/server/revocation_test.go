@@ -178,6 +178,21 @@ func TestRevokeAnotherClientsToken(t *testing.T) {
 	}
 }
 
+// TestRevokeAccessTokenWrongHint: an access token revoked with the hint
+// refresh_token is revoked all the same (RFC 7009 §2.1: the hint only
+// orders the search; a server that cannot find the token under it looks
+// further).
+func TestRevokeAccessTokenWrongHint(t *testing.T) {
+	f, owner, _, rs := revocationFixture(t)
+	tok := f.tokenFor(owner, audience)
+	if r := f.revoke(owner, tok, "token_type_hint", "refresh_token"); r.status != 200 {
+		t.Fatalf("revoke: %d %s", r.status, r.body)
+	}
+	if a := f.introspect(rs, tok); a.status != 200 || a.active() {
+		t.Fatalf("introspection of a token revoked under a wrong hint: %d %s", a.status, a.body)
+	}
+}
+
 // TestRevokeRequests: what RFC 7009 §2 answers besides a revocation.
 func TestRevokeRequests(t *testing.T) {
 	f, owner, _, _ := revocationFixture(t)
@@ -461,6 +476,13 @@ func TestRevokeRefreshToken(t *testing.T) {
 		}
 		wantError(t, refresh(next.body["refresh_token"], web.id, web.secret), 400, "invalid_grant")
 		wantError(t, refresh(first, web.id, web.secret), 400, "invalid_grant")
+	})
+	t.Run("a hint that lies is only a hint", func(t *testing.T) {
+		rt := login(web.id, webCB, web.secret)
+		if r := post(t, base, "/oauth/revoke", web.id, web.secret, url.Values{"token": {rt}, "token_type_hint": {"access_token"}}); r.status != 200 {
+			t.Fatalf("revoke: %d %s", r.status, r.body)
+		}
+		wantError(t, refresh(rt, web.id, web.secret), 400, "invalid_grant")
 	})
 	t.Run("another client's revocation is refused", func(t *testing.T) {
 		rt := login(web.id, webCB, web.secret)

@@ -266,6 +266,7 @@ func (s *Server) routes() http.Handler {
 		RemoteKeys:      s.remoteKeys(),
 		Denylist:        s.revocation.denylist,
 		DPoP:            s.dpop,
+		MTLSTokenURL:    s.mtlsTokenURL(),
 		// Platform tokens name this issuer as their audience by default;
 		// --dev lets issuers on loopback be fetched over plain http.
 		Federation:        federation.New(federation.Config{Audience: s.cfg.Issuer, InsecureHTTP: s.cfg.Dev, Now: s.opts.Now}),

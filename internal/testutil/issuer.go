@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/gatehouse-dev/gatehouse/dpop/dpoptest"
 )
 
 // issuerKeys gives each Issuer of a test binary a key of its own.
@@ -97,30 +99,15 @@ func (i *Issuer) Sign(t testing.TB, claims map[string]any) string {
 	return SignJWT(t, jose.RS256, i.Key, i.KID, claims)
 }
 
-// SignJWT returns claims as a compact JWS signed with key under alg and kid.
+// SignJWT returns claims as a compact JWS of typ JWT signed with key under
+// alg and kid (none when kid is empty).
 func SignJWT(t testing.TB, alg jose.SignatureAlgorithm, key any, kid string, claims map[string]any) string {
 	t.Helper()
-	opts := (&jose.SignerOptions{}).WithType("JWT")
+	header := map[jose.HeaderKey]any{jose.HeaderType: "JWT"}
 	if kid != "" {
-		opts = opts.WithHeader("kid", kid)
+		header["kid"] = kid
 	}
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jws, err := s.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return dpoptest.Forge(t, alg, key, header, claims)
 }
 
 // KubernetesClaims are the claims of a Kubernetes projected

@@ -46,7 +46,7 @@ func (e *Endpoint) checkProof(r *http.Request) (*dpop.Proof, error) {
 	if len(values) > 1 {
 		return nil, e.proofError(errors.New("more than one DPoP header"))
 	}
-	p, err := e.dpop.Check(values[0], dpop.Expect{Method: r.Method, URL: e.tokenURL})
+	p, err := e.dpop.Check(values[0], dpop.Expect{Method: r.Method, URL: e.tokenURL, Aliases: e.aliasURLs})
 	if err != nil {
 		return nil, e.proofError(err)
 	}
@@ -73,8 +73,9 @@ func (e *Endpoint) proofError(err error) *oauth.Error {
 // binding mandatory (Auth0's require_proof_of_possession and
 // proof_of_possession.required): RFC 9449 §5.2 has the server reject a
 // request without a proof (invalid_request: a required header is missing).
-// An API that requires mTLS binding (RFC 8705) is refused outright: this
-// server does not bind tokens to certificates.
+// An API that requires mTLS binding (RFC 8705) takes only a token bound to
+// a client certificate (cnf.x5t#S256); a user-login grant never binds one,
+// so it is refused there.
 func requireBinding(client *catalog.Client, api *storage.API, cnf *Confirmation) error {
 	public := client.TokenEndpointAuthMethod == storage.AuthMethodNone
 	if api != nil && api.ProofOfPossession.Requires(public) {

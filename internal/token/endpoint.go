@@ -129,6 +129,10 @@ type Config struct {
 	// TokenURL is the token endpoint's URL as clients call it, the htu of
 	// their proofs (default Issuer + /oauth/token).
 	TokenURL string
+	// MTLSTokenURL is the token endpoint's mutual-TLS alias (RFC 8705 §5
+	// mtls_endpoint_aliases), empty when there is none: clients that call
+	// it name it as the htu of their proofs.
+	MTLSTokenURL string
 }
 
 // Endpoint serves POST /oauth/token.
@@ -144,6 +148,7 @@ type Endpoint struct {
 	// used assertion IDs; dpop checks proofs, and a full replay cache asks
 	// clients to retry after dpopRetry.
 	tokenURL  string
+	aliasURLs []string // the mutual-TLS alias of tokenURL, also an htu of proofs
 	jtis      *jtiCache
 	dpop      *dpop.Checker
 	dpopRetry time.Duration
@@ -167,6 +172,9 @@ func NewEndpoint(cfg Config) *Endpoint {
 	}
 	if e.tokenURL == "" {
 		e.tokenURL = tokenEndpointURL(cfg.Issuer)
+	}
+	if cfg.MTLSTokenURL != "" {
+		e.aliasURLs = []string{cfg.MTLSTokenURL}
 	}
 	for _, g := range cfg.Grants {
 		e.grants[g.Type()] = g

@@ -1,14 +1,12 @@
 package token
 
 import (
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
-	"github.com/gatehouse-dev/gatehouse/dpop"
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/dpop"
 	"github.com/gatehouse-dev/gatehouse/internal/catalog"
 	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/mtlsauth"
@@ -20,12 +18,6 @@ import (
 // intermediates presented with it (nil when none), or an error when a
 // trusted proxy's certificate header cannot be read (RFC 8705 §2, §3).
 type ClientCertificateFunc func(r *http.Request) (*x509.Certificate, []*x509.Certificate, error)
-
-// thumbprint is the x5t#S256 of cert (RFC 8705 §3.1).
-func thumbprint(cert *x509.Certificate) string {
-	sum := sha256.Sum256(cert.Raw)
-	return base64.RawURLEncoding.EncodeToString(sum[:])
-}
 
 // requestCert is the request's client certificate, read once per request
 // and only when something needs it: a bearer request without mTLS never
@@ -76,7 +68,7 @@ func (e *Endpoint) confirmation(r *http.Request, rc *requestCert, client *catalo
 	if cnf == nil {
 		cnf = &Confirmation{}
 	}
-	cnf.X5T = thumbprint(cert)
+	cnf.X5T = mtlsauth.Thumbprint(cert)
 	return cnf, nil
 }
 
