@@ -369,6 +369,11 @@ func (h *Handler) updateClient(r *http.Request, w http.ResponseWriter) (int, any
 		if methods != nil && in.TokenEndpointAuthMethod != nil {
 			return 0, nil, badBody("client_authentication_methods and token_endpoint_auth_method exclude each other; send one")
 		}
+		if methods.definesCredentials() {
+			if err := h.alsoNeeds(r, ScopeCreateClientCredentials, "client_authentication_methods defines new credentials"); err != nil {
+				return 0, nil, err
+			}
+		}
 		am, aerr := h.applyAuthMethods(r.Context(), cur.ClientID, methods)
 		if aerr != nil {
 			return 0, nil, aerr
@@ -383,6 +388,14 @@ func (h *Handler) updateClient(r *http.Request, w http.ResponseWriter) (int, any
 		return 0, nil, serr
 	}
 	p.TLSClientAuthSAN = san
+	// A jwks_uri or tls_client_auth name is a key the client is known by:
+	// giving it one takes the credentials scope, as adding a key or a
+	// secret does, not update:clients alone.
+	if in.JWKSURI != nil && *in.JWKSURI != "" && *in.JWKSURI != cur.JWKSURI || san != nil && san.Kind != "" && *san != cur.TLSClientAuthSAN {
+		if err := h.alsoNeeds(r, ScopeUpdateClientCredentials, "jwks_uri and tls_client_auth_san_* say which keys authenticate the client"); err != nil {
+			return 0, nil, err
+		}
+	}
 	c, err := h.svc().UpdateClient(r.Context(), r.PathValue("id"), p)
 	if err != nil {
 		return 0, nil, translate(err, clientRes)

@@ -203,6 +203,20 @@ type credentialRefs struct {
 	Credentials []credentialInput `json:"credentials"`
 }
 
+// definesCredentials reports whether b defines a credential in full
+// rather than naming one by id.
+func (b *authMethodsBody) definesCredentials() bool {
+	if b == nil {
+		return false
+	}
+	for _, refs := range []*credentialRefs{b.PrivateKeyJWT, b.TLSClientAuth, b.SelfSignedTLSClientAuth} {
+		if refs != nil && slices.ContainsFunc(refs.Credentials, func(c credentialInput) bool { return c.ID == "" }) {
+			return true
+		}
+	}
+	return false
+}
+
 // parseAuthMethods reads client_authentication_methods; nil for null.
 func parseAuthMethods(raw json.RawMessage) (*authMethodsBody, *Error) {
 	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
