@@ -525,3 +525,31 @@ func TestScopeRemovalCascades(t *testing.T) {
 		t.Errorf("token for the removed scope: %d, want 400 invalid_scope", resp.StatusCode)
 	}
 }
+
+// TestLoginClientCreatedWithCredentials: a login client created with
+// client_authentication_methods or a jwks_uri gets them, as a machine
+// client does, instead of having them dropped without a word (its
+// secret is then refused at the token endpoint); a public one is refused
+// and nothing is left behind.
+func TestLoginClientCreatedWithCredentials(t *testing.T) {
+	e := newEnv(t)
+	methods := map[string]any{"private_key_jwt": map[string]any{"credentials": []map[string]any{{"credential_type": "public_key", "pem": testPublicKeyPEM(t)}}}}
+	web := e.must(201, "POST", "/api/v2/clients", jsonBody(map[string]any{"name": "web", "app_type": "regular_web",
+		"callbacks": []string{"https://web.example/cb"}, "client_authentication_methods": methods})).obj(t)
+	if web["client_authentication_methods"] == nil || web["token_endpoint_auth_method"] != nil {
+		t.Errorf("regular_web created with credentials: methods %v, token_endpoint_auth_method %v", web["client_authentication_methods"], web["token_endpoint_auth_method"])
+	}
+	if got := e.must(200, "GET", "/api/v2/clients/"+str(web, "client_id"), "").obj(t); got["client_authentication_methods"] == nil {
+		t.Errorf("read back: %v", got["client_authentication_methods"])
+	}
+	keyed := e.must(201, "POST", "/api/v2/clients", `{"name":"web2","app_type":"regular_web","callbacks":["https://web.example/cb"],"jwks_uri":"https://web.example/jwks.json"}`).obj(t)
+	if keyed["jwks_uri"] != "https://web.example/jwks.json" {
+		t.Errorf("regular_web created with a jwks_uri: %v", keyed["jwks_uri"])
+	}
+	before := len(e.must(200, "GET", "/api/v2/clients", "").arr(t))
+	wantError(t, "spa with credentials", e.as("POST", "/api/v2/clients", jsonBody(map[string]any{"name": "spa", "app_type": "spa",
+		"callbacks": []string{"https://spa.example/cb"}, "client_authentication_methods": methods})), 400, "invalid_body", "public")
+	if after := len(e.must(200, "GET", "/api/v2/clients", "").arr(t)); after != before {
+		t.Errorf("a refused create left a client: %d clients, had %d", after, before)
+	}
+}
