@@ -553,3 +553,30 @@ func TestLoginClientCreatedWithCredentials(t *testing.T) {
 		t.Errorf("a refused create left a client: %d clients, had %d", after, before)
 	}
 }
+
+// TestRefusedAuthMethodsLeaveNoCredential: a PATCH whose
+// client_authentication_methods defines a good key for one method and
+// breaks a rule in another is refused whole, without creating the good
+// key: an orphan would count toward the client's limit and make a
+// corrected retry fail with "already has this public key".
+func TestRefusedAuthMethodsLeaveNoCredential(t *testing.T) {
+	e := newEnv(t)
+	id, _ := e.client(demoAPI)
+	pub := testPublicKeyPEM(t)
+	good := map[string]any{"credentials": []map[string]any{{"credential_type": "public_key", "pem": pub}}}
+	for _, tc := range []struct {
+		name string
+		bad  map[string]any
+		msg  string
+	}{
+		{"an empty method", map[string]any{"credentials": []any{}}, "at least one"},
+		{"a bad certificate", map[string]any{"credentials": []map[string]any{{"pem": "x"}}}, "no PEM block"},
+	} {
+		body := jsonBody(map[string]any{"client_authentication_methods": map[string]any{"private_key_jwt": good, "self_signed_tls_client_auth": tc.bad}})
+		wantError(t, tc.name, e.as("PATCH", "/api/v2/clients/"+id, body), 400, "invalid_body", tc.msg)
+		if list := e.must(200, "GET", "/api/v2/clients/"+id+"/credentials", "").arr(t); len(list) != 0 {
+			t.Errorf("%s: the refused PATCH left %d credentials", tc.name, len(list))
+		}
+	}
+	e.must(200, "PATCH", "/api/v2/clients/"+id, jsonBody(map[string]any{"client_authentication_methods": map[string]any{"private_key_jwt": good}}))
+}
