@@ -8,6 +8,8 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
@@ -18,6 +20,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/gatehouse-dev/gatehouse/internal/mtlsauth"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
@@ -88,10 +91,9 @@ func New(clientID, id string, in Input, now time.Time) (storage.Credential, erro
 			if cert == nil {
 				return c, errors.New("parse_expiry_from_cert needs a certificate in pem")
 			}
-			if !in.ExpiresAt.IsZero() {
-				return c, errors.New("expires_at and parse_expiry_from_cert exclude each other")
+			if in.ExpiresAt.IsZero() { // an explicit expires_at wins, as in Auth0
+				c.ExpiresAt = cert.NotAfter.UTC()
 			}
-			c.ExpiresAt = cert.NotAfter.UTC()
 		}
 		if cert != nil && !cert.NotAfter.After(now) {
 			return c, fmt.Errorf("the certificate expired at %s", cert.NotAfter.UTC().Format(time.RFC3339))
@@ -112,11 +114,23 @@ func New(clientID, id string, in Input, now time.Time) (storage.Credential, erro
 		c.KeyID, err = KeyID(key)
 		return c, err
 	case storage.CredentialCertSubjectDN:
-		if in.PEM != "" || in.Alg != "" || in.ParseExpiryFromCert {
-			return c, fmt.Errorf("credential_type %s takes subject_dn alone, not pem, alg or parse_expiry_from_cert", in.Type)
+		if in.Alg != "" || in.ParseExpiryFromCert || in.PEM != "" && in.SubjectDN != "" {
+			return c, fmt.Errorf("credential_type %s takes subject_dn alone, or a certificate's pem to read it from, not both, nor alg or parse_expiry_from_cert", in.Type)
 		}
-		dn, err := checkDN(in.SubjectDN)
-		if err != nil {
+		dn := in.SubjectDN
+		if in.PEM != "" { // Auth0 reads the subject DN from the certificate
+			_, cert, err := Parse(in.PEM)
+			if err != nil {
+				return c, err
+			}
+			if cert == nil {
+				return c, fmt.Errorf("pem must hold a certificate for credential_type %s", in.Type)
+			}
+			if dn, err = SubjectDN(cert); err != nil {
+				return c, err
+			}
+		}
+		if dn, err = checkDN(dn); err != nil {
 			return c, err
 		}
 		c.SubjectDN = dn
@@ -252,9 +266,21 @@ func CertThumbprint(cert *x509.Certificate) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
+// SubjectDN returns the certificate's subject as an RFC 4514 string, its
+// RDNs in the certificate's order (unlike pkix.Name.String, which
+// reorders them), so that mtlsauth.MatchSubjectDN matches it.
+func SubjectDN(cert *x509.Certificate) (string, error) {
+	var seq pkix.RDNSequence
+	if rest, err := asn1.Unmarshal(cert.RawSubject, &seq); err != nil || len(rest) > 0 || len(seq) == 0 {
+		return "", errors.New("the certificate's subject cannot be read, or is empty")
+	}
+	return seq.String(), nil
+}
+
 // checkDN returns the distinguished name trimmed, after checking that it
-// reads as RFC 4514 attribute=value pairs separated by commas; how it is
-// matched against a certificate is the tls_client_auth method's business.
+// reads as RFC 4514 attribute=value pairs separated by commas, and that
+// the tls_client_auth method can parse it (mtlsauth.ParseDN): a name it
+// cannot parse would never match a certificate.
 func checkDN(dn string) (string, error) {
 	dn = strings.TrimSpace(dn)
 	if dn == "" {
@@ -268,6 +294,9 @@ func checkDN(dn string) (string, error) {
 		if !ok || strings.TrimSpace(k) == "" || strings.TrimSpace(v) == "" {
 			return "", fmt.Errorf("subject_dn %q is not a distinguished name (attribute=value, separated by commas)", dn)
 		}
+	}
+	if _, err := mtlsauth.ParseDN(dn); err != nil {
+		return "", fmt.Errorf("subject_dn %q: %v", dn, err)
 	}
 	return dn, nil
 }

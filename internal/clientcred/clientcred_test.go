@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/clientcred"
+	"github.com/gatehouse-dev/gatehouse/internal/mtlsauth"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
@@ -40,6 +41,23 @@ func cert(t *testing.T, k crypto.Signer, notAfter time.Time) string {
 	return pemOf(t, "CERTIFICATE", der)
 }
 
+// issued is a certificate of subject, signed by a throwaway CA.
+func issued(t *testing.T, k crypto.Signer, subject pkix.Name) (string, *x509.Certificate) {
+	ca, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "ca"}, NotBefore: time.Now().Add(-time.Hour),
+		NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(3), Subject: subject, NotBefore: caTmpl.NotBefore, NotAfter: caTmpl.NotAfter}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caTmpl, k.Public(), ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pemOf(t, "CERTIFICATE", der), c
+}
+
 // TestNew: each of Auth0's credential types is built with its derived
 // fields, and every input Auth0 would refuse, or that would weaken
 // private_key_jwt, is refused with a message naming the problem.
@@ -52,6 +70,7 @@ func TestNew(t *testing.T) {
 	small, _ := rsa.GenerateKey(rand.Reader, 1024)
 	ecDER, _ := x509.MarshalECPrivateKey(ec)
 	certPEM := cert(t, ec, now.Add(30*24*time.Hour))
+	caIssuedPEM, caIssued := issued(t, ec, pkix.Name{Country: []string{"FR"}, Organization: []string{"Example, Inc"}, OrganizationalUnit: []string{"ops"}, CommonName: "svc"})
 	tests := []struct {
 		name  string
 		in    clientcred.Input
@@ -90,6 +109,25 @@ func TestNew(t *testing.T) {
 				t.Errorf("dn %q", c.SubjectDN)
 			}
 		}},
+		// Auth0's cert_subject_dn takes subject_dn or pem, the CA-issued
+		// certificate to read it from (Terraform's tls_client_auth sends
+		// either); read, it matches that certificate.
+		{"cert_subject_dn from pem", clientcred.Input{Type: "cert_subject_dn", PEM: caIssuedPEM}, "", func(t *testing.T, c storage.Credential) {
+			if ok, err := mtlsauth.MatchSubjectDN(caIssued, c.SubjectDN); !ok || err != nil || c.PEM != "" {
+				t.Errorf("dn %q matches its certificate: %v %v; pem kept %q", c.SubjectDN, ok, err, c.PEM)
+			}
+		}},
+		{"cert_subject_dn from a bare key", clientcred.Input{Type: "cert_subject_dn", PEM: spki(t, &ec.PublicKey)}, "certificate", nil},
+		// Auth0 (and Terraform's parse_expiry_from_cert): an explicit
+		// expires_at wins over the certificate's.
+		{"expires_at beside parse_expiry_from_cert", clientcred.Input{Type: "public_key", PEM: certPEM, ParseExpiryFromCert: true, ExpiresAt: now.Add(time.Hour)}, "",
+			func(t *testing.T, c storage.Credential) {
+				if !c.ExpiresAt.Equal(now.Add(time.Hour)) {
+					t.Errorf("expires %v", c.ExpiresAt)
+				}
+			}},
+		// A name mtlsauth cannot parse would never match a certificate.
+		{"dn the mTLS check cannot read", clientcred.Input{Type: "cert_subject_dn", SubjectDN: "CN=svc,Department=ops"}, "unknown attribute type", nil},
 		{"no type", clientcred.Input{PEM: spki(t, &ec.PublicKey)}, "credential_type is required", nil},
 		{"unknown type", clientcred.Input{Type: "secret"}, "not one of", nil},
 		{"private key", clientcred.Input{Type: "public_key", PEM: pemOf(t, "EC PRIVATE KEY", ecDER)}, "private key", nil},

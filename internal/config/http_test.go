@@ -8,10 +8,17 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 )
 
-func TestHTTPSettings(t *testing.T) {
-	dir := t.TempDir()
-	cert, key := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
+// certPair writes a certificate and its key into a new directory and
+// returns the three paths.
+func certPair(t *testing.T) (dir, cert, key string) {
+	dir = t.TempDir()
+	cert, key = filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
 	testutil.WriteCert(t, cert, key, "test")
+	return dir, cert, key
+}
+
+func TestHTTPSettings(t *testing.T) {
+	dir, cert, key := certPair(t)
 	t.Run("tls pair and proxies", func(t *testing.T) {
 		c, err := Load("", nil, env(map[string]string{
 			"GATEHOUSE_TLS_CERT": cert, "GATEHOUSE_TLS_KEY": key, "GATEHOUSE_ADDR": "127.0.0.1:8443",

@@ -140,6 +140,19 @@ func (a *authenticator) authorize(ctx context.Context, r *http.Request, scope st
 	return a.check(ctx, token, scope)
 }
 
+// alsoNeeds refuses, 403 insufficient_scope, a request whose token does
+// not carry scope beside its route's, for what (a part of the body that
+// needs more than the route's scope).
+func (h *Handler) alsoNeeds(r *http.Request, scope, what string) *Error {
+	if _, err := h.auth.authorize(r.Context(), r, scope); err != nil {
+		if err.Status == http.StatusForbidden {
+			err.Message = what + ": " + err.Message
+		}
+		return err
+	}
+	return nil
+}
+
 // check admits a bearer token that is valid, belongs to a client that
 // still exists and is enabled, and carries scope (see authorize).
 func (a *authenticator) check(ctx context.Context, token, scope string) (caller, *Error) {

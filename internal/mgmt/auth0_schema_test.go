@@ -525,3 +525,58 @@ func TestScopeRemovalCascades(t *testing.T) {
 		t.Errorf("token for the removed scope: %d, want 400 invalid_scope", resp.StatusCode)
 	}
 }
+
+// TestLoginClientCreatedWithCredentials: a login client created with
+// client_authentication_methods or a jwks_uri gets them, as a machine
+// client does, instead of having them dropped without a word (its
+// secret is then refused at the token endpoint); a public one is refused
+// and nothing is left behind.
+func TestLoginClientCreatedWithCredentials(t *testing.T) {
+	e := newEnv(t)
+	methods := map[string]any{"private_key_jwt": map[string]any{"credentials": []map[string]any{{"credential_type": "public_key", "pem": testPublicKeyPEM(t)}}}}
+	web := e.must(201, "POST", "/api/v2/clients", jsonBody(map[string]any{"name": "web", "app_type": "regular_web",
+		"callbacks": []string{"https://web.example/cb"}, "client_authentication_methods": methods})).obj(t)
+	if web["client_authentication_methods"] == nil || web["token_endpoint_auth_method"] != nil {
+		t.Errorf("regular_web created with credentials: methods %v, token_endpoint_auth_method %v", web["client_authentication_methods"], web["token_endpoint_auth_method"])
+	}
+	if got := e.must(200, "GET", "/api/v2/clients/"+str(web, "client_id"), "").obj(t); got["client_authentication_methods"] == nil {
+		t.Errorf("read back: %v", got["client_authentication_methods"])
+	}
+	keyed := e.must(201, "POST", "/api/v2/clients", `{"name":"web2","app_type":"regular_web","callbacks":["https://web.example/cb"],"jwks_uri":"https://web.example/jwks.json"}`).obj(t)
+	if keyed["jwks_uri"] != "https://web.example/jwks.json" {
+		t.Errorf("regular_web created with a jwks_uri: %v", keyed["jwks_uri"])
+	}
+	before := len(e.must(200, "GET", "/api/v2/clients", "").arr(t))
+	wantError(t, "spa with credentials", e.as("POST", "/api/v2/clients", jsonBody(map[string]any{"name": "spa", "app_type": "spa",
+		"callbacks": []string{"https://spa.example/cb"}, "client_authentication_methods": methods})), 400, "invalid_body", "public")
+	if after := len(e.must(200, "GET", "/api/v2/clients", "").arr(t)); after != before {
+		t.Errorf("a refused create left a client: %d clients, had %d", after, before)
+	}
+}
+
+// TestRefusedAuthMethodsLeaveNoCredential: a PATCH whose
+// client_authentication_methods defines a good key for one method and
+// breaks a rule in another is refused whole, without creating the good
+// key: an orphan would count toward the client's limit and make a
+// corrected retry fail with "already has this public key".
+func TestRefusedAuthMethodsLeaveNoCredential(t *testing.T) {
+	e := newEnv(t)
+	id, _ := e.client(demoAPI)
+	pub := testPublicKeyPEM(t)
+	good := map[string]any{"credentials": []map[string]any{{"credential_type": "public_key", "pem": pub}}}
+	for _, tc := range []struct {
+		name string
+		bad  map[string]any
+		msg  string
+	}{
+		{"an empty method", map[string]any{"credentials": []any{}}, "at least one"},
+		{"a bad certificate", map[string]any{"credentials": []map[string]any{{"pem": "x"}}}, "no PEM block"},
+	} {
+		body := jsonBody(map[string]any{"client_authentication_methods": map[string]any{"private_key_jwt": good, "self_signed_tls_client_auth": tc.bad}})
+		wantError(t, tc.name, e.as("PATCH", "/api/v2/clients/"+id, body), 400, "invalid_body", tc.msg)
+		if list := e.must(200, "GET", "/api/v2/clients/"+id+"/credentials", "").arr(t); len(list) != 0 {
+			t.Errorf("%s: the refused PATCH left %d credentials", tc.name, len(list))
+		}
+	}
+	e.must(200, "PATCH", "/api/v2/clients/"+id, jsonBody(map[string]any{"client_authentication_methods": map[string]any{"private_key_jwt": good}}))
+}

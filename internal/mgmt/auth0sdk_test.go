@@ -329,3 +329,33 @@ func TestAuth0GoSDKDrift(t *testing.T) {
 	_, err = m.ResourceServer.Read(ctx, rs.GetID())
 	wantStatus(t, "deleted resource server", err, http.StatusNotFound, "not found")
 }
+
+// TestTerraformCredentialShapes: the credentials Terraform's
+// auth0_client_credentials creates through go-auth0 are taken as Auth0
+// takes them: a tls_client_auth cert_subject_dn given by the certificate's
+// pem alone (the subject DN read from it, and read back), and a public key
+// with parse_expiry_from_cert beside an explicit expires_at, which wins.
+func TestTerraformCredentialShapes(t *testing.T) {
+	e := newEnv(t)
+	m, ctx := e.sdk(), e.ctx
+	id, _ := e.client(demoAPI)
+
+	dn := &management.Credential{CredentialType: auth0.String("cert_subject_dn"), Name: auth0.String("ca issued"), PEM: auth0.String(testCertPEM(t))}
+	if err := m.Client.CreateCredential(ctx, id, dn); err != nil || dn.GetSubjectDN() != "CN=svc" {
+		t.Fatalf("cert_subject_dn from pem: %v, subject_dn %q", err, dn.GetSubjectDN())
+	}
+	attach := `{"client_authentication_methods":{"tls_client_auth":{"credentials":[{"id":"` + dn.GetID() + `"}]}},"token_endpoint_auth_method":null}`
+	e.must(200, "PATCH", "/api/v2/clients/"+id, attach)
+	if got, err := m.Client.GetCredential(ctx, id, dn.GetID()); err != nil || got.GetSubjectDN() != "CN=svc" || got.GetCredentialType() != "cert_subject_dn" {
+		t.Errorf("read back: %v %+v", err, got)
+	}
+	wantStatus(t, "cert_subject_dn with both", m.Client.CreateCredential(ctx, id, &management.Credential{CredentialType: auth0.String("cert_subject_dn"),
+		PEM: auth0.String(testCertPEM(t)), SubjectDN: auth0.String("CN=svc")}), 400, "not both")
+
+	exp := time.Now().Add(2 * time.Hour).UTC().Truncate(time.Second)
+	pk := &management.Credential{CredentialType: auth0.String("public_key"), PEM: auth0.String(testCertPEM(t)),
+		ParseExpiryFromCert: auth0.Bool(true), ExpiresAt: &exp}
+	if err := m.Client.CreateCredential(ctx, id, pk); err != nil || !pk.GetExpiresAt().Equal(exp) {
+		t.Errorf("expires_at beside parse_expiry_from_cert: %v, expires_at %v, want %v", err, pk.GetExpiresAt(), exp)
+	}
+}

@@ -206,3 +206,51 @@ func TestRouting(t *testing.T) {
 		t.Errorf("GET by escaped identifier = %d %s", r.status, r.body)
 	}
 }
+
+// TestClientKeysNeedCredentialScopes: update:clients alone cannot give a
+// client a key to be known by, which would let its holder plant its own
+// key and obtain the client's tokens (it cannot read or add a secret
+// either, which needs update:client_keys): a credential defined in
+// client_authentication_methods needs create:client_credentials, a
+// jwks_uri or tls_client_auth name update:client_credentials. Naming an
+// existing credential by id, or clearing, needs update:clients alone.
+func TestClientKeysNeedCredentialScopes(t *testing.T) {
+	e := newEnv(t)
+	id, _ := e.client(demoAPI)
+	path := "/api/v2/clients/" + id
+	pk := e.must(201, "POST", path+"/credentials", jsonBody(map[string]any{"credential_type": "public_key", "pem": testPublicKeyPEM(t)})).obj(t)
+	inline := jsonBody(map[string]any{"client_authentication_methods": map[string]any{"private_key_jwt": map[string]any{
+		"credentials": []map[string]any{{"credential_type": "public_key", "pem": testPublicKeyPEM(t)}}}}})
+	byID := `{"client_authentication_methods":{"private_key_jwt":{"credentials":[{"id":"` + str(pk, "id") + `"}]}}}`
+	jwks := `{"jwks_uri":"https://keys.example.com/jwks.json"}`
+	san := `{"tls_client_auth_san_dns":"attacker.example.com"}`
+
+	clientsOnly := e.token(mgmt.ScopeUpdateClients)
+	for _, tc := range []struct{ name, body, scope string }{
+		{"a credential defined in full", inline, mgmt.ScopeCreateClientCredentials},
+		{"a jwks_uri", jwks, mgmt.ScopeUpdateClientCredentials},
+		{"a tls_client_auth name", san, mgmt.ScopeUpdateClientCredentials},
+	} {
+		r := e.do(req{method: "PATCH", path: path, token: clientsOnly, body: tc.body})
+		wantError(t, tc.name+" with update:clients alone", r, 403, "insufficient_scope", tc.scope)
+	}
+	if c := e.must(200, "GET", path, "").obj(t); c["client_authentication_methods"] != nil || c["jwks_uri"] != nil || c["tls_client_auth_san_dns"] != nil {
+		t.Errorf("a refused PATCH changed the client: %v", c)
+	}
+	if r := e.do(req{method: "PATCH", path: path, token: clientsOnly, body: byID}); r.status != 200 {
+		t.Errorf("naming an existing credential with update:clients: %d %s", r.status, r.body)
+	}
+	if r := e.do(req{method: "PATCH", path: path, token: clientsOnly, body: `{"client_authentication_methods":null,"token_endpoint_auth_method":"client_secret_post"}`}); r.status != 200 {
+		t.Errorf("clearing with update:clients: %d %s", r.status, r.body)
+	}
+	full := e.token(mgmt.ScopeUpdateClients, mgmt.ScopeCreateClientCredentials, mgmt.ScopeUpdateClientCredentials)
+	for _, body := range []string{inline, `{"client_authentication_methods":null,"jwks_uri":"https://keys.example.com/jwks.json"}`} {
+		if r := e.do(req{method: "PATCH", path: path, token: full, body: body}); r.status != 200 {
+			t.Errorf("with the credentials scopes, %s: %d %s", body, r.status, r.body)
+		}
+	}
+	// Sent again unchanged (a client read and written back), it needs no more.
+	if r := e.do(req{method: "PATCH", path: path, token: clientsOnly, body: jwks}); r.status != 200 {
+		t.Errorf("the same jwks_uri again with update:clients: %d %s", r.status, r.body)
+	}
+}

@@ -131,7 +131,7 @@ func (in clientInput) checkFixed() []string {
 }
 
 // createLoginClient creates a regular_web, spa or native client.
-func (h *Handler) createLoginClient(r *http.Request, in clientInput) (int, any, *Error) {
+func (h *Handler) createLoginClient(r *http.Request, in clientInput) (storage.Client, admin.NewSecret, *Error) {
 	li := admin.LoginClientInput{Name: *in.Name, AppType: *in.AppType}
 	li.Extras, _ = in.extras(storage.ClientExtras{}, *in.AppType)
 	if in.Description != nil {
@@ -160,17 +160,15 @@ func (h *Handler) createLoginClient(r *http.Request, in clientInput) (int, any, 
 	}
 	if in.TokenEndpointAuthMethod != nil {
 		if *in.TokenEndpointAuthMethod == "" {
-			return 0, nil, badBody(`token endpoint auth method "" is not one`)
+			return storage.Client{}, admin.NewSecret{}, badBody(`token endpoint auth method "" is not one`)
 		}
 		li.TokenEndpointAuthMethod = *in.TokenEndpointAuthMethod
 	}
 	c, sec, err := h.svc().CreateLoginClient(r.Context(), li)
 	if err != nil {
-		return 0, nil, translate(err, clientRes)
+		return storage.Client{}, admin.NewSecret{}, translate(err, clientRes)
 	}
-	v := h.viewClient(c)
-	v.ClientSecret = sec.Plain
-	return one(r, http.StatusCreated, v)
+	return c, sec, nil
 }
 
 // listClients lists clients, filtered as Auth0's: app_type (a
@@ -256,15 +254,54 @@ func (h *Handler) createClient(r *http.Request, w http.ResponseWriter) (int, any
 	if err := joinProblems(problems); err != nil {
 		return 0, nil, err
 	}
-	if in.AppType != nil && admin.IsLogin(*in.AppType) {
-		return h.createLoginClient(r, in)
+	if methods != nil && in.TokenEndpointAuthMethod != nil {
+		return 0, nil, badBody("client_authentication_methods and token_endpoint_auth_method exclude each other; send one")
 	}
+	var c storage.Client
+	var sec admin.NewSecret
+	var after admin.ClientPatch // what is set once the client exists
+	if in.AppType != nil && admin.IsLogin(*in.AppType) {
+		var lerr *Error
+		if c, sec, lerr = h.createLoginClient(r, in); lerr != nil {
+			return 0, nil, lerr
+		}
+		after.JWKSURI = in.JWKSURI
+	} else {
+		var cerr *Error
+		if c, sec, cerr = h.createMachineClient(r, in, methods != nil); cerr != nil {
+			return 0, nil, cerr
+		}
+	}
+	if methods != nil { // Auth0 creates the credentials with the client
+		am, aerr := h.applyAuthMethods(r.Context(), c.ClientID, methods)
+		if aerr != nil {
+			_ = h.svc().DeleteClient(context.WithoutCancel(r.Context()), c.ClientID)
+			return 0, nil, aerr
+		}
+		after.AuthMethods = &am
+	}
+	if after != (admin.ClientPatch{}) {
+		updated, err := h.svc().UpdateClient(r.Context(), c.ClientID, after)
+		if err != nil {
+			_ = h.svc().DeleteClient(context.WithoutCancel(r.Context()), c.ClientID)
+			return 0, nil, translate(err, clientRes)
+		}
+		c = updated
+	}
+	v := h.viewClient(c)
+	v.ClientSecret = sec.Plain
+	return one(r, http.StatusCreated, v)
+}
+
+// createMachineClient creates a non_interactive client; keyed, it has no
+// secret (its client_authentication_methods follow).
+func (h *Handler) createMachineClient(r *http.Request, in clientInput, keyed bool) (storage.Client, admin.NewSecret, *Error) {
 	ci := admin.ClientInput{Name: *in.Name}
 	if in.TLSClientCertificateBoundAccessTokens != nil {
 		ci.CertificateBoundTokens = *in.TLSClientCertificateBoundAccessTokens
 	}
 	if san, err := in.san(); err != nil {
-		return 0, nil, err
+		return storage.Client{}, admin.NewSecret{}, err
 	} else if san != nil {
 		ci.TLSClientAuthSAN = *san
 	}
@@ -280,39 +317,21 @@ func (h *Handler) createClient(r *http.Request, w http.ResponseWriter) (int, any
 	}
 	if in.TokenEndpointAuthMethod != nil {
 		if *in.TokenEndpointAuthMethod == "" { // the admin service would take it for the default
-			return 0, nil, badBody(fmt.Sprintf(`token endpoint auth method "" must be one of %s`, strings.Join(admin.AuthMethods, ", ")))
+			return storage.Client{}, admin.NewSecret{}, badBody(fmt.Sprintf(`token endpoint auth method "" must be one of %s`, strings.Join(admin.AuthMethods, ", ")))
 		}
 		ci.TokenEndpointAuthMethod = *in.TokenEndpointAuthMethod
 	}
 	if in.JWKSURI != nil {
 		ci.JWKSURI = *in.JWKSURI
 	}
-	if methods != nil {
-		if in.TokenEndpointAuthMethod != nil {
-			return 0, nil, badBody("client_authentication_methods and token_endpoint_auth_method exclude each other; send one")
-		}
+	if keyed {
 		ci.TokenEndpointAuthMethod = storage.AuthMethodPrivateKeyJWT // no secret: credentials authenticate it
 	}
 	c, sec, err := h.svc().CreateClient(r.Context(), ci)
 	if err != nil {
-		return 0, nil, translate(err, clientRes)
+		return storage.Client{}, admin.NewSecret{}, translate(err, clientRes)
 	}
-	if methods != nil { // Auth0 creates the credentials with the client
-		am, aerr := h.applyAuthMethods(r.Context(), c.ClientID, methods)
-		if aerr == nil {
-			c, err = h.svc().UpdateClient(r.Context(), c.ClientID, admin.ClientPatch{AuthMethods: &am})
-			if err != nil {
-				aerr = translate(err, clientRes)
-			}
-		}
-		if aerr != nil {
-			_ = h.svc().DeleteClient(context.WithoutCancel(r.Context()), c.ClientID)
-			return 0, nil, aerr
-		}
-	}
-	v := h.viewClient(c)
-	v.ClientSecret = sec.Plain
-	return one(r, http.StatusCreated, v)
+	return c, sec, nil
 }
 
 func (h *Handler) getClient(r *http.Request, _ http.ResponseWriter) (int, any, *Error) {
@@ -369,6 +388,11 @@ func (h *Handler) updateClient(r *http.Request, w http.ResponseWriter) (int, any
 		if methods != nil && in.TokenEndpointAuthMethod != nil {
 			return 0, nil, badBody("client_authentication_methods and token_endpoint_auth_method exclude each other; send one")
 		}
+		if methods.definesCredentials() {
+			if err := h.alsoNeeds(r, ScopeCreateClientCredentials, "client_authentication_methods defines new credentials"); err != nil {
+				return 0, nil, err
+			}
+		}
 		am, aerr := h.applyAuthMethods(r.Context(), cur.ClientID, methods)
 		if aerr != nil {
 			return 0, nil, aerr
@@ -383,6 +407,14 @@ func (h *Handler) updateClient(r *http.Request, w http.ResponseWriter) (int, any
 		return 0, nil, serr
 	}
 	p.TLSClientAuthSAN = san
+	// A jwks_uri or tls_client_auth name is a key the client is known by:
+	// giving it one takes the credentials scope, as adding a key or a
+	// secret does, not update:clients alone.
+	if in.JWKSURI != nil && *in.JWKSURI != "" && *in.JWKSURI != cur.JWKSURI || san != nil && san.Kind != "" && *san != cur.TLSClientAuthSAN {
+		if err := h.alsoNeeds(r, ScopeUpdateClientCredentials, "jwks_uri and tls_client_auth_san_* say which keys authenticate the client"); err != nil {
+			return 0, nil, err
+		}
+	}
 	c, err := h.svc().UpdateClient(r.Context(), r.PathValue("id"), p)
 	if err != nil {
 		return 0, nil, translate(err, clientRes)

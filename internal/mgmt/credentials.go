@@ -203,6 +203,20 @@ type credentialRefs struct {
 	Credentials []credentialInput `json:"credentials"`
 }
 
+// definesCredentials reports whether b defines a credential in full
+// rather than naming one by id.
+func (b *authMethodsBody) definesCredentials() bool {
+	if b == nil {
+		return false
+	}
+	for _, refs := range []*credentialRefs{b.PrivateKeyJWT, b.TLSClientAuth, b.SelfSignedTLSClientAuth} {
+		if refs != nil && slices.ContainsFunc(refs.Credentials, func(c credentialInput) bool { return c.ID == "" }) {
+			return true
+		}
+	}
+	return false
+}
+
 // parseAuthMethods reads client_authentication_methods; nil for null.
 func parseAuthMethods(raw json.RawMessage) (*authMethodsBody, *Error) {
 	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
@@ -234,6 +248,36 @@ func (h *Handler) applyAuthMethods(ctx context.Context, clientID string, b *auth
 		{storage.AuthMethodTLSClientAuth, storage.CredentialCertSubjectDN, b.TLSClientAuth},
 		{storage.AuthMethodSelfSignedTLSClientAuth, storage.CredentialX509Cert, b.SelfSignedTLSClientAuth},
 	}
+	// Every method is checked before any credential is created, so that a
+	// refusal leaves none behind (each counts toward MaxCredentials, and a
+	// retry would find its key taken).
+	for _, m := range methods {
+		if m.refs == nil {
+			continue
+		}
+		if len(m.refs.Credentials) == 0 {
+			return out, badBody(fmt.Sprintf("%s.%s needs at least one credential", authMethodsField, m.name))
+		}
+		for i := range m.refs.Credentials {
+			cr := &m.refs.Credentials[i]
+			if cr.ID != "" {
+				c, err := h.svc().GetCredential(ctx, clientID, cr.ID)
+				if err != nil || c.Type != m.typ {
+					return out, badBody(fmt.Sprintf("%s.%s: credential %q is not a %s credential of the client", authMethodsField, m.name, cr.ID, m.typ))
+				}
+				continue
+			}
+			if cr.CredentialType == "" {
+				cr.CredentialType = m.typ
+			}
+			if cr.CredentialType != m.typ {
+				return out, badBody(fmt.Sprintf("%s.%s takes %s credentials, not %s", authMethodsField, m.name, m.typ, cr.CredentialType))
+			}
+			if _, err := clientcred.New(clientID, "", cr.clientcred(), time.Now()); err != nil {
+				return out, badBody(err.Error())
+			}
+		}
+	}
 	for _, m := range methods {
 		if m.refs == nil {
 			continue
@@ -241,29 +285,15 @@ func (h *Handler) applyAuthMethods(ctx context.Context, clientID string, b *auth
 		ids := out.For(m.typ)
 		for _, cr := range m.refs.Credentials {
 			if cr.ID == "" {
-				if cr.CredentialType == "" {
-					cr.CredentialType = m.typ
-				}
-				if cr.CredentialType != m.typ {
-					return out, badBody(fmt.Sprintf("%s.%s takes %s credentials, not %s", authMethodsField, m.name, m.typ, cr.CredentialType))
-				}
 				c, err := h.svc().AddCredential(ctx, clientID, cr.clientcred(), false)
 				if err != nil {
 					return out, translate(err, resource{conflict: CodeClientConflict})
 				}
 				cr.ID = c.ID
-			} else {
-				c, err := h.svc().GetCredential(ctx, clientID, cr.ID)
-				if err != nil || c.Type != m.typ {
-					return out, badBody(fmt.Sprintf("%s.%s: credential %q is not a %s credential of the client", authMethodsField, m.name, cr.ID, m.typ))
-				}
 			}
 			if !slices.Contains(*ids, cr.ID) {
 				*ids = append(*ids, cr.ID)
 			}
-		}
-		if len(*ids) == 0 {
-			return out, badBody(fmt.Sprintf("%s.%s needs at least one credential", authMethodsField, m.name))
 		}
 	}
 	return out, nil
