@@ -1,10 +1,17 @@
 package console_test
 
 import (
+	"encoding/base64"
+	"encoding/json"
+	"github.com/gatehouse-dev/gatehouse/internal/admin"
 	"html"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -407,4 +414,74 @@ func TestSignOutEndsTheSession(t *testing.T) {
 		}
 	}
 	b.mustSee("a session after user revoke-tokens", http.StatusUnauthorized, "no longer valid", "revoked")
+}
+
+// TestSnippetsQuoteTheirValues: an API identifier may hold what a shell, Go
+// or JavaScript reads as code ($( ), backquotes, quotes, &; admin refuses
+// only white space, control characters and #), and whoever may create APIs
+// chooses it. The test panel's snippets quote it: the curl snippet, run in
+// a shell, runs nothing but curl and asks for that very API, and the Go
+// and Node snippets read it back as it is.
+func TestSnippetsQuoteTheirValues(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	id := "https://evil.example/$(touch${IFS}" + dir + "/dollar)`touch${IFS}" + dir + "/backquote`'\"&audience=x+y"
+	if _, err := f.svc.CreateAPI(f.ctx, admin.APIInput{Identifier: id, Scopes: []storage.Scope{{Value: "read"}}}); err != nil {
+		t.Fatal(err)
+	}
+	c, sec, err := f.svc.CreateClient(f.ctx, admin.ClientInput{Name: "snippets"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.CreateGrant(f.ctx, c.ClientID, id, []string{"read"}); err != nil {
+		t.Fatal(err)
+	}
+	b := f.browser()
+	b.login(adminEmail)
+	b.get("/console/applications/" + c.ClientID)
+	b.mustSee("the application", http.StatusOK, `id="snippet-curl"`)
+
+	curl := regexpValue(b.body, `(?s)<code id="snippet-curl">(.*?)</code>`)
+	cmd := exec.Command("bash", "-c", curl)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CLIENT_SECRET="+sec.Plain)
+	out, err := cmd.CombinedOutput()
+	for _, marker := range []string{"dollar", "backquote"} {
+		if _, serr := os.Stat(filepath.Join(dir, marker)); serr == nil {
+			t.Errorf("the curl snippet ran the identifier's %s command:\n%s", marker, curl)
+		}
+	}
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err != nil || json.Unmarshal(out, &body) != nil || body.AccessToken == "" {
+		t.Fatalf("the curl snippet got no token (%v): %s\n%s", err, out, curl)
+	}
+	payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(body.AccessToken, ".")[1])
+	var claims struct {
+		Aud string `json:"aud"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || claims.Aud != id {
+		t.Errorf("the curl snippet's token is for %q, want %q", claims.Aud, id)
+	}
+
+	goSnippet := regexpValue(b.body, `(?s)<code id="snippet-go">(.*?)</code>`)
+	if lit := firstMatch(goSnippet, `Audience: (.*),\n`); lit == "" {
+		t.Errorf("no Audience in the Go snippet:\n%s", goSnippet)
+	} else if v, err := strconv.Unquote(lit); err != nil || v != id {
+		t.Errorf("the Go snippet's Audience %s reads as %q (%v), want %q", lit, v, err, id)
+	}
+	node := regexpValue(b.body, `(?s)<code id="snippet-node">(.*?)</code>`)
+	var v string
+	if lit := firstMatch(node, `audience: (.*),\n`); json.Unmarshal([]byte(lit), &v) != nil || v != id {
+		t.Errorf("the Node snippet's audience %s reads as %q, want %q", lit, v, id)
+	}
+}
+
+// firstMatch returns expr's first group in s, as it is.
+func firstMatch(s, expr string) string {
+	if m := regexp.MustCompile(expr).FindStringSubmatch(s); m != nil {
+		return m[1]
+	}
+	return ""
 }

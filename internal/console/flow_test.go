@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -113,31 +115,22 @@ func unescape(s string) string {
 	return strings.NewReplacer("&#34;", `"`, "&#39;", "'", "&amp;", "&", "&lt;", "<", "&gt;", ">").Replace(s)
 }
 
-// runCurl sends what the curl snippet sends (its URL and -d fields, with
-// $CLIENT_SECRET) and returns the access token, or "" when refused.
+// runCurl runs the curl snippet in a shell, as the person would, with the
+// secret in CLIENT_SECRET, and returns the access token, or "" when
+// refused.
 func runCurl(t *testing.T, snippet, secret string) string {
 	t.Helper()
-	u := regexp.MustCompile(`curl -s (\S+)`).FindStringSubmatch(snippet)
-	if u == nil {
-		t.Fatalf("no URL in %s", snippet)
-	}
-	form := url.Values{}
-	for _, m := range regexp.MustCompile(`-d ([a-z_]+)=("\$CLIENT_SECRET"|\S+)`).FindAllStringSubmatch(snippet, -1) {
-		v := m[2]
-		if v == `"$CLIENT_SECRET"` {
-			v = secret
-		}
-		form.Set(m[1], v)
-	}
-	resp, err := http.PostForm(u[1], form)
+	cmd := exec.Command("bash", "-c", snippet)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "CLIENT_SECRET="+secret)
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the curl snippet failed: %v\n%s", err, snippet)
 	}
-	defer resp.Body.Close()
 	var body struct {
 		AccessToken string `json:"access_token"`
 	}
-	_ = json.NewDecoder(resp.Body).Decode(&body)
+	_ = json.Unmarshal(out, &body)
 	return body.AccessToken
 }
 
