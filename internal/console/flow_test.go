@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/admin"
 	"github.com/gatehouse-dev/gatehouse/internal/clientcred"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
@@ -213,7 +214,8 @@ func TestActivitySecretAlerts(t *testing.T) {
 }
 
 // TestKeyCredentialsShown: an application's key credentials are listed
-// with the method that uses them, for a person who may read them.
+// with the method that uses them, and its federated credentials with their
+// issuer, subject and claims, for a person who may read them.
 func TestKeyCredentialsShown(t *testing.T) {
 	f := newFixture(t)
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -229,20 +231,26 @@ func TestKeyCredentialsShown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fed, err := f.svc.AddFederatedCredential(f.ctx, f.clientID, admin.FederationInput{Issuer: "https://token.actions.githubusercontent.com",
+		Subject: "repo:acme/deploy:ref:refs/heads/main", Claims: map[string]string{"repository_owner_id": "4242"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.srv.Catalog().Sync(f.ctx); err != nil {
 		t.Fatal(err)
 	}
 	b := f.browser()
 	b.login(adminEmail)
 	b.get("/console/applications/" + f.clientID)
-	b.mustSee("the application", http.StatusOK, "signer-2026", cred.KeyID, storage.AuthMethodPrivateKeyJWT)
+	b.mustSee("the application", http.StatusOK, "signer-2026", cred.KeyID, storage.AuthMethodPrivateKeyJWT,
+		fed.ID, "https://token.actions.githubusercontent.com", "repo:acme/deploy:ref:refs/heads/main", "repository_owner_id=4242")
 
 	f.person("viewer@example.com", "read:clients")
 	v := f.browser()
 	v.login("viewer@example.com")
 	v.get("/console/applications/" + f.clientID)
 	v.mustSee("without read:client_credentials", http.StatusOK, "You may not read this application's credentials")
-	if strings.Contains(v.body, cred.KeyID) {
+	if strings.Contains(v.body, cred.KeyID) || strings.Contains(v.body, fed.ID) {
 		t.Fatal("credentials shown without read:client_credentials")
 	}
 }
