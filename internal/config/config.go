@@ -215,7 +215,8 @@ var Common = Flags{"db", "master-key-file"}
 var Serve = Flags{"addr", "issuer", "dev", "default-audience", "jwks-max-age", "key-rotation-period", "token-reuse", "dpop-nonce", "sync-interval", "log-level", "log-format", "log-flush-interval", "shutdown-timeout", "tls-cert", "tls-key", "trusted-proxies", "metrics-addr",
 	"tls-client-ca", "mtls-addr", "mtls-base-url", "client-cert-header",
 	"audit-retention", "audit-token-retention", "auth-failure-limit", "auth-failure-window", "token-quota", "token-quota-per-api",
-	"login-code-lifetime", "login-session-lifetime", "refresh-token-idle", "refresh-token-lifetime", "login-failure-limit", "login-failure-window"}
+	"login-code-lifetime", "login-session-lifetime", "refresh-token-idle", "refresh-token-lifetime", "login-failure-limit", "login-failure-window",
+	"console"}
 
 // Bind registers the named settings as flags on fs, with their defaults.
 func Bind(fs *pflag.FlagSet, names Flags) {

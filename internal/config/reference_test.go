@@ -63,3 +63,20 @@ func documentedDefault(f field) (string, bool) {
 	}
 	return "", false
 }
+
+// TestEverySettingIsAFlag: every setting that serve reads is a flag of serve
+// or of every command (Common), as the configuration reference and the
+// flags' usage promise: a setting left out of both is read from the
+// environment and the file only, and `serve --NAME` is an unknown flag.
+func TestEverySettingIsAFlag(t *testing.T) {
+	bound := map[string]bool{}
+	for _, n := range append(append(Flags{}, Common...), Serve...) {
+		bound[n] = true
+	}
+	c := Default()
+	for _, f := range c.fields() {
+		if !bound[f.name] {
+			t.Errorf("--%s is a setting, but neither Common nor Serve binds it as a flag", f.name)
+		}
+	}
+}

@@ -59,6 +59,8 @@ func (h *Handler) pages() []route {
 
 		{"GET", Path + "/audit", mgmt.ScopeReadLogs, h.listAudit},
 		{"GET", Path + "/activity", mgmt.ScopeReadLogs, h.activity},
+
+		{"POST", Path + "/logout", "", h.logout},
 	}
 }
 

@@ -93,8 +93,11 @@ type credentialRow struct {
 type appData struct {
 	Client      storage.Client
 	Credentials []credentialRow
-	// CredentialsShown is set when the person may read them
-	// (read:client_credentials).
+	// Federated are the workload identities that may act as the client.
+	Federated []storage.FederatedCredential
+	// CredentialsShown is set when the person may read them, key and
+	// federated credentials (read:client_credentials, as in the
+	// management API).
 	CredentialsShown bool
 	Machine          bool
 	Secrets          []secretRow
@@ -149,6 +152,10 @@ func (h *Handler) showAppPage(c *call, status int, errs map[string]string) {
 	if c.can(mgmt.ScopeReadClientCredentials) {
 		creds, err := h.cfg.Admin.ListCredentials(c.ctx, id)
 		if err != nil {
+			h.fail(c.w, c.r, err)
+			return
+		}
+		if d.Federated, err = h.cfg.Admin.ListFederatedCredentials(c.ctx, id); err != nil {
 			h.fail(c.w, c.r, err)
 			return
 		}

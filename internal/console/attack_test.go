@@ -1,12 +1,20 @@
 package console_test
 
 import (
+	"encoding/base64"
+	"encoding/json"
+	"github.com/gatehouse-dev/gatehouse/internal/admin"
 	"html"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/console"
@@ -103,6 +111,9 @@ func TestWithoutPermission(t *testing.T) {
 		b.login(who)
 		for _, r := range console.Routes() {
 			parts := strings.Fields(r)
+			if len(parts) < 3 {
+				continue // needs no permission: the sign-out
+			}
 			method, pattern, scope := parts[0], parts[1], parts[2]
 			if who == "reader@example.com" && scope == mgmt.ScopeReadClients {
 				continue
@@ -347,8 +358,8 @@ func TestNoServerErrorOnBadInput(t *testing.T) {
 	for _, bad := range []string{"", " ", "x y", "\x00\x01", "-1", "99999999999h", strings.Repeat("é", 700), "https://evil.example/#frag", "'\"<>&"} {
 		for _, r := range console.Routes() {
 			parts := strings.Fields(r)
-			if parts[0] != http.MethodPost {
-				continue
+			if parts[0] != http.MethodPost || len(parts) < 3 {
+				continue // the sign-out would end the session the test uses
 			}
 			for _, path := range []string{
 				strings.NewReplacer("{id}", url.PathEscape(bad+"x"), "{sid}", "s", "{gid}", "g").Replace(parts[1]),
@@ -366,4 +377,111 @@ func TestNoServerErrorOnBadInput(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSignOutEndsTheSession: a copy of the session cookie (taken from the
+// browser, a proxy or a log) works until the person signs out, and not
+// after: the sign-out revokes the session's token, which the management
+// API's check refuses on every instance. A revocation of every token of
+// the person (user revoke-tokens) ends the console sessions too.
+func TestSignOutEndsTheSession(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser()
+	b.login(adminEmail)
+	b.mustSee("signed in", http.StatusOK, "billing")
+	u, _ := url.Parse(f.http.URL + "/console/applications")
+	thief := f.browser()
+	thief.c.Jar.SetCookies(u, b.c.Jar.Cookies(u))
+	thief.get("/console/applications")
+	thief.mustSee("the copied cookie before the sign-out", http.StatusOK, "billing")
+
+	b.post("/console/logout", nil)
+	b.mustSee("sign-out", http.StatusOK, "You are signed out of the console")
+	thief.get("/console/applications")
+	thief.mustSee("the copied cookie after the sign-out", http.StatusUnauthorized, "no longer valid", "revoked")
+	b.post("/console/logout", nil)
+	b.mustSee("a second sign-out", http.StatusOK, "You are signed out of the console")
+
+	b.get("/console/applications") // the hosted login's session signs the person in again, with a new token
+	b.mustSee("signed in again", http.StatusOK, "billing")
+	if _, err := f.svc.RevokeUserTokens(f.ctx, f.adminID); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		b.get("/console/applications") // the change feed brings the revocation
+		if b.status != http.StatusOK || time.Now().After(deadline) {
+			break
+		}
+	}
+	b.mustSee("a session after user revoke-tokens", http.StatusUnauthorized, "no longer valid", "revoked")
+}
+
+// TestSnippetsQuoteTheirValues: an API identifier may hold what a shell, Go
+// or JavaScript reads as code ($( ), backquotes, quotes, &; admin refuses
+// only white space, control characters and #), and whoever may create APIs
+// chooses it. The test panel's snippets quote it: the curl snippet, run in
+// a shell, runs nothing but curl and asks for that very API, and the Go
+// and Node snippets read it back as it is.
+func TestSnippetsQuoteTheirValues(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	id := "https://evil.example/$(touch${IFS}" + dir + "/dollar)`touch${IFS}" + dir + "/backquote`'\"&audience=x+y"
+	if _, err := f.svc.CreateAPI(f.ctx, admin.APIInput{Identifier: id, Scopes: []storage.Scope{{Value: "read"}}}); err != nil {
+		t.Fatal(err)
+	}
+	c, sec, err := f.svc.CreateClient(f.ctx, admin.ClientInput{Name: "snippets"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.CreateGrant(f.ctx, c.ClientID, id, []string{"read"}); err != nil {
+		t.Fatal(err)
+	}
+	b := f.browser()
+	b.login(adminEmail)
+	b.get("/console/applications/" + c.ClientID)
+	b.mustSee("the application", http.StatusOK, `id="snippet-curl"`)
+
+	curl := regexpValue(b.body, `(?s)<code id="snippet-curl">(.*?)</code>`)
+	cmd := exec.Command("bash", "-c", curl)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CLIENT_SECRET="+sec.Plain)
+	out, err := cmd.CombinedOutput()
+	for _, marker := range []string{"dollar", "backquote"} {
+		if _, serr := os.Stat(filepath.Join(dir, marker)); serr == nil {
+			t.Errorf("the curl snippet ran the identifier's %s command:\n%s", marker, curl)
+		}
+	}
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err != nil || json.Unmarshal(out, &body) != nil || body.AccessToken == "" {
+		t.Fatalf("the curl snippet got no token (%v): %s\n%s", err, out, curl)
+	}
+	payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(body.AccessToken, ".")[1])
+	var claims struct {
+		Aud string `json:"aud"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || claims.Aud != id {
+		t.Errorf("the curl snippet's token is for %q, want %q", claims.Aud, id)
+	}
+
+	goSnippet := regexpValue(b.body, `(?s)<code id="snippet-go">(.*?)</code>`)
+	if lit := firstMatch(goSnippet, `Audience: (.*),\n`); lit == "" {
+		t.Errorf("no Audience in the Go snippet:\n%s", goSnippet)
+	} else if v, err := strconv.Unquote(lit); err != nil || v != id {
+		t.Errorf("the Go snippet's Audience %s reads as %q (%v), want %q", lit, v, err, id)
+	}
+	node := regexpValue(b.body, `(?s)<code id="snippet-node">(.*?)</code>`)
+	var v string
+	if lit := firstMatch(node, `audience: (.*),\n`); json.Unmarshal([]byte(lit), &v) != nil || v != id {
+		t.Errorf("the Node snippet's audience %s reads as %q, want %q", lit, v, id)
+	}
+}
+
+// firstMatch returns expr's first group in s, as it is.
+func firstMatch(s, expr string) string {
+	if m := regexp.MustCompile(expr).FindStringSubmatch(s); m != nil {
+		return m[1]
+	}
+	return ""
 }

@@ -72,6 +72,10 @@ type Config struct {
 	Auth    Authorizer
 	Catalog Catalog
 	Keys    KeyRotator
+	// Denylist, if set, learns at once of the token a sign-out revokes
+	// (revocation.Denylist.Add); other instances learn of it through the
+	// change feed.
+	Denylist interface{ Add(storage.Revocation) }
 	// Token is the token endpoint, which redeems the login's code in
 	// process.
 	Token http.Handler
@@ -94,7 +98,8 @@ type Handler struct {
 	client atomic.Pointer[string] // the console's login client, once known
 }
 
-// route is one page or action: the scope it needs and its function.
+// route is one page or action: the scope it needs ("": any signed-in
+// person) and its function.
 type route struct {
 	method, pattern, scope string
 	serve                  func(*call)
@@ -138,8 +143,9 @@ func New(cfg Config) (*Handler, error) {
 	for _, rt := range h.routes {
 		h.mux.Handle(rt.method+" "+rt.pattern, h.wrap(rt))
 	}
+	// The pages that need no session; every POST is a route above, which
+	// checks the form's CSRF token (TestEveryPostNeedsCSRF).
 	h.mux.HandleFunc("GET "+PathCallback, h.callback)
-	h.mux.HandleFunc("POST "+Path+"/logout", h.logout)
 	h.mux.HandleFunc("GET "+Path+"/static/console.css", serveCSS)
 	h.mux.HandleFunc("GET "+Path+"/{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, Path+"/applications", http.StatusSeeOther)
@@ -188,12 +194,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// Routes returns every page and action as "METHOD PATTERN SCOPE", for the
-// tests that hold each to its permission and its CSRF check.
+// Routes returns every page and action as "METHOD PATTERN SCOPE" (no
+// SCOPE: any signed-in person, as for the sign-out), for the tests that
+// hold each to its permission and its CSRF check.
 func Routes() []string {
 	var out []string
 	for _, rt := range (&Handler{}).pages() {
-		out = append(out, rt.method+" "+rt.pattern+" "+rt.scope)
+		out = append(out, strings.TrimSpace(rt.method+" "+rt.pattern+" "+rt.scope))
 	}
 	return out
 }
@@ -338,6 +345,11 @@ func (h *Handler) wrap(rt route) http.Handler {
 				h.startLogin(w, r)
 				return
 			}
+			if rt.scope == "" { // a sign-out: there is nothing to end
+				h.clearCookie(w, r, cookieSession)
+				h.message(w, http.StatusOK, "Signed out", "You are signed out of the console.", signInLink)
+				return
+			}
 			h.message(w, http.StatusUnauthorized, "Signed out", "Your console session has ended; nothing was changed. Sign in again and repeat the action.", signInLink)
 			return
 		}
@@ -359,13 +371,16 @@ func (h *Handler) wrap(rt route) http.Handler {
 				return
 			}
 		}
-		ctx, who, aerr := h.cfg.Auth.AuthorizeToken(r.Context(), s.Token, rt.scope)
-		if aerr != nil {
-			h.refused(w, r, c.csrf, aerr)
-			return
+		c.ctx = r.Context()
+		if rt.scope != "" {
+			ctx, who, aerr := h.cfg.Auth.AuthorizeToken(r.Context(), s.Token, rt.scope)
+			if aerr != nil {
+				h.refused(w, r, c.csrf, aerr)
+				return
+			}
+			c.ctx, c.who = ctx, who
+			c.checked[rt.scope] = true
 		}
-		c.ctx, c.who = ctx, who
-		c.checked[rt.scope] = true
 		if r.Method == http.MethodGet {
 			if v := h.cookie(r, cookieFlash); v != "" {
 				h.clearCookie(w, r, cookieFlash) // shown once
@@ -551,14 +566,43 @@ func (h *Handler) redeem(r *http.Request, code, verifier string) (string, int64,
 	return body.AccessToken, body.ExpiresIn, nil
 }
 
-// logout ends the console session (its cookie); the login session at
-// /authorize is the hosted login's to end (/oidc/logout).
-func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	_ = r.ParseForm()
-	if !h.guard.Check(r, h.cookie(r, cookieCSRF), h.cookie(r, cookieSession), r.PostForm.Get("csrf_token")) {
-		h.message(w, http.StatusForbidden, "Form refused", "This form expired or was not sent from the console.", nil)
-		return
+// logout ends the console session: its token is revoked (its jti on the
+// denylist until it expires, which the management API's check honours on
+// every instance), so that a copy of the cookie is worth nothing after it,
+// and the cookie is deleted. The login session at /authorize is the hosted
+// login's to end (/oidc/logout).
+func (h *Handler) logout(c *call) {
+	if jti, exp, ok := tokenID(c.token); ok && h.cfg.Now().Before(exp) {
+		rev := storage.Revocation{Kind: storage.RevokeToken, Value: jti, Before: h.cfg.Now(), ExpiresAt: exp}
+		if err := h.cfg.Admin.Store.Revoke(c.ctx, rev); err != nil {
+			h.fail(c.w, c.r, fmt.Errorf("revoke the session's token: %w", err))
+			return
+		}
+		if h.cfg.Denylist != nil {
+			h.cfg.Denylist.Add(rev)
+		}
 	}
-	h.clearCookie(w, r, cookieSession)
-	h.message(w, http.StatusOK, "Signed out", "You are signed out of the console. To end your login everywhere, log out at "+h.base+"/oidc/logout.", signInLink)
+	h.clearCookie(c.w, c.r, cookieSession)
+	h.message(c.w, http.StatusOK, "Signed out", "You are signed out of the console. To end your login everywhere, log out at "+h.base+"/oidc/logout.", signInLink)
+}
+
+// tokenID returns the jti and the expiry of the session's access token (a
+// JWT from this server's token endpoint, read from the sealed cookie).
+func tokenID(tok string) (string, time.Time, bool) {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return "", time.Time{}, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return "", time.Time{}, false
+	}
+	var c struct {
+		JTI string `json:"jti"`
+		Exp int64  `json:"exp"`
+	}
+	if json.Unmarshal(raw, &c) != nil || c.JTI == "" {
+		return "", time.Time{}, false
+	}
+	return c.JTI, time.Unix(c.Exp, 0), true
 }

@@ -12,11 +12,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/admin"
 	"github.com/gatehouse-dev/gatehouse/internal/clientcred"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
@@ -113,31 +116,22 @@ func unescape(s string) string {
 	return strings.NewReplacer("&#34;", `"`, "&#39;", "'", "&amp;", "&", "&lt;", "<", "&gt;", ">").Replace(s)
 }
 
-// runCurl sends what the curl snippet sends (its URL and -d fields, with
-// $CLIENT_SECRET) and returns the access token, or "" when refused.
+// runCurl runs the curl snippet in a shell, as the person would, with the
+// secret in CLIENT_SECRET, and returns the access token, or "" when
+// refused.
 func runCurl(t *testing.T, snippet, secret string) string {
 	t.Helper()
-	u := regexp.MustCompile(`curl -s (\S+)`).FindStringSubmatch(snippet)
-	if u == nil {
-		t.Fatalf("no URL in %s", snippet)
-	}
-	form := url.Values{}
-	for _, m := range regexp.MustCompile(`-d ([a-z_]+)=("\$CLIENT_SECRET"|\S+)`).FindAllStringSubmatch(snippet, -1) {
-		v := m[2]
-		if v == `"$CLIENT_SECRET"` {
-			v = secret
-		}
-		form.Set(m[1], v)
-	}
-	resp, err := http.PostForm(u[1], form)
+	cmd := exec.Command("bash", "-c", snippet)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "CLIENT_SECRET="+secret)
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the curl snippet failed: %v\n%s", err, snippet)
 	}
-	defer resp.Body.Close()
 	var body struct {
 		AccessToken string `json:"access_token"`
 	}
-	_ = json.NewDecoder(resp.Body).Decode(&body)
+	_ = json.Unmarshal(out, &body)
 	return body.AccessToken
 }
 
@@ -220,7 +214,8 @@ func TestActivitySecretAlerts(t *testing.T) {
 }
 
 // TestKeyCredentialsShown: an application's key credentials are listed
-// with the method that uses them, for a person who may read them.
+// with the method that uses them, and its federated credentials with their
+// issuer, subject and claims, for a person who may read them.
 func TestKeyCredentialsShown(t *testing.T) {
 	f := newFixture(t)
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -236,20 +231,26 @@ func TestKeyCredentialsShown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fed, err := f.svc.AddFederatedCredential(f.ctx, f.clientID, admin.FederationInput{Issuer: "https://token.actions.githubusercontent.com",
+		Subject: "repo:acme/deploy:ref:refs/heads/main", Claims: map[string]string{"repository_owner_id": "4242"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.srv.Catalog().Sync(f.ctx); err != nil {
 		t.Fatal(err)
 	}
 	b := f.browser()
 	b.login(adminEmail)
 	b.get("/console/applications/" + f.clientID)
-	b.mustSee("the application", http.StatusOK, "signer-2026", cred.KeyID, storage.AuthMethodPrivateKeyJWT)
+	b.mustSee("the application", http.StatusOK, "signer-2026", cred.KeyID, storage.AuthMethodPrivateKeyJWT,
+		fed.ID, "https://token.actions.githubusercontent.com", "repo:acme/deploy:ref:refs/heads/main", "repository_owner_id=4242")
 
 	f.person("viewer@example.com", "read:clients")
 	v := f.browser()
 	v.login("viewer@example.com")
 	v.get("/console/applications/" + f.clientID)
 	v.mustSee("without read:client_credentials", http.StatusOK, "You may not read this application's credentials")
-	if strings.Contains(v.body, cred.KeyID) {
+	if strings.Contains(v.body, cred.KeyID) || strings.Contains(v.body, fed.ID) {
 		t.Fatal("credentials shown without read:client_credentials")
 	}
 }

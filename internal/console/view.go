@@ -3,6 +3,7 @@ package console
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -33,7 +34,23 @@ var pagesT = template.Must(template.New("").Funcs(template.FuncMap{
 	"seconds": func(d time.Duration) string {
 		return strconv.FormatInt(int64(d/time.Second), 10)
 	},
+	"sh":      shellQuote,
+	"literal": literal,
 }).ParseFS(files, "templates/*.html"))
+
+// shellQuote quotes s as one word of a POSIX shell: between single quotes,
+// each single quote closing them, escaped, and opening them again. The
+// test panel's curl snippet quotes every value, for an
+// API identifier may hold $( ), backquotes, quotes and & (admin
+// refuses only white space, control characters and #).
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// literal is s as a string literal that Go and JavaScript both read as s
+// (JSON's), for the test panel's Go and Node snippets.
+func literal(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
 
 func contains(list []string, v string) bool {
 	for _, s := range list {

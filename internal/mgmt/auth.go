@@ -42,7 +42,13 @@ type authenticator struct {
 	verifier *verify.Verifier
 	catalog  Catalog
 	people   People
+	denylist Denylist
 	realm    string
+}
+
+// Denylist says whether an access token was revoked (revocation.Denylist).
+type Denylist interface {
+	Revoked(jti, clientID, subject string, iat int64) bool
 }
 
 // People is what the authenticator reads of a person whose token calls the
@@ -72,7 +78,7 @@ func (c caller) context(ctx context.Context) context.Context {
 // answers it from memory.
 const jwksURL = "http://127.0.0.1/.well-known/jwks.json"
 
-func newAuthenticator(issuer string, keys KeySource, cat Catalog, people People, now func() time.Time) (*authenticator, error) {
+func newAuthenticator(issuer string, keys KeySource, cat Catalog, people People, denylist Denylist, now func() time.Time) (*authenticator, error) {
 	aud := Audience(issuer)
 	v, err := verify.New(verify.Config{
 		Issuer:   issuer,
@@ -91,7 +97,7 @@ func newAuthenticator(issuer string, keys KeySource, cat Catalog, people People,
 	if err != nil {
 		return nil, fmt.Errorf("management API verifier: %w", err)
 	}
-	return &authenticator{verifier: v, catalog: cat, people: people, realm: aud}, nil
+	return &authenticator{verifier: v, catalog: cat, people: people, denylist: denylist, realm: aud}, nil
 }
 
 // memoryJWKS answers every request with the key set, as the server's
@@ -162,6 +168,9 @@ func (a *authenticator) check(ctx context.Context, token, scope string) (caller,
 			return caller{}, &Error{Status: http.StatusServiceUnavailable, Code: CodeServerError, Message: "the signing keys are unavailable", Cause: err}
 		}
 		return caller{}, a.refuse(http.StatusUnauthorized, CodeInvalidToken, reasonOf(err), "")
+	}
+	if a.denylist != nil && a.denylist.Revoked(claims.ID, claims.ClientID, claims.Subject, claims.IssuedAt.Unix()) {
+		return caller{}, a.refuse(http.StatusUnauthorized, CodeInvalidToken, "the access token was revoked", "")
 	}
 	snap := a.catalog.Snapshot()
 	c, ok := snap.Client(claims.ClientID)

@@ -40,6 +40,10 @@ type Config struct {
 	// Keys verifies tokens (its JWKS) and rotates the signing keys.
 	Keys    KeyManager
 	Catalog Catalog
+	// Denylist, if set, refuses revoked tokens (RFC 7009; package
+	// revocation): a token revoked at /oauth/revoke, by a revocation of
+	// every token of its client or user, or by a console sign-out.
+	Denylist Denylist
 	// RefreshTokenLifetime and RefreshTokenIdle are the server's refresh
 	// token lifetimes, which clients show as Auth0's refresh_token.
 	RefreshTokenLifetime, RefreshTokenIdle time.Duration
@@ -77,7 +81,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Admin == nil || cfg.Keys == nil || cfg.Catalog == nil || cfg.Issuer == "" {
 		return nil, fmt.Errorf("management API: Issuer, Admin, Keys and Catalog are required")
 	}
-	auth, err := newAuthenticator(cfg.Issuer, cfg.Keys, cfg.Catalog, cfg.Admin.Store, cfg.Now)
+	auth, err := newAuthenticator(cfg.Issuer, cfg.Keys, cfg.Catalog, cfg.Admin.Store, cfg.Denylist, cfg.Now)
 	if err != nil {
 		return nil, err
 	}

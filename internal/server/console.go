@@ -16,7 +16,7 @@ func (s *Server) mountConsole(mux *http.ServeMux, tokens http.Handler) {
 		return
 	}
 	h, err := console.New(console.Config{
-		Issuer: s.cfg.Issuer, Admin: s.admin, Auth: s.mgmt, Catalog: s.catalog, Keys: s.keys,
+		Issuer: s.cfg.Issuer, Admin: s.admin, Auth: s.mgmt, Catalog: s.catalog, Keys: s.keys, Denylist: s.revocation.denylist,
 		Token: tokens, Key: s.csrfKey, Now: s.opts.Now, Rand: s.opts.Rand, Logger: s.log,
 	})
 	if err != nil { // the issuer was validated with the configuration

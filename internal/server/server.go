@@ -204,7 +204,7 @@ func New(ctx context.Context, cfg config.Config, store Store, masterKey []byte, 
 	if s.rotation, err = s.rotationScheduler(); err != nil {
 		return nil, err
 	}
-	if s.mgmt, err = mgmt.New(mgmt.Config{Issuer: cfg.Issuer, Admin: svc, Keys: km, Catalog: cat, Now: opts.Now, Logger: log,
+	if s.mgmt, err = mgmt.New(mgmt.Config{Issuer: cfg.Issuer, Admin: svc, Keys: km, Catalog: cat, Denylist: revoked.denylist, Now: opts.Now, Logger: log,
 		RefreshTokenLifetime: cfg.RefreshTokenLifetime, RefreshTokenIdle: cfg.RefreshTokenIdle}); err != nil {
 		return nil, err
 	}
