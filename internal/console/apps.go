@@ -196,6 +196,10 @@ func (h *Handler) showApp(c *call) { h.showAppPage(c, http.StatusOK, nil) }
 func (h *Handler) disableApp(c *call) {
 	id := c.r.PathValue("id")
 	disabled := c.form.Get("disabled") == "true"
+	if disabled && id == h.clientID() {
+		h.showAppPage(c, http.StatusUnprocessableEntity, map[string]string{"": "the console's own login client cannot be disabled from the console: no one could sign in to enable it again"})
+		return
+	}
 	if _, err := h.cfg.Admin.SetClientDisabled(c.ctx, id, disabled); err != nil {
 		c.invalid(err, nil, func(errs map[string]string) { h.showAppPage(c, http.StatusUnprocessableEntity, errs) })
 		return

@@ -485,3 +485,52 @@ func firstMatch(s, expr string) string {
 	}
 	return ""
 }
+
+// TestOwnClientProtected: an administrator cannot disable or delete the
+// console's own login client from the console: either locks every person
+// out of it (sign-in needs that client), and nothing in the console can
+// undo it.
+func TestOwnClientProtected(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser()
+	b.login(adminEmail)
+	own := ""
+	for _, c := range mustList(t, f) {
+		if c.Metadata[console.MetadataKey] != "" {
+			own = c.ClientID
+		}
+	}
+	if own == "" {
+		t.Fatal("no console login client after sign-in")
+	}
+	for _, tc := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/console/applications/" + own + "/disabled", url.Values{"disabled": {"true"}}},
+		{"/console/applications/" + own + "/delete", url.Values{}},
+	} {
+		b.get("/console/applications/" + own)
+		b.post(tc.path, tc.form)
+		if b.status != http.StatusUnprocessableEntity || !strings.Contains(html.UnescapeString(b.body), "console's own login client") {
+			t.Errorf("POST %s: %d, want 422 naming the console's own login client:\n%.400s", tc.path, b.status, b.body)
+		}
+		c, err := f.store.GetClient(f.ctx, own)
+		if err != nil || c.Disabled {
+			t.Fatalf("after POST %s the console's client is %+v, %v", tc.path, c, err)
+		}
+	}
+	b.get("/console/applications")
+	if b.status != http.StatusOK {
+		t.Fatalf("the console after the refused changes: %d", b.status)
+	}
+}
+
+func mustList(t *testing.T, f *fixture) []storage.Client {
+	t.Helper()
+	list, err := f.store.ListClients(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
