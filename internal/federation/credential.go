@@ -129,22 +129,48 @@ func CheckSubject(pattern string) error {
 // that a wildcard never reaches into the next field of subjects such as
 // GitHub's repo:OWNER/REPO:ref:REF or Kubernetes'
 // system:serviceaccount:NAMESPACE:NAME. Without '*' the match is exact.
+// As no '*' takes a ':', the fields between ':' of pattern and sub pair up
+// one to one, and each pair is matched in time linear in their lengths
+// (matchField), whatever the number of '*'.
 func MatchSubject(pattern, sub string) bool {
-	star := strings.IndexByte(pattern, '*')
-	if star < 0 {
+	if strings.IndexByte(pattern, '*') < 0 {
 		return pattern == sub
 	}
-	if !strings.HasPrefix(sub, pattern[:star]) {
-		return false
-	}
-	rest, sub := pattern[star+1:], sub[star:]
-	// The '*' takes 1..n characters up to the first ':' of sub.
-	for n := 1; n <= len(sub) && sub[n-1] != ':'; n++ {
-		if MatchSubject(rest, sub[n:]) {
+	for {
+		p, pRest, pMore := strings.Cut(pattern, ":")
+		s, sRest, sMore := strings.Cut(sub, ":")
+		if pMore != sMore || !matchField(p, s) {
+			return false
+		}
+		if !pMore {
 			return true
 		}
+		pattern, sub = pRest, sRest
 	}
-	return false
+}
+
+// matchField reports whether s matches p, whose every '*' stands for one or
+// more bytes: the classic wildcard match that backtracks to the last '*'
+// alone (a later '*' can take whatever an earlier one would have), here
+// with the one byte each '*' must take consumed as it is met.
+func matchField(p, s string) bool {
+	pi, si := 0, 0
+	star, mark := -1, 0 // the last '*' met, and where its match ends
+	for si < len(s) {
+		switch {
+		case pi < len(p) && p[pi] == '*':
+			star, pi, si = pi, pi+1, si+1
+			mark = si
+		case pi < len(p) && p[pi] == s[si]:
+			pi, si = pi+1, si+1
+		case star >= 0:
+			mark++
+			pi, si = star+1, mark
+		default:
+			return false
+		}
+	}
+	return pi == len(p)
 }
 
 // checkClaimPath reports whether path names a claim: names separated by

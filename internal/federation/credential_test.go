@@ -28,11 +28,45 @@ func TestMatchSubject(t *testing.T) {
 		{"repo:acme/deploy:ref:refs/heads/*", "repo:acme/deploy:ref:refs/tags/v1", false},
 		{"repo:acme/*-svc:*", "repo:acme/a-svc:pull_request", true},
 		{"repo:acme/*-svc:*", "repo:acme/a-svc-b:pull_request", false},
+		// '*' takes '/' (a branch's refs/heads/a/b), never ':'.
+		{"repo:acme/*:ref:refs/heads/main", "repo:acme/x/y:ref:refs/heads/main", true},
+		{"repo:acme/*:ref:refs/heads/main", "repo:acme/x:y:ref:refs/heads/main", false},
+		{"repo:*", "repo:acme/deploy:ref:refs/heads/main", false},
+		{"*:ref:refs/heads/main", "repo:acme/deploy:ref:refs/heads/main", false},
+		{"repo:acme/deploy:*", "repo:acme/deploy:", false},
+		{"a*c", "ac", false},
+		{"a*c", "abbc", true},
+		{"a*c", "abcd", false},
+		{"*b*", "abc", true},
+		{"*b*", "bc", false},
+		{"repo:acme/*:ref:x", "repo:acme/é:ref:x", true},
+		{"a:*:c", "a::c", false},
+		{"a::c", "a::c", true},
 	}
 	for _, tc := range cases {
 		if got := federation.MatchSubject(tc.pattern, tc.sub); got != tc.want {
 			t.Errorf("MatchSubject(%q, %q) = %v, want %v", tc.pattern, tc.sub, got, tc.want)
 		}
+	}
+}
+
+// TestMatchSubjectManyStars: a pattern with many '*' is matched in linear
+// time, not by trying every split of the subject among them. A matcher that
+// backtracks over every split takes hours on this pair (C(120, 16)
+// splits); the test fails after a minute instead of hanging, a bound a
+// million times what a linear match needs, so no loaded machine trips it.
+func TestMatchSubjectManyStars(t *testing.T) {
+	pattern := "repo:" + strings.Repeat("a*", 16) + "b"
+	sub := "repo:" + strings.Repeat("a", 120)
+	done := make(chan bool, 1)
+	go func() { done <- federation.MatchSubject(pattern, sub) }()
+	select {
+	case got := <-done:
+		if got {
+			t.Fatal("matched a subject without the final b")
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("MatchSubject backtracks exponentially in the number of '*'")
 	}
 }
 

@@ -266,7 +266,3 @@ func (c *keyCache) get(ctx context.Context, target string, v any) error {
 	}
 	return nil
 }
-
-// noRedirects is the CheckRedirect of the default client: a discovery
-// document or JWKS is where the issuer says it is.
-func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

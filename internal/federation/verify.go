@@ -14,6 +14,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/gatehouse-dev/gatehouse/internal/remotekeys"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 )
 
@@ -74,8 +75,10 @@ type Config struct {
 	// Audience is the aud expected of a credential that names none: the
 	// server's issuer identifier.
 	Audience string
-	// Client fetches discovery documents and JWKS; nil: one with
-	// FetchTimeout that follows no redirect.
+	// Client fetches discovery documents and JWKS; nil:
+	// remotekeys.NewClient(FetchTimeout, InsecureHTTP), which follows no
+	// redirect and never connects to a link-local address, nor to a
+	// loopback one but under InsecureHTTP.
 	Client *http.Client
 	// InsecureHTTP lets issuers and JWKS on a loopback host be fetched over
 	// plain http, for development and tests.
@@ -114,7 +117,7 @@ func New(cfg Config) *Verifier {
 		cfg.MaxIssuers = DefaultMaxIssuers
 	}
 	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: FetchTimeout, CheckRedirect: noRedirects}
+		cfg.Client = remotekeys.NewClient(FetchTimeout, cfg.InsecureHTTP)
 	}
 	return &Verifier{
 		audience: cfg.Audience, leeway: cfg.Leeway, now: cfg.Now,

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -375,5 +376,42 @@ func TestIssuerDown(t *testing.T) {
 	f.advance(federation.MaxStale)
 	if _, err := f.v.Verify(t.Context(), creds, f.iss.Sign(t, f.k8s(nil))); failure(t, err) != federation.FailKeys {
 		t.Errorf("keys past MaxStale with the issuer down: %v", err)
+	}
+}
+
+// TestLoopbackIssuerNeverDialled: an https issuer on a loopback address,
+// which CheckIssuer lets an administrator register, is never connected to
+// unless InsecureHTTP (--dev) allows loopback: the default client refuses
+// the address as it dials (remotekeys.NewClient), so a credential cannot
+// turn gatehouse against its own host's services.
+func TestLoopbackIssuerNeverDialled(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
+	iss := "https://" + ln.Addr().String()
+	if err := federation.CheckIssuer(iss); err != nil {
+		t.Fatalf("CheckIssuer(%s): %v", iss, err)
+	}
+	f := newFixture(t)
+	token := f.iss.Sign(t, testutil.KubernetesClaims(iss, gatehouse, "payments", "billing", time.Now()))
+	v := federation.New(federation.Config{Audience: gatehouse})
+	if _, err := v.Verify(t.Context(), []storage.FederatedCredential{k8sCred(iss)}, token); failure(t, err) != federation.FailKeys {
+		t.Fatalf("a loopback issuer: %v", err)
+	}
+	if n := accepted.Load(); n != 0 {
+		t.Fatalf("the loopback issuer was dialled %d times", n)
 	}
 }

@@ -9,8 +9,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sync"
+	"syscall"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -29,8 +31,7 @@ const (
 
 // Config configures a Cache; zero fields take the defaults.
 type Config struct {
-	// Client fetches; by default one with Timeout, no redirects and no
-	// proxy from the environment.
+	// Client fetches; by default NewClient(Timeout, AllowLoopback).
 	Client *http.Client
 	// Timeout bounds one fetch, connection to last byte.
 	Timeout time.Duration
@@ -49,7 +50,10 @@ type Config struct {
 	MaxEntries int
 	// InsecureAllowHTTP lets http:// URLs through (tests, loopback labs).
 	InsecureAllowHTTP bool
-	Now               func() time.Time
+	// AllowLoopback lets the default client connect to loopback
+	// addresses (development); see NewClient.
+	AllowLoopback bool
+	Now           func() time.Time
 }
 
 // Errors of Keys.
@@ -57,6 +61,9 @@ var (
 	ErrURL      = errors.New("the JWKS URL is not an absolute https URL")
 	ErrFetch    = errors.New("the JWK Set could not be fetched")
 	ErrDocument = errors.New("the JWK Set is malformed")
+	// ErrAddress is why NewClient's clients refuse to connect to an
+	// address (wrapped in the fetch's error).
+	ErrAddress = errors.New("keys are not fetched from loopback, link-local, unspecified or multicast addresses")
 )
 
 // Cache fetches and keeps JWK Sets by URL. It is safe for concurrent use.
@@ -105,19 +112,51 @@ func New(cfg Config) *Cache {
 		cfg.Now = time.Now
 	}
 	if cfg.Client == nil {
-		cfg.Client = &http.Client{
-			Timeout: cfg.Timeout,
-			Transport: &http.Transport{
-				DialContext:           (&net.Dialer{Timeout: cfg.Timeout}).DialContext,
-				TLSHandshakeTimeout:   cfg.Timeout,
-				ResponseHeaderTimeout: cfg.Timeout,
-				MaxIdleConnsPerHost:   2,
-				IdleConnTimeout:       time.Minute,
-			},
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+		cfg.Client = NewClient(cfg.Timeout, cfg.AllowLoopback)
 	}
 	return &Cache{cfg: cfg, entries: map[string]*entry{}}
+}
+
+// NewClient returns the HTTP client that fetches others' keys by default
+// (this package's Cache, and package federation's discovery documents): each
+// request bounded by timeout, from dialling to the last byte; no redirect
+// followed (a key set is where its owner says it is); no proxy from the
+// environment; and no connection to an address that is never a key
+// publisher's: loopback (unless allowLoopback), link-local (the cloud
+// metadata services at 169.254.169.254 among them), unspecified or
+// multicast. The address is checked as it is dialled, after name
+// resolution, so a name that resolves to one (localhost, a DNS rebinding)
+// is refused too. Private addresses (10/8, 172.16/12, 192.168/16, fc00::/7)
+// are allowed: an in-cluster issuer or an internal service's jwks_uri lives
+// there (docs/clients-without-secrets.md).
+func NewClient(timeout time.Duration, allowLoopback bool) *http.Client {
+	dialer := &net.Dialer{Timeout: timeout, Control: func(_, address string, _ syscall.RawConn) error {
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil || refusedAddr(ap.Addr(), allowLoopback) {
+			return fmt.Errorf("%w: %s", ErrAddress, address)
+		}
+		return nil
+	}}
+	return &http.Client{
+		Timeout: timeout,
+		Transport: &http.Transport{
+			DialContext:           dialer.DialContext,
+			TLSHandshakeTimeout:   timeout,
+			ResponseHeaderTimeout: timeout,
+			MaxIdleConnsPerHost:   2,
+			IdleConnTimeout:       time.Minute,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// refusedAddr reports whether NewClient's clients refuse to connect to ip.
+func refusedAddr(ip netip.Addr, allowLoopback bool) bool {
+	ip = ip.Unmap()
+	if ip.IsLoopback() {
+		return !allowLoopback
+	}
+	return ip.IsLinkLocalUnicast() || ip.IsUnspecified() || ip.IsMulticast()
 }
 
 // CheckURL reports whether u is a URL the cache fetches: absolute, https

@@ -7,6 +7,8 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -286,5 +288,73 @@ func TestCacheBounded(t *testing.T) {
 	_, _ = c.Keys(ctx, p.srv.URL+"/2", "a") // evicted: fetched again
 	if p.fetches.Load() != n+1 {
 		t.Fatal("the least recently used entry was kept past MaxEntries")
+	}
+}
+
+// countingListener accepts TCP connections on loopback and closes them,
+// counting them: a client that never dials leaves the count at zero.
+func countingListener(t *testing.T) (port int, accepted *atomic.Int32) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	accepted = new(atomic.Int32)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port, accepted
+}
+
+// TestDefaultClientRefusesLoopback: a jwks_uri on a loopback host, by
+// address or by a name that resolves to one, is never connected to by the
+// default client: no key publisher lives there, and the server's own
+// loopback services (its metrics, a sidecar, a database) must not be
+// reachable through a client's registration.
+func TestDefaultClientRefusesLoopback(t *testing.T) {
+	port, accepted := countingListener(t)
+	c := remotekeys.New(remotekeys.Config{Timeout: 2 * time.Second})
+	for _, host := range []string{"127.0.0.1", "localhost"} {
+		u := fmt.Sprintf("https://%s:%d/jwks.json", host, port)
+		if _, err := c.Keys(t.Context(), u, ""); err == nil {
+			t.Errorf("%s: no error", u)
+		}
+	}
+	if n := accepted.Load(); n != 0 {
+		t.Fatalf("the default client connected to loopback %d times", n)
+	}
+}
+
+// TestDefaultClientAddresses: the refusal is ErrAddress, also for the
+// link-local address of the cloud metadata services (which is never
+// dialled); AllowLoopback, for development, lets loopback through.
+func TestDefaultClientAddresses(t *testing.T) {
+	port, accepted := countingListener(t)
+	c := remotekeys.New(remotekeys.Config{Timeout: 2 * time.Second})
+	for _, u := range []string{
+		fmt.Sprintf("https://127.0.0.1:%d/jwks.json", port),
+		"https://169.254.169.254/latest/jwks.json",
+		"https://[::ffff:169.254.169.254]/jwks.json",
+		"https://0.0.0.0/jwks.json",
+	} {
+		if _, err := c.Keys(t.Context(), u, ""); !errors.Is(err, remotekeys.ErrAddress) {
+			t.Errorf("%s: %v, want ErrAddress", u, err)
+		}
+	}
+	dev := remotekeys.New(remotekeys.Config{Timeout: 2 * time.Second, AllowLoopback: true})
+	u := fmt.Sprintf("https://127.0.0.1:%d/jwks.json", port)
+	if _, err := dev.Keys(t.Context(), u, ""); err == nil || errors.Is(err, remotekeys.ErrAddress) {
+		t.Errorf("AllowLoopback: %v, want the TLS handshake's failure", err)
+	}
+	if accepted.Load() != 1 {
+		t.Errorf("AllowLoopback: %d connections, want 1", accepted.Load())
 	}
 }

@@ -16,12 +16,14 @@ import (
 // MaxAssertionLifetime's worth of private_key_jwt requests.
 const AssertionIDCleanupInterval = time.Minute
 
-// remoteKeys is the cache of the keys clients publish at their jwks_uri.
+// remoteKeys is the cache of the keys clients publish at their jwks_uri;
+// --dev lets it fetch from loopback addresses, as federation then does.
 func (s *Server) remoteKeys() *remotekeys.Cache {
 	cfg := s.opts.RemoteKeys
 	if cfg.Now == nil {
 		cfg.Now = s.opts.Now
 	}
+	cfg.AllowLoopback = cfg.AllowLoopback || s.cfg.Dev
 	return remotekeys.New(cfg)
 }
 

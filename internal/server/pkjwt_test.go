@@ -190,6 +190,26 @@ func TestPrivateKeyJWTAlgorithms(t *testing.T) {
 	}
 }
 
+// TestPrivateKeyJWTAuth0SDKAssertion: an assertion as Auth0's Node SDK
+// (node-auth0's createClientAssertionJWT) makes it, with aud
+// "https://DOMAIN/" (the issuer with a trailing slash whatever the issuer's
+// own spelling), RS256, no kid, no typ and exp three minutes ahead, is
+// accepted: code written against Auth0 works by changing the domain.
+func TestPrivateKeyJWTAuth0SDKAssertion(t *testing.T) {
+	f := newFixture(t)
+	if strings.HasSuffix(f.issuer, "/") {
+		t.Fatalf("the fixture's issuer %q ends with a slash: the test needs one without", f.issuer)
+	}
+	k := newSigningKey(t, "RS256")
+	id := f.newKeyClient(k)
+	now := time.Now()
+	claims := map[string]any{"iss": id, "sub": id, "aud": f.issuer + "/", "iat": now.Unix(), "exp": now.Unix() + 180,
+		"jti": base64.RawURLEncoding.EncodeToString(randomBytes(16))}
+	if r := f.assertionToken(k.sign(t, claims, "-", "")); r.status != http.StatusOK {
+		t.Fatalf("the Auth0 SDK's assertion: %d %v", r.status, r.raw)
+	}
+}
+
 // signEd25519 signs claims as RFC 9864's fully-specified Ed25519 JWS, as
 // openid-client v6 does (go-jose has no signer for that name).
 func signEd25519(t testing.TB, key ed25519.PrivateKey, kid string, claims map[string]any) string {
@@ -271,10 +291,15 @@ func TestPrivateKeyJWTRefused(t *testing.T) {
 		{"no jti", k.sign(t, with(func(c map[string]any) { delete(c, "jti") }), "", ""), nil, claims},
 		{"wrong aud", k.sign(t, with(func(c map[string]any) { c["aud"] = "https://elsewhere.example" }), "", ""), nil, claims},
 		{"aud of an API", k.sign(t, with(func(c map[string]any) { c["aud"] = audience }), "", ""), nil, claims},
+		{"aud the issuer with two trailing slashes", k.sign(t, with(func(c map[string]any) { c["aud"] = f.issuer + "//" }), "", ""), nil, claims},
+		{"aud the token endpoint with a trailing slash", k.sign(t, with(func(c map[string]any) { c["aud"] = f.issuer + "/oauth/token/" }), "", ""), nil, claims},
 		{"two audiences", k.sign(t, with(func(c map[string]any) { c["aud"] = []string{f.issuer, "https://elsewhere.example"} }), "", ""), nil, claims},
 		{"wrong iss", k.sign(t, with(func(c map[string]any) { c["iss"] = "someone" }), "", ""), nil, claims},
 		{"wrong sub", k.sign(t, with(func(c map[string]any) { c["sub"] = otherID }), "", ""), nil, claims},
 		{"another client's id, our key", k.sign(t, claimsFor(otherID, f.issuer, now), "-", ""), nil, bad},
+		{"another client's id, our key and kid", k.sign(t, claimsFor(otherID, f.issuer, now), "", ""), nil, bad},
+		{"another client's id and kid, our key", k.sign(t, claimsFor(otherID, f.issuer, now), otherKey.kid, ""), nil, bad},
+		{"another client's id in client_id and sub", k.sign(t, claimsFor(otherID, f.issuer, now), "", ""), []string{"client_id", otherID}, bad},
 		{"client_id in the body differs", k.sign(t, claimsFor(id, f.issuer, now), "", ""), []string{"client_id", otherID}, claims},
 		{"unknown client", k.sign(t, claimsFor("nobody", f.issuer, now), "", ""), nil, unknown},
 		{"replayed", replayed, nil, replay},

@@ -152,6 +152,10 @@ type Endpoint struct {
 	jtis      *jtiCache
 	dpop      *dpop.Checker
 	dpopRetry time.Duration
+	// issuerSlashed is the issuer with a trailing slash added, or removed
+	// when it has one: an audience a client assertion may also name, as
+	// Auth0's SDKs send https://DOMAIN/ (assertionClaimsHold).
+	issuerSlashed string
 }
 
 // NewEndpoint returns the token endpoint for cfg.
@@ -175,6 +179,9 @@ func NewEndpoint(cfg Config) *Endpoint {
 	}
 	if cfg.MTLSTokenURL != "" {
 		e.aliasURLs = []string{cfg.MTLSTokenURL}
+	}
+	if e.issuerSlashed = cfg.Issuer + "/"; strings.HasSuffix(cfg.Issuer, "/") {
+		e.issuerSlashed = strings.TrimSuffix(cfg.Issuer, "/")
 	}
 	for _, g := range cfg.Grants {
 		e.grants[g.Type()] = g
