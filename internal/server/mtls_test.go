@@ -77,15 +77,22 @@ func startMTLS(t *testing.T, mutate ...func(*config.Config)) *mtlsEnv {
 // presenting cert when it is not nil, with header values set.
 func (e *mtlsEnv) token(base string, cert *tls.Certificate, id, secret string, header map[string]string) (int, map[string]any) {
 	e.t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}, "audience": {mtlsAudience}, "client_id": {id}}
+	if secret != "" {
+		form.Set("client_secret", secret)
+	}
+	return e.tokenForm(base, cert, form, header)
+}
+
+// tokenForm posts form to base's token endpoint, presenting cert when it
+// is not nil, with header values set.
+func (e *mtlsEnv) tokenForm(base string, cert *tls.Certificate, form url.Values, header map[string]string) (int, map[string]any) {
+	e.t.Helper()
 	tc := &tls.Config{RootCAs: e.roots}
 	if cert != nil {
 		tc.Certificates = []tls.Certificate{*cert}
 	}
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}}
-	form := url.Values{"grant_type": {"client_credentials"}, "audience": {mtlsAudience}, "client_id": {id}}
-	if secret != "" {
-		form.Set("client_secret", secret)
-	}
 	req, _ := http.NewRequest(http.MethodPost, base+"/oauth/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	for k, v := range header {
@@ -469,5 +476,42 @@ func TestCertificateCredentials(t *testing.T) {
 	_, data := e.metadata(e.url)
 	if !strings.Contains(string(data), `"self_signed_tls_client_auth"`) {
 		t.Errorf("metadata lacks self_signed_tls_client_auth: %s", data)
+	}
+}
+
+// TestAssertionForMTLSEndpointAlias: a client assertion may name the
+// token endpoint's mutual-TLS alias as its audience (RFC 7523 §3: the token
+// endpoint URL), as package client does when it presents a certificate and
+// knows no issuer; another URL of the alias is still refused.
+func TestAssertionForMTLSEndpointAlias(t *testing.T) {
+	alias := testutil.FreeAddr(t)
+	e := startMTLS(t, func(c *config.Config) { c.MTLSAddr = alias })
+	k := newSigningKey(t, "ES256")
+	c, _, err := e.admin.CreateClient(e.ctx, admin.ClientInput{Name: "keyed", TokenEndpointAuthMethod: storage.AuthMethodPrivateKeyJWT})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.admin.CreateGrant(e.ctx, c.ClientID, mtlsAudience, []string{"read"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.admin.AddCredential(e.ctx, c.ClientID, clientcred.Input{Type: storage.CredentialPublicKey, Name: "k",
+		PEM: publicPEM(t, k.priv.Public()), Alg: k.alg}, true); err != nil {
+		t.Fatal(err)
+	}
+	e.sync()
+	for _, tc := range []struct {
+		aud    string
+		status int
+	}{
+		{"https://" + alias + "/oauth/token", http.StatusOK},
+		{"https://" + alias + "/oauth/revoke", http.StatusUnauthorized},
+		{"https://" + alias, http.StatusUnauthorized},
+	} {
+		a := k.sign(t, claimsFor(c.ClientID, tc.aud, time.Now()), "", "")
+		status, body := e.tokenForm("https://"+alias, nil, url.Values{"grant_type": {"client_credentials"}, "audience": {mtlsAudience},
+			"client_assertion_type": {jwtBearer}, "client_assertion": {a}}, nil)
+		if status != tc.status {
+			t.Errorf("assertion with aud %s at the alias: %d %v, want %d", tc.aud, status, body, tc.status)
+		}
 	}
 }

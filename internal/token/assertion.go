@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -242,15 +243,15 @@ func weakRSA(key any) bool {
 
 // assertionClaimsHold checks the claims of RFC 7523 §3 with the audience
 // rule of draft-ietf-oauth-rfc7523bis (the issuer as the sole audience),
-// also accepting the token endpoint URL there, as RFC 7523 §3 and OIDC Core
-// §9 clients send it, and the issuer with or without a trailing slash, as
+// also accepting the token endpoint URL there (or its mutual-TLS alias,
+// RFC 8705 §5), as RFC 7523 §3 and OIDC Core §9 clients send it, and the issuer with or without a trailing slash, as
 // Auth0's SDKs send https://DOMAIN/ whatever the issuer's spelling
 // (docs/reference/protocol.md says why).
 func (e *Endpoint) assertionClaimsHold(c *jwt.Claims, clientID string, now time.Time) bool {
 	if c.Issuer != clientID || c.Subject != clientID || len(c.Audience) != 1 {
 		return false
 	}
-	if aud := c.Audience[0]; aud != e.cfg.Issuer && aud != e.tokenURL && aud != e.issuerSlashed {
+	if aud := c.Audience[0]; aud != e.cfg.Issuer && aud != e.tokenURL && aud != e.issuerSlashed && !slices.Contains(e.aliasURLs, aud) {
 		return false
 	}
 	if c.Expiry == nil || c.ID == "" || len(c.ID) > maxJTILength {
