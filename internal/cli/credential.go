@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -98,17 +99,60 @@ func (a *app) credentialCmd() *cobra.Command {
 			return printList(a.out(), list, viewCredential, credentialRow, credentialHeader)
 		}),
 	}
+	var allowSecret bool
 	remove := &cobra.Command{
 		Use: "remove ID CREDENTIAL_ID", Short: "Remove a credential: the client stops authenticating with it at once", Args: exactArgs("ID", "CREDENTIAL_ID"),
+		Long: "Remove a credential: the client stops authenticating with it at once. Removing the last key of a client " +
+			"that still holds a client secret would let the secret authenticate it again, so it is refused unless " +
+			"--allow-secret says that is meant; revoke the secrets first (client secret revoke) to leave the client " +
+			"with no way to authenticate until a new key is added.",
 		RunE: a.withManager(func(cmd *cobra.Command, args []string, m manager) error {
+			if !allowSecret {
+				if err := a.checkLastKey(cmd.Context(), m, args[0], args[1]); err != nil {
+					return err
+				}
+			}
 			if err := m.DeleteCredential(cmd.Context(), args[0], args[1], true); err != nil {
 				return err
 			}
 			return a.deleted("credential", args[1])
 		}),
 	}
+	remove.Flags().BoolVar(&allowSecret, "allow-secret", false, "remove the client's last key even though its client secret then authenticates it again")
 	cmd.AddCommand(add, list, remove)
 	return cmd
+}
+
+// checkLastKey refuses to remove credential id when it is the last key of a
+// client that still holds a client secret: the secret, shut out while the
+// client authenticates with keys (token.methodAllowed), would silently
+// authenticate it again.
+func (a *app) checkLastKey(ctx context.Context, m manager, clientID, id string) error {
+	c, err := m.GetClient(ctx, clientID)
+	if err != nil {
+		return err
+	}
+	methods := c.AuthMethods
+	if !methods.Uses(id) || c.JWKSURI != "" || c.TokenEndpointAuthMethod == storage.AuthMethodPrivateKeyJWT || c.TLSClientAuthSAN.Kind != "" {
+		return nil
+	}
+	for _, ids := range []*[]string{&methods.PrivateKeyJWT, &methods.TLSClientAuth, &methods.SelfSignedTLSClientAuth} {
+		*ids = slices.DeleteFunc(slices.Clone(*ids), func(v string) bool { return v == id })
+	}
+	if !methods.IsZero() {
+		return nil
+	}
+	secrets, err := m.ListSecrets(ctx, clientID)
+	if err != nil {
+		return err
+	}
+	now := a.env.Now()
+	for _, sec := range secrets {
+		if sec.ExpiresAt.IsZero() || sec.ExpiresAt.After(now) {
+			return fmt.Errorf("credential %s is the last key of client %s, which still holds client secret %s: without a key the secret authenticates it again; revoke the secrets first (client secret revoke), or pass --allow-secret", id, clientID, sec.ID)
+		}
+	}
+	return nil
 }
 
 func (a *app) showCredential(c storage.Credential) error {

@@ -103,6 +103,32 @@ func TestClientCredentialCommands(t *testing.T) {
 						t.Errorf("a refused create left a client behind: %v", cl)
 					}
 				}
+
+				// A client that moved from its secret to a key: removing the
+				// last key would let the secret authenticate it again, so it
+				// is refused until the secrets are revoked or --allow-secret.
+				for _, allow := range []bool{false, true} {
+					moved := str(h.object("client", "create", "--name", "moved-"+mode), "client_id")
+					key := str(h.object("client", "credential", "add", moved, "--public-key", pub2), "id")
+					res := h.run("client", "credential", "remove", moved, key)
+					if problems := oneLineError(res); len(problems) > 0 || !strings.Contains(res.stderr, "--allow-secret") {
+						t.Fatalf("removing the last key of a client with a secret: %s %v, want one line naming --allow-secret", res, problems)
+					}
+					if list := h.array("client", "credential", "list", moved); len(list) != 1 {
+						t.Fatalf("the refused remove removed the key: %v", list)
+					}
+					if allow {
+						h.object("client", "credential", "remove", moved, key, "--allow-secret")
+					} else {
+						for _, sec := range h.array("client", "secret", "list", moved) {
+							h.object("client", "secret", "revoke", moved, str(sec, "id"))
+						}
+						h.object("client", "credential", "remove", moved, key)
+					}
+					if list := h.array("client", "credential", "list", moved); len(list) != 0 {
+						t.Fatalf("allow-secret %v: the key is still there: %v", allow, list)
+					}
+				}
 			})
 		})
 	}
