@@ -66,7 +66,7 @@ func TestCheckRefuses(t *testing.T) {
 		{"not a JWS", "abc.def", tokenReq, ErrMalformed},
 		{"alg none", dpoptest.Unsigned(t, pubJWK(ecKey), claims(nil)), tokenReq, ErrAlgorithm},
 		{"HMAC", forge(t, jose.HS256, hmacKey, map[jose.HeaderKey]any{"typ": TypeProof, "jwk": pubJWK(ecKey)}, claims(nil)), tokenReq, ErrAlgorithm},
-		{"ES384 not listed", forge(t, jose.RS384, rsaKey, map[jose.HeaderKey]any{"typ": TypeProof, "jwk": jose.JSONWebKey{Key: &rsaKey.PublicKey}}, claims(nil)), tokenReq, ErrAlgorithm},
+		{"RS384 not listed", forge(t, jose.RS384, rsaKey, map[jose.HeaderKey]any{"typ": TypeProof, "jwk": jose.JSONWebKey{Key: &rsaKey.PublicKey}}, claims(nil)), tokenReq, ErrAlgorithm},
 		{"typ JWT", forge(t, jose.ES256, ecKey, map[jose.HeaderKey]any{"typ": "JWT", "jwk": pubJWK(ecKey)}, claims(nil)), tokenReq, ErrType},
 		{"no typ", forge(t, jose.ES256, ecKey, map[jose.HeaderKey]any{"jwk": pubJWK(ecKey)}, claims(nil)), tokenReq, ErrType},
 		{"no jwk", forge(t, jose.ES256, ecKey, map[jose.HeaderKey]any{"typ": TypeProof}, claims(nil)), tokenReq, ErrKey},
