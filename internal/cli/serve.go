@@ -36,6 +36,12 @@ func (a *app) runServe(cmd *cobra.Command, _ []string) error {
 	}
 	log, logBatch := a.batchLogger(cfg, cfg.LogFlushInterval)
 	defer func() { _ = logBatch.Flush() }() // the last lines, after everything below has logged
+	served := false
+	defer func() { // after every deferred step below, so that it is the last line
+		if served {
+			log.Info("gatehouse stopped")
+		}
+	}()
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	tp, shutdownTracing, err := tracing.Setup(ctx, a.env.Getenv, log)
@@ -80,9 +86,8 @@ func (a *app) runServe(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	log.Info("gatehouse listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "db", config.RedactDSN(cfg.DB))
-	err = srv.Serve(ctx, ln)
-	log.Info("gatehouse stopped")
-	return err
+	served = true
+	return srv.Serve(ctx, ln)
 }
 
 func isLoopbackURL(u string) bool {
