@@ -1,6 +1,9 @@
 package oidc
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"strings"
@@ -8,9 +11,11 @@ import (
 	"github.com/gatehouse-dev/gatehouse/dpop"
 )
 
-// Confirmation is an access token's cnf claim (RFC 9449 §6.1).
+// Confirmation is an access token's cnf claim: the DPoP key's thumbprint
+// (RFC 9449 §6.1) and the client certificate's (RFC 8705 §3.1).
 type Confirmation struct {
 	JKT string `json:"jkt"`
+	X5T string `json:"x5t#S256"`
 }
 
 // dpopToken returns the token of an "Authorization: DPoP" header (RFC
@@ -28,6 +33,15 @@ func dpopToken(r *http.Request) string {
 // this request, this token and its key; a bearer token must not come with
 // the DPoP scheme. It writes the refusal and reports false.
 func (u *Userinfo) checkBinding(w http.ResponseWriter, r *http.Request, tok string, c Claims, isDPoP bool) bool {
+	if c.Cnf != nil && c.Cnf.X5T != "" && !u.certificateMatches(r, c.Cnf.X5T) {
+		desc := "the access token is certificate-bound: present its TLS client certificate at the mutual-TLS endpoint (mtls_endpoint_aliases)"
+		if isDPoP {
+			dpopError(w, "", "invalid_token", desc)
+		} else {
+			bearerError(w, http.StatusUnauthorized, "invalid_token", desc)
+		}
+		return false
+	}
 	bound := c.Cnf != nil && c.Cnf.JKT != ""
 	switch {
 	case !bound && !isDPoP:
@@ -66,4 +80,19 @@ func dpopError(w http.ResponseWriter, nonce, code, desc string) {
 		w.Header().Set(dpop.NonceHeader, nonce)
 	}
 	challengeError(w, `DPoP algs="`+strings.Join(dpop.Algorithms, " ")+`"`, http.StatusUnauthorized, code, desc)
+}
+
+// certificateMatches reports whether the request presents the client
+// certificate whose SHA-256 thumbprint is x5t (RFC 8705 §3): a
+// certificate-bound token is worth nothing without it.
+func (u *Userinfo) certificateMatches(r *http.Request, x5t string) bool {
+	if u.ClientCertificate == nil {
+		return false
+	}
+	cert, _, err := u.ClientCertificate(r)
+	if err != nil || cert == nil {
+		return false
+	}
+	sum := sha256.Sum256(cert.Raw)
+	return subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(x5t)) == 1
 }

@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -45,6 +46,11 @@ type Userinfo struct {
 	// tokens.
 	DPoP *dpop.Checker
 	URL  string
+	// ClientCertificate, if set, reads the request's TLS client certificate
+	// (the connection's, or a trusted proxy's header), which a
+	// certificate-bound token (cnf x5t#S256, RFC 8705 §3) must come with;
+	// nil refuses such tokens.
+	ClientCertificate func(r *http.Request) (*x509.Certificate, []*x509.Certificate, error)
 }
 
 // Origins is the CORS policy of the userinfo endpoint: which origins

@@ -64,7 +64,7 @@ func (s *Server) mountLogin(mux *http.ServeMux, ut *token.UserTokens) {
 	}
 	mux.Handle(token.PathUserinfo, s.cors.userinfo(&oidc.Userinfo{Verifier: verifier, Audience: ut.UserinfoAudience(), Store: s.store,
 		Now: s.opts.Now, Logger: s.log, Origins: s.cors, Denylist: s.revocation.denylist, DPoP: s.dpop,
-		URL: strings.TrimRight(s.cfg.Issuer, "/") + token.PathUserinfo}))
+		URL: strings.TrimRight(s.cfg.Issuer, "/") + token.PathUserinfo, ClientCertificate: s.clientCertificateFunc()}))
 }
 
 // Cleanup of the login flow's expired state: every LoginCleanupInterval,

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -20,9 +21,11 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
 	"github.com/gatehouse-dev/gatehouse/internal/clientcred"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/secret"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 	"github.com/gatehouse-dev/gatehouse/internal/testutil"
+	"github.com/gatehouse-dev/gatehouse/internal/token"
 	"github.com/gatehouse-dev/gatehouse/verify"
 )
 
@@ -512,6 +515,83 @@ func TestAssertionForMTLSEndpointAlias(t *testing.T) {
 			"client_assertion_type": {jwtBearer}, "client_assertion": {a}}, nil)
 		if status != tc.status {
 			t.Errorf("assertion with aud %s at the alias: %d %v, want %d", tc.aud, status, body, tc.status)
+		}
+	}
+}
+
+// TestLoginTokensAtMTLS: a login client with certificate-bound tokens gets
+// its access token bound to the certificate it presents at the mutual-TLS
+// endpoint (RFC 8705 §3), and /userinfo answers that token only with that
+// certificate: another certificate, or none on the main listener, is
+// invalid_token. Before, login grants ignored the client's setting and
+// /userinfo ignored cnf x5t#S256, so a stolen login token read the person's
+// claims anywhere.
+func TestLoginTokensAtMTLS(t *testing.T) {
+	alias := testutil.FreeAddr(t)
+	e := startMTLS(t, func(c *config.Config) { c.MTLSAddr = alias })
+	now := time.Now()
+	plain, digest, hint, err := secret.Generate(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := storage.Client{ClientID: "web-bound", Name: "web", AppType: storage.AppTypeRegularWeb, CertificateBoundTokens: true,
+		GrantTypes: []string{storage.GrantAuthorizationCode, storage.GrantRefreshToken}, RedirectURIs: []string{"https://app.test/cb"},
+		CreatedAt: now, UpdatedAt: now}
+	if err := e.store.CreateClient(e.ctx, web, storage.Secret{ID: "sec_web", ClientID: web.ClientID, Hash: digest, Hint: hint, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.CreateUser(e.ctx, storage.User{UserID: "u_bound", Email: "bound@example.com", EmailVerified: true, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	for _, rt := range []string{"rt-without", "rt-with"} {
+		fam := storage.RefreshFamily{ID: "rtf_" + rt, ClientID: web.ClientID, UserID: "u_bound", Scope: []string{"openid", "email", "offline_access"},
+			AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if err := e.store.CreateRefreshFamily(e.ctx, fam, storage.RefreshToken{ID: token.Digest(rt), FamilyID: fam.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.sync()
+	cert := e.ca.Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "web"}})
+	other := e.ca.Issue(t, x509.Certificate{Subject: pkix.Name{CommonName: "other"}})
+	refresh := func(base string, cert *tls.Certificate, rt string) (int, map[string]any) {
+		return e.tokenForm(base, cert, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt},
+			"client_id": {web.ClientID}, "client_secret": {plain}}, nil)
+	}
+	if status, body := refresh(e.url, nil, "rt-without"); status != http.StatusBadRequest || body["error"] != "invalid_request" {
+		t.Fatalf("refresh without a certificate: %d %v, want 400 invalid_request", status, body)
+	}
+	status, body := refresh("https://"+alias, &cert, "rt-with")
+	if status != http.StatusOK || cnf(t, body["access_token"])["x5t#S256"] != verify.Thumbprint(cert.Leaf) {
+		t.Fatalf("refresh at the mTLS endpoint: %d %v, want a token bound to the certificate", status, body)
+	}
+	at := body["access_token"].(string)
+	userinfo := func(base string, cert *tls.Certificate) int {
+		tc := &tls.Config{RootCAs: e.roots}
+		if cert != nil {
+			tc.Certificates = []tls.Certificate{*cert}
+		}
+		hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}}
+		req, _ := http.NewRequest(http.MethodGet, base+"/userinfo", nil)
+		req.Header.Set("Authorization", "Bearer "+at)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tc := range []struct {
+		name   string
+		base   string
+		cert   *tls.Certificate
+		status int
+	}{
+		{"its certificate", "https://" + alias, &cert, http.StatusOK},
+		{"another certificate", "https://" + alias, &other, http.StatusUnauthorized},
+		{"no certificate", e.url, nil, http.StatusUnauthorized},
+	} {
+		if got := userinfo(tc.base, tc.cert); got != tc.status {
+			t.Errorf("/userinfo with %s: %d, want %d", tc.name, got, tc.status)
 		}
 	}
 }

@@ -49,6 +49,13 @@ type Request struct {
 	// Proof is the request's checked DPoP proof (RFC 9449 §5), nil when it
 	// has none: the tokens issued are then bearer tokens.
 	Proof *dpop.Proof
+	// Bind returns the cnf of an access token for api (nil: /userinfo
+	// only), the one step every grant binds its tokens by: the proof's key,
+	// and the request's client certificate when the client or the API asks
+	// for certificate-bound tokens (RFC 8705 §3); an error when one is
+	// needed and the request has none. Nil in a Request made outside the
+	// endpoint, which then binds to Proof alone.
+	Bind func(api *storage.API) (*Confirmation, error)
 }
 
 // Authorization is what a Grant asks the endpoint to issue.
@@ -306,7 +313,8 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 		if e.cfg.Trace {
 			traceRequestedAudience(r, snap, treq)
 		}
-		resp, err := is.Issue(r.Context(), &Request{TokenRequest: treq, Client: client, Proof: proof}, snap, now)
+		bind := func(api *storage.API) (*Confirmation, error) { return e.confirmation(r, &rc, client, api, proof) }
+		resp, err := is.Issue(r.Context(), &Request{TokenRequest: treq, Client: client, Proof: proof, Bind: bind}, snap, now)
 		if err != nil {
 			return Response{}, err
 		}

@@ -230,7 +230,7 @@ func (g AuthorizationCode) Issue(ctx context.Context, req *Request, snap *catalo
 		return Response{}, err
 	}
 	grant := userGrant{clientID: req.Client.ClientID, user: user, scope: code.Scope, audience: code.Audience,
-		authTime: code.AuthTime, nonce: code.Nonce, cnf: confirmation(req.Proof)}
+		authTime: code.AuthTime, nonce: code.Nonce, cnf: confirmation(req.Proof), bind: req.Bind}
 	resp, err := u.issue(ctx, snap, req.Client, grant, now)
 	if err != nil {
 		return Response{}, err
@@ -319,7 +319,7 @@ func (g RefreshToken) Issue(ctx context.Context, req *Request, snap *catalog.Sna
 	// database) leaves the presented token as it was, so that the client's
 	// retry is not taken for a replay that revokes the login.
 	resp, err := u.issue(ctx, snap, req.Client, userGrant{clientID: fam.ClientID, user: user, scope: scope, audience: fam.Audience,
-		authTime: fam.AuthTime, cnf: confirmation(req.Proof)}, now)
+		authTime: fam.AuthTime, cnf: confirmation(req.Proof), bind: req.Bind}, now)
 	if err != nil {
 		return Response{}, err
 	}
@@ -379,6 +379,8 @@ type userGrant struct {
 	authTime time.Time
 	nonce    string
 	cnf      *Confirmation // the DPoP key the access token is bound to
+	// bind, when set, decides cnf once the API is known (Request.Bind).
+	bind func(api *storage.API) (*Confirmation, error)
 }
 
 // UserClaims are the claims of a user's access token (RFC 9068 §2.2).
@@ -425,6 +427,13 @@ func (u *UserTokens) issue(ctx context.Context, snap *catalog.Snapshot, client *
 			p := append([]string{}, allowed...)
 			permissions = &p
 		}
+	}
+	if g.bind != nil {
+		cnf, err := g.bind(api)
+		if err != nil {
+			return Response{}, err
+		}
+		g.cnf = cnf
 	}
 	if err := requireBinding(client, api, g.cnf); err != nil {
 		return Response{}, err
