@@ -193,6 +193,14 @@ func (g AuthorizationCode) Issue(ctx context.Context, req *Request, snap *catalo
 	if req.Code == "" {
 		return Response{}, oauth.InvalidRequest(`parameter "code" is required`)
 	}
+	if req.Bind != nil && req.Client.CertificateBoundTokens {
+		// A request that lacks the certificate is refused before the code
+		// is used up, so that the client can retry at the mutual-TLS
+		// endpoint (an API's own requirement is known only from the code).
+		if _, err := req.Bind(nil); err != nil {
+			return Response{}, err
+		}
+	}
 	familyID, err := secret.ID(u.Rand, "rtf_", 24)
 	if err != nil {
 		return Response{}, oauth.ServerError(err)

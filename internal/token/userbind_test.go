@@ -3,8 +3,10 @@ package token_test
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -91,6 +93,36 @@ func TestLoginTokensBoundToCertificate(t *testing.T) {
 		}
 		return w.Code, body
 	}
+
+	// An authorization code redeemed without the certificate is refused
+	// before it is used up: the client retries at the mutual-TLS endpoint.
+	verifier := "a-code-verifier-of-forty-three-characters-or-more"
+	sum := sha256.Sum256([]byte(verifier))
+	if err := st.CreateAuthCode(ctx, storage.AuthCode{ID: token.Digest("code-1"), ClientID: "web", UserID: "u1", RedirectURI: "https://app/cb",
+		Scope: []string{"openid"}, CodeChallenge: base64.RawURLEncoding.EncodeToString(sum[:]), AuthTime: now, CreatedAt: now,
+		ExpiresAt: now.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	redeem := func() (int, map[string]any) {
+		t.Helper()
+		r := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(url.Values{"grant_type": {"authorization_code"},
+			"code": {"code-1"}, "redirect_uri": {"https://app/cb"}, "code_verifier": {verifier}}.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.SetBasicAuth("web", plain)
+		w := httptest.NewRecorder()
+		ep.ServeHTTP(w, r)
+		var body map[string]any
+		_ = json.Unmarshal(w.Body.Bytes(), &body)
+		return w.Code, body
+	}
+	if code, body := redeem(); code != http.StatusBadRequest || body["error"] != "invalid_request" {
+		t.Fatalf("code without a certificate: %d %v, want 400 invalid_request", code, body)
+	}
+	present.Store(true)
+	if code, body := redeem(); code != http.StatusOK {
+		t.Fatalf("the same code with the certificate: %d %v, want 200 (the refused request must not use it up)", code, body)
+	}
+	present.Store(false)
 
 	if code, body := refresh("rt-1"); code != http.StatusBadRequest || body["error"] != "invalid_request" {
 		t.Fatalf("refresh without a certificate: %d %v, want 400 invalid_request", code, body)
