@@ -313,7 +313,8 @@ func (e *Endpoint) handle(r *http.Request) (Response, error) {
 		if e.cfg.Trace {
 			traceRequestedAudience(r, snap, treq)
 		}
-		bind := func(api *storage.API) (*Confirmation, error) { return e.confirmation(r, &rc, client, api, proof) }
+		lrc := rc // a copy, so that only this branch moves it to the heap (the bearer path's rc stays on the stack)
+		bind := func(api *storage.API) (*Confirmation, error) { return e.confirmation(r, &lrc, client, api, proof) }
 		resp, err := is.Issue(r.Context(), &Request{TokenRequest: treq, Client: client, Proof: proof, Bind: bind}, snap, now)
 		if err != nil {
 			return Response{}, err
