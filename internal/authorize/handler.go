@@ -200,7 +200,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, errors.New("authorize: the CSRF key must have at least 32 bytes")
 	}
 	return &Handler{
-		cfg: cfg, base: strings.TrimRight(cfg.Issuer, "/"), origin: u.Scheme + "://" + u.Host,
+		cfg: cfg, base: strings.TrimRight(cfg.Issuer, "/"), origin: webform.OriginOf(u),
 		hashes: users.NewGate(cfg.MaxHashes, cfg.MaxHashQueue), csrfKey: key,
 	}, nil
 }

@@ -135,7 +135,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{cfg: cfg, base: strings.TrimRight(cfg.Issuer, "/"), aead: aead, mux: http.NewServeMux(),
-		guard: webform.Guard{Key: derive(cfg.Key, "gatehouse console CSRF key v1"), Origin: u.Scheme + "://" + u.Host}}
+		guard: webform.Guard{Key: derive(cfg.Key, "gatehouse console CSRF key v1"), Origin: webform.OriginOf(u)}}
 	if cfg.ClientID != "" {
 		h.client.Store(&cfg.ClientID)
 	}

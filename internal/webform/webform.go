@@ -4,7 +4,10 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
 )
 
 // Guard makes and checks the CSRF tokens of a set of forms.
@@ -13,6 +16,24 @@ type Guard struct {
 	Key []byte
 	// Origin is the scheme://host[:port] the forms are served from.
 	Origin string
+}
+
+// OriginOf is the origin of u as a browser serializes it in the Origin
+// header (RFC 6454 §6.1): scheme and host in lower case, and the port only
+// when it is not the scheme's default, so that an issuer written
+// https://host:443 matches the Origin its own pages send.
+func OriginOf(u *url.URL) string {
+	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
+		port = ""
+	}
+	if port != "" {
+		return scheme + "://" + net.JoinHostPort(host, port)
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return scheme + "://" + host
 }
 
 // BrowserValueLen is the length of a browser cookie value that Token and

@@ -3,6 +3,7 @@ package webform_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -53,6 +54,31 @@ func TestPageHeaders(t *testing.T) {
 		"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'", "Referrer-Policy": "same-origin"} {
 		if got := h.Get(k); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+}
+
+// TestOriginOf: the forms' origin is serialized as browsers send Origin
+// (RFC 6454 §6.1): scheme and host in lower case, the scheme's default port
+// left out, so that an issuer written https://Host:443 still accepts its
+// own pages' posts.
+func TestOriginOf(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"https://auth.example.com", "https://auth.example.com"},
+		{"https://auth.example.com:443/tenant", "https://auth.example.com"},
+		{"HTTPS://Auth.Example.COM:443", "https://auth.example.com"},
+		{"http://127.0.0.1:80", "http://127.0.0.1"},
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8080"},
+		{"https://auth.example.com:8443", "https://auth.example.com:8443"},
+		{"https://[::1]:443", "https://[::1]"},
+		{"https://[::1]:8443", "https://[::1]:8443"},
+	} {
+		u, err := url.Parse(tc.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := webform.OriginOf(u); got != tc.want {
+			t.Errorf("OriginOf(%s) = %s, want %s", tc.in, got, tc.want)
 		}
 	}
 }
