@@ -36,34 +36,7 @@ func (f signerFunc) Sign(alg, typ string, payload []byte) (string, error) {
 // revoked the person's login.
 func TestRefreshSurvivesFailedIssue(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "g.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
-
-	plain, digest, hint, err := secret.Generate(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := storage.Client{ClientID: "web", Name: "web", AppType: storage.AppTypeRegularWeb,
-		GrantTypes: []string{storage.GrantAuthorizationCode, storage.GrantRefreshToken}, RedirectURIs: []string{"https://app/cb"}}
-	if err := st.CreateClient(ctx, client, storage.Secret{ID: "s1", ClientID: "web", Hash: digest, Hint: hint, CreatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateUser(ctx, storage.User{UserID: "u1", Email: "u1@example.com", CreatedAt: now, UpdatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	fam := storage.RefreshFamily{ID: "rtf_1", ClientID: "web", UserID: "u1", Scope: []string{"openid", "offline_access"},
-		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour)}
-	if err := st.CreateRefreshFamily(ctx, fam, storage.RefreshToken{ID: token.Digest("rt-1"), FamilyID: fam.ID, CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	cat := catalog.New(st, nil, nil)
-	if err := cat.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st, cat, plain, now := newLogin(t, false)
 
 	var failing atomic.Bool
 	signer := signerFunc(func(alg, typ string, payload []byte) (string, error) {
@@ -77,17 +50,7 @@ func TestRefreshSurvivesFailedIssue(t *testing.T) {
 		Grants: users.Grants()})
 	refresh := func(rt string) (int, map[string]any) {
 		t.Helper()
-		r := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(url.Values{
-			"grant_type": {"refresh_token"}, "refresh_token": {rt}}.Encode()))
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		r.SetBasicAuth("web", plain)
-		w := httptest.NewRecorder()
-		ep.ServeHTTP(w, r)
-		var body map[string]any
-		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
-			t.Fatalf("body %q: %v", w.Body, err)
-		}
-		return w.Code, body
+		return postToken(t, ep, plain, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
 	}
 
 	failing.Store(true)
@@ -110,4 +73,55 @@ func TestRefreshSurvivesFailedIssue(t *testing.T) {
 	if code, body := refresh("rt-1"); code != http.StatusBadRequest || body["error"] != "invalid_grant" {
 		t.Fatalf("a rotated refresh token presented again: %d %v, want 400 invalid_grant", code, body)
 	}
+}
+
+// newLogin opens a store holding the login client "web" (secret returned,
+// certificate-bound tokens when bound), the person "u1" and the refresh
+// token "rt-1" of their login, and a catalog loaded from it.
+func newLogin(t *testing.T, bound bool) (*sqlite.Store, *catalog.Catalog, string, time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "g.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	plain, digest, hint, err := secret.Generate(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := storage.Client{ClientID: "web", Name: "web", AppType: storage.AppTypeRegularWeb, CertificateBoundTokens: bound,
+		GrantTypes: []string{storage.GrantAuthorizationCode, storage.GrantRefreshToken}, RedirectURIs: []string{"https://app/cb"}}
+	if err := st.CreateClient(ctx, client, storage.Secret{ID: "s1", ClientID: "web", Hash: digest, Hint: hint, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateUser(ctx, storage.User{UserID: "u1", Email: "u1@example.com", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	fam := storage.RefreshFamily{ID: "rtf_1", ClientID: "web", UserID: "u1", Scope: []string{"openid", "offline_access"},
+		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour)}
+	if err := st.CreateRefreshFamily(ctx, fam, storage.RefreshToken{ID: token.Digest("rt-1"), FamilyID: fam.ID, CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	cat := catalog.New(st, nil, nil)
+	if err := cat.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st, cat, plain, now
+}
+
+// postToken posts form to ep as the client "web" (client_secret_basic).
+func postToken(t *testing.T, ep http.Handler, plain string, form url.Values) (int, map[string]any) {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.SetBasicAuth("web", plain)
+	w := httptest.NewRecorder()
+	ep.ServeHTTP(w, r)
+	var body map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+		t.Fatalf("body %q: %v", w.Body, err)
+	}
+	return w.Code, body
 }

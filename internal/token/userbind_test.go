@@ -9,19 +9,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/internal/catalog"
 	"github.com/gatehouse-dev/gatehouse/internal/mtlsauth"
-	"github.com/gatehouse-dev/gatehouse/internal/secret"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
-	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlite"
 	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 	"github.com/gatehouse-dev/gatehouse/internal/token"
 )
@@ -35,33 +30,7 @@ import (
 // bearer tokens that anyone who stole them could use.
 func TestLoginTokensBoundToCertificate(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "g.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
-	plain, digest, hint, err := secret.Generate(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := storage.Client{ClientID: "web", Name: "web", AppType: storage.AppTypeRegularWeb, CertificateBoundTokens: true,
-		GrantTypes: []string{storage.GrantAuthorizationCode, storage.GrantRefreshToken}, RedirectURIs: []string{"https://app/cb"}}
-	if err := st.CreateClient(ctx, client, storage.Secret{ID: "s1", ClientID: "web", Hash: digest, Hint: hint, CreatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateUser(ctx, storage.User{UserID: "u1", Email: "u1@example.com", CreatedAt: now, UpdatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	fam := storage.RefreshFamily{ID: "rtf_1", ClientID: "web", UserID: "u1", Scope: []string{"openid", "offline_access"},
-		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour)}
-	if err := st.CreateRefreshFamily(ctx, fam, storage.RefreshToken{ID: token.Digest("rt-1"), FamilyID: fam.ID, CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	cat := catalog.New(st, nil, nil)
-	if err := cat.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st, cat, plain, now := newLogin(t, true)
 	var payload atomic.Value
 	signer := signerFunc(func(alg, typ string, p []byte) (string, error) {
 		if strings.Contains(string(p), `"client_id"`) { // the access token, not the ID token
@@ -81,17 +50,7 @@ func TestLoginTokensBoundToCertificate(t *testing.T) {
 		}})
 	refresh := func(rt string) (int, map[string]any) {
 		t.Helper()
-		r := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(url.Values{
-			"grant_type": {"refresh_token"}, "refresh_token": {rt}}.Encode()))
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		r.SetBasicAuth("web", plain)
-		w := httptest.NewRecorder()
-		ep.ServeHTTP(w, r)
-		var body map[string]any
-		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
-			t.Fatalf("body %q: %v", w.Body, err)
-		}
-		return w.Code, body
+		return postToken(t, ep, plain, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
 	}
 
 	// An authorization code redeemed without the certificate is refused
@@ -105,15 +64,8 @@ func TestLoginTokensBoundToCertificate(t *testing.T) {
 	}
 	redeem := func() (int, map[string]any) {
 		t.Helper()
-		r := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(url.Values{"grant_type": {"authorization_code"},
-			"code": {"code-1"}, "redirect_uri": {"https://app/cb"}, "code_verifier": {verifier}}.Encode()))
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		r.SetBasicAuth("web", plain)
-		w := httptest.NewRecorder()
-		ep.ServeHTTP(w, r)
-		var body map[string]any
-		_ = json.Unmarshal(w.Body.Bytes(), &body)
-		return w.Code, body
+		return postToken(t, ep, plain, url.Values{"grant_type": {"authorization_code"}, "code": {"code-1"},
+			"redirect_uri": {"https://app/cb"}, "code_verifier": {verifier}})
 	}
 	if code, body := redeem(); code != http.StatusBadRequest || body["error"] != "invalid_request" {
 		t.Fatalf("code without a certificate: %d %v, want 400 invalid_request", code, body)
