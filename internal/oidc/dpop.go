@@ -1,14 +1,13 @@
 package oidc
 
 import (
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/dpop"
+	"github.com/gatehouse-dev/gatehouse/internal/mtlsauth"
 )
 
 // Confirmation is an access token's cnf claim: the DPoP key's thumbprint
@@ -93,6 +92,5 @@ func (u *Userinfo) certificateMatches(r *http.Request, x5t string) bool {
 	if err != nil || cert == nil {
 		return false
 	}
-	sum := sha256.Sum256(cert.Raw)
-	return subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(x5t)) == 1
+	return subtle.ConstantTimeCompare([]byte(mtlsauth.Thumbprint(cert)), []byte(x5t)) == 1
 }
