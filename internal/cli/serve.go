@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os/signal"
 	"strings"
@@ -12,9 +13,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/internal/admin"
+	"github.com/gatehouse-dev/gatehouse/internal/checkpointer"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
+	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlite"
 	"github.com/gatehouse-dev/gatehouse/internal/tracing"
 )
 
@@ -56,11 +59,16 @@ func (a *app) runServe(cmd *cobra.Command, _ []string) error {
 			log.Warn("tracing shutdown", "error", err)
 		}
 	}()
-	store, err := server.OpenStorage(ctx, cfg)
+	_, onSQLite := cfg.SQLitePath()
+	checkpoints := onSQLite && cfg.SQLiteCheckpointer
+	store, err := server.OpenStorageWith(ctx, cfg, sqlite.Options{NoAutoCheckpoint: checkpoints})
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	if checkpoints {
+		defer runCheckpointer(cfg, store, log)() // stopped before the store closes
+	}
 	mk, err := server.MasterKey(cfg, log, true)
 	if err != nil {
 		return err
@@ -88,6 +96,26 @@ func (a *app) runServe(cmd *cobra.Command, _ []string) error {
 	log.Info("gatehouse listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "db", config.RedactDSN(cfg.DB))
 	served = true
 	return srv.Serve(ctx, ln)
+}
+
+// runCheckpointer runs the SQLite database's checkpoints in a child process
+// (package checkpointer) until the returned function is called.
+func runCheckpointer(cfg config.Config, store server.Store, log *slog.Logger) (stop func()) {
+	ss, ok := store.(*sqlite.Store)
+	path, _ := cfg.SQLitePath()
+	if !ok {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		checkpointer.Run(ctx, checkpointer.Config{Path: path, DB: ss.DB(), Logger: log})
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 func isLoopbackURL(u string) bool {

@@ -5,7 +5,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -137,5 +140,85 @@ func TestServeWritesItsLastLinesAtExit(t *testing.T) {
 	}
 	if out := stderr.String(); !strings.Contains(out, `msg="gatehouse stopped"`) {
 		t.Errorf("the shutdown's lines were not written by the time serve exited:\n%s", out)
+	}
+}
+
+// checkpointProcesses returns the IDs of the processes whose environment
+// names dbPath as the database of a SQLite checkpoint process.
+func checkpointProcesses(t *testing.T, dbPath string) []int {
+	t.Helper()
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	want := "\x00GATEHOUSE_SQLITE_CHECKPOINTER=" + dbPath + "\x00"
+	var pids []int
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", d.Name(), "environ"))
+		if err == nil && strings.Contains("\x00"+string(env), want) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// TestServeCheckpointsInAChildProcess: on SQLite, serve starts a checkpoint
+// process for its database file (package checkpointer) and stops it when it
+// exits; --sqlite-checkpointer=false starts none.
+func TestServeCheckpointsInAChildProcess(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		want  int
+	}{
+		{"default", nil, 1},
+		{"off", []string{"--sqlite-checkpointer=false"}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			path := strings.TrimPrefix(h.db, "sqlite:")
+			var stderr lockedWrites
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			done := make(chan int, 1)
+			go func() {
+				done <- cli.Main(append([]string{"serve", "--addr", "127.0.0.1:0"}, tc.flags...), cli.Env{
+					Stdout: io.Discard, Stderr: &stderr, Getenv: func(k string) string { return h.env[k] }, Context: ctx,
+				})
+			}()
+			for deadline := time.Now().Add(10 * time.Second); !listening.MatchString(stderr.String()); time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("serve did not start: %s", stderr.String())
+				}
+			}
+			var pids []int
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				pids = checkpointProcesses(t, path)
+				if len(pids) >= tc.want || time.Now().After(deadline) {
+					break
+				}
+			}
+			if tc.want == 0 {
+				time.Sleep(200 * time.Millisecond)
+				pids = checkpointProcesses(t, path)
+			}
+			if len(pids) != tc.want {
+				t.Errorf("%d checkpoint processes for %s, want %d", len(pids), path, tc.want)
+			}
+			cancel()
+			if code := <-done; code != 0 {
+				t.Fatalf("serve exited %d: %s", code, stderr.String())
+			}
+			if left := checkpointProcesses(t, path); len(left) > 0 {
+				t.Errorf("checkpoint processes %v still run after serve exited", left)
+			}
+			if out := stderr.String(); strings.Contains(out, "level=WARN") && strings.Contains(out, "checkpoint") {
+				t.Errorf("checkpoint warnings:\n%s", out)
+			}
+		})
 	}
 }

@@ -90,6 +90,10 @@ type Config struct {
 
 	// Console serves the admin console at /console (package console).
 	Console bool
+
+	// SQLiteCheckpointer runs a SQLite database's WAL checkpoints in a child
+	// process (package checkpointer) instead of in serve's commits.
+	SQLiteCheckpointer bool
 }
 
 // Default returns the defaults.
@@ -119,7 +123,8 @@ func Default() Config {
 		LoginFailureLimit:    5,
 		LoginFailureWindow:   15 * time.Minute,
 
-		Console: true,
+		Console:            true,
+		SQLiteCheckpointer: true,
 	}
 }
 
@@ -170,6 +175,7 @@ func (c *Config) fields() []field {
 		{name: "login-failure-limit", usage: "failed logins allowed per user and address (IPv6: per /64) per --login-failure-window (four times as many per address), then that address is refused until the window refills; a user's failures from everywhere only delay its logins", num: &c.LoginFailureLimit},
 		{name: "login-failure-window", usage: "the window of --login-failure-limit", dur: &c.LoginFailureWindow},
 		{name: "console", usage: "serve the admin console at /console (people sign in with the hosted login and act with their management API permissions); --console=false turns it off", bool: &c.Console},
+		{name: "sqlite-checkpointer", usage: "with SQLite, copy the write-ahead log into the database file (a checkpoint, and its fsync) in a child process every second, so that a slow disk sync never stalls token requests; false checkpoints in serve's own commits, as SQLite does by default; ignored with PostgreSQL", bool: &c.SQLiteCheckpointer},
 	}
 }
 
@@ -216,7 +222,7 @@ var Serve = Flags{"addr", "issuer", "dev", "default-audience", "jwks-max-age", "
 	"tls-client-ca", "mtls-addr", "mtls-base-url", "client-cert-header",
 	"audit-retention", "audit-token-retention", "auth-failure-limit", "auth-failure-window", "token-quota", "token-quota-per-api",
 	"login-code-lifetime", "login-session-lifetime", "refresh-token-idle", "refresh-token-lifetime", "login-failure-limit", "login-failure-window",
-	"console"}
+	"console", "sqlite-checkpointer"}
 
 // Bind registers the named settings as flags on fs, with their defaults.
 func Bind(fs *pflag.FlagSet, names Flags) {

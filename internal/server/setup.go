@@ -48,6 +48,12 @@ var (
 // OpenStorage opens the database a DSN names — sqlite:PATH or a
 // postgres:// URL — and brings its schema up to date.
 func OpenStorage(ctx context.Context, cfg config.Config) (Store, error) {
+	return OpenStorageWith(ctx, cfg, sqlite.Options{})
+}
+
+// OpenStorageWith is OpenStorage with the options of a SQLite database
+// (serve's: without automatic checkpoints, which package checkpointer runs).
+func OpenStorageWith(ctx context.Context, cfg config.Config, o sqlite.Options) (Store, error) {
 	if dsn, ok := cfg.PostgresDSN(); ok {
 		s, err := postgres.Open(ctx, dsn)
 		if err != nil {
@@ -69,7 +75,7 @@ func OpenStorage(ctx context.Context, cfg config.Config) (Store, error) {
 	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
 		_ = f.Close()
 	}
-	s, err := sqlite.Open(ctx, path)
+	s, err := sqlite.OpenWith(ctx, path, o)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}

@@ -14,7 +14,7 @@ import (
 // APIs and grants, migrated on Open.
 func TestAuthzMigration(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "g.db")
-	db, err := sql.Open("sqlite", dsn(path))
+	db, err := sql.Open("sqlite", dsn(path, Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}

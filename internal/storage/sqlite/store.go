@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -60,10 +61,26 @@ var flavor = &sqlstore.Flavor{
 // a file: ":memory:" is refused, as each pooled connection would get a
 // database of its own.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// Options tunes OpenWith.
+type Options struct {
+	// NoAutoCheckpoint turns SQLite's automatic checkpoints off on every
+	// connection (PRAGMA wal_autocheckpoint=0): a commit then never copies
+	// the WAL into the database file and fsyncs it. Whoever opens a Store so
+	// must have Checkpoint run, in this process or another (serve's
+	// checkpoint process, package checkpointer), or the WAL grows without
+	// bound.
+	NoAutoCheckpoint bool
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, path string, o Options) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file::memory:") {
 		return nil, fmt.Errorf("open sqlite database: %q is not a database file path", path)
 	}
-	db, err := sql.Open("sqlite", dsn(path))
+	db, err := sql.Open("sqlite", dsn(path, o))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
 	}
@@ -127,14 +144,50 @@ func isBusy(err error) bool {
 // dsn returns the modernc.org/sqlite data source name for the file at path.
 // The path becomes a SQLite URI filename, in which '%', '?' and '#' must be
 // escaped.
-func dsn(path string) string {
+func dsn(path string, o Options) string {
 	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	return "file:" + escaped +
+	d := "file:" + escaped +
 		"?_pragma=busy_timeout(" + fmt.Sprint(busyTimeout.Milliseconds()) + ")" +
 		"&_pragma=foreign_keys(1)" +
 		"&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(NORMAL)" +
 		"&_txlock=immediate"
+	if o.NoAutoCheckpoint {
+		d += "&_pragma=wal_autocheckpoint(0)"
+	}
+	return d
+}
+
+// OpenForCheckpoints opens the existing database file at path for Checkpoint
+// only, with one connection and no migration: the checkpoint process's
+// store (package checkpointer).
+func OpenForCheckpoints(ctx context.Context, path string) (*sql.DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open sqlite database: %w", err)
+	}
+	db, err := sql.Open("sqlite", dsn(path, Options{}))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	if _, err := journalMode(ctx, db); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Checkpoint copies the committed frames of db's WAL into the database file
+// and syncs it (PRAGMA wal_checkpoint(PASSIVE), sqlite.org/wal.html §
+// Checkpointing): it waits for no reader or writer, and leaves what it
+// cannot copy yet to the next one. It returns the WAL's frames and how many
+// of them are now in the database file.
+func Checkpoint(ctx context.Context, db *sql.DB) (frames, copied int, err error) {
+	var busy int
+	if err := db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
+		return 0, 0, fmt.Errorf("checkpoint: %w", err)
+	}
+	return frames, copied, nil
 }
 
 // classify maps SQLite's result codes: unique and primary key violations
