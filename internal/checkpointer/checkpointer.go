@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlite"
 )
 
@@ -190,13 +189,15 @@ func self() (string, error) {
 	return exe, nil
 }
 
-// childEnv is env for the child: without the master key, which it does not
-// need, and with the database file and interval.
+// childEnv is env for the child: the database file and interval, and of
+// the rest only the Go runtime's settings (GOGC, GOMAXPROCS, GODEBUG, ...)
+// and TMPDIR. Nothing else of serve's environment reaches it: not the master
+// key, not a database password, not a tracing exporter's headers.
 func childEnv(env []string, cfg Config) []string {
-	out := make([]string, 0, len(env)+2)
+	out := make([]string, 0, 8)
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
-		if k == config.EnvMasterKey || k == envChild || k == envInterval {
+		if k == envChild || k == envInterval || (!strings.HasPrefix(k, "GO") && k != "TMPDIR") {
 			continue
 		}
 		out = append(out, kv)
