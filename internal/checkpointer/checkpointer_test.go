@@ -1,11 +1,14 @@
 package checkpointer
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -214,5 +217,74 @@ func TestLineLogger(t *testing.T) {
 	got := log.String()
 	if !strings.Contains(got, `error="first half and the rest"`) || !strings.Contains(got, "error=second") || strings.Count(got, "\n") != 2 {
 		t.Errorf("logged:\n%s", got)
+	}
+}
+
+// envParentDB makes TestParentProcess run: it is the serve of
+// TestChildExitsWithAKilledParent, in a process of its own.
+const envParentDB = "GATEHOUSE_TEST_CHECKPOINT_PARENT_DB"
+
+// TestParentProcess is not a test of its own: it runs Run on the database
+// its parent test names, prints the child's process ID and waits to be
+// killed.
+func TestParentProcess(t *testing.T) {
+	path := os.Getenv(envParentDB)
+	if path == "" {
+		t.Skip("runs only as a child process of TestChildExitsWithAKilledParent")
+	}
+	s, err := sqlite.OpenWith(t.Context(), path, sqlite.Options{NoAutoCheckpoint: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	Run(t.Context(), Config{Path: path, DB: s.DB(), Started: func(pid int) { fmt.Printf("child %d\n", pid) }})
+}
+
+// alive reports whether process pid runs (a zombie has exited).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, after, _ := strings.Cut(string(b), ") ")
+	return !strings.HasPrefix(after, "Z") && !strings.HasPrefix(after, "X")
+}
+
+// TestChildExitsWithAKilledParent: when serve is killed (SIGKILL, no
+// shutdown), the checkpoint process sees the end of its lifeline and exits.
+func TestChildExitsWithAKilledParent(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	path, _, _ := walOnly(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestParentProcess$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), envParentDB+"="+path)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	pid := 0
+	sc := bufio.NewScanner(out)
+	for pid == 0 && sc.Scan() {
+		_, _ = fmt.Sscanf(sc.Text(), "child %d", &pid)
+	}
+	if pid == 0 {
+		t.Fatal("the parent process printed no child")
+	}
+	if !alive(pid) {
+		t.Fatalf("checkpoint process %d is not running", pid)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	for deadline := time.Now().Add(10 * time.Second); alive(pid); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("checkpoint process %d still runs 10 s after its parent was killed", pid)
+		}
 	}
 }
