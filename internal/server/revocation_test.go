@@ -655,3 +655,73 @@ func TestUserinfoRefusesRevokedToken(t *testing.T) {
 		t.Errorf("after the revocation: %d, want 401", s)
 	}
 }
+
+// TestRevokedFamilyTakesItsAccessTokens: revoking a refresh token (RFC 7009
+// §2.1), or reusing a used one (RFC 9700 §4.14.2), also revokes the access
+// tokens issued with its login's refresh tokens, on every instance through
+// the denylist; another login of the same person and client keeps working.
+func TestRevokedFamilyTakesItsAccessTokens(t *testing.T) {
+	f := newLoginFixture(t)
+	base := strings.TrimRight(f.issuer, "/")
+	login := func() tokenReply {
+		r := f.token(url.Values{"grant_type": {"authorization_code"}, "code": {f.code(f.web.ClientID, webCB, "openid offline_access read")},
+			"redirect_uri": {webCB}, "code_verifier": {pkceVerifier}, "client_id": {f.web.ClientID}, "client_secret": {f.webSecret}})
+		if r.status != 200 || r.body["refresh_token"] == "" || r.body["access_token"] == "" {
+			t.Fatalf("login: %d %v", r.status, r.body)
+		}
+		return r
+	}
+	refresh := func(rt string) tokenReply {
+		return f.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {f.web.ClientID}, "client_secret": {f.webSecret}})
+	}
+	userinfo := func(at string) int {
+		req, _ := http.NewRequest(http.MethodGet, base+"/userinfo", nil)
+		req.Header.Set("Authorization", "Bearer "+at)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	refused := func(what, at string) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); userinfo(at) != 401; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Errorf("%s still reads /userinfo 10 s after its login was revoked", what)
+				return
+			}
+		}
+	}
+
+	t.Run("revoking the refresh token", func(t *testing.T) {
+		first, other := login(), login()
+		next := refresh(first.body["refresh_token"])
+		if next.status != 200 {
+			t.Fatalf("rotation: %d %v", next.status, next.body)
+		}
+		for _, at := range []string{first.body["access_token"], next.body["access_token"], other.body["access_token"]} {
+			if s := userinfo(at); s != 200 {
+				t.Fatalf("before the revocation: %d", s)
+			}
+		}
+		if r := post(t, base, "/oauth/revoke", f.web.ClientID, f.webSecret, url.Values{"token": {next.body["refresh_token"]}}); r.status != 200 {
+			t.Fatalf("revoke: %d %s", r.status, r.body)
+		}
+		refused("the login's first access token", first.body["access_token"])
+		refused("the rotation's access token", next.body["access_token"])
+		if s := userinfo(other.body["access_token"]); s != 200 {
+			t.Errorf("another login of the same person and client: %d, want 200", s)
+		}
+	})
+	t.Run("reusing a refresh token", func(t *testing.T) {
+		first := login()
+		next := refresh(first.body["refresh_token"])
+		if next.status != 200 {
+			t.Fatalf("rotation: %d %v", next.status, next.body)
+		}
+		wantError(t, refresh(first.body["refresh_token"]), 400, "invalid_grant")
+		refused("the login's first access token", first.body["access_token"])
+		refused("the rotation's access token", next.body["access_token"])
+	})
+}

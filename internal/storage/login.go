@@ -85,6 +85,11 @@ type RefreshToken struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedAt    time.Time // zero: not yet rotated
+	// AccessJTI and AccessExpiresAt name the access token issued with this
+	// refresh token: revoking the family puts it on the denylist until it
+	// expires (RFC 7009 §2.1). Empty when none was recorded.
+	AccessJTI       string
+	AccessExpiresAt time.Time
 }
 
 // Logins is the part of the storage contract that keeps the login flow's

@@ -250,6 +250,7 @@ func (g AuthorizationCode) Issue(ctx context.Context, req *Request, snap *catalo
 		if err != nil {
 			return Response{}, err
 		}
+		rt.AccessJTI, rt.AccessExpiresAt = resp.jti, resp.expiresAt
 		if err := u.Store.CreateRefreshFamily(ctx, f, rt); err != nil {
 			return Response{}, oauth.ServerError(err)
 		}
@@ -335,6 +336,7 @@ func (g RefreshToken) Issue(ctx context.Context, req *Request, snap *catalog.Sna
 	if err != nil {
 		return Response{}, err
 	}
+	next.AccessJTI, next.AccessExpiresAt = resp.jti, resp.expiresAt
 	switch _, err := u.Store.RotateRefreshToken(ctx, id, next, now); {
 	case errors.Is(err, storage.ErrConsumed), errors.Is(err, storage.ErrRevoked):
 		// Another request rotated it first: the tokens just made are
@@ -471,7 +473,8 @@ func (u *UserTokens) issue(ctx context.Context, snap *catalog.Snapshot, client *
 	if err != nil {
 		return Response{}, oauth.ServerError(fmt.Errorf("sign access token: %w", err))
 	}
-	resp := Response{AccessToken: at, TokenType: tokenType(g.cnf), ExpiresIn: int64(lifetime / time.Second), Scope: strings.Join(scope, " "), audience: aud}
+	resp := Response{AccessToken: at, TokenType: tokenType(g.cnf), ExpiresIn: int64(lifetime / time.Second), Scope: strings.Join(scope, " "), audience: aud,
+		jti: jti, expiresAt: now.Add(lifetime)}
 	if slices.Contains(scope, scopeOpenID) {
 		if resp.IDToken, err = u.idToken(g, scope, at, now); err != nil {
 			return Response{}, oauth.ServerError(err)

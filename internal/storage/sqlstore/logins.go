@@ -130,13 +130,58 @@ func (s *Store) CreateRefreshFamily(ctx context.Context, f storage.RefreshFamily
 }
 
 func (s *Store) insertRefresh(ctx context.Context, tx *sql.Tx, t storage.RefreshToken) error {
-	_, err := tx.ExecContext(ctx, "INSERT INTO refresh_tokens (id, family_id, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5)",
-		t.ID, t.FamilyID, s.f.Time(t.CreatedAt), s.f.Time(t.ExpiresAt), s.f.Time(t.UsedAt))
+	_, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (id, family_id, created_at, expires_at, used_at, access_jti, access_expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		t.ID, t.FamilyID, s.f.Time(t.CreatedAt), s.f.Time(t.ExpiresAt), s.f.Time(t.UsedAt), t.AccessJTI, s.f.Time(t.AccessExpiresAt))
 	return s.translate(err)
 }
 
+// denylistFamily puts on the denylist, in tx, every access token issued with
+// a refresh token of the family that has not expired at when (RFC 7009 §2.1:
+// revoking a refresh token SHOULD invalidate the access tokens of the same
+// grant), each with its change, under the change lock (taken here when tx
+// has not: a refresh rotation's transaction). when is the revocation's time.
+func (s *Store) denylistFamily(ctx context.Context, tx *sql.Tx, familyID string, when time.Time, locked bool) error {
+	rows, err := tx.QueryContext(ctx, `SELECT access_jti, access_expires_at FROM refresh_tokens
+		WHERE family_id = $1 AND access_jti <> '' AND access_expires_at > $2`, familyID, s.f.Time(when))
+	if err != nil {
+		return err
+	}
+	var revs []storage.Revocation
+	for rows.Next() {
+		r := storage.Revocation{Kind: storage.RevokeToken, Before: when}
+		if err := rows.Scan(&r.Value, at(&r.ExpiresAt)); err != nil {
+			_ = rows.Close()
+			return err
+		}
+		revs = append(revs, r)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := rows.Err(); err != nil || len(revs) == 0 {
+		return err
+	}
+	if !locked && s.f.ChangeLock != "" {
+		if _, err := tx.ExecContext(ctx, s.f.ChangeLock); err != nil {
+			return fmt.Errorf("take change lock: %w", err)
+		}
+	}
+	for _, r := range revs {
+		if err := s.revokeIn(ctx, tx, r); err != nil {
+			return err
+		}
+	}
+	if !locked && s.f.AnnounceChange != "" {
+		if _, err := tx.ExecContext(ctx, s.f.AnnounceChange); err != nil {
+			return fmt.Errorf("announce change: %w", err)
+		}
+	}
+	return nil
+}
+
 const (
-	refreshSelect = "SELECT id, family_id, created_at, expires_at, used_at FROM refresh_tokens WHERE id = $1"
+	refreshSelect = "SELECT id, family_id, created_at, expires_at, used_at, access_jti, access_expires_at FROM refresh_tokens WHERE id = $1"
 	familySelect  = "SELECT id, client_id, user_id, audience, scope, auth_time, created_at, expires_at, revoked_at, dpop_jkt FROM refresh_families WHERE id = $1"
 )
 
@@ -162,7 +207,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, id string) (storage.Refresh
 }
 
 func scanRefresh(r rowScanner) (t storage.RefreshToken, err error) {
-	return t, r.Scan(&t.ID, &t.FamilyID, at(&t.CreatedAt), at(&t.ExpiresAt), at(&t.UsedAt))
+	return t, r.Scan(&t.ID, &t.FamilyID, at(&t.CreatedAt), at(&t.ExpiresAt), at(&t.UsedAt), &t.AccessJTI, at(&t.AccessExpiresAt))
 }
 
 func (s *Store) scanFamily(r rowScanner) (f storage.RefreshFamily, err error) {
@@ -195,8 +240,10 @@ func (s *Store) RotateRefreshToken(ctx context.Context, id string, next storage.
 		case !t.UsedAt.IsZero():
 			f.RevokedAt = at.Truncate(time.Microsecond).UTC()
 			outcome = storage.ErrConsumed
-			_, err := tx.ExecContext(ctx, "UPDATE refresh_families SET revoked_at = $1 WHERE id = $2", s.f.Time(at), f.ID)
-			return err
+			if _, err := tx.ExecContext(ctx, "UPDATE refresh_families SET revoked_at = $1 WHERE id = $2", s.f.Time(at), f.ID); err != nil {
+				return err
+			}
+			return s.denylistFamily(ctx, tx, f.ID, at, false)
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE refresh_tokens SET used_at = $1 WHERE id = $2", s.f.Time(at), id); err != nil {
 			return err
@@ -216,10 +263,16 @@ func (s *Store) RotateRefreshToken(ctx context.Context, id string, next storage.
 // RevokeRefreshFamily revokes a family (an earlier revocation stays), or
 // returns storage.ErrNotFound.
 func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error {
-	n, err := s.exec(ctx, "UPDATE refresh_families SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2", s.f.Time(at), familyID)
-	if err == nil && n == 0 {
-		err = storage.ErrNotFound
-	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		n, err := affected(tx.ExecContext(ctx, "UPDATE refresh_families SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2", s.f.Time(at), familyID))
+		switch {
+		case err != nil:
+			return err
+		case n == 0:
+			return storage.ErrNotFound
+		}
+		return s.denylistFamily(ctx, tx, familyID, at, true)
+	})
 	if err != nil {
 		return fmt.Errorf("revoke refresh family %q: %w", familyID, err)
 	}

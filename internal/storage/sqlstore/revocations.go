@@ -16,20 +16,23 @@ func (s *Store) Revoke(ctx context.Context, r storage.Revocation) error {
 	if err := storage.CheckRevocation(r); err != nil {
 		return err
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO revocations (kind, value, revoked_before, expires_at) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (kind, value) DO UPDATE SET
-			revoked_before = CASE WHEN excluded.revoked_before > revocations.revoked_before THEN excluded.revoked_before ELSE revocations.revoked_before END,
-			expires_at = CASE WHEN excluded.expires_at > revocations.expires_at THEN excluded.expires_at ELSE revocations.expires_at END`,
-			r.Kind, r.Value, s.f.Time(r.Before), s.f.Time(r.ExpiresAt)); err != nil {
-			return err
-		}
-		return s.appendChange(ctx, tx, storage.EntityRevocation, r.Key())
-	})
+	err := s.write(ctx, func(tx *sql.Tx) error { return s.revokeIn(ctx, tx, r) })
 	if err != nil {
 		return fmt.Errorf("revoke %s: %w", r.Kind, err)
 	}
 	return nil
+}
+
+// revokeIn is Revoke's statements in tx, which holds the change lock.
+func (s *Store) revokeIn(ctx context.Context, tx *sql.Tx, r storage.Revocation) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO revocations (kind, value, revoked_before, expires_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (kind, value) DO UPDATE SET
+		revoked_before = CASE WHEN excluded.revoked_before > revocations.revoked_before THEN excluded.revoked_before ELSE revocations.revoked_before END,
+		expires_at = CASE WHEN excluded.expires_at > revocations.expires_at THEN excluded.expires_at ELSE revocations.expires_at END`,
+		r.Kind, r.Value, s.f.Time(r.Before), s.f.Time(r.ExpiresAt)); err != nil {
+		return err
+	}
+	return s.appendChange(ctx, tx, storage.EntityRevocation, r.Key())
 }
 
 const revocationColumns = "kind, value, revoked_before, expires_at"

@@ -3,6 +3,7 @@ package storagetest
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -339,4 +340,68 @@ func testEndUserLogins(t *testing.T, newStore func(t *testing.T) storage.Storage
 		}
 	}
 	must(t, "EndUserLogins of an unknown user", s.EndUserLogins(ctx, "nobody", at(5)))
+}
+
+// testFamilyDenylist: revoking a refresh token family, or reusing one of its
+// tokens, puts the access tokens issued with its refresh tokens on the
+// denylist until they expire (RFC 7009 §2.1), each with its change in the
+// feed; those already expired are left out.
+func testFamilyDenylist(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+	ctx := t.Context()
+	s := newStore(t)
+	seedLogin(t, ctx, s)
+	listed := func(jti string, want time.Time) {
+		t.Helper()
+		r, err := s.GetRevocation(ctx, storage.RevokeToken, jti)
+		if want.IsZero() {
+			wantErr(t, "GetRevocation("+jti+")", err, storage.ErrNotFound)
+			return
+		}
+		must(t, "GetRevocation("+jti+")", err)
+		if !normTime(r.ExpiresAt).Equal(normTime(want)) {
+			t.Errorf("the denylist entry of %s expires at %v, want %v (the token's expiry)", jti, r.ExpiresAt, want)
+		}
+	}
+
+	f := storage.RefreshFamily{ID: "fam", ClientID: "cW", UserID: "u1", Audience: apiA, Scope: []string{"openid", "offline_access"},
+		AuthTime: at(0), CreatedAt: at(1), ExpiresAt: at(1000)}
+	r1 := storage.RefreshToken{ID: "r1", CreatedAt: at(1), ExpiresAt: at(100), AccessJTI: "a1", AccessExpiresAt: at(50)}
+	must(t, "CreateRefreshFamily", s.CreateRefreshFamily(ctx, f, r1))
+	gt, _, err := s.GetRefreshToken(ctx, "r1")
+	must(t, "GetRefreshToken", err)
+	r1.FamilyID = "fam"
+	sameOne(t, "GetRefreshToken with its access token", gt, r1, func(r storage.RefreshToken) storage.RefreshToken {
+		r = normRefresh(r)
+		r.AccessExpiresAt = normTime(r.AccessExpiresAt)
+		return r
+	})
+	_, err = s.RotateRefreshToken(ctx, "r1", storage.RefreshToken{ID: "r2", CreatedAt: at(2), ExpiresAt: at(102), AccessJTI: "a2", AccessExpiresAt: at(60)}, at(2))
+	must(t, "RotateRefreshToken", err)
+	listed("a2", time.Time{})
+	before, err := s.ChangesSince(ctx, 0, 10000)
+	must(t, "ChangesSince", err)
+	var seq int64
+	if len(before) > 0 {
+		seq = before[len(before)-1].Seq
+	}
+
+	must(t, "RevokeRefreshFamily", s.RevokeRefreshFamily(ctx, "fam", at(55)))
+	listed("a1", time.Time{}) // expired at 50, before the revocation
+	listed("a2", at(60))
+	cs, err := s.ChangesSince(ctx, seq, 100)
+	must(t, "ChangesSince", err)
+	if !slices.ContainsFunc(cs, func(c storage.Change) bool { return c.Entity == storage.EntityRevocation && c.ID == "jti:a2" }) {
+		t.Errorf("changes after the family's revocation %v, want the denylist entry of a2", cs)
+	}
+
+	// A reused refresh token revokes its family the same way.
+	g := f
+	g.ID = "fam2"
+	must(t, "CreateRefreshFamily(fam2)", s.CreateRefreshFamily(ctx, g, storage.RefreshToken{ID: "q1", CreatedAt: at(1), ExpiresAt: at(100), AccessJTI: "b1", AccessExpiresAt: at(500)}))
+	_, err = s.RotateRefreshToken(ctx, "q1", storage.RefreshToken{ID: "q2", CreatedAt: at(3), ExpiresAt: at(103), AccessJTI: "b2", AccessExpiresAt: at(503)}, at(3))
+	must(t, "RotateRefreshToken(q1)", err)
+	_, err = s.RotateRefreshToken(ctx, "q1", storage.RefreshToken{ID: "q3", CreatedAt: at(4)}, at(4))
+	wantErr(t, "RotateRefreshToken of a used token", err, storage.ErrConsumed)
+	listed("b1", at(500))
+	listed("b2", at(503))
 }

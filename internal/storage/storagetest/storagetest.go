@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"AuthCodes", testAuthCodes},
 		{"Consents", testConsents},
 		{"RefreshTokens", testRefreshTokens},
+		{"FamilyDenylist", testFamilyDenylist},
 		{"DeleteExpiredLogins", testDeleteExpiredLogins},
 		{"EndUserLogins", testEndUserLogins},
 		{"Audit", testAudit},
