@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -52,6 +53,19 @@ func startMTLS(t *testing.T, mutate ...func(*config.Config)) *mtlsEnv {
 		c.TLSCert, c.TLSKey, c.TLSClientCA = certFile, keyFile, caFile
 	}}, mutate...)
 	l := startLive(t, server.Options{}, mutate...)
+	if l.cfg.MTLSAddr != "" {
+		// Serve, in its own goroutine, opens the alias listener: wait for it.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			c, err := net.DialTimeout("tcp", l.cfg.MTLSAddr, time.Second)
+			if err == nil {
+				_ = c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the mutual-TLS listener %s: %v", l.cfg.MTLSAddr, err)
+			}
+		}
+	}
 	e := &mtlsEnv{live: l, ca: ca, roots: x509.NewCertPool()}
 	e.roots.AddCert(serverCert)
 	ctx := l.ctx
