@@ -180,7 +180,7 @@ func TestLoginConsentCode(t *testing.T) {
 	r = b.decide(r, "allow")
 	q := e.wantRedirect(t, r, webCB, "", "st-123")
 
-	code, err := e.store.RedeemAuthCode(ctx, authorize.CodeID(q.Get("code")), "", e.clock())
+	code, err := e.store.RedeemAuthCode(ctx, authorize.CodeID(q.Get("code")), "", "", e.clock())
 	if err != nil {
 		t.Fatalf("the code is not stored: %v", err)
 	}
@@ -207,7 +207,7 @@ func TestLoginConsentCode(t *testing.T) {
 	// Unknown scopes are dropped, not refused.
 	r = b.get(authorize.Path, e.authz(func(v url.Values) { v.Set("scope", "openid read:things admin:all") }))
 	q = e.wantRedirect(t, r, webCB, "", "st-123")
-	code, _ = e.store.RedeemAuthCode(ctx, authorize.CodeID(q.Get("code")), "", e.clock())
+	code, _ = e.store.RedeemAuthCode(ctx, authorize.CodeID(q.Get("code")), "", "", e.clock())
 	if strings.Join(code.Scope, " ") != "openid read:things" {
 		t.Errorf("scope %v, want openid read:things", code.Scope)
 	}
@@ -224,7 +224,7 @@ func TestFirstPartySkipsConsent(t *testing.T) {
 		v.Set("scope", "openid offline_access")
 	}))
 	q := e.wantRedirect(t, b.logIn(r, "alice@example.com", password), spaCB, "", "st-123")
-	code, err := e.store.RedeemAuthCode(t.Context(), authorize.CodeID(q.Get("code")), "", e.clock())
+	code, err := e.store.RedeemAuthCode(t.Context(), authorize.CodeID(q.Get("code")), "", "", e.clock())
 	if err != nil || strings.Join(code.Scope, " ") != "openid offline_access" {
 		t.Errorf("code %+v, %v", code, err)
 	}
@@ -236,7 +236,7 @@ func TestFirstPartySkipsConsent(t *testing.T) {
 		v.Set("audience", onlineAPI)
 	}))
 	q = e.wantRedirect(t, r, spaCB, "", "st-123")
-	code, err = e.store.RedeemAuthCode(t.Context(), authorize.CodeID(q.Get("code")), "", e.clock())
+	code, err = e.store.RedeemAuthCode(t.Context(), authorize.CodeID(q.Get("code")), "", "", e.clock())
 	if err != nil || strings.Join(code.Scope, " ") != "openid read:things" {
 		t.Errorf("code for an online-only API %+v, %v", code, err)
 	}
@@ -397,7 +397,7 @@ func TestReauthentication(t *testing.T) {
 		}
 		// Logging in again satisfies it (prompt=login is not asked twice).
 		q := e.wantRedirect(t, b.logIn(r, "alice@example.com", password), spaCB, "", "st-123")
-		code, _ := e.store.RedeemAuthCode(t.Context(), authorize.CodeID(q.Get("code")), "", e.clock())
+		code, _ := e.store.RedeemAuthCode(t.Context(), authorize.CodeID(q.Get("code")), "", "", e.clock())
 		if !code.AuthTime.Equal(e.clock()) {
 			t.Errorf("auth_time %v, want the new login's %v", code.AuthTime, e.clock())
 		}

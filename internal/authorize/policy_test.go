@@ -83,7 +83,7 @@ func TestConsentShowsWhatTheTokenCarries(t *testing.T) {
 				}
 			}
 			q := e.wantRedirect(t, b.decide(r, "allow"), webCB, "", "st-123")
-			code, err := e.store.RedeemAuthCode(ctx, authorize.CodeID(q.Get("code")), "", e.clock())
+			code, err := e.store.RedeemAuthCode(ctx, authorize.CodeID(q.Get("code")), "", "", e.clock())
 			if err != nil || strings.Join(code.Scope, " ") != tc.code {
 				t.Errorf("code scope %v (%v), want %q", code.Scope, err, tc.code)
 			}

@@ -725,3 +725,47 @@ func TestRevokedFamilyTakesItsAccessTokens(t *testing.T) {
 		refused("the rotation's access token", next.body["access_token"])
 	})
 }
+
+// TestReusedCodeTakesItsAccessToken: a second use of an authorization code
+// revokes the access token its first use issued (RFC 6749 §4.1.2), also
+// for a login without offline_access, which has no refresh token family.
+func TestReusedCodeTakesItsAccessToken(t *testing.T) {
+	f := newLoginFixture(t)
+	base := strings.TrimRight(f.issuer, "/")
+	redeem := func(code string) tokenReply {
+		return f.token(url.Values{"grant_type": {"authorization_code"}, "code": {code},
+			"redirect_uri": {webCB}, "code_verifier": {pkceVerifier}, "client_id": {f.web.ClientID}, "client_secret": {f.webSecret}})
+	}
+	userinfo := func(at string) int {
+		req, _ := http.NewRequest(http.MethodGet, base+"/userinfo", nil)
+		req.Header.Set("Authorization", "Bearer "+at)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, scope := range []string{"openid read", "openid offline_access read"} {
+		t.Run(scope, func(t *testing.T) {
+			code := f.code(f.web.ClientID, webCB, scope)
+			first := redeem(code)
+			other := redeem(f.code(f.web.ClientID, webCB, scope))
+			if first.status != 200 || other.status != 200 {
+				t.Fatalf("redeem: %d %v; %d %v", first.status, first.body, other.status, other.body)
+			}
+			if s := userinfo(first.body["access_token"]); s != 200 {
+				t.Fatalf("before the reuse: %d", s)
+			}
+			wantError(t, redeem(code), 400, "invalid_grant")
+			for deadline := time.Now().Add(10 * time.Second); userinfo(first.body["access_token"]) != 401; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the first use's access token still reads /userinfo 10 s after the code was used again")
+				}
+			}
+			if s := userinfo(other.body["access_token"]); s != 200 {
+				t.Errorf("another login's access token: %d, want 200", s)
+			}
+		})
+	}
+}

@@ -43,9 +43,12 @@ type AuthCode struct {
 	CreatedAt     time.Time
 	ExpiresAt     time.Time
 	// UsedAt is when the code was redeemed (zero: never); FamilyID the
-	// refresh token family its redemption started, if any.
-	UsedAt   time.Time
-	FamilyID string
+	// refresh token family its redemption started, if any; AccessJTI the
+	// jti of the access token its redemption issued, which a second use
+	// revokes (RFC 6749 §4.1.2).
+	UsedAt    time.Time
+	FamilyID  string
+	AccessJTI string
 }
 
 // Consent is what a user allowed a client: scopes for an audience (the
@@ -105,11 +108,12 @@ type Logins interface {
 
 	// CreateAuthCode stores a new code; ErrAlreadyExists if its ID is taken.
 	CreateAuthCode(ctx context.Context, c AuthCode) error
-	// RedeemAuthCode marks the code used at at, recording familyID (may be
-	// empty), and returns it as it was before. Of concurrent redemptions
-	// one wins; a code used before is returned with ErrConsumed (and its
-	// recorded family) and left as it is; an unknown one is ErrNotFound.
-	RedeemAuthCode(ctx context.Context, id, familyID string, at time.Time) (AuthCode, error)
+	// RedeemAuthCode marks the code used at at, recording familyID and
+	// accessJTI (either may be empty), and returns it as it was before. Of
+	// concurrent redemptions one wins; a code used before is returned with
+	// ErrConsumed (and its recorded family and jti) and left as it is; an
+	// unknown one is ErrNotFound.
+	RedeemAuthCode(ctx context.Context, id, familyID, accessJTI string, at time.Time) (AuthCode, error)
 
 	// PutConsent stores or replaces the consent of c.UserID to c.ClientID
 	// for c.Audience; an existing consent keeps its CreatedAt.

@@ -34,11 +34,12 @@ type Issuer interface {
 // UserStore is what the user-login grants read and write (storage.Storage).
 type UserStore interface {
 	GetUser(ctx context.Context, userID string) (storage.User, error)
-	RedeemAuthCode(ctx context.Context, id, familyID string, at time.Time) (storage.AuthCode, error)
+	RedeemAuthCode(ctx context.Context, id, familyID, accessJTI string, at time.Time) (storage.AuthCode, error)
 	CreateRefreshFamily(ctx context.Context, f storage.RefreshFamily, first storage.RefreshToken) error
 	GetRefreshToken(ctx context.Context, id string) (storage.RefreshToken, storage.RefreshFamily, error)
 	RotateRefreshToken(ctx context.Context, id string, next storage.RefreshToken, at time.Time) (storage.RefreshFamily, error)
 	RevokeRefreshFamily(ctx context.Context, familyID string, at time.Time) error
+	Revoke(ctx context.Context, r storage.Revocation) error
 }
 
 var _ UserStore = storage.Storage(nil)
@@ -205,13 +206,23 @@ func (g AuthorizationCode) Issue(ctx context.Context, req *Request, snap *catalo
 	if err != nil {
 		return Response{}, oauth.ServerError(err)
 	}
-	code, err := u.Store.RedeemAuthCode(ctx, Digest(req.Code), familyID, now)
+	// The access token's jti is chosen before the code is used up and
+	// recorded with it, so that a second use of the code can revoke the token
+	// its first use issued (RFC 6749 §4.1.2), with or without a family.
+	accessJTI, err := secret.ID(u.Rand, "", 22)
+	if err != nil {
+		return Response{}, oauth.ServerError(err)
+	}
+	code, err := u.Store.RedeemAuthCode(ctx, Digest(req.Code), familyID, accessJTI, now)
 	switch {
 	case errors.Is(err, storage.ErrConsumed):
 		if code.FamilyID != "" {
 			if rerr := u.Store.RevokeRefreshFamily(ctx, code.FamilyID, now); rerr != nil && !errors.Is(rerr, storage.ErrNotFound) {
 				return Response{}, oauth.ServerError(rerr)
 			}
+		}
+		if rerr := u.revokeCodeToken(ctx, snap, code, now); rerr != nil {
+			return Response{}, oauth.ServerError(rerr)
 		}
 		u.Logger.Warn("authorization code used twice: its refresh tokens are revoked", "client_id", req.Client.ClientID, "user_id", code.UserID)
 		u.reused(ctx, storage.AuditCodeReused, req.Client.ClientID, code.UserID, code.FamilyID, now)
@@ -238,7 +249,7 @@ func (g AuthorizationCode) Issue(ctx context.Context, req *Request, snap *catalo
 		return Response{}, err
 	}
 	grant := userGrant{clientID: req.Client.ClientID, user: user, scope: code.Scope, audience: code.Audience,
-		authTime: code.AuthTime, nonce: code.Nonce, cnf: confirmation(req.Proof), bind: req.Bind}
+		authTime: code.AuthTime, nonce: code.Nonce, cnf: confirmation(req.Proof), bind: req.Bind, jti: accessJTI}
 	resp, err := u.issue(ctx, snap, req.Client, grant, now)
 	if err != nil {
 		return Response{}, err
@@ -257,6 +268,25 @@ func (g AuthorizationCode) Issue(ctx context.Context, req *Request, snap *catalo
 		resp.RefreshToken = tok
 	}
 	return resp, nil
+}
+
+// revokeCodeToken puts the access token that the first use of code issued
+// on the denylist (RFC 6749 §4.1.2: a code used twice SHOULD revoke the
+// tokens issued from it), until that token's expiry: the code's redemption
+// plus the API's token lifetime (a minute more, for a clock step).
+func (u *UserTokens) revokeCodeToken(ctx context.Context, snap *catalog.Snapshot, code storage.AuthCode, now time.Time) error {
+	if code.AccessJTI == "" || code.UsedAt.IsZero() {
+		return nil
+	}
+	lifetime := u.UserinfoLifetime
+	if api, ok := snap.API(code.Audience); ok && code.Audience != "" {
+		lifetime = api.TokenLifetime
+	}
+	exp := code.UsedAt.Add(lifetime + time.Minute)
+	if !exp.After(now) {
+		return nil
+	}
+	return u.Store.Revoke(ctx, storage.Revocation{Kind: storage.RevokeToken, Value: code.AccessJTI, Before: now, ExpiresAt: exp})
 }
 
 // redirectMatches: RFC 6749 §4.1.3: redirect_uri must be given, and be
@@ -391,6 +421,9 @@ type userGrant struct {
 	cnf      *Confirmation // the DPoP key the access token is bound to
 	// bind, when set, decides cnf once the API is known (Request.Bind).
 	bind func(api *storage.API) (*Confirmation, error)
+	// jti, when set, is the access token's (chosen before a code is used
+	// up); otherwise issue draws one.
+	jti string
 }
 
 // UserClaims are the claims of a user's access token (RFC 9068 §2.2).
@@ -454,9 +487,12 @@ func (u *UserTokens) issue(ctx context.Context, snap *catalog.Snapshot, client *
 			scope = append(scope, s)
 		}
 	}
-	jti, err := secret.ID(u.Rand, "", 22)
-	if err != nil {
-		return Response{}, oauth.ServerError(err)
+	jti := g.jti
+	if jti == "" {
+		var err error
+		if jti, err = secret.ID(u.Rand, "", 22); err != nil {
+			return Response{}, oauth.ServerError(err)
+		}
 	}
 	var audience any = aud
 	if aud != u.UserinfoAudience() && slices.Contains(scope, scopeOpenID) {

@@ -40,25 +40,25 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return nil
 }
 
-const codeColumns = "id, client_id, user_id, redirect_uri, scope, audience, nonce, code_challenge, auth_time, created_at, expires_at, used_at, family_id"
+const codeColumns = "id, client_id, user_id, redirect_uri, scope, audience, nonce, code_challenge, auth_time, created_at, expires_at, used_at, family_id, access_jti"
 
 // CreateAuthCode stores an authorization code; storage.ErrAlreadyExists if
 // its ID is taken, storage.ErrNotFound if its client or user does not exist.
 func (s *Store) CreateAuthCode(ctx context.Context, c storage.AuthCode) error {
-	_, err := s.exec(ctx, "INSERT INTO auth_codes ("+codeColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+	_, err := s.exec(ctx, "INSERT INTO auth_codes ("+codeColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
 		c.ID, c.ClientID, c.UserID, c.RedirectURI, s.f.List(c.Scope), c.Audience, c.Nonce, c.CodeChallenge,
-		s.f.Time(c.AuthTime), s.f.Time(c.CreatedAt), s.f.Time(c.ExpiresAt), s.f.Time(c.UsedAt), c.FamilyID)
+		s.f.Time(c.AuthTime), s.f.Time(c.CreatedAt), s.f.Time(c.ExpiresAt), s.f.Time(c.UsedAt), c.FamilyID, c.AccessJTI)
 	if err != nil {
 		return fmt.Errorf("create code: %w", s.translate(err))
 	}
 	return nil
 }
 
-// RedeemAuthCode marks the code used, recording familyID, and returns it
+// RedeemAuthCode marks the code used, recording familyID and accessJTI, and returns it
 // as it was; storage.ErrConsumed (with the code) if it was used before.
 // The code's row is read for update in a write transaction, so concurrent
 // redemptions take turns: one wins.
-func (s *Store) RedeemAuthCode(ctx context.Context, id, familyID string, at time.Time) (storage.AuthCode, error) {
+func (s *Store) RedeemAuthCode(ctx context.Context, id, familyID, accessJTI string, at time.Time) (storage.AuthCode, error) {
 	var c storage.AuthCode
 	err := s.update(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -69,7 +69,7 @@ func (s *Store) RedeemAuthCode(ctx context.Context, id, familyID string, at time
 		if !c.UsedAt.IsZero() {
 			return storage.ErrConsumed
 		}
-		_, err = tx.ExecContext(ctx, "UPDATE auth_codes SET used_at = $1, family_id = $2 WHERE id = $3", s.f.Time(at), familyID, id)
+		_, err = tx.ExecContext(ctx, "UPDATE auth_codes SET used_at = $1, family_id = $2, access_jti = $3 WHERE id = $4", s.f.Time(at), familyID, accessJTI, id)
 		return err
 	})
 	if errors.Is(err, storage.ErrConsumed) {
@@ -84,7 +84,7 @@ func (s *Store) RedeemAuthCode(ctx context.Context, id, familyID string, at time
 func (s *Store) scanCode(r rowScanner) (storage.AuthCode, error) {
 	var c storage.AuthCode
 	err := r.Scan(&c.ID, &c.ClientID, &c.UserID, &c.RedirectURI, s.list(&c.Scope), &c.Audience, &c.Nonce, &c.CodeChallenge,
-		at(&c.AuthTime), at(&c.CreatedAt), at(&c.ExpiresAt), at(&c.UsedAt), &c.FamilyID)
+		at(&c.AuthTime), at(&c.CreatedAt), at(&c.ExpiresAt), at(&c.UsedAt), &c.FamilyID, &c.AccessJTI)
 	return c, err
 }
 

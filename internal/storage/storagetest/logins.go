@@ -96,21 +96,21 @@ func testAuthCodes(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 	bad.ID, bad.ClientID = "other", "c9"
 	wantErr(t, "CreateAuthCode/no client", s.CreateAuthCode(ctx, bad), storage.ErrNotFound)
 
-	got, err := s.RedeemAuthCode(ctx, c.ID, "fam-1", at(2))
+	got, err := s.RedeemAuthCode(ctx, c.ID, "fam-1", "jti-1", at(2))
 	must(t, "RedeemAuthCode", err)
 	sameOne(t, "RedeemAuthCode returns the unused code", got, c, normCode)
-	got, err = s.RedeemAuthCode(ctx, c.ID, "fam-2", at(4))
+	got, err = s.RedeemAuthCode(ctx, c.ID, "fam-2", "jti-2", at(4))
 	wantErr(t, "RedeemAuthCode again", err, storage.ErrConsumed)
 	want := c
-	want.UsedAt, want.FamilyID = at(2), "fam-1"
+	want.UsedAt, want.FamilyID, want.AccessJTI = at(2), "fam-1", "jti-1"
 	sameOne(t, "RedeemAuthCode again returns the code as used", got, want, normCode)
-	_, err = s.RedeemAuthCode(ctx, "missing", "", at(2))
+	_, err = s.RedeemAuthCode(ctx, "missing", "", "", at(2))
 	wantErr(t, "RedeemAuthCode/missing", err, storage.ErrNotFound)
 
 	// A code without audience, scope or nonce.
 	bare := storage.AuthCode{ID: "bare", ClientID: "cW", UserID: "u1", RedirectURI: "https://app.example.com/cb", CodeChallenge: "x"}
 	must(t, "CreateAuthCode(bare)", s.CreateAuthCode(ctx, bare))
-	got, err = s.RedeemAuthCode(ctx, "bare", "", at(1))
+	got, err = s.RedeemAuthCode(ctx, "bare", "", "", at(1))
 	must(t, "RedeemAuthCode(bare)", err)
 	sameOne(t, "RedeemAuthCode(bare)", got, bare, normCode)
 
@@ -125,7 +125,7 @@ func testAuthCodes(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = s.RedeemAuthCode(ctx, "race", "", at(2))
+			_, errs[i] = s.RedeemAuthCode(ctx, "race", "", "", at(2))
 		}()
 	}
 	wg.Wait()
@@ -293,9 +293,9 @@ func testDeleteExpiredLogins(t *testing.T, newStore func(t *testing.T) storage.S
 	wantErr(t, "the expired session", err, storage.ErrNotFound)
 	_, err = s.GetSession(ctx, "live")
 	must(t, "the live session", err)
-	_, err = s.RedeemAuthCode(ctx, "old", "", at(1))
+	_, err = s.RedeemAuthCode(ctx, "old", "", "", at(1))
 	wantErr(t, "the expired code", err, storage.ErrNotFound)
-	_, err = s.RedeemAuthCode(ctx, "live", "", at(1))
+	_, err = s.RedeemAuthCode(ctx, "live", "", "", at(1))
 	must(t, "the live code", err)
 	for _, id := range []string{"t-old", "t-revoked"} {
 		_, _, err = s.GetRefreshToken(ctx, id)
