@@ -139,42 +139,19 @@ func (s *Store) insertRefresh(ctx context.Context, tx *sql.Tx, t storage.Refresh
 // denylistFamily puts on the denylist, in tx, every access token issued with
 // a refresh token of the family that has not expired at when (RFC 7009 §2.1:
 // revoking a refresh token SHOULD invalidate the access tokens of the same
-// grant), each with its change, under the change lock (taken here when tx
-// has not: a refresh rotation's transaction). when is the revocation's time.
-func (s *Store) denylistFamily(ctx context.Context, tx *sql.Tx, familyID string, when time.Time, locked bool) error {
-	rows, err := tx.QueryContext(ctx, `SELECT access_jti, access_expires_at FROM refresh_tokens
+// grant), each with its change; tx holds the change lock (write, changing).
+func (s *Store) denylistFamily(ctx context.Context, tx *sql.Tx, familyID string, when time.Time) error {
+	revs, err := queryAll(ctx, tx, func(r rowScanner) (storage.Revocation, error) {
+		v := storage.Revocation{Kind: storage.RevokeToken, Before: when}
+		return v, r.Scan(&v.Value, at(&v.ExpiresAt))
+	}, `SELECT access_jti, access_expires_at FROM refresh_tokens
 		WHERE family_id = $1 AND access_jti <> '' AND access_expires_at > $2`, familyID, s.f.Time(when))
 	if err != nil {
 		return err
 	}
-	var revs []storage.Revocation
-	for rows.Next() {
-		r := storage.Revocation{Kind: storage.RevokeToken, Before: when}
-		if err := rows.Scan(&r.Value, at(&r.ExpiresAt)); err != nil {
-			_ = rows.Close()
-			return err
-		}
-		revs = append(revs, r)
-	}
-	if err := rows.Close(); err != nil {
-		return err
-	}
-	if err := rows.Err(); err != nil || len(revs) == 0 {
-		return err
-	}
-	if !locked && s.f.ChangeLock != "" {
-		if _, err := tx.ExecContext(ctx, s.f.ChangeLock); err != nil {
-			return fmt.Errorf("take change lock: %w", err)
-		}
-	}
 	for _, r := range revs {
 		if err := s.revokeIn(ctx, tx, r); err != nil {
 			return err
-		}
-	}
-	if !locked && s.f.AnnounceChange != "" {
-		if _, err := tx.ExecContext(ctx, s.f.AnnounceChange); err != nil {
-			return fmt.Errorf("announce change: %w", err)
 		}
 	}
 	return nil
@@ -243,7 +220,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, id string, next storage.
 			if _, err := tx.ExecContext(ctx, "UPDATE refresh_families SET revoked_at = $1 WHERE id = $2", s.f.Time(at), f.ID); err != nil {
 				return err
 			}
-			return s.denylistFamily(ctx, tx, f.ID, at, false)
+			return s.changing(ctx, tx, func(tx *sql.Tx) error { return s.denylistFamily(ctx, tx, f.ID, at) })
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE refresh_tokens SET used_at = $1 WHERE id = $2", s.f.Time(at), id); err != nil {
 			return err
@@ -271,7 +248,7 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, at tim
 		case n == 0:
 			return storage.ErrNotFound
 		}
-		return s.denylistFamily(ctx, tx, familyID, at, true)
+		return s.denylistFamily(ctx, tx, familyID, at)
 	})
 	if err != nil {
 		return fmt.Errorf("revoke refresh family %q: %w", familyID, err)

@@ -56,22 +56,28 @@ func (s *Store) Close() error {
 // write runs fn in a write transaction that appends to the change feed: it
 // takes the flavor's change lock first and announces the change last.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return s.update(ctx, func(tx *sql.Tx) error {
-		if s.f.ChangeLock != "" {
-			if _, err := tx.ExecContext(ctx, s.f.ChangeLock); err != nil {
-				return fmt.Errorf("take change lock: %w", err)
-			}
+	return s.update(ctx, func(tx *sql.Tx) error { return s.changing(ctx, tx, fn) })
+}
+
+// changing runs fn, which appends to the change feed, in tx: it takes the
+// flavor's change lock first and announces the change last. write's body,
+// for a transaction that learns only midway that it changes the feed (a
+// refresh rotation that finds a reuse).
+func (s *Store) changing(ctx context.Context, tx *sql.Tx, fn func(tx *sql.Tx) error) error {
+	if s.f.ChangeLock != "" {
+		if _, err := tx.ExecContext(ctx, s.f.ChangeLock); err != nil {
+			return fmt.Errorf("take change lock: %w", err)
 		}
-		if err := fn(tx); err != nil {
-			return err
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if s.f.AnnounceChange != "" {
+		if _, err := tx.ExecContext(ctx, s.f.AnnounceChange); err != nil {
+			return fmt.Errorf("announce change: %w", err)
 		}
-		if s.f.AnnounceChange != "" {
-			if _, err := tx.ExecContext(ctx, s.f.AnnounceChange); err != nil {
-				return fmt.Errorf("announce change: %w", err)
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // update runs fn in a write transaction and commits it, or rolls it back if
