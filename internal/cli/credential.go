@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -132,14 +131,8 @@ func (a *app) checkLastKey(ctx context.Context, m manager, clientID, id string) 
 	if err != nil {
 		return err
 	}
-	methods := c.AuthMethods
-	if !methods.Uses(id) || c.JWKSURI != "" || c.TokenEndpointAuthMethod == storage.AuthMethodPrivateKeyJWT || c.TLSClientAuthSAN.Kind != "" {
-		return nil
-	}
-	for _, ids := range []*[]string{&methods.PrivateKeyJWT, &methods.TLSClientAuth, &methods.SelfSignedTLSClientAuth} {
-		*ids = slices.DeleteFunc(slices.Clone(*ids), func(v string) bool { return v == id })
-	}
-	if !methods.IsZero() {
+	if !c.AuthMethods.Uses(id) || c.JWKSURI != "" || c.TokenEndpointAuthMethod == storage.AuthMethodPrivateKeyJWT ||
+		c.TLSClientAuthSAN.Kind != "" || !c.AuthMethods.Without(id).IsZero() {
 		return nil
 	}
 	secrets, err := m.ListSecrets(ctx, clientID)

@@ -97,11 +97,7 @@ func (m *Remote) DeleteCredential(ctx context.Context, clientID, id string, deta
 			return err
 		}
 		if cur.AuthMethods.Uses(id) {
-			methods := cur.AuthMethods
-			for _, ids := range []*[]string{&methods.PrivateKeyJWT, &methods.TLSClientAuth, &methods.SelfSignedTLSClientAuth} {
-				*ids = slices.DeleteFunc(slices.Clone(*ids), func(v string) bool { return v == id })
-			}
-			if err := m.setAuthMethods(ctx, clientID, methods, cur.TokenEndpointAuthMethod); err != nil {
+			if err := m.setAuthMethods(ctx, clientID, cur.AuthMethods.Without(id), cur.TokenEndpointAuthMethod); err != nil {
 				return err
 			}
 		}

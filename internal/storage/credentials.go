@@ -91,6 +91,16 @@ func (m ClientAuthMethods) Uses(id string) bool {
 	return slices.Contains(m.PrivateKeyJWT, id) || slices.Contains(m.TLSClientAuth, id) || slices.Contains(m.SelfSignedTLSClientAuth, id)
 }
 
+// Without returns m without credential id in any method; m's lists are not
+// changed (they may be a stored client's).
+func (m ClientAuthMethods) Without(id string) ClientAuthMethods {
+	drop := func(ids []string) []string {
+		return slices.DeleteFunc(slices.Clone(ids), func(v string) bool { return v == id })
+	}
+	return ClientAuthMethods{PrivateKeyJWT: drop(m.PrivateKeyJWT), TLSClientAuth: drop(m.TLSClientAuth),
+		SelfSignedTLSClientAuth: drop(m.SelfSignedTLSClientAuth)}
+}
+
 // Credentials keeps the keys and certificates clients authenticate with,
 // and the JWT IDs of used client assertions.
 type Credentials interface {

@@ -102,12 +102,7 @@ func (s *Store) DeleteCredential(ctx context.Context, clientID, id string) error
 			return err
 		}
 		if methods.Uses(id) {
-			drop := func(ids []string) []string {
-				return slices.DeleteFunc(ids, func(v string) bool { return v == id })
-			}
-			methods.PrivateKeyJWT, methods.TLSClientAuth = drop(methods.PrivateKeyJWT), drop(methods.TLSClientAuth)
-			methods.SelfSignedTLSClientAuth = drop(methods.SelfSignedTLSClientAuth)
-			if err := s.setAuthMethods(ctx, tx, clientID, methods); err != nil {
+			if err := s.setAuthMethods(ctx, tx, clientID, methods.Without(id)); err != nil {
 				return err
 			}
 		}
