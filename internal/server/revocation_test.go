@@ -635,16 +635,7 @@ func TestUserinfoRefusesRevokedToken(t *testing.T) {
 	f := newLoginFixture(t)
 	base := strings.TrimRight(f.issuer, "/")
 	at := f.token(f.webCode(f.code(f.web.ClientID, webCB, "openid email"), nil)).body["access_token"]
-	userinfo := func() int {
-		req, _ := http.NewRequest(http.MethodGet, base+"/userinfo", nil)
-		req.Header.Set("Authorization", "Bearer "+at)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	userinfo := func() int { return f.userinfoStatus(t, at) }
 	if s := userinfo(); s != 200 {
 		t.Fatalf("before the revocation: %d", s)
 	}
@@ -674,25 +665,8 @@ func TestRevokedFamilyTakesItsAccessTokens(t *testing.T) {
 	refresh := func(rt string) tokenReply {
 		return f.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {f.web.ClientID}, "client_secret": {f.webSecret}})
 	}
-	userinfo := func(at string) int {
-		req, _ := http.NewRequest(http.MethodGet, base+"/userinfo", nil)
-		req.Header.Set("Authorization", "Bearer "+at)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	refused := func(what, at string) {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); userinfo(at) != 401; time.Sleep(10 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Errorf("%s still reads /userinfo 10 s after its login was revoked", what)
-				return
-			}
-		}
-	}
+	userinfo := func(at string) int { return f.userinfoStatus(t, at) }
+	refused := func(what, at string) { t.Helper(); f.waitUserinfoRefused(t, what, at) }
 
 	t.Run("revoking the refresh token", func(t *testing.T) {
 		first, other := login(), login()
@@ -731,21 +705,11 @@ func TestRevokedFamilyTakesItsAccessTokens(t *testing.T) {
 // for a login without offline_access, which has no refresh token family.
 func TestReusedCodeTakesItsAccessToken(t *testing.T) {
 	f := newLoginFixture(t)
-	base := strings.TrimRight(f.issuer, "/")
 	redeem := func(code string) tokenReply {
 		return f.token(url.Values{"grant_type": {"authorization_code"}, "code": {code},
 			"redirect_uri": {webCB}, "code_verifier": {pkceVerifier}, "client_id": {f.web.ClientID}, "client_secret": {f.webSecret}})
 	}
-	userinfo := func(at string) int {
-		req, _ := http.NewRequest(http.MethodGet, base+"/userinfo", nil)
-		req.Header.Set("Authorization", "Bearer "+at)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	userinfo := func(at string) int { return f.userinfoStatus(t, at) }
 	for _, scope := range []string{"openid read", "openid offline_access read"} {
 		t.Run(scope, func(t *testing.T) {
 			code := f.code(f.web.ClientID, webCB, scope)
@@ -758,14 +722,35 @@ func TestReusedCodeTakesItsAccessToken(t *testing.T) {
 				t.Fatalf("before the reuse: %d", s)
 			}
 			wantError(t, redeem(code), 400, "invalid_grant")
-			for deadline := time.Now().Add(10 * time.Second); userinfo(first.body["access_token"]) != 401; time.Sleep(10 * time.Millisecond) {
-				if time.Now().After(deadline) {
-					t.Fatal("the first use's access token still reads /userinfo 10 s after the code was used again")
-				}
-			}
+			f.waitUserinfoRefused(t, "the first use's access token", first.body["access_token"])
 			if s := userinfo(other.body["access_token"]); s != 200 {
 				t.Errorf("another login's access token: %d, want 200", s)
 			}
 		})
+	}
+}
+
+// userinfoStatus is the status of GET /userinfo with the bearer token at.
+func (f *loginFixture) userinfoStatus(t *testing.T, at string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, strings.TrimRight(f.issuer, "/")+"/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer "+at)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// waitUserinfoRefused waits up to 10 s, as the denylist reaches the
+// instance through the change feed, for /userinfo to refuse the token at.
+func (f *loginFixture) waitUserinfoRefused(t *testing.T, what, at string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); f.userinfoStatus(t, at) != http.StatusUnauthorized; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Errorf("%s still reads /userinfo 10 s after its revocation", what)
+			return
+		}
 	}
 }
