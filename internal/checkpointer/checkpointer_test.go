@@ -12,31 +12,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlite"
+	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 )
-
-// syncBuffer is a log destination safe for the writers of several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // walOnly opens a database without automatic checkpoints and commits about
 // 2 MiB to its WAL, none of it in the database file yet.
@@ -116,7 +98,7 @@ func TestNoAutoCheckpointLeavesTheWAL(t *testing.T) {
 
 func TestChildCheckpoints(t *testing.T) {
 	path, s, size := walOnly(t)
-	var log syncBuffer
+	var log testutil.Buffer
 	pids := make(chan int, 4)
 	stop := start(t, Config{Path: path, DB: s.DB(), Interval: 20 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(&log, nil)), Started: func(pid int) { pids <- pid }})
@@ -141,7 +123,7 @@ func TestChildCheckpoints(t *testing.T) {
 
 func TestChildRestartsAfterItDies(t *testing.T) {
 	path, s, _ := walOnly(t)
-	var log syncBuffer
+	var log testutil.Buffer
 	pids := make(chan int, 4)
 	start(t, Config{Path: path, DB: s.DB(), Interval: 20 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(&log, nil)), Started: func(pid int) { pids <- pid }})
@@ -164,7 +146,7 @@ func TestChildRestartsAfterItDies(t *testing.T) {
 
 func TestInProcessWhenNoChildStarts(t *testing.T) {
 	path, s, size := walOnly(t)
-	var log syncBuffer
+	var log testutil.Buffer
 	start(t, Config{Path: path, DB: s.DB(), Interval: 20 * time.Millisecond, Executable: filepath.Join(t.TempDir(), "missing"),
 		Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	waitGrown(t, path, size)
@@ -210,7 +192,7 @@ func TestChildEnvIsMinimal(t *testing.T) {
 }
 
 func TestLineLogger(t *testing.T) {
-	var log syncBuffer
+	var log testutil.Buffer
 	l := &lineLogger{log: slog.New(slog.NewTextHandler(&log, nil))}
 	_, _ = l.Write([]byte("first half "))
 	_, _ = l.Write([]byte("and the rest\nsecond\n\n"))

@@ -1,7 +1,6 @@
 package keys
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"encoding/base64"
@@ -18,6 +17,8 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/storage"
 	"github.com/gatehouse-dev/gatehouse/internal/storage/sqlite"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 )
 
 // Schedule of the tests: a key signs for 30 days; verifiers cache the JWKS
@@ -51,7 +52,7 @@ func newSchedEnv(t *testing.T) *schedEnv {
 type instance struct {
 	keys  *Manager
 	sched *Scheduler
-	log   *syncBuffer
+	log   *testutil.Buffer
 }
 
 // instance returns a manager with the keys loaded and a scheduler on the
@@ -59,7 +60,7 @@ type instance struct {
 // between the scheduler and the store.
 func (e *schedEnv) instance(t *testing.T, holder string, leases Leaser) *instance {
 	t.Helper()
-	buf := &syncBuffer{}
+	buf := &testutil.Buffer{}
 	log := slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m, err := New(Config{Store: e.store, MasterKey: testMasterKey, Now: e.clock.Now, Generate: e.gen, JWKSMaxAge: testMaxAge, Logger: log})
 	if err != nil {
@@ -579,26 +580,6 @@ func TestCheckInterval(t *testing.T) {
 		}
 	}
 }
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.b.Bytes())
-}
-
-func (b *syncBuffer) String() string { return string(b.Bytes()) }
 
 // jwksKids returns the kids of alg that m publishes, and the JWKS's size.
 func jwksKids(t *testing.T, m *Manager, alg string) ([]string, int) {

@@ -143,7 +143,7 @@ type proc struct {
 	name    string
 	cmd     *exec.Cmd
 	stderr  *logLines
-	stdout  syncBuffer
+	stdout  testutil.Buffer
 	done    chan struct{}
 	waitErr error
 	addr    string // as logged
@@ -190,23 +190,6 @@ func (l *logLines) all() []string {
 		out = append(out, string(l.partial))
 	}
 	return out
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func (p *proc) logs() string {

@@ -21,6 +21,8 @@ import (
 
 	ghclient "github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/verify"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 )
 
 // tokenCounter is the token source's transport: it counts the requests to
@@ -490,7 +492,7 @@ func TestSDKExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	var apiLog syncBuffer
+	var apiLog testutil.Buffer
 	apiCmd := exec.Command(filepath.Join(dir, "api"), "--issuer", srv.issuer, "--audience", aud, "--addr", addr)
 	apiCmd.Stdout, apiCmd.Stderr = &apiLog, &apiLog
 	if err := apiCmd.Start(); err != nil {
