@@ -21,7 +21,9 @@ import (
 )
 
 // walOnly opens a database without automatic checkpoints and commits about
-// 2 MiB to its WAL, none of it in the database file yet.
+// 5 MiB to its WAL, more than the 1,000 pages at which SQLite would
+// checkpoint by itself; it returns the database file's size before those
+// commits.
 func walOnly(t *testing.T) (path string, s *sqlite.Store, size int64) {
 	t.Helper()
 	path = filepath.Join(t.TempDir(), "g.db")
@@ -34,12 +36,16 @@ func walOnly(t *testing.T) (path string, s *sqlite.Store, size int64) {
 	if _, err := db.Exec(`CREATE TABLE filler (b BLOB)`); err != nil {
 		t.Fatal(err)
 	}
-	for range 512 {
+	if _, _, err := sqlite.Checkpoint(t.Context(), db); err != nil {
+		t.Fatal(err)
+	}
+	size = fileSize(t, path)
+	for range 1200 {
 		if _, err := db.Exec(`INSERT INTO filler VALUES (randomblob(4096))`); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return path, s, fileSize(t, path)
+	return path, s, size
 }
 
 func fileSize(t *testing.T, path string) int64 {
