@@ -102,10 +102,10 @@ func (a *app) runServe(cmd *cobra.Command, _ []string) error {
 // (package checkpointer) until the returned function is called.
 func runCheckpointer(cfg config.Config, store server.Store, log *slog.Logger) (stop func()) {
 	ss, ok := store.(*sqlite.Store)
-	path, _ := cfg.SQLitePath()
 	if !ok {
 		return func() {}
 	}
+	path, _ := cfg.SQLitePath()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

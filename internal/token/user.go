@@ -279,7 +279,7 @@ func (u *UserTokens) revokeCodeToken(ctx context.Context, snap *catalog.Snapshot
 		return nil
 	}
 	lifetime := u.UserinfoLifetime
-	if api, ok := snap.API(code.Audience); ok && code.Audience != "" {
+	if api, ok := snap.API(code.Audience); ok { // none for "" (/userinfo only)
 		lifetime = api.TokenLifetime
 	}
 	exp := code.UsedAt.Add(lifetime + time.Minute)
