@@ -220,10 +220,6 @@ type Response struct {
 	// proof is the request's DPoP proof: the response then carries the
 	// next DPoP-Nonce when the server requires nonces.
 	proof *dpop.Proof
-	// jti and expiresAt name a user token's access token, which the refresh
-	// token issued with it records (revoking the family denylists it).
-	jti       string
-	expiresAt time.Time
 }
 
 func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -261,7 +261,7 @@ func (g AuthorizationCode) Issue(ctx context.Context, req *Request, snap *catalo
 		if err != nil {
 			return Response{}, err
 		}
-		rt.AccessJTI, rt.AccessExpiresAt = resp.jti, resp.expiresAt
+		rt.AccessJTI, rt.AccessExpiresAt = accessJTI, resp.expiry(now)
 		if err := u.Store.CreateRefreshFamily(ctx, f, rt); err != nil {
 			return Response{}, oauth.ServerError(err)
 		}
@@ -357,8 +357,12 @@ func (g RefreshToken) Issue(ctx context.Context, req *Request, snap *catalog.Sna
 	// to make them (a policy that no longer allows them, the signer, the
 	// database) leaves the presented token as it was, so that the client's
 	// retry is not taken for a replay that revokes the login.
+	accessJTI, err := secret.ID(u.Rand, "", 22)
+	if err != nil {
+		return Response{}, oauth.ServerError(err)
+	}
 	resp, err := u.issue(ctx, snap, req.Client, userGrant{clientID: fam.ClientID, user: user, scope: scope, audience: fam.Audience,
-		authTime: fam.AuthTime, cnf: confirmation(req.Proof), bind: req.Bind}, now)
+		authTime: fam.AuthTime, cnf: confirmation(req.Proof), bind: req.Bind, jti: accessJTI}, now)
 	if err != nil {
 		return Response{}, err
 	}
@@ -366,7 +370,7 @@ func (g RefreshToken) Issue(ctx context.Context, req *Request, snap *catalog.Sna
 	if err != nil {
 		return Response{}, err
 	}
-	next.AccessJTI, next.AccessExpiresAt = resp.jti, resp.expiresAt
+	next.AccessJTI, next.AccessExpiresAt = accessJTI, resp.expiry(now)
 	switch _, err := u.Store.RotateRefreshToken(ctx, id, next, now); {
 	case errors.Is(err, storage.ErrConsumed), errors.Is(err, storage.ErrRevoked):
 		// Another request rotated it first: the tokens just made are
@@ -421,8 +425,9 @@ type userGrant struct {
 	cnf      *Confirmation // the DPoP key the access token is bound to
 	// bind, when set, decides cnf once the API is known (Request.Bind).
 	bind func(api *storage.API) (*Confirmation, error)
-	// jti, when set, is the access token's (chosen before a code is used
-	// up); otherwise issue draws one.
+	// jti, when set, is the access token's, chosen by the grant so that it
+	// can be recorded with the code or refresh token (revocation); otherwise
+	// issue draws one.
 	jti string
 }
 
@@ -509,14 +514,19 @@ func (u *UserTokens) issue(ctx context.Context, snap *catalog.Snapshot, client *
 	if err != nil {
 		return Response{}, oauth.ServerError(fmt.Errorf("sign access token: %w", err))
 	}
-	resp := Response{AccessToken: at, TokenType: tokenType(g.cnf), ExpiresIn: int64(lifetime / time.Second), Scope: strings.Join(scope, " "), audience: aud,
-		jti: jti, expiresAt: now.Add(lifetime)}
+	resp := Response{AccessToken: at, TokenType: tokenType(g.cnf), ExpiresIn: int64(lifetime / time.Second), Scope: strings.Join(scope, " "), audience: aud}
 	if slices.Contains(scope, scopeOpenID) {
 		if resp.IDToken, err = u.idToken(g, scope, at, now); err != nil {
 			return Response{}, oauth.ServerError(err)
 		}
 	}
 	return resp, nil
+}
+
+// expiry is the exp of the access token of r, issued at now (token
+// lifetimes are whole seconds).
+func (r Response) expiry(now time.Time) time.Time {
+	return now.Add(time.Duration(r.ExpiresIn) * time.Second)
 }
 
 // allowed returns the API scopes of g that a person's token for api
