@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
-	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -385,23 +384,8 @@ func TestIssuerDown(t *testing.T) {
 // the address as it dials (remotekeys.NewClient), so a credential cannot
 // turn gatehouse against its own host's services.
 func TestLoopbackIssuerNeverDialled(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var accepted atomic.Int32
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted.Add(1)
-			c.Close()
-		}
-	}()
-	iss := "https://" + ln.Addr().String()
+	addr, accepted := testutil.CountingListener(t)
+	iss := "https://" + addr
 	if err := federation.CheckIssuer(iss); err != nil {
 		t.Fatalf("CheckIssuer(%s): %v", iss, err)
 	}

@@ -20,6 +20,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/gatehouse-dev/gatehouse/internal/remotekeys"
+	"github.com/gatehouse-dev/gatehouse/internal/testutil"
 )
 
 // publisher is a JWKS endpoint whose set the test changes, counting fetches.
@@ -291,39 +292,17 @@ func TestCacheBounded(t *testing.T) {
 	}
 }
 
-// countingListener accepts TCP connections on loopback and closes them,
-// counting them: a client that never dials leaves the count at zero.
-func countingListener(t *testing.T) (port int, accepted *atomic.Int32) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	accepted = new(atomic.Int32)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted.Add(1)
-			c.Close()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port, accepted
-}
-
 // TestDefaultClientRefusesLoopback: a jwks_uri on a loopback host, by
 // address or by a name that resolves to one, is never connected to by the
 // default client: no key publisher lives there, and the server's own
 // loopback services (its metrics, a sidecar, a database) must not be
 // reachable through a client's registration.
 func TestDefaultClientRefusesLoopback(t *testing.T) {
-	port, accepted := countingListener(t)
+	addr, accepted := testutil.CountingListener(t)
+	_, port, _ := net.SplitHostPort(addr)
 	c := remotekeys.New(remotekeys.Config{Timeout: 2 * time.Second})
 	for _, host := range []string{"127.0.0.1", "localhost"} {
-		u := fmt.Sprintf("https://%s:%d/jwks.json", host, port)
+		u := fmt.Sprintf("https://%s:%s/jwks.json", host, port)
 		if _, err := c.Keys(t.Context(), u, ""); err == nil {
 			t.Errorf("%s: no error", u)
 		}
@@ -337,10 +316,11 @@ func TestDefaultClientRefusesLoopback(t *testing.T) {
 // link-local address of the cloud metadata services (which is never
 // dialled); AllowLoopback, for development, lets loopback through.
 func TestDefaultClientAddresses(t *testing.T) {
-	port, accepted := countingListener(t)
+	addr, accepted := testutil.CountingListener(t)
+	_, port, _ := net.SplitHostPort(addr)
 	c := remotekeys.New(remotekeys.Config{Timeout: 2 * time.Second})
 	for _, u := range []string{
-		fmt.Sprintf("https://127.0.0.1:%d/jwks.json", port),
+		fmt.Sprintf("https://127.0.0.1:%s/jwks.json", port),
 		"https://169.254.169.254/latest/jwks.json",
 		"https://[::ffff:169.254.169.254]/jwks.json",
 		"https://0.0.0.0/jwks.json",
@@ -350,7 +330,7 @@ func TestDefaultClientAddresses(t *testing.T) {
 		}
 	}
 	dev := remotekeys.New(remotekeys.Config{Timeout: 2 * time.Second, AllowLoopback: true})
-	u := fmt.Sprintf("https://127.0.0.1:%d/jwks.json", port)
+	u := fmt.Sprintf("https://127.0.0.1:%s/jwks.json", port)
 	if _, err := dev.Keys(t.Context(), u, ""); err == nil || errors.Is(err, remotekeys.ErrAddress) {
 		t.Errorf("AllowLoopback: %v, want the TLS handshake's failure", err)
 	}
